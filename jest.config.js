@@ -1,0 +1,28 @@
+// Two projects: `unit` runs pure tests with no cluster; `cluster` starts one local Kubernetes cluster for the
+// whole run (global setup) and runs the integration and e2e tests against it, each file in its own namespace.
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+};
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform,
+  testEnvironment: 'node',
+};
+
+export default {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/operator/**/*.test.ts', '<rootDir>/e2e/cluster/**/*.test.ts', '<rootDir>/hack/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'cluster',
+      testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/e2e/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
+};

@@ -1,0 +1,179 @@
+// v1alpha1 types of the warmpool.dev API. These interfaces are the contract between the CRD schema
+// (operator/api/schema.ts, rendered to crds/) and the controllers; a test keeps the two in agreement.
+import type { V1ObjectMeta, V1PodTemplateSpec } from '@kubernetes/client-node';
+
+export const GROUP = 'warmpool.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const POOL_KIND = 'InstancePool';
+export const POOL_PLURAL = 'instancepools';
+export const CLAIM_KIND = 'PoolClaim';
+export const CLAIM_PLURAL = 'poolclaims';
+
+/** metav1.Condition, as the API conventions define it. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export type LifecycleClass = 'ephemeral' | 'spot';
+export type ClaimOrder = 'OldestReady' | 'NewestReady' | 'PackNodes' | 'SpreadNodes';
+export type QueueStrategy = 'Priority' | 'FIFO' | 'FairShare';
+export type OnFull = 'RejectNewest' | 'RejectOldest';
+export type ScrapeVia = 'Direct' | 'APIServerProxy';
+
+export interface ClaimQueueSpec {
+  /** Priority (default): higher priority first, then FIFO. FIFO: creation order. FairShare: round robin over acquiredBy. */
+  strategy?: QueueStrategy;
+  /** Most claims that may wait; unset means unbounded. */
+  maxPending?: number;
+  /** Which claim fails (reason QueueFull) when a new claim would exceed maxPending. Default RejectNewest. */
+  onFull?: OnFull;
+}
+
+export interface MemberMetricsSpec {
+  /** Port of the member's Prometheus endpoint. */
+  port: number;
+  /** Path of the endpoint; default /metrics. */
+  path?: string;
+  /** Seconds between scrapes; default 15. */
+  intervalSeconds?: number;
+  /** Direct (default) dials http://<podIP>:<port><path>; APIServerProxy goes through the pod proxy subresource. */
+  via?: ScrapeVia;
+  /** Counter of HTTP requests served. */
+  httpRequestsCounter?: string;
+  /** Counter of TCP connections (or requests) served. */
+  tcpRequestsCounter?: string;
+  /** Counter of method (RPC) requests served. */
+  methodRequestsCounter?: string;
+  /** Gauge of requests in flight. */
+  inflightGauge?: string;
+}
+
+export interface InstancePoolSpec {
+  template: V1PodTemplateSpec;
+  targetSize: number;
+  minSize?: number;
+  maxSize?: number;
+  lifecycleClass?: LifecycleClass;
+  warmingTimeoutSeconds?: number;
+  readyTTLSeconds?: number;
+  paused?: boolean;
+  drain?: boolean;
+  claimOrder?: ClaimOrder;
+  claimQueue?: ClaimQueueSpec;
+  metrics?: MemberMetricsSpec;
+}
+
+export type PoolPhase = 'Active' | 'Paused' | 'Draining' | 'Terminating';
+
+export interface PoolUtilization {
+  combinedRps: number;
+  httpRps: number;
+  tcpRps: number;
+  methodRps: number;
+  inflight: number;
+  avgCpuPercent?: number;
+  avgMemoryPercent?: number;
+  /** RFC 3339 time of the sample these figures come from. */
+  sampledAt: string;
+}
+
+export interface WarmupStatus {
+  /** Seconds from creation to Ready of the most recent member. */
+  lastSeconds?: number;
+  /** Mean over the recent members (up to 20). */
+  averageSeconds?: number;
+  /** Number of members the mean is taken over. */
+  samples?: number;
+}
+
+export interface InstancePoolStatus {
+  phase?: PoolPhase;
+  observedGeneration?: number;
+  targetSize?: number;
+  warmingCount?: number;
+  readyCount?: number;
+  claimedCount?: number;
+  erroredCount?: number;
+  /** Warm members (warming + ready), for the scale subresource. */
+  replicas?: number;
+  /** Label selector of the pool's members, for the scale subresource. */
+  selector?: string;
+  pendingClaims?: number;
+  conditions?: Condition[];
+  warmup?: WarmupStatus;
+  utilization?: PoolUtilization;
+  /** Template hash members are created with now. */
+  templateHash?: string;
+}
+
+export interface InstancePool {
+  apiVersion: typeof API_VERSION;
+  kind: typeof POOL_KIND;
+  metadata: V1ObjectMeta;
+  spec: InstancePoolSpec;
+  status?: InstancePoolStatus;
+}
+
+export type ReclaimPolicy = 'Delete' | 'Return';
+
+export interface PoolClaimSpec {
+  poolName: string;
+  acquiredBy?: string;
+  acquiredFor?: string;
+  reclaimPolicy?: ReclaimPolicy;
+  waitTimeoutSeconds?: number;
+  ttlSecondsAfterBound?: number;
+  priority?: number;
+}
+
+export type ClaimPhase = 'Pending' | 'Bound' | 'Released' | 'Failed' | 'Lost';
+
+export interface ClaimMember {
+  name: string;
+  uid: string;
+  podIP?: string;
+  nodeName?: string;
+}
+
+export interface PoolClaimStatus {
+  phase?: ClaimPhase;
+  observedGeneration?: number;
+  member?: ClaimMember;
+  boundAt?: string;
+  waitedSeconds?: number;
+  queuePosition?: number;
+  releasedAt?: string;
+  conditions?: Condition[];
+}
+
+export interface PoolClaim {
+  apiVersion: typeof API_VERSION;
+  kind: typeof CLAIM_KIND;
+  metadata: V1ObjectMeta;
+  spec: PoolClaimSpec;
+  status?: PoolClaimStatus;
+}
+
+/** Labels and annotations the operator writes on member pods. */
+export const LABEL_POOL = 'warmpool.dev/pool';
+export const LABEL_STATE = 'warmpool.dev/state';
+export const LABEL_TEMPLATE_HASH = 'warmpool.dev/template-hash';
+export const LABEL_CLAIM = 'warmpool.dev/claim';
+export const ANN_WARMING_STARTED = 'warmpool.dev/warming-started-at';
+export const ANN_READY_AT = 'warmpool.dev/ready-at';
+export const ANN_CLAIM_UID = 'warmpool.dev/claim-uid';
+export const ANN_CLAIMED_AT = 'warmpool.dev/claimed-at';
+export const ANN_ACQUIRED_BY = 'warmpool.dev/acquired-by';
+export const ANN_ACQUIRED_FOR = 'warmpool.dev/acquired-for';
+/** Finalizers: the pool's stops replenishment and waits for members; the claim's carries out Return. */
+export const POOL_FINALIZER = 'warmpool.dev/pool-protection';
+export const CLAIM_FINALIZER = 'warmpool.dev/claim-release';
+
+export type MemberState = 'warming' | 'ready' | 'claimed';
+export const RESERVED_LABELS = [LABEL_POOL, LABEL_STATE, LABEL_TEMPLATE_HASH, LABEL_CLAIM] as const;
