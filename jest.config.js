@@ -21,8 +21,8 @@ export default {
       ...common,
       displayName: 'cluster',
       testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/e2e/*.test.ts'],
-      globalSetup: '<rootDir>/test/support/global-setup.ts',
-      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      globalSetup: '<rootDir>/test/support/global-setup.mjs',
+      globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
     },
   ],
 };

@@ -1,0 +1,91 @@
+# warmpool: the README's two commands are `make run` and `make test`; the rest follows kubebuilder's names.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Every recipe runs on the project's Node (hack/node.sh installs Node 24 from npm when the machine's is too old).
+WITH_NODE = PATH="$$(dirname "$$(bash hack/node.sh)"):$$PATH"
+JEST = $(WITH_NODE) node --experimental-vm-modules node_modules/jest/bin/jest.js
+TOOLS = $$(bash hack/tools/build.sh)
+IMG ?= warmpool:dev
+KIND_CLUSTER ?= warmpool-e2e
+
+##@ General
+.PHONY: help
+help: ## Show the targets.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Build
+.PHONY: build node deps compile tools
+build: deps compile tools ## Prepare everything: Node, dependencies, compile, cluster tools.
+
+node: ## Install the project's Node when the machine's is too old.
+	@bash hack/node.sh >/dev/null
+
+deps: node node_modules/.installed ## Install npm dependencies.
+node_modules/.installed: package.json package-lock.json
+	@echo "[deps] npm ci"
+	@$(WITH_NODE) npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+compile: deps ## Compile TypeScript to dist/.
+	@echo "[compile] tsc"
+	@rm -rf dist && $(WITH_NODE) npx tsc -p tsconfig.build.json
+
+tools: ## Build the local cluster's tools from Go modules (cached outside the repository).
+	@bash hack/tools/build.sh >/dev/null
+
+##@ Development
+.PHONY: run dev-cluster dev-cluster-down lint crds crds-check install uninstall
+run: build ## Local cluster + CRDs + operator + demo pool (with KUBECONFIG set: the operator against that cluster).
+	@bin/warmpool dev
+
+dev-cluster: build ## Start the local cluster for development (bin/warmpool cluster up).
+	@bin/warmpool cluster up --metrics
+
+dev-cluster-down: ## Stop the local development cluster.
+	@bin/warmpool cluster down
+
+lint: deps ## eslint and a full type check.
+	@$(WITH_NODE) npx eslint . && $(WITH_NODE) npx tsc -p tsconfig.json --noEmit
+
+crds: compile ## Regenerate crds/ (and the chart's copy) from operator/api/schema.ts.
+	@$(WITH_NODE) node dist/hack/gen-crds.js
+
+crds-check: compile ## Fail when crds/ differs from what operator/api/schema.ts generates.
+	@$(WITH_NODE) node dist/hack/gen-crds.js --check
+
+install: ## Install the CRDs into the cluster of $KUBECONFIG.
+	@"$(TOOLS)/bin/kubectl" apply --server-side -f crds/
+
+uninstall: ## Remove the CRDs (and with them every pool and claim) from the cluster of $KUBECONFIG.
+	@"$(TOOLS)/bin/kubectl" delete --ignore-not-found -f crds/
+
+##@ Test
+.PHONY: test test-unit e2e bench bench-cluster
+test: build ## Unit, integration and e2e tests (one local cluster for the run).
+	@mkdir -p .cache
+	@$(JEST) --json --outputFile=.cache/jest-results.json
+
+test-unit: deps ## Unit tests only (no cluster).
+	@$(JEST) --selectProjects unit
+
+e2e: build ## The e2e suite against $KUBECONFIG when set, else a local cluster.
+	@$(JEST) --selectProjects cluster e2e/
+
+bench: build ## Benchmarks (print their figures).
+	@$(WITH_NODE) node dist/bench/run.js
+
+bench-cluster: build ## Local cluster benchmark: start time, API round trips, 500 pods to Ready, memory.
+	@$(WITH_NODE) node dist/bench/cluster.js
+
+##@ Packaging
+.PHONY: docker-build helm-lint e2e-kind
+docker-build: ## Build the operator image (docker, or buildah where there is no Docker).
+	@if command -v docker >/dev/null; then docker build -t $(IMG) .; else bash hack/image/build.sh $(IMG); fi
+
+helm-lint: tools ## helm lint with helm 4 and helm 3.
+	@"$(TOOLS)/bin/helm" lint charts/warmpool && "$(TOOLS)/bin/helm3" lint charts/warmpool
+
+e2e-kind: ## Where Docker and kind exist: kind cluster, image, chart, the same e2e suite, then delete the cluster.
+	@bash hack/e2e-kind.sh $(KIND_CLUSTER) $(IMG)

@@ -1,0 +1,3 @@
+export async function devCommand(_argv: string[]): Promise<number> {
+  throw new Error('dev: not wired yet');
+}

@@ -1,0 +1,3 @@
+export async function runOperator(_argv: string[]): Promise<number> {
+  throw new Error('operator: not wired yet');
+}
