@@ -1,3 +1,73 @@
-export async function runOperator(_argv: string[]): Promise<number> {
-  throw new Error('operator: not wired yet');
+// `warmpool operator`: flags, kube config, tracing, signals. Everything else is wired in manager.ts.
+import { parseArgs } from 'node:util';
+import { makeKubeConfig } from './kube/config.js';
+import { startOperator } from './manager.js';
+import { logger } from './telemetry/logger.js';
+import { startTracing } from './telemetry/tracing.js';
+
+const USAGE = `usage: warmpool operator [flags]
+  --kubeconfig PATH                  kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)
+  --metrics-bind-address ADDR        serve /metrics here (default 127.0.0.1:8080; "0" disables)
+  --health-probe-bind-address ADDR   serve /healthz and /readyz here (default 127.0.0.1:8081)
+  --leader-elect                     elect a leader with a Lease, so several replicas can run and one acts
+  --leader-election-namespace NS     namespace of the Lease (default: $POD_NAMESPACE, else the first watched
+                                     namespace, else "default")
+  --leader-election-id NAME          name of the Lease (default warmpool-operator)
+  --namespaces A,B                   watch only these namespaces (namespaced RBAC); default all
+  --member-metrics                   export per-member utilization series
+  --identity NAME                    this replica's name in the Lease (default: $POD_NAME, else host-pid)
+Logging: WARMPOOL_LOG=info (or e.g. claim=debug,pool=info). Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT.`;
+
+export async function runOperator(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kubeconfig: { type: 'string' },
+      'metrics-bind-address': { type: 'string', default: '127.0.0.1:8080' },
+      'health-probe-bind-address': { type: 'string', default: '127.0.0.1:8081' },
+      'leader-elect': { type: 'boolean', default: false },
+      'leader-election-namespace': { type: 'string' },
+      'leader-election-id': { type: 'string', default: 'warmpool-operator' },
+      namespaces: { type: 'string', default: '' },
+      'member-metrics': { type: 'boolean', default: false },
+      identity: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const log = logger('main');
+  const stopTracing = await startTracing();
+  const namespaces = values.namespaces.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const op = await startOperator({
+    kubeConfig: makeKubeConfig({ path: values.kubeconfig }),
+    namespaces,
+    metricsBindAddress: values['metrics-bind-address'],
+    healthProbeBindAddress: values['health-probe-bind-address'],
+    leaderElect: values['leader-elect'],
+    leaderElectionNamespace: values['leader-election-namespace'] ?? process.env.POD_NAMESPACE ?? namespaces[0] ?? 'default',
+    leaderElectionId: values['leader-election-id'],
+    identity: values.identity ?? process.env.POD_NAME,
+    memberMetrics: values['member-metrics'],
+  });
+  log.info('listening', { metricsPort: op.metricsPort, probePort: op.probePort });
+
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      log.warn('second signal: exiting now', { signal: sig });
+      process.exit(1);
+    }
+    log.info('shutting down', { signal: sig });
+    void op.stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await op.done;
+  await stopTracing();
+  return 0;
 }

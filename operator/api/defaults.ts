@@ -1,0 +1,78 @@
+// Defaults of the v1alpha1 API. The CRD schema (schema.ts) carries the same constants, so an object the API server
+// defaulted and one that never went through it (an old CRD, a file) resolve to the same spec here.
+import type { ClaimQueueSpec, InstancePoolSpec, MemberMetricsSpec, PoolClaimSpec } from './types.js';
+
+export const POOL_DEFAULTS = {
+  minSize: 0,
+  lifecycleClass: 'ephemeral',
+  warmingTimeoutSeconds: 600,
+  readyTTLSeconds: 0,
+  paused: false,
+  drain: false,
+  claimOrder: 'OldestReady',
+} as const satisfies Partial<InstancePoolSpec>;
+
+/** maxSize defaults to targetSize plus this; a schema default cannot refer to another field, so only code applies it. */
+export const MAX_SIZE_HEADROOM = 10;
+
+export const QUEUE_DEFAULTS = { strategy: 'Priority', onFull: 'RejectNewest' } as const satisfies ClaimQueueSpec;
+
+export const METRICS_DEFAULTS = {
+  path: '/metrics',
+  intervalSeconds: 15,
+  via: 'Direct',
+} as const satisfies Partial<MemberMetricsSpec>;
+
+export const CLAIM_DEFAULTS = { reclaimPolicy: 'Delete', priority: 0 } as const satisfies Partial<PoolClaimSpec>;
+
+/** A claim queue with its defaults; maxPending stays optional, since unset means unbounded. */
+export type ResolvedClaimQueue = Required<Omit<ClaimQueueSpec, 'maxPending'>> & Pick<ClaimQueueSpec, 'maxPending'>;
+
+/** Member metrics with their defaults; the counter and gauge names stay optional (unset: not read). */
+export type ResolvedMetrics = MemberMetricsSpec & Required<Pick<MemberMetricsSpec, 'path' | 'intervalSeconds' | 'via'>>;
+
+/** A pool spec with every default applied; metrics stays optional, since unset means no scraping. */
+export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'metrics'>> & {
+  claimQueue: ResolvedClaimQueue;
+  metrics?: ResolvedMetrics;
+};
+
+/** A claim spec with its defaults; the timeouts and the acquiredBy/For stamps stay optional (unset is meaningful). */
+export type ResolvedClaimSpec = PoolClaimSpec & Required<Pick<PoolClaimSpec, 'reclaimPolicy' | 'priority'>>;
+
+export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
+  const { claimQueue, metrics, ...rest } = spec;
+  const resolved: ResolvedPoolSpec = {
+    ...rest,
+    minSize: spec.minSize ?? POOL_DEFAULTS.minSize,
+    maxSize: spec.maxSize ?? spec.targetSize + MAX_SIZE_HEADROOM,
+    lifecycleClass: spec.lifecycleClass ?? POOL_DEFAULTS.lifecycleClass,
+    warmingTimeoutSeconds: spec.warmingTimeoutSeconds ?? POOL_DEFAULTS.warmingTimeoutSeconds,
+    readyTTLSeconds: spec.readyTTLSeconds ?? POOL_DEFAULTS.readyTTLSeconds,
+    paused: spec.paused ?? POOL_DEFAULTS.paused,
+    drain: spec.drain ?? POOL_DEFAULTS.drain,
+    claimOrder: spec.claimOrder ?? POOL_DEFAULTS.claimOrder,
+    claimQueue: {
+      ...claimQueue,
+      strategy: claimQueue?.strategy ?? QUEUE_DEFAULTS.strategy,
+      onFull: claimQueue?.onFull ?? QUEUE_DEFAULTS.onFull,
+    },
+  };
+  if (metrics) {
+    resolved.metrics = {
+      ...metrics,
+      path: metrics.path ?? METRICS_DEFAULTS.path,
+      intervalSeconds: metrics.intervalSeconds ?? METRICS_DEFAULTS.intervalSeconds,
+      via: metrics.via ?? METRICS_DEFAULTS.via,
+    };
+  }
+  return resolved;
+}
+
+export function withClaimDefaults(spec: PoolClaimSpec): ResolvedClaimSpec {
+  return {
+    ...spec,
+    reclaimPolicy: spec.reclaimPolicy ?? CLAIM_DEFAULTS.reclaimPolicy,
+    priority: spec.priority ?? CLAIM_DEFAULTS.priority,
+  };
+}

@@ -1,0 +1,609 @@
+// OpenAPI v3 structural schemas of InstancePool and PoolClaim, and the CustomResourceDefinitions built from them
+// (rendered to crds/ by hack/gen-crds.ts). validate.ts walks the same schemas, so the controller re-checks exactly
+// what the API server checks.
+import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type {
+  ClaimMember,
+  ClaimOrder,
+  ClaimPhase,
+  ClaimQueueSpec,
+  Condition,
+  InstancePoolSpec,
+  InstancePoolStatus,
+  LifecycleClass,
+  MemberMetricsSpec,
+  OnFull,
+  PoolClaimSpec,
+  PoolClaimStatus,
+  PoolPhase,
+  PoolUtilization,
+  QueueStrategy,
+  ReclaimPolicy,
+  ScrapeVia,
+  WarmupStatus,
+} from './types.js';
+import { CLAIM_KIND, CLAIM_PLURAL, GROUP, POOL_KIND, POOL_PLURAL, VERSION } from './types.js';
+import { CLAIM_DEFAULTS, MAX_SIZE_HEADROOM, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
+import { isRecord } from './conform.js';
+import type { Schema, ValidationRule } from './openapi.js';
+import { boolean, dateTime, int32, int64, listOf, number, object, oneOf, string, stringMap } from './openapi.js';
+
+/** A DNS-1123 subdomain (what Kubernetes allows as an object name); the same regex in RE2 and JavaScript. */
+const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const PROMETHEUS_NAME = '^[a-zA-Z_:][a-zA-Z0-9_:]*$';
+/** Pool and claim names become label values on member pods (warmpool.dev/pool, warmpool.dev/claim). */
+const LABEL_VALUE_MAX = 63;
+
+function numberAt(self: unknown, key: string): number | undefined {
+  const value = isRecord(self) ? self[key] : undefined;
+  return typeof value === 'number' ? value : undefined;
+}
+
+/**
+ * `low <= high`, skipped while `optional` (one of the two) is unset. Both uses bound targetSize, so the error is
+ * reported there, which is also what `kubectl scale` past a bound changes.
+ */
+function targetSizeBound(low: string, high: string, optional: string, message: string): ValidationRule {
+  return {
+    rule: `!has(self.${optional}) || self.${low} <= self.${high}`,
+    message,
+    fieldPath: '.targetSize',
+    holds: (self) => {
+      const a = numberAt(self, low);
+      const b = numberAt(self, high);
+      return a === undefined || b === undefined || a <= b;
+    },
+  };
+}
+
+function immutable(field: string): ValidationRule {
+  return { rule: 'self == oldSelf', message: `${field} is immutable`, holds: (self, oldSelf) => self === oldSelf };
+}
+
+// Structural, yet it must not prune any pod spec field: `spec` preserves unknown fields and declares only what a rule
+// needs (at least one container). Only labels and annotations of the template's metadata reach member pods.
+const podTemplate: Schema<V1PodTemplateSpec> = {
+  type: 'object',
+  description: 'Pod template the members are created from.',
+  required: ['spec'],
+  properties: {
+    metadata: {
+      type: 'object',
+      description: 'Labels and annotations for the members; other metadata fields are dropped.',
+      properties: {
+        labels: stringMap('Labels of the members (the operator adds its own warmpool.dev/ labels).'),
+        annotations: stringMap('Annotations of the members.'),
+      },
+    },
+    spec: {
+      type: 'object',
+      description: 'A PodSpec (core/v1), kept as written.',
+      required: ['containers'],
+      properties: {
+        containers: listOf(
+          'Containers of the members: at least one.',
+          {
+            type: 'object',
+            required: ['name'],
+            properties: { name: string('Container name (DNS-1123 label).', { maxLength: 63, pattern: DNS1123_LABEL }) },
+            'x-kubernetes-preserve-unknown-fields': true,
+          },
+          { minItems: 1, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+        ),
+      },
+      'x-kubernetes-preserve-unknown-fields': true,
+    },
+  },
+};
+
+const conditions = listOf<Condition>(
+  'Latest observations of the object (Ready, Reconciling, Stalled and more), one per type.',
+  object<Condition>(
+    'A metav1.Condition.',
+    { type: 'required', status: 'required', reason: 'required', message: 'required', lastTransitionTime: 'required', observedGeneration: 'optional' },
+    {
+      type: string('Type of the condition, in CamelCase.', {
+        maxLength: 316,
+        pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+      }),
+      status: oneOf<Condition['status']>('Status of the condition.', { True: true, False: true, Unknown: true }),
+      reason: string('Machine-readable reason for the last transition, in CamelCase.', {
+        minLength: 1,
+        maxLength: 1024,
+        pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
+      }),
+      message: string('Human-readable details of the last transition.', { maxLength: 32768 }),
+      lastTransitionTime: dateTime('When the status last changed.'),
+      observedGeneration: int64('metadata.generation the condition was set for.', { minimum: 0 }),
+    },
+  ),
+  { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] },
+);
+
+const claimQueue = object<ClaimQueueSpec>(
+  'How claims wait for ready members.',
+  { strategy: 'optional', maxPending: 'optional', onFull: 'optional' },
+  {
+    strategy: oneOf<QueueStrategy>(
+      'Priority: higher priority first, then creation order. FIFO: creation order. FairShare: round robin over the distinct values of acquiredBy.',
+      { Priority: true, FIFO: true, FairShare: true },
+      { default: QUEUE_DEFAULTS.strategy },
+    ),
+    maxPending: int32('Most claims that may wait; unset means unbounded.', { minimum: 0 }),
+    onFull: oneOf<OnFull>(
+      'Which claim fails (reason QueueFull) when one more would exceed maxPending.',
+      { RejectNewest: true, RejectOldest: true },
+      { default: QUEUE_DEFAULTS.onFull },
+    ),
+  },
+  // An empty default lets the API server fill in the nested defaults.
+  { default: {} },
+);
+
+const metrics = object<MemberMetricsSpec>(
+  "The members' own Prometheus endpoint, scraped for request rates and in-flight requests.",
+  {
+    port: 'required',
+    path: 'optional',
+    intervalSeconds: 'optional',
+    via: 'optional',
+    httpRequestsCounter: 'optional',
+    tcpRequestsCounter: 'optional',
+    methodRequestsCounter: 'optional',
+    inflightGauge: 'optional',
+  },
+  {
+    port: int32('Port of the endpoint.', { minimum: 1, maximum: 65535 }),
+    path: string('Path of the endpoint.', { default: METRICS_DEFAULTS.path, pattern: '^/' }),
+    intervalSeconds: int32('Seconds between scrapes.', { default: METRICS_DEFAULTS.intervalSeconds, minimum: 1 }),
+    via: oneOf<ScrapeVia>(
+      'Direct dials http://<podIP>:<port><path>; APIServerProxy goes through the pod proxy subresource.',
+      { Direct: true, APIServerProxy: true },
+      { default: METRICS_DEFAULTS.via },
+    ),
+    httpRequestsCounter: string('Counter of HTTP requests served.', { pattern: PROMETHEUS_NAME }),
+    tcpRequestsCounter: string('Counter of TCP connections (or requests) served.', { pattern: PROMETHEUS_NAME }),
+    methodRequestsCounter: string('Counter of method (RPC) requests served.', { pattern: PROMETHEUS_NAME }),
+    inflightGauge: string('Gauge of requests in flight.', { pattern: PROMETHEUS_NAME }),
+  },
+);
+
+export const poolSpecSchema = object<InstancePoolSpec>(
+  'Desired state of the pool.',
+  {
+    template: 'required',
+    targetSize: 'required',
+    minSize: 'optional',
+    maxSize: 'optional',
+    lifecycleClass: 'optional',
+    warmingTimeoutSeconds: 'optional',
+    readyTTLSeconds: 'optional',
+    paused: 'optional',
+    drain: 'optional',
+    claimOrder: 'optional',
+    claimQueue: 'optional',
+    metrics: 'optional',
+  },
+  {
+    template: podTemplate,
+    targetSize: int32('Desired warm members (warming + ready); claimed members do not count toward it.', { minimum: 0 }),
+    minSize: int32('Lowest targetSize may go (kubectl scale, autoscalers).', { default: POOL_DEFAULTS.minSize, minimum: 0 }),
+    maxSize: int32(
+      `Highest targetSize may go, and a cap on all members, claimed included (the cost ceiling). Unset: targetSize + ${MAX_SIZE_HEADROOM}.`,
+      { minimum: 0 },
+    ),
+    lifecycleClass: oneOf<LifecycleClass>(
+      'ephemeral: a member that fails or is evicted counts as errored. spot: members may be evicted at any time; an eviction is routine churn, not an error (a claim bound to the member becomes Lost).',
+      { ephemeral: true, spot: true },
+      { default: POOL_DEFAULTS.lifecycleClass },
+    ),
+    warmingTimeoutSeconds: int32('A member not Ready by then is recycled and counted as errored.', {
+      default: POOL_DEFAULTS.warmingTimeoutSeconds,
+      minimum: 1,
+    }),
+    readyTTLSeconds: int32('Ready members older than this are recycled as stale (with jitter); 0 means never.', {
+      default: POOL_DEFAULTS.readyTTLSeconds,
+      minimum: 0,
+    }),
+    paused: boolean('Stop replenishing; members stay.'),
+    drain: boolean('Delete every unclaimed member and stop replenishing; claimed members keep running.'),
+    claimOrder: oneOf<ClaimOrder>(
+      'Which ready member a claim gets.',
+      { OldestReady: true, NewestReady: true, PackNodes: true, SpreadNodes: true },
+      { default: POOL_DEFAULTS.claimOrder },
+    ),
+    claimQueue,
+    metrics,
+  },
+  {
+    'x-kubernetes-validations': [
+      targetSizeBound('minSize', 'targetSize', 'minSize', 'targetSize must be at least minSize'),
+      targetSizeBound('targetSize', 'maxSize', 'maxSize', 'targetSize must be at most maxSize'),
+    ],
+  },
+);
+
+const warmup = object<WarmupStatus>(
+  'Measured warm-up time (creation to Ready) of recent members.',
+  { lastSeconds: 'optional', averageSeconds: 'optional', samples: 'optional' },
+  {
+    lastSeconds: number('Seconds from creation to Ready of the most recent member.', { minimum: 0 }),
+    averageSeconds: number('Mean over the recent members (up to 20).', { minimum: 0 }),
+    samples: int32('Number of members the mean is taken over.', { minimum: 0 }),
+  },
+);
+
+const utilization = object<PoolUtilization>(
+  'How busy the members are, from their metrics endpoints and metrics.k8s.io.',
+  {
+    combinedRps: 'required',
+    httpRps: 'required',
+    tcpRps: 'required',
+    methodRps: 'required',
+    inflight: 'required',
+    avgCpuPercent: 'optional',
+    avgMemoryPercent: 'optional',
+    sampledAt: 'required',
+  },
+  {
+    combinedRps: number('Requests per second over all protocols.', { minimum: 0 }),
+    httpRps: number('HTTP requests per second.', { minimum: 0 }),
+    tcpRps: number('TCP connections (or requests) per second.', { minimum: 0 }),
+    methodRps: number('Method (RPC) requests per second.', { minimum: 0 }),
+    inflight: number('Requests in flight.', { minimum: 0 }),
+    avgCpuPercent: number('Mean cpu use in percent of the container requests (limits where there is no request).', { minimum: 0 }),
+    avgMemoryPercent: number('Mean memory use in percent of the container requests (limits where there is no request).', {
+      minimum: 0,
+    }),
+    sampledAt: dateTime('Time of the sample these figures come from.'),
+  },
+);
+
+export const poolStatusSchema = object<InstancePoolStatus>(
+  'Observed state of the pool.',
+  {
+    phase: 'optional',
+    observedGeneration: 'optional',
+    targetSize: 'optional',
+    warmingCount: 'optional',
+    readyCount: 'optional',
+    claimedCount: 'optional',
+    erroredCount: 'optional',
+    replicas: 'optional',
+    selector: 'optional',
+    pendingClaims: 'optional',
+    conditions: 'optional',
+    warmup: 'optional',
+    utilization: 'optional',
+    templateHash: 'optional',
+  },
+  {
+    phase: oneOf<PoolPhase>('Lifecycle phase.', { Active: true, Paused: true, Draining: true, Terminating: true }),
+    observedGeneration: int64('metadata.generation this status was computed for.', { minimum: 0 }),
+    targetSize: int32('targetSize this status was computed for.', { minimum: 0 }),
+    warmingCount: int32('Members started but not yet Ready.', { minimum: 0 }),
+    readyCount: int32('Members Ready and unclaimed.', { minimum: 0 }),
+    claimedCount: int32('Members bound to a claim.', { minimum: 0 }),
+    erroredCount: int32('Members recycled because they failed (warming timeout, crash, failure).', { minimum: 0 }),
+    replicas: int32('Warm members (warming + ready), for the scale subresource.', { minimum: 0 }),
+    selector: string('Label selector of the members, for the scale subresource.'),
+    pendingClaims: int32('Claims waiting for a member.', { minimum: 0 }),
+    conditions,
+    warmup,
+    utilization,
+    templateHash: string('Template hash new members are created with (label warmpool.dev/template-hash).'),
+  },
+);
+
+export const claimSpecSchema = object<PoolClaimSpec>(
+  'What the claim asks for.',
+  {
+    poolName: 'required',
+    acquiredBy: 'optional',
+    acquiredFor: 'optional',
+    reclaimPolicy: 'optional',
+    waitTimeoutSeconds: 'optional',
+    ttlSecondsAfterBound: 'optional',
+    priority: 'optional',
+  },
+  {
+    poolName: string('InstancePool in the same namespace to claim a member of. Immutable.', {
+      minLength: 1,
+      maxLength: LABEL_VALUE_MAX,
+      pattern: DNS1123_SUBDOMAIN,
+      'x-kubernetes-validations': [immutable('poolName')],
+    }),
+    acquiredBy: string('Who claims (stamped on the member; FairShare rotates over its values).'),
+    acquiredFor: string('What the member is claimed for (stamped on the member).'),
+    reclaimPolicy: oneOf<ReclaimPolicy>(
+      'On release, Delete terminates the member; Return gives it back to the pool as ready (for stateless members). Immutable.',
+      { Delete: true, Return: true },
+      { default: CLAIM_DEFAULTS.reclaimPolicy, 'x-kubernetes-validations': [immutable('reclaimPolicy')] },
+    ),
+    waitTimeoutSeconds: int32('How long to wait for a ready member; 0 fails at once (NoReadyMembers); unset waits indefinitely.', {
+      minimum: 0,
+    }),
+    ttlSecondsAfterBound: int32('Longest the member is held; then the claim is Released (reason Expired).', { minimum: 0 }),
+    priority: int32('Higher is served first.', { default: CLAIM_DEFAULTS.priority }),
+  },
+);
+
+const member = object<ClaimMember>(
+  'The member pod bound to the claim.',
+  { name: 'required', uid: 'required', podIP: 'optional', nodeName: 'optional' },
+  {
+    name: string('Pod name.'),
+    uid: string('Pod uid.'),
+    podIP: string('Pod IP.'),
+    nodeName: string('Node the pod runs on.'),
+  },
+);
+
+export const claimStatusSchema = object<PoolClaimStatus>(
+  'Observed state of the claim.',
+  {
+    phase: 'optional',
+    observedGeneration: 'optional',
+    member: 'optional',
+    boundAt: 'optional',
+    waitedSeconds: 'optional',
+    queuePosition: 'optional',
+    releasedAt: 'optional',
+    conditions: 'optional',
+  },
+  {
+    phase: oneOf<ClaimPhase>('Lifecycle phase.', { Pending: true, Bound: true, Released: true, Failed: true, Lost: true }),
+    observedGeneration: int64('metadata.generation this status was computed for.', { minimum: 0 }),
+    member,
+    boundAt: dateTime('When the claim was bound.'),
+    waitedSeconds: number('Seconds from creation to Bound.', { minimum: 0 }),
+    queuePosition: int32('Place in the pool queue while Pending (1 is next).', { minimum: 0 }),
+    releasedAt: dateTime('When the claim was released.'),
+    conditions,
+  },
+);
+
+/** Root metadata may only restrict the name: pool and claim names are label values on members. */
+export const metadataSchema: Schema = {
+  type: 'object',
+  properties: { name: { type: 'string', maxLength: LABEL_VALUE_MAX } },
+};
+
+function rootSchema(description: string, spec: Schema, status: Schema): Schema {
+  return {
+    type: 'object',
+    description,
+    required: ['spec'],
+    properties: {
+      apiVersion: string('Versioned schema of this representation of an object.'),
+      kind: string('REST resource this object represents.'),
+      metadata: metadataSchema,
+      spec,
+      status,
+    },
+  };
+}
+
+export const poolSchema = rootSchema(
+  'A pool of warm, pre-started member pods built from one template, handed out through PoolClaims.',
+  poolSpecSchema,
+  poolStatusSchema,
+);
+
+export const claimSchema = rootSchema(
+  'A claim of one ready member of an InstancePool in the same namespace.',
+  claimSpecSchema,
+  claimStatusSchema,
+);
+
+/** Every key of T, for the test that holds the schemas to types.ts at run time: the compiler rejects a missing or extra key. */
+function keysOf<T>(keys: Record<keyof T, true>): string[] {
+  return Object.keys(keys);
+}
+
+/** Each interface of types.ts with its schema node. */
+export const interfaceSchemas: readonly { name: string; keys: string[]; schema: Schema }[] = [
+  {
+    name: 'InstancePoolSpec',
+    schema: poolSpecSchema,
+    keys: keysOf<InstancePoolSpec>({
+      template: true,
+      targetSize: true,
+      minSize: true,
+      maxSize: true,
+      lifecycleClass: true,
+      warmingTimeoutSeconds: true,
+      readyTTLSeconds: true,
+      paused: true,
+      drain: true,
+      claimOrder: true,
+      claimQueue: true,
+      metrics: true,
+    }),
+  },
+  { name: 'ClaimQueueSpec', schema: claimQueue, keys: keysOf<ClaimQueueSpec>({ strategy: true, maxPending: true, onFull: true }) },
+  {
+    name: 'MemberMetricsSpec',
+    schema: metrics,
+    keys: keysOf<MemberMetricsSpec>({
+      port: true,
+      path: true,
+      intervalSeconds: true,
+      via: true,
+      httpRequestsCounter: true,
+      tcpRequestsCounter: true,
+      methodRequestsCounter: true,
+      inflightGauge: true,
+    }),
+  },
+  {
+    name: 'InstancePoolStatus',
+    schema: poolStatusSchema,
+    keys: keysOf<InstancePoolStatus>({
+      phase: true,
+      observedGeneration: true,
+      targetSize: true,
+      warmingCount: true,
+      readyCount: true,
+      claimedCount: true,
+      erroredCount: true,
+      replicas: true,
+      selector: true,
+      pendingClaims: true,
+      conditions: true,
+      warmup: true,
+      utilization: true,
+      templateHash: true,
+    }),
+  },
+  { name: 'WarmupStatus', schema: warmup, keys: keysOf<WarmupStatus>({ lastSeconds: true, averageSeconds: true, samples: true }) },
+  {
+    name: 'PoolUtilization',
+    schema: utilization,
+    keys: keysOf<PoolUtilization>({
+      combinedRps: true,
+      httpRps: true,
+      tcpRps: true,
+      methodRps: true,
+      inflight: true,
+      avgCpuPercent: true,
+      avgMemoryPercent: true,
+      sampledAt: true,
+    }),
+  },
+  {
+    name: 'Condition',
+    schema: conditions.items ?? {},
+    keys: keysOf<Condition>({ type: true, status: true, reason: true, message: true, lastTransitionTime: true, observedGeneration: true }),
+  },
+  {
+    name: 'PoolClaimSpec',
+    schema: claimSpecSchema,
+    keys: keysOf<PoolClaimSpec>({
+      poolName: true,
+      acquiredBy: true,
+      acquiredFor: true,
+      reclaimPolicy: true,
+      waitTimeoutSeconds: true,
+      ttlSecondsAfterBound: true,
+      priority: true,
+    }),
+  },
+  { name: 'ClaimMember', schema: member, keys: keysOf<ClaimMember>({ name: true, uid: true, podIP: true, nodeName: true }) },
+  {
+    name: 'PoolClaimStatus',
+    schema: claimStatusSchema,
+    keys: keysOf<PoolClaimStatus>({
+      phase: true,
+      observedGeneration: true,
+      member: true,
+      boundAt: true,
+      waitedSeconds: true,
+      queuePosition: true,
+      releasedAt: true,
+      conditions: true,
+    }),
+  },
+];
+
+/** A schema as the API server reads it: the TypeScript twins of the CEL rules left out. */
+export type OpenApiSchema = Omit<Schema, 'properties' | 'items' | 'additionalProperties' | 'x-kubernetes-validations' | '__value'> & {
+  properties?: Record<string, OpenApiSchema>;
+  items?: OpenApiSchema;
+  additionalProperties?: OpenApiSchema;
+  'x-kubernetes-validations'?: Omit<ValidationRule, 'holds'>[];
+};
+
+export function toOpenApi(schema: Schema): OpenApiSchema {
+  const { properties, items, additionalProperties, 'x-kubernetes-validations': rules, ...rest } = schema;
+  return {
+    ...rest,
+    ...(properties && { properties: Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, toOpenApi(v)])) }),
+    ...(items && { items: toOpenApi(items) }),
+    ...(additionalProperties && { additionalProperties: toOpenApi(additionalProperties) }),
+    ...(rules && { 'x-kubernetes-validations': rules.map(({ holds: _holds, ...rule }) => rule) }),
+  };
+}
+
+interface PrinterColumn {
+  name: string;
+  type: 'integer' | 'string' | 'date';
+  jsonPath: string;
+  description?: string;
+}
+
+export interface CustomResourceDefinition {
+  apiVersion: 'apiextensions.k8s.io/v1';
+  kind: 'CustomResourceDefinition';
+  metadata: { name: string };
+  spec: {
+    group: string;
+    names: { kind: string; listKind: string; plural: string; singular: string; shortNames: string[]; categories: string[] };
+    scope: 'Namespaced';
+    versions: {
+      name: string;
+      served: boolean;
+      storage: boolean;
+      schema: { openAPIV3Schema: OpenApiSchema };
+      subresources: {
+        status: Record<string, never>;
+        scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath: string };
+      };
+      additionalPrinterColumns: PrinterColumn[];
+      selectableFields?: { jsonPath: string }[];
+    }[];
+  };
+}
+
+const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+
+function crd(
+  kind: string,
+  plural: string,
+  shortName: string,
+  schema: Schema,
+  version: Omit<CustomResourceDefinition['spec']['versions'][number], 'name' | 'served' | 'storage' | 'schema'>,
+): CustomResourceDefinition {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase(), shortNames: [shortName], categories: ['warmpool'] },
+      scope: 'Namespaced',
+      versions: [{ name: VERSION, served: true, storage: true, schema: { openAPIV3Schema: toOpenApi(schema) }, ...version }],
+    },
+  };
+}
+
+export function customResourceDefinitions(): CustomResourceDefinition[] {
+  return [
+    crd(POOL_KIND, POOL_PLURAL, 'ipool', poolSchema, {
+      subresources: {
+        status: {},
+        scale: { specReplicasPath: '.spec.targetSize', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
+      },
+      additionalPrinterColumns: [
+        { name: 'Target', type: 'integer', jsonPath: '.spec.targetSize', description: 'Desired warm members.' },
+        { name: 'Warming', type: 'integer', jsonPath: '.status.warmingCount' },
+        { name: 'Ready', type: 'integer', jsonPath: '.status.readyCount' },
+        { name: 'Claimed', type: 'integer', jsonPath: '.status.claimedCount' },
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        age,
+      ],
+    }),
+    crd(CLAIM_KIND, CLAIM_PLURAL, 'pclaim', claimSchema, {
+      subresources: { status: {} },
+      additionalPrinterColumns: [
+        { name: 'Pool', type: 'string', jsonPath: '.spec.poolName' },
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        { name: 'Member', type: 'string', jsonPath: '.status.member.name' },
+        age,
+      ],
+      // `kubectl get pclaim --field-selector spec.poolName=<pool>` (Kubernetes 1.31 and later).
+      selectableFields: [{ jsonPath: '.spec.poolName' }],
+    }),
+  ];
+}

@@ -1,0 +1,337 @@
+import type { FieldError } from './validate.js';
+import { reservedLabelWarnings, validateClaim, validatePool } from './validate.js';
+import type { InstancePool, PoolClaim } from './types.js';
+
+type Json = Record<string, unknown>;
+
+const validPool = {
+  apiVersion: 'warmpool.dev/v1alpha1',
+  kind: 'InstancePool',
+  metadata: { name: 'runners', namespace: 'ci', uid: 'u-1', generation: 3, labels: { team: 'ci' } },
+  spec: {
+    template: {
+      metadata: { labels: { app: 'runner' }, annotations: { 'sim.warmpool.dev/ready-after': '1s' } },
+      spec: { containers: [{ name: 'app', image: 'busybox', resources: { requests: { cpu: '500m' } } }], nodeSelector: { zone: 'a' } },
+    },
+    targetSize: 3,
+    minSize: 0,
+    lifecycleClass: 'ephemeral',
+    claimQueue: { strategy: 'Priority', onFull: 'RejectNewest' },
+    metrics: { port: 9090, httpRequestsCounter: 'http_requests_total' },
+  },
+};
+
+const validClaim = {
+  apiVersion: 'warmpool.dev/v1alpha1',
+  kind: 'PoolClaim',
+  metadata: { name: 'job-1', namespace: 'ci' },
+  spec: { poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0 },
+};
+
+/** validPool with spec fields replaced (undefined deletes). */
+function poolWith(spec: Json, root: Json = {}): Json {
+  return { ...validPool, ...root, spec: { ...validPool.spec, ...spec } };
+}
+
+function templateWith(spec: Json, metadata: Json = validPool.spec.template.metadata): Json {
+  return { metadata, spec: { ...validPool.spec.template.spec, ...spec } };
+}
+
+function claimWith(spec: Json, root: Json = {}): Json {
+  return { ...validClaim, ...root, spec: { ...validClaim.spec, ...spec } };
+}
+
+function errorsOf(result: { ok: true } | { ok: false; errors: FieldError[] }): FieldError[] {
+  return result.ok ? [] : result.errors;
+}
+
+describe('validatePool', () => {
+  test('accepts a valid pool, with the defaults of the schema', () => {
+    expect(validatePool(validPool)).toEqual({
+      ok: true,
+      pool: {
+        ...validPool,
+        spec: {
+          ...validPool.spec,
+          warmingTimeoutSeconds: 600,
+          readyTTLSeconds: 0,
+          claimOrder: 'OldestReady',
+          metrics: { port: 9090, httpRequestsCounter: 'http_requests_total', path: '/metrics', intervalSeconds: 15, via: 'Direct' },
+        },
+      },
+    });
+  });
+
+  test.each<[string, unknown, FieldError[]]>([
+    ['not an object', 'pool', [{ field: '', message: 'must be of type object' }]],
+    ['null', null, [{ field: '', message: 'must be of type object' }]],
+    [
+      'wrong apiVersion and kind',
+      { ...validPool, apiVersion: 'v1', kind: 'Pod' },
+      [
+        { field: 'apiVersion', message: 'Unsupported value: "v1": supported values: "warmpool.dev/v1alpha1"' },
+        { field: 'kind', message: 'Unsupported value: "Pod": supported values: "InstancePool"' },
+      ],
+    ],
+    ['no metadata', { ...validPool, metadata: undefined }, [{ field: 'metadata', message: 'Required value' }]],
+    ['no name', { ...validPool, metadata: { namespace: 'ci' } }, [{ field: 'metadata.name', message: 'Required value' }]],
+    [
+      'a name too long for a label value',
+      { ...validPool, metadata: { name: 'p'.repeat(64) } },
+      [{ field: 'metadata.name', message: 'may not be more than 63 characters' }],
+    ],
+    ['no spec', { ...validPool, spec: undefined }, [{ field: 'spec', message: 'Required value' }]],
+    ['spec not an object', { ...validPool, spec: [] }, [{ field: 'spec', message: 'must be of type object' }]],
+    [
+      'no template, no targetSize',
+      poolWith({ template: undefined, targetSize: undefined }),
+      [
+        { field: 'spec.template', message: 'Required value' },
+        { field: 'spec.targetSize', message: 'Required value' },
+      ],
+    ],
+    ['a template without a pod spec', poolWith({ template: { metadata: {} } }), [{ field: 'spec.template.spec', message: 'Required value' }]],
+    [
+      'a template without containers',
+      poolWith({ template: templateWith({ containers: undefined }) }),
+      [{ field: 'spec.template.spec.containers', message: 'Required value' }],
+    ],
+    [
+      'a template with an empty container list',
+      poolWith({ template: templateWith({ containers: [] }) }),
+      [{ field: 'spec.template.spec.containers', message: 'must have at least 1 item(s)' }],
+    ],
+    [
+      'a container without a name',
+      poolWith({ template: templateWith({ containers: [{ image: 'busybox' }] }) }),
+      [{ field: 'spec.template.spec.containers[0].name', message: 'Required value' }],
+    ],
+    [
+      'a container name that is not a DNS label',
+      poolWith({ template: templateWith({ containers: [{ name: 'App_1' }] }) }),
+      [{ field: 'spec.template.spec.containers[0].name', message: "must match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'" }],
+    ],
+    [
+      'two containers with one name',
+      poolWith({ template: templateWith({ containers: [{ name: 'a' }, { name: 'a' }] }) }),
+      [{ field: 'spec.template.spec.containers[1]', message: 'Duplicate value: {"name":"a"}' }],
+    ],
+    [
+      'a label value that is not a string',
+      poolWith({ template: templateWith({}, { labels: { replicas: 3 } }) }),
+      [{ field: 'spec.template.metadata.labels["replicas"]', message: 'must be of type string' }],
+    ],
+    ['a negative targetSize', poolWith({ targetSize: -1 }), [{ field: 'spec.targetSize', message: 'must be greater than or equal to 0' }]],
+    ['a fractional targetSize', poolWith({ targetSize: 1.5 }), [{ field: 'spec.targetSize', message: 'must be of type integer' }]],
+    ['a string targetSize', poolWith({ targetSize: '3' }), [{ field: 'spec.targetSize', message: 'must be of type integer' }]],
+    ['a targetSize beyond int32', poolWith({ targetSize: 2 ** 31 }), [{ field: 'spec.targetSize', message: 'must fit in a 32-bit integer' }]],
+    ['minSize above targetSize', poolWith({ minSize: 4 }), [{ field: 'spec.targetSize', message: 'targetSize must be at least minSize' }]],
+    ['targetSize above maxSize', poolWith({ maxSize: 2 }), [{ field: 'spec.targetSize', message: 'targetSize must be at most maxSize' }]],
+    ['a negative maxSize', poolWith({ maxSize: -1 }), [{ field: 'spec.maxSize', message: 'must be greater than or equal to 0' }]],
+    [
+      'an unknown lifecycleClass',
+      poolWith({ lifecycleClass: 'preemptible' }),
+      [{ field: 'spec.lifecycleClass', message: 'Unsupported value: "preemptible": supported values: "ephemeral", "spot"' }],
+    ],
+    [
+      'an unknown claimOrder',
+      poolWith({ claimOrder: 'Random' }),
+      [
+        {
+          field: 'spec.claimOrder',
+          message: 'Unsupported value: "Random": supported values: "OldestReady", "NewestReady", "PackNodes", "SpreadNodes"',
+        },
+      ],
+    ],
+    ['a zero warmingTimeoutSeconds', poolWith({ warmingTimeoutSeconds: 0 }), [{ field: 'spec.warmingTimeoutSeconds', message: 'must be greater than or equal to 1' }]],
+    ['a negative readyTTLSeconds', poolWith({ readyTTLSeconds: -5 }), [{ field: 'spec.readyTTLSeconds', message: 'must be greater than or equal to 0' }]],
+    ['paused as a string', poolWith({ paused: 'yes' }), [{ field: 'spec.paused', message: 'must be of type boolean' }]],
+    [
+      'a bad claim queue',
+      poolWith({ claimQueue: { strategy: 'LIFO', maxPending: -1, onFull: 'Drop' } }),
+      [
+        { field: 'spec.claimQueue.strategy', message: 'Unsupported value: "LIFO": supported values: "Priority", "FIFO", "FairShare"' },
+        { field: 'spec.claimQueue.maxPending', message: 'must be greater than or equal to 0' },
+        { field: 'spec.claimQueue.onFull', message: 'Unsupported value: "Drop": supported values: "RejectNewest", "RejectOldest"' },
+      ],
+    ],
+    ['metrics without a port', poolWith({ metrics: { path: '/metrics' } }), [{ field: 'spec.metrics.port', message: 'Required value' }]],
+    [
+      'bad metrics',
+      poolWith({ metrics: { port: 70000, path: 'metrics', intervalSeconds: 0, via: 'Proxy', inflightGauge: 'in-flight' } }),
+      [
+        { field: 'spec.metrics.port', message: 'must be less than or equal to 65535' },
+        { field: 'spec.metrics.path', message: "must match '^/'" },
+        { field: 'spec.metrics.intervalSeconds', message: 'must be greater than or equal to 1' },
+        { field: 'spec.metrics.via', message: 'Unsupported value: "Proxy": supported values: "Direct", "APIServerProxy"' },
+        { field: 'spec.metrics.inflightGauge', message: "must match '^[a-zA-Z_:][a-zA-Z0-9_:]*$'" },
+      ],
+    ],
+  ])('refuses %s', (_name, input, errors) => {
+    expect(errorsOf(validatePool(input))).toEqual(errors);
+  });
+
+  test.each<[string, Json, (pool: InstancePool) => unknown, unknown]>([
+    ['maxSize may be unset with any targetSize', poolWith({ targetSize: 500 }), (p) => p.spec.maxSize, undefined],
+    ['minSize may equal targetSize', poolWith({ minSize: 3 }), (p) => p.spec.minSize, 3],
+    ['targetSize may equal maxSize', poolWith({ maxSize: 3 }), (p) => p.spec.maxSize, 3],
+    ['unknown spec fields are dropped', poolWith({ replicas: 3 }), (p) => 'replicas' in p.spec, false],
+    ['a null is dropped', poolWith({ maxSize: null }), (p) => 'maxSize' in p.spec, false],
+    ['a null with a default is defaulted', poolWith({ claimQueue: null }), (p) => p.spec.claimQueue, { strategy: 'Priority', onFull: 'RejectNewest' }],
+    ['an absent claimQueue is defaulted', poolWith({ claimQueue: undefined }), (p) => p.spec.claimQueue, { strategy: 'Priority', onFull: 'RejectNewest' }],
+    ['a partial claimQueue is defaulted', poolWith({ claimQueue: { maxPending: 4 } }), (p) => p.spec.claimQueue, { maxPending: 4, strategy: 'Priority', onFull: 'RejectNewest' }],
+    ['explicit values are kept', poolWith({ lifecycleClass: 'spot', readyTTLSeconds: 30 }), (p) => [p.spec.lifecycleClass, p.spec.readyTTLSeconds], ['spot', 30]],
+    ['pod spec fields are kept', validPool, (p) => p.spec.template.spec?.nodeSelector, { zone: 'a' }],
+    ['nulls in pod spec fields are kept', poolWith({ template: templateWith({ nodeSelector: null }) }), (p) => p.spec.template.spec?.nodeSelector, null],
+    ['container fields are kept', validPool, (p) => p.spec.template.spec?.containers[0]?.resources, { requests: { cpu: '500m' } }],
+    [
+      'template metadata other than labels and annotations is dropped',
+      poolWith({ template: templateWith({}, { name: 'x', labels: { app: 'a' } }) }),
+      (p) => p.spec.template.metadata,
+      { labels: { app: 'a' } },
+    ],
+    ['object metadata is kept whole', validPool, (p) => p.metadata, validPool.metadata],
+    [
+      'a valid status is kept',
+      { ...validPool, status: { phase: 'Active', readyCount: 3, conditions: [{ type: 'Ready', status: 'True', reason: 'AllReady', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] } },
+      (p) => p.status?.readyCount,
+      3,
+    ],
+    ['a malformed status is dropped', { ...validPool, status: { readyCount: -1 } }, (p) => p.status, undefined],
+    [
+      'a status with duplicate condition types is dropped',
+      {
+        ...validPool,
+        status: {
+          conditions: [
+            { type: 'Ready', status: 'True', reason: 'A', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
+            { type: 'Ready', status: 'False', reason: 'B', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
+          ],
+        },
+      },
+      (p) => p.status,
+      undefined,
+    ],
+    [
+      'a status with a bad time is dropped',
+      { ...validPool, status: { utilization: { combinedRps: 1, httpRps: 1, tcpRps: 0, methodRps: 0, inflight: 0, sampledAt: 'yesterday' } } },
+      (p) => p.status,
+      undefined,
+    ],
+  ])('accepts: %s', (_name, input, pick, expected) => {
+    const result = validatePool(input);
+    expect(errorsOf(result)).toEqual([]);
+    if (result.ok) expect(pick(result.pool)).toEqual(expected);
+  });
+
+  test('does not modify its input', () => {
+    const input = structuredClone(poolWith({ maxSize: null, extra: 1 }));
+    const before = structuredClone(input);
+    validatePool(input);
+    expect(input).toEqual(before);
+  });
+});
+
+describe('validateClaim', () => {
+  const bound = validateClaim(validClaim);
+  const old = bound.ok ? bound.claim : undefined;
+
+  test('accepts a valid claim', () => {
+    expect(bound).toEqual({ ok: true, claim: validClaim });
+  });
+
+  test('applies the defaults of the schema', () => {
+    const result = validateClaim(claimWith({ reclaimPolicy: undefined, priority: undefined }));
+    expect(result.ok && result.claim.spec).toEqual({ poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0 });
+  });
+
+  test.each<[string, unknown, PoolClaim | undefined, FieldError[]]>([
+    ['the wrong kind', { ...validClaim, kind: 'InstancePool' }, undefined, [{ field: 'kind', message: 'Unsupported value: "InstancePool": supported values: "PoolClaim"' }]],
+    ['no poolName', claimWith({ poolName: undefined }), undefined, [{ field: 'spec.poolName', message: 'Required value' }]],
+    ['an empty poolName', claimWith({ poolName: '' }), undefined, [
+      { field: 'spec.poolName', message: 'must be at least 1 characters' },
+      { field: 'spec.poolName', message: "must match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'" },
+    ]],
+    ['a poolName with capitals', claimWith({ poolName: 'Runners' }), undefined, [
+      { field: 'spec.poolName', message: "must match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'" },
+    ]],
+    ['a poolName longer than a label value', claimWith({ poolName: 'p'.repeat(64) }), undefined, [{ field: 'spec.poolName', message: 'may not be more than 63 characters' }]],
+    ['a claim name longer than a label value', { ...validClaim, metadata: { name: 'c'.repeat(64) } }, undefined, [{ field: 'metadata.name', message: 'may not be more than 63 characters' }]],
+    ['an unknown reclaimPolicy', claimWith({ reclaimPolicy: 'Retain' }), undefined, [{ field: 'spec.reclaimPolicy', message: 'Unsupported value: "Retain": supported values: "Delete", "Return"' }]],
+    ['a negative waitTimeoutSeconds', claimWith({ waitTimeoutSeconds: -1 }), undefined, [{ field: 'spec.waitTimeoutSeconds', message: 'must be greater than or equal to 0' }]],
+    ['a negative ttlSecondsAfterBound', claimWith({ ttlSecondsAfterBound: -1 }), undefined, [{ field: 'spec.ttlSecondsAfterBound', message: 'must be greater than or equal to 0' }]],
+    ['a fractional priority', claimWith({ priority: 0.5 }), undefined, [{ field: 'spec.priority', message: 'must be of type integer' }]],
+    ['acquiredBy not a string', claimWith({ acquiredBy: 7 }), undefined, [{ field: 'spec.acquiredBy', message: 'must be of type string' }]],
+    ['a changed poolName', claimWith({ poolName: 'other' }), old, [{ field: 'spec.poolName', message: 'poolName is immutable' }]],
+    ['a changed reclaimPolicy', claimWith({ reclaimPolicy: 'Return' }), old, [{ field: 'spec.reclaimPolicy', message: 'reclaimPolicy is immutable' }]],
+    [
+      'a reclaimPolicy set where the old claim left it unset (it meant Delete)',
+      claimWith({ reclaimPolicy: 'Return' }),
+      old && { ...old, spec: { poolName: 'runners' } },
+      [{ field: 'spec.reclaimPolicy', message: 'reclaimPolicy is immutable' }],
+    ],
+    [
+      'a reclaimPolicy unset where the old claim had Return',
+      claimWith({ reclaimPolicy: undefined }),
+      old && { ...old, spec: { ...old.spec, reclaimPolicy: 'Return' } },
+      [{ field: 'spec.reclaimPolicy', message: 'reclaimPolicy is immutable' }],
+    ],
+  ])('refuses %s', (_name, input, previous, errors) => {
+    expect(errorsOf(validateClaim(input, previous))).toEqual(errors);
+  });
+
+  test.each<[string, unknown, PoolClaim | undefined]>([
+    ['a negative priority', claimWith({ priority: -10 }), undefined],
+    ['zero timeouts', claimWith({ waitTimeoutSeconds: 0, ttlSecondsAfterBound: 0 }), undefined],
+    ['a dotted poolName', claimWith({ poolName: 'runners.v2' }), undefined],
+    ['an update that keeps poolName and reclaimPolicy', claimWith({ priority: 5, acquiredFor: 'job' }), old],
+    ['a changed poolName without the old claim (a create)', claimWith({ poolName: 'other' }), undefined],
+    ['an update that sets the reclaimPolicy the old claim left unset to its default', claimWith({ reclaimPolicy: 'Delete' }), old && { ...old, spec: { poolName: 'runners' } }],
+  ])('accepts %s', (_name, input, previous) => {
+    expect(errorsOf(validateClaim(input, previous))).toEqual([]);
+  });
+
+  test.each<[string, Json, boolean]>([
+    ['a bound status', { phase: 'Bound', member: { name: 'm', uid: 'u', podIP: '127.0.0.2' }, boundAt: '2026-01-01T00:00:00.5+01:00', waitedSeconds: 0.012 }, true],
+    ['a member without uid', { phase: 'Bound', member: { name: 'm' } }, false],
+    ['an unknown phase', { phase: 'Claimed' }, false],
+  ])('status: %s kept: %s', (_name, status, kept) => {
+    const result = validateClaim({ ...validClaim, status });
+    expect(result.ok && result.claim.status).toEqual(kept ? status : undefined);
+  });
+});
+
+describe('reservedLabelWarnings', () => {
+  function poolWithLabels(labels: Record<string, string> | undefined): InstancePool {
+    const result = validatePool(poolWith({ template: templateWith({}, labels ? { labels } : {}) }));
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    return result.pool;
+  }
+
+  test.each<[string, Record<string, string> | undefined, string[]]>([
+    ['no labels', undefined, []],
+    ['own labels only', { app: 'runner', 'warmpool.dev/custom': 'x' }, []],
+    [
+      'the pool and state labels',
+      { app: 'runner', 'warmpool.dev/state': 'ready', 'warmpool.dev/pool': 'other' },
+      [
+        'spec.template.metadata.labels: warmpool.dev/pool is reserved for the operator, which sets it on members itself',
+        'spec.template.metadata.labels: warmpool.dev/state is reserved for the operator, which sets it on members itself',
+      ],
+    ],
+    [
+      'the template hash and claim labels',
+      { 'warmpool.dev/template-hash': 'abc', 'warmpool.dev/claim': 'c' },
+      [
+        'spec.template.metadata.labels: warmpool.dev/template-hash is reserved for the operator, which sets it on members itself',
+        'spec.template.metadata.labels: warmpool.dev/claim is reserved for the operator, which sets it on members itself',
+      ],
+    ],
+  ])('%s', (_name, labels, warnings) => {
+    expect(reservedLabelWarnings(poolWithLabels(labels))).toEqual(warnings);
+  });
+
+  test('a pool with reserved labels is still valid', () => {
+    expect(validatePool(poolWith({ template: templateWith({}, { labels: { 'warmpool.dev/pool': 'x' } }) })).ok).toBe(true);
+  });
+});

@@ -1,0 +1,72 @@
+// Validation of pools and claims as they arrive from a watch (or anywhere else): the controller re-checks all the CRD
+// schema checks, because the installed CRD may be an older version and the object may not come from the API server.
+// A valid object comes back as the API server would store it: pruned, and with the schema's defaults.
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { FieldError } from './conform.js';
+import { conform, isRecord } from './conform.js';
+import type { Schema } from './openapi.js';
+import { claimSpecSchema, claimStatusSchema, metadataSchema, poolSpecSchema, poolStatusSchema } from './schema.js';
+import type { InstancePool, PoolClaim } from './types.js';
+import { API_VERSION, CLAIM_KIND, POOL_KIND, RESERVED_LABELS } from './types.js';
+
+export type { FieldError } from './conform.js';
+
+export type PoolValidation = { ok: true; pool: InstancePool } | { ok: false; errors: FieldError[] };
+export type ClaimValidation = { ok: true; claim: PoolClaim } | { ok: false; errors: FieldError[] };
+
+// The API server keeps all of metadata and lets a CRD restrict only the name.
+const objectMeta: Schema<V1ObjectMeta> = {
+  type: 'object',
+  required: ['name'],
+  ...(metadataSchema.properties && { properties: metadataSchema.properties }),
+  'x-kubernetes-preserve-unknown-fields': true,
+};
+
+function rootSchema<T>(kind: string, spec: Schema): Schema<T> {
+  return {
+    type: 'object',
+    required: ['apiVersion', 'kind', 'metadata', 'spec'],
+    properties: {
+      apiVersion: { type: 'string', enum: [API_VERSION] },
+      kind: { type: 'string', enum: [kind] },
+      metadata: objectMeta,
+      spec,
+    },
+  };
+}
+
+// Status is checked on its own (statusOf), so it is not part of these.
+const poolRoot = rootSchema<Omit<InstancePool, 'status'>>(POOL_KIND, poolSpecSchema);
+const claimRoot = rootSchema<Omit<PoolClaim, 'status'>>(CLAIM_KIND, claimSpecSchema);
+
+export function validatePool(input: unknown): PoolValidation {
+  const pool = conform(input, poolRoot, '');
+  if (!pool.ok) return pool;
+  const status = statusOf(input, poolStatusSchema);
+  return { ok: true, pool: { ...pool.value, ...(status && { status }) } };
+}
+
+/** `old`, the claim before this update when there is one, enables the immutability checks (poolName, reclaimPolicy). */
+export function validateClaim(input: unknown, old?: PoolClaim): ClaimValidation {
+  // Defaulted like the input, so an unset reclaimPolicy compares as the Delete it means.
+  const previous = old && conform(old, claimRoot, '');
+  const claim = conform(input, claimRoot, '', previous?.ok ? previous.value : undefined);
+  if (!claim.ok) return claim;
+  const status = statusOf(input, claimStatusSchema);
+  return { ok: true, claim: { ...claim.value, ...(status && { status }) } };
+}
+
+/** Template labels the operator sets itself on members: worth a warning Event, not a refusal of the pool. */
+export function reservedLabelWarnings(pool: InstancePool): string[] {
+  const labels = pool.spec.template.metadata?.labels ?? {};
+  return RESERVED_LABELS.filter((key) => Object.hasOwn(labels, key)).map(
+    (key) => `spec.template.metadata.labels: ${key} is reserved for the operator, which sets it on members itself`,
+  );
+}
+
+// A malformed status is dropped rather than refused: the controller recomputes status from what it observes.
+function statusOf<T>(input: unknown, schema: Schema<T>): T | undefined {
+  if (!isRecord(input) || input.status === undefined || input.status === null) return undefined;
+  const status = conform(input.status, schema, 'status');
+  return status.ok ? status.value : undefined;
+}

@@ -1,0 +1,107 @@
+import type { ClaimOrder, PoolClaim } from '../api/types.js';
+import { API_VERSION, CLAIM_KIND } from '../api/types.js';
+import type { MemberPhase, MemberView } from '../pool/members.js';
+import { allocate, isClaimable } from './allocate.js';
+
+const T0 = Date.parse('2026-11-24T12:00:00Z');
+
+function claim(name: string): PoolClaim {
+  return {
+    apiVersion: API_VERSION,
+    kind: CLAIM_KIND,
+    metadata: { name, uid: `uid-${name}`, creationTimestamp: new Date(T0) },
+    spec: { poolName: 'web' },
+  };
+}
+
+/** A member that became ready `readyAt` seconds after T0 on `node`. */
+function member(name: string, readyAt: number | undefined, node = 'n1', phase: MemberPhase = 'ready', over: Partial<MemberView> = {}): MemberView {
+  return {
+    name,
+    uid: `uid-${name}`,
+    resourceVersion: '1',
+    stateLabel: phase === 'claimed' ? 'claimed' : 'ready',
+    phase,
+    healthy: true,
+    failure: undefined,
+    ready: true,
+    unschedulable: false,
+    unschedulableMessage: undefined,
+    evicted: false,
+    createdAt: T0 - 60_000,
+    scheduledAt: T0 - 59_000,
+    readyAt: readyAt === undefined ? undefined : T0 + readyAt * 1000,
+    warmingStartedAt: T0 - 60_000,
+    templateHash: 'h',
+    nodeName: node,
+    claimName: phase === 'claimed' ? `owner-of-${name}` : undefined,
+    claimUid: phase === 'claimed' ? `uid-owner-of-${name}` : undefined,
+    ...over,
+  };
+}
+
+const claims = (n: number): PoolClaim[] => Array.from({ length: n }, (_, i) => claim(`c${i}`));
+const picks = (order: ClaimOrder, members: MemberView[], n: number, excluded: string[] = []): string[] =>
+  allocate(claims(n), members, order, new Set(excluded)).map((p) => `${p.claim.metadata.name}:${p.member.name}`);
+
+describe('isClaimable', () => {
+  it.each([
+    ['ready, labelled ready', member('m', 1), true],
+    ['on an older template (any ready member may be claimed)', member('m', 1, 'n1', 'ready', { templateHash: 'old' }), true],
+    ['Ready but still labelled warming', member('m', 1, 'n1', 'ready', { stateLabel: 'warming' }), false],
+    ['labelled ready, Ready went False', member('m', 1, 'n1', 'failed', { ready: false, healthy: false, failure: 'NotReady' }), false],
+    ['being deleted', member('m', 1, 'n1', 'terminating'), false],
+    ['claimed', member('m', 1, 'n1', 'claimed'), false],
+    ['carrying only a claim uid', member('m', 1, 'n1', 'ready', { claimUid: 'x' }), false],
+    ['warming', member('m', undefined, 'n1', 'warming', { stateLabel: 'warming', ready: false }), false],
+  ])('%s -> %s', (_name, view, expected) => {
+    expect(isClaimable(view)).toBe(expected);
+  });
+});
+
+describe('allocate', () => {
+  const members = [member('m-new', 30), member('m-old', 10), member('m-none', undefined), member('m-b', 20), member('m-a', 20)];
+
+  it.each([
+    ['OldestReady', ['c0:m-old', 'c1:m-a', 'c2:m-b', 'c3:m-new', 'c4:m-none']],
+    ['NewestReady', ['c0:m-new', 'c1:m-a', 'c2:m-b', 'c3:m-old', 'c4:m-none']],
+  ] as const)('%s, ties by name, no ready time last', (order, expected) => {
+    expect(picks(order, members, 5)).toEqual(expected);
+  });
+
+  it('serves claims in the order given, each member once; the rest stay unpaired', () => {
+    expect(picks('OldestReady', [member('x', 1), member('y', 2)], 4)).toEqual(['c0:x', 'c1:y']);
+  });
+
+  it('never hands out an excluded or unclaimable member', () => {
+    const mixed = [member('x', 1), member('gone', 0, 'n1', 'terminating'), member('taken', 0, 'n1', 'claimed'), member('y', 2)];
+    expect(picks('OldestReady', mixed, 3, ['uid-x'])).toEqual(['c0:y']);
+  });
+
+  it('PackNodes fills the node with the most claimed members first, counting its own picks', () => {
+    const pool = [
+      member('busy-claimed-1', 0, 'busy', 'claimed'),
+      member('busy-claimed-2', 0, 'busy', 'claimed'),
+      member('quiet-claimed', 0, 'quiet', 'claimed'),
+      member('q1', 1, 'quiet'),
+      member('q2', 2, 'quiet'),
+      member('b1', 5, 'busy'),
+      member('b2', 6, 'busy'),
+      member('e1', 0, 'empty'),
+    ];
+    expect(picks('PackNodes', pool, 5)).toEqual(['c0:b1', 'c1:b2', 'c2:q1', 'c3:q2', 'c4:e1']);
+  });
+
+  it('SpreadNodes takes the node with the fewest claimed members, ties to the oldest ready head', () => {
+    const pool = [
+      member('a-claimed', 0, 'a', 'claimed'),
+      member('a1', 1, 'a'),
+      member('b1', 4, 'b'),
+      member('b2', 5, 'b'),
+      member('c1', 3, 'c'),
+      member('c2', 9, 'c'),
+    ];
+    // b and c start at 0: c1 (3s) is older than b1 (4s); then b; then all at 1: a1 is the oldest head.
+    expect(picks('SpreadNodes', pool, 6)).toEqual(['c0:c1', 'c1:b1', 'c2:a1', 'c3:b2', 'c4:c2']);
+  });
+});

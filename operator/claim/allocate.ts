@@ -1,0 +1,106 @@
+// Which ready member each claim gets. The claims come in queue order and are served together, each member at most
+// once, so a burst of claims is paired in one step without racing itself. Pure and deterministic: every tie is
+// broken by member name.
+import type { ClaimOrder, PoolClaim } from '../api/types.js';
+import type { MemberView } from '../pool/members.js';
+
+export interface Pair {
+  claim: PoolClaim;
+  member: MemberView;
+}
+
+/**
+ * A member may be handed out: labelled ready by the pool, Ready right now (readiness is re-checked at pick time, the
+ * label lags), not being deleted, healthy, and carrying no mark of a claim. Its template hash does not matter: a
+ * ready member of an older template serves a claim as well as a new one, and the pool replaces drifted members itself.
+ */
+export function isClaimable(member: MemberView): boolean {
+  // phase 'ready' already means Ready, healthy, no deletionTimestamp and no claim label or claimed state.
+  return member.phase === 'ready' && member.stateLabel === 'ready' && member.claimUid === undefined;
+}
+
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Oldest ready first; a member without a ready time comes last. */
+function oldestReady(a: MemberView, b: MemberView): number {
+  const ta = a.readyAt ?? Number.POSITIVE_INFINITY;
+  const tb = b.readyAt ?? Number.POSITIVE_INFINITY;
+  return ta !== tb ? (ta < tb ? -1 : 1) : compareNames(a.name, b.name);
+}
+
+/** Newest ready first; a member without a ready time comes last. */
+function newestReady(a: MemberView, b: MemberView): number {
+  const ta = a.readyAt ?? Number.NEGATIVE_INFINITY;
+  const tb = b.readyAt ?? Number.NEGATIVE_INFINITY;
+  return ta !== tb ? (ta > tb ? -1 : 1) : compareNames(a.name, b.name);
+}
+
+/**
+ * PackNodes and SpreadNodes: each claim takes the oldest ready member of the node with the most (Pack) or the fewest
+ * (Spread) claimed members of this pool, counting the pairs made so far in this pass; ties go to the node whose
+ * oldest ready member is oldest.
+ */
+function byNode(
+  claims: readonly PoolClaim[],
+  candidates: readonly MemberView[],
+  claimed: readonly MemberView[],
+  pack: boolean,
+): Pair[] {
+  const queues = new Map<string, MemberView[]>();
+  for (const member of [...candidates].sort(oldestReady)) {
+    const node = member.nodeName ?? '';
+    const queue = queues.get(node);
+    if (queue) queue.push(member);
+    else queues.set(node, [member]);
+  }
+  const counts = new Map<string, number>();
+  for (const member of claimed) counts.set(member.nodeName ?? '', (counts.get(member.nodeName ?? '') ?? 0) + 1);
+  const next = new Map<string, number>();
+
+  const pairs: Pair[] = [];
+  for (const claim of claims) {
+    let best: { node: string; head: MemberView; count: number } | undefined;
+    for (const [node, queue] of queues) {
+      const head = queue[next.get(node) ?? 0];
+      if (head === undefined) continue;
+      const count = counts.get(node) ?? 0;
+      const better =
+        best === undefined ||
+        (count !== best.count ? (pack ? count > best.count : count < best.count) : oldestReady(head, best.head) < 0);
+      if (better) best = { node, head, count };
+    }
+    if (best === undefined) break;
+    pairs.push({ claim, member: best.head });
+    next.set(best.node, (next.get(best.node) ?? 0) + 1);
+    counts.set(best.node, best.count + 1);
+  }
+  return pairs;
+}
+
+/**
+ * Pairs claims (in queue order) with claimable members by the pool's claimOrder. `members` are all of the pool's
+ * members (the claimed ones inform PackNodes and SpreadNodes); `excluded` holds uids never to hand out, such as
+ * members a Bound claim names while the cache does not show them claimed yet. Claims beyond the supply stay unpaired.
+ */
+export function allocate(
+  claims: readonly PoolClaim[],
+  members: readonly MemberView[],
+  order: ClaimOrder,
+  excluded: ReadonlySet<string>,
+): Pair[] {
+  const candidates = members.filter((m) => isClaimable(m) && !excluded.has(m.uid));
+  if (order === 'PackNodes' || order === 'SpreadNodes') {
+    const claimed = members.filter((m) => m.phase === 'claimed');
+    return byNode(claims, candidates, claimed, order === 'PackNodes');
+  }
+  const sorted = candidates.sort(order === 'NewestReady' ? newestReady : oldestReady);
+  const pairs: Pair[] = [];
+  for (const [i, claim] of claims.entries()) {
+    const member = sorted[i];
+    if (member === undefined) break;
+    pairs.push({ claim, member });
+  }
+  return pairs;
+}

@@ -1,0 +1,302 @@
+// The claim controller's shell, keyed by POOL (namespace/poolName): one worker plans all claims of a pool at a time,
+// so claims never race each other for a member. It reads the caches, lets planClaims decide, and carries out the
+// actions: binds of one pass go out in parallel, each a member patch guarded by the pod's resourceVersion followed
+// by one claim status write. A 409 means another writer won: the pool is planned again from fresh caches.
+import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
+import { templateHash } from '../api/hash.js';
+import {
+  ANN_CLAIM_UID,
+  CLAIM_PLURAL,
+  GROUP,
+  LABEL_POOL,
+  POOL_PLURAL,
+  VERSION,
+  type InstancePool,
+  type PoolClaim,
+  type PoolClaimStatus,
+} from '../api/types.js';
+import { isConflict, isNotFound } from '../kube/errors.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { Cache } from '../kube/informer-set.js';
+import { mergePatchCustom, mergePatchCustomStatus, mergePatchPod } from '../kube/patch.js';
+import type { ReconcileResult } from '../kube/workers.js';
+import type { WorkQueue } from '../kube/workqueue.js';
+import { toMillis } from '../pool/members.js';
+import { statusMergePatch, type ClaimAction } from './model.js';
+import type { ClaimObserver } from './observer.js';
+import { planClaims } from './plan.js';
+
+/** The pool's status.pendingClaims is written at most this often: it is for people, not for the claim path. */
+const POOL_PENDING_MIN_INTERVAL_MS = 2_000;
+/** How long a bind we made may be missing from the pod cache before we stop covering for the cache. */
+const BIND_MEMORY_MS = 30_000;
+
+export interface ClaimControllerDeps {
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  pools: Cache<InstancePool>;
+  claims: Cache<PoolClaim>;
+  pods: Cache<V1Pod>;
+  queue: WorkQueue;
+  /** The pool controller's queue: a bind makes it create the replacement at once. */
+  poolQueue: WorkQueue;
+  events: Pick<EventRecorder, 'record'>;
+  observer: ClaimObserver;
+  now?: () => number;
+}
+
+interface RecentBind {
+  member: string;
+  at: number;
+}
+
+class RequeueNow extends Error {}
+
+export class ClaimController {
+  private readonly now: () => number;
+  /**
+   * Binds this process made that the pod cache may not show yet: claim uid -> member. Without it a pass that runs
+   * before the cache catches up would see the claim still pending and the member still ready, and pair the claim
+   * with a second member. The member side is safe anyway (resourceVersion precondition); this guards the claim side.
+   */
+  private readonly recentBinds = new Map<string, RecentBind>();
+  private readonly poolPending = new Map<string, { value: number; at: number }>();
+
+  constructor(private readonly d: ClaimControllerDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  register(): void {
+    const { pools, claims, pods, queue } = this.d;
+    const byPool = (o: InstancePool): void => {
+      if (o.metadata.namespace && o.metadata.name) queue.add(`${o.metadata.namespace}/${o.metadata.name}`);
+    };
+    pools.onAdd(byPool);
+    pools.onUpdate(byPool);
+    pools.onDelete(byPool);
+    const byClaim = (c: PoolClaim): void => {
+      if (c.metadata.namespace && c.spec?.poolName) queue.add(`${c.metadata.namespace}/${c.spec.poolName}`);
+    };
+    claims.onAdd(byClaim);
+    claims.onUpdate(byClaim);
+    claims.onDelete(byClaim);
+    const byPod = (p: V1Pod): void => {
+      const pool = p.metadata?.labels?.[LABEL_POOL];
+      if (pool && p.metadata?.namespace) queue.add(`${p.metadata.namespace}/${pool}`);
+    };
+    pods.onAdd(byPod);
+    pods.onUpdate(byPod);
+    pods.onDelete(byPod);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const i = key.indexOf('/');
+    const namespace = key.slice(0, i);
+    const poolName = key.slice(i + 1);
+    const pool = this.d.pools.get(poolName, namespace);
+    const claims = this.d.claims.list(namespace).filter((c) => c.spec?.poolName === poolName);
+    const members = this.coverRecentBinds(
+      this.d.pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_POOL] === poolName),
+      claims,
+    );
+    if (claims.length === 0 && !pool) return;
+    const now = this.now();
+    const actions = planClaims({
+      pool,
+      claims,
+      members,
+      templateHash: pool ? templateHash(pool.spec.template) : undefined,
+      now,
+    });
+    if (actions.length === 0) return;
+    return this.d.observer.pass(namespace, poolName, () => this.act(namespace, poolName, claims, actions, now));
+  }
+
+  /**
+   * Pods as the pass must see them: a member we bound that the cache still shows unclaimed is presented with the
+   * claim it now records, so the planner neither offers it again nor pairs its claim with another member.
+   */
+  private coverRecentBinds(pods: readonly V1Pod[], claims: readonly PoolClaim[]): V1Pod[] {
+    if (this.recentBinds.size === 0) return [...pods];
+    const now = this.now();
+    const byMember = new Map<string, string>();
+    for (const [uid, b] of this.recentBinds) {
+      if (now - b.at > BIND_MEMORY_MS) this.recentBinds.delete(uid);
+      else byMember.set(b.member, uid);
+    }
+    return pods.map((p) => {
+      const uid = byMember.get(p.metadata?.name ?? '');
+      if (uid === undefined) return p;
+      if (p.metadata?.annotations?.[ANN_CLAIM_UID] === uid) {
+        this.recentBinds.delete(uid); // the cache caught up
+        return p;
+      }
+      const claim = claims.find((c) => c.metadata.uid === uid);
+      return claim
+        ? {
+            ...p,
+            metadata: {
+              ...p.metadata,
+              labels: { ...p.metadata?.labels, 'warmpool.dev/state': 'claimed', 'warmpool.dev/claim': claim.metadata.name ?? '' },
+              annotations: { ...p.metadata?.annotations, [ANN_CLAIM_UID]: uid },
+            },
+          }
+        : p;
+    });
+  }
+
+  private async act(
+    namespace: string,
+    poolName: string,
+    claims: readonly PoolClaim[],
+    actions: readonly ClaimAction[],
+    now: number,
+  ): Promise<ReconcileResult> {
+    // Actions of one claim run in plan order (e.g. Released, then delete the member, then drop the finalizer);
+    // different claims run in parallel.
+    const groups = new Map<string, ClaimAction[]>();
+    let requeueAfterMs: number | undefined;
+    let pending: number | undefined;
+    for (const a of actions) {
+      if (a.kind === 'requeue') requeueAfterMs = a.afterMs;
+      else if (a.kind === 'set-pool-pending') pending = a.pendingClaims;
+      else {
+        const list = groups.get(a.claim.uid) ?? [];
+        list.push(a);
+        groups.set(a.claim.uid, list);
+      }
+    }
+    const claimByUid = new Map(claims.map((c) => [c.metadata.uid ?? '', c]));
+    const results = await Promise.allSettled(
+      [...groups.values()].map(async (list) => {
+        for (const a of list) {
+          if (a.kind === 'requeue' || a.kind === 'set-pool-pending') continue;
+          await this.carryOut(namespace, poolName, a, claimByUid.get(a.claim.uid), now);
+        }
+      }),
+    );
+    if (pending !== undefined) await this.writePoolPending(namespace, poolName, pending, now);
+
+    let conflict = false;
+    for (const r of results) {
+      if (r.status === 'fulfilled') continue;
+      if (r.reason instanceof RequeueNow) conflict = true;
+      else throw r.reason;
+    }
+    // Another writer won a member: plan again once the cache has moved (back-off keeps this from spinning).
+    if (conflict) throw new RequeueNow('a member changed under a bind; planning the pool again');
+    return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+  }
+
+  private async carryOut(namespace: string, poolName: string, a: ClaimAction, claim: PoolClaim | undefined, now: number): Promise<void> {
+    const { core, events, observer } = this.d;
+    switch (a.kind) {
+      case 'bind': {
+        const t0 = this.now();
+        try {
+          await mergePatchPod(core, namespace, a.member.name, a.patch);
+        } catch (err) {
+          if (isConflict(err) || isNotFound(err)) throw new RequeueNow(String(err));
+          throw err;
+        }
+        this.recentBinds.set(a.claim.uid, { member: a.member.name, at: this.now() });
+        this.d.poolQueue.add(`${namespace}/${poolName}`);
+        await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
+        observer.bound(namespace, poolName, {
+          queueSeconds: Math.max(0, (t0 - (toMillis(claim?.metadata.creationTimestamp) ?? t0)) / 1000),
+          bindSeconds: (this.now() - t0) / 1000,
+          totalSeconds: Math.max(0, (this.now() - (toMillis(claim?.metadata.creationTimestamp) ?? t0)) / 1000),
+        });
+        return;
+      }
+      case 'repair-status':
+      case 'update-ready':
+        await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
+        return;
+      case 'set-pending':
+        await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
+        if (a.event) events.record(claim ?? refObject(namespace, a.claim), a.event.type, a.event.reason, a.event.message);
+        return;
+      case 'fail':
+      case 'release':
+      case 'mark-lost':
+        await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
+        events.record(claim ?? refObject(namespace, a.claim), a.event.type, a.event.reason, a.event.message);
+        observer.ended(namespace, poolName, a.kind === 'fail' ? (a.reason === 'QueueFull' ? 'rejected' : 'failed') : a.kind === 'release' ? 'expired' : 'lost');
+        return;
+      case 'return-member':
+        try {
+          await mergePatchPod(core, namespace, a.member.name, a.patch);
+        } catch (err) {
+          if (isConflict(err)) throw new RequeueNow(String(err));
+          if (!isNotFound(err)) throw err;
+        }
+        this.d.poolQueue.add(`${namespace}/${poolName}`);
+        observer.ended(namespace, poolName, 'released');
+        return;
+      case 'delete-member':
+        try {
+          await core.deleteNamespacedPod({
+            name: a.member.name,
+            namespace,
+            body: { preconditions: { uid: a.member.uid, resourceVersion: a.member.resourceVersion } },
+          });
+        } catch (err) {
+          if (isConflict(err)) throw new RequeueNow(String(err));
+          if (!isNotFound(err)) throw err;
+        }
+        observer.recycled(namespace, poolName);
+        if (a.reason === 'released') observer.ended(namespace, poolName, 'released');
+        return;
+      case 'add-finalizer':
+      case 'remove-finalizer':
+        try {
+          await mergePatchCustom(this.d.custom, GROUP, VERSION, CLAIM_PLURAL, namespace, a.claim.name, a.patch);
+        } catch (err) {
+          if (isConflict(err)) throw new RequeueNow(String(err));
+          if (!isNotFound(err)) throw err;
+        }
+        return;
+      case 'set-pool-pending':
+      case 'requeue':
+        return; // handled by the caller
+    }
+  }
+
+  /** A merge patch from the claim's cached status to the planned one (fields the plan drops are nulled). */
+  private async writeClaimStatus(namespace: string, name: string, claim: PoolClaim | undefined, status: PoolClaimStatus): Promise<void> {
+    const body = statusMergePatch(claim?.status, status).status as object;
+    try {
+      await mergePatchCustomStatus(this.d.custom, GROUP, VERSION, CLAIM_PLURAL, namespace, name, body);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  private async writePoolPending(namespace: string, poolName: string, value: number, now: number): Promise<void> {
+    const key = `${namespace}/${poolName}`;
+    this.d.observer.pending(namespace, poolName, value);
+    const last = this.poolPending.get(key);
+    const pool = this.d.pools.get(poolName, namespace);
+    if (!pool || (pool.status?.pendingClaims ?? 0) === value || last?.value === value) return;
+    if (last && now - last.at < POOL_PENDING_MIN_INTERVAL_MS) {
+      this.d.queue.addAfter(key, POOL_PENDING_MIN_INTERVAL_MS - (now - last.at));
+      return;
+    }
+    await mergePatchCustomStatus(this.d.custom, GROUP, VERSION, POOL_PLURAL, namespace, poolName, { pendingClaims: value }).catch(
+      (err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      },
+    );
+    this.poolPending.set(key, { value, at: now });
+  }
+}
+
+function refObject(namespace: string, ref: { name: string; uid: string }): PoolClaim {
+  return {
+    apiVersion: 'warmpool.dev/v1alpha1',
+    kind: 'PoolClaim',
+    metadata: { namespace, name: ref.name, uid: ref.uid },
+    spec: { poolName: '' },
+  };
+}

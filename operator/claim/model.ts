@@ -1,0 +1,471 @@
+// The vocabulary of the claim planner: the actions it asks the shell to carry out, the exact claim status each one
+// writes, and the merge patches of member pods and claim metadata, so the shell writes what the planner decided and
+// nothing else. Pure; times are epoch milliseconds (the shell passes Date.now()).
+import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import { getCondition, setCondition } from '../api/conditions.js';
+import { isRecord } from '../api/conform.js';
+import type { ClaimMember, InstancePool, PoolClaim, PoolClaimStatus, ReclaimPolicy } from '../api/types.js';
+import { poolOwnerReference } from '../pool/member-pod.js';
+import {
+  ANN_ACQUIRED_BY,
+  ANN_ACQUIRED_FOR,
+  ANN_CLAIM_UID,
+  ANN_CLAIMED_AT,
+  API_VERSION,
+  CLAIM_FINALIZER,
+  CLAIM_KIND,
+  GROUP,
+  LABEL_CLAIM,
+  LABEL_STATE,
+  POOL_KIND,
+} from '../api/types.js';
+import { toMillis } from '../pool/members.js';
+
+/**
+ * A new claim that must wait gets its first Pending status only after this long. Most waits end sooner (a member
+ * warming up, a pool applied just after its claims), and then the claim path stays at its two writes.
+ */
+export const PENDING_WRITE_GRACE_MS = 2_000;
+
+export const CONDITION_BOUND = 'Bound';
+export const CONDITION_READY = 'Ready';
+
+export type PendingReason = 'Queued' | 'PoolNotFound';
+export type FailReason = 'NoReadyMembers' | 'PoolNotFound' | 'PoolDraining' | 'QueueFull';
+
+export interface ClaimRef {
+  name: string;
+  uid: string;
+}
+
+/** A member pod and the preconditions of a write to it. */
+export interface MemberRef {
+  name: string;
+  uid: string;
+  resourceVersion: string;
+}
+
+/** An Event on the claim, for the exceptional path only (queued long, rejected, failed, lost, expired). */
+export interface ClaimEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** A JSON merge patch of a member pod's metadata; resourceVersion is the precondition (409 when it moved). */
+export interface PodMergePatch {
+  metadata: {
+    resourceVersion: string;
+    labels: Record<string, string | null>;
+    annotations: Record<string, string | null>;
+    /** A merge patch replaces the whole list, which is why resourceVersion must guard it. */
+    ownerReferences: V1OwnerReference[];
+  };
+}
+
+/** A JSON merge patch of a claim's finalizers, guarded by its resourceVersion (the list is replaced whole). */
+export interface FinalizerPatch {
+  metadata: { resourceVersion: string; finalizers: string[] };
+}
+
+/**
+ * Claim a member: patch the pod (`patch`, which carries its resourceVersion), then write `status`. A 409 on the pod
+ * means another writer won: drop the status write and requeue the pool, never retry blind.
+ */
+export interface BindAction {
+  kind: 'bind';
+  claim: ClaimRef;
+  member: MemberRef & { nodeName: string | undefined };
+  patch: PodMergePatch;
+  status: PoolClaimStatus;
+}
+
+/** The member records this claim but the claim's status does not say so (a crash between the two bind writes). */
+export interface RepairStatusAction {
+  kind: 'repair-status';
+  claim: ClaimRef;
+  member: string;
+  status: PoolClaimStatus;
+}
+
+export interface SetPendingAction {
+  kind: 'set-pending';
+  claim: ClaimRef;
+  reason: PendingReason;
+  queuePosition: number | undefined;
+  status: PoolClaimStatus;
+  event?: ClaimEvent;
+}
+
+export interface FailAction {
+  kind: 'fail';
+  claim: ClaimRef;
+  reason: FailReason;
+  status: PoolClaimStatus;
+  event: ClaimEvent;
+}
+
+/** Write Released (TTL expiry); the member action that follows it in the plan hands the member back or deletes it. */
+export interface ReleaseAction {
+  kind: 'release';
+  claim: ClaimRef;
+  member: string | undefined;
+  reason: 'Expired';
+  policy: ReclaimPolicy;
+  status: PoolClaimStatus;
+  event: ClaimEvent;
+}
+
+export interface MarkLostAction {
+  kind: 'mark-lost';
+  claim: ClaimRef;
+  member: string | undefined;
+  status: PoolClaimStatus;
+  event: ClaimEvent;
+}
+
+/** The Ready condition of a Bound claim follows its member's. */
+export interface UpdateReadyAction {
+  kind: 'update-ready';
+  claim: ClaimRef;
+  ready: boolean;
+  status: PoolClaimStatus;
+}
+
+/** Relabel the member ready and clear the claim's marks (Return policy, member still Ready and current). */
+export interface ReturnMemberAction {
+  kind: 'return-member';
+  claim: ClaimRef;
+  member: MemberRef;
+  patch: PodMergePatch;
+}
+
+/**
+ * Why a member is deleted. claim-gone: the member records a claim that no longer exists. The pool keeps its
+ * ownerReference on the member, and the garbage collector deletes a dependent only once all its owners are gone,
+ * so the claim's ownerReference alone never removes the member: the operator must.
+ */
+export type DeleteMemberReason = 'released' | 'not-returnable' | 'lost' | 'duplicate' | 'claim-gone';
+
+/** Delete the member with preconditions on uid and resourceVersion. */
+export interface DeleteMemberAction {
+  kind: 'delete-member';
+  claim: ClaimRef;
+  member: MemberRef;
+  reason: DeleteMemberReason;
+}
+
+export interface AddFinalizerAction {
+  kind: 'add-finalizer';
+  claim: ClaimRef;
+  patch: FinalizerPatch;
+}
+
+export interface RemoveFinalizerAction {
+  kind: 'remove-finalizer';
+  claim: ClaimRef;
+  patch: FinalizerPatch;
+}
+
+/** The pool's status.pendingClaims (the claim controller owns that field); a merge patch of the one field. */
+export interface SetPoolPendingAction {
+  kind: 'set-pool-pending';
+  pendingClaims: number;
+}
+
+export type ClaimRequeueWhy = 'wait-timeout' | 'ttl' | 'pending-grace';
+
+/** Plan the pool again after this delay: the earliest timer of the pass. At most one per plan. */
+export interface RequeueAction {
+  kind: 'requeue';
+  afterMs: number;
+  why: ClaimRequeueWhy;
+}
+
+export type ClaimAction =
+  | BindAction
+  | RepairStatusAction
+  | SetPendingAction
+  | FailAction
+  | ReleaseAction
+  | MarkLostAction
+  | UpdateReadyAction
+  | ReturnMemberAction
+  | DeleteMemberAction
+  | AddFinalizerAction
+  | RemoveFinalizerAction
+  | SetPoolPendingAction
+  | RequeueAction;
+
+/** RFC 3339 with milliseconds, for boundAt, releasedAt and claimed-at (claim latency is measured in ms). */
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function claimRef(claim: PoolClaim): ClaimRef {
+  return { name: claim.metadata.name ?? '', uid: claim.metadata.uid ?? '' };
+}
+
+export function memberRef(pod: V1Pod): MemberRef {
+  const meta = pod.metadata ?? {};
+  return { name: meta.name ?? '', uid: meta.uid ?? '', resourceVersion: meta.resourceVersion ?? '' };
+}
+
+/** The member as status.member shows it. */
+export function claimMember(pod: V1Pod): ClaimMember {
+  const member: ClaimMember = { name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
+  if (pod.status?.podIP) member.podIP = pod.status.podIP;
+  if (pod.spec?.nodeName) member.nodeName = pod.spec.nodeName;
+  return member;
+}
+
+interface ConditionSpec {
+  type: string;
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+}
+
+/** The status with these conditions set (lastTransitionTime moves only on a status change) and observedGeneration. */
+function stamp(claim: PoolClaim, status: PoolClaimStatus, conditions: ConditionSpec[], now: number): PoolClaimStatus {
+  const generation = claim.metadata.generation;
+  let list = claim.status?.conditions;
+  for (const c of conditions) {
+    list = setCondition(list, generation === undefined ? c : { ...c, observedGeneration: generation }, new Date(now));
+  }
+  const out: PoolClaimStatus = { ...status };
+  if (list !== undefined) out.conditions = list;
+  if (generation !== undefined) out.observedGeneration = generation;
+  return out;
+}
+
+function waited(claim: PoolClaim, until: number): number | undefined {
+  const created = toMillis(claim.metadata.creationTimestamp);
+  return created === undefined ? undefined : Math.round(Math.max(0, until - created)) / 1000;
+}
+
+function readyCondition(ready: boolean, member: string): ConditionSpec {
+  return ready
+    ? { type: CONDITION_READY, status: 'True', reason: 'MemberReady', message: `member ${member} is Ready` }
+    : { type: CONDITION_READY, status: 'False', reason: 'MemberNotReady', message: `member ${member} is not Ready` };
+}
+
+/** Bound to `member` since `boundAt`; Ready mirrors the member's Ready condition. */
+export function boundStatus(
+  claim: PoolClaim,
+  member: ClaimMember,
+  memberReady: boolean,
+  boundAt: number,
+  now: number,
+): PoolClaimStatus {
+  const status: PoolClaimStatus = { phase: 'Bound', member, boundAt: isoTime(boundAt) };
+  const wait = waited(claim, boundAt);
+  if (wait !== undefined) status.waitedSeconds = wait;
+  return stamp(
+    claim,
+    status,
+    [
+      { type: CONDITION_BOUND, status: 'True', reason: 'Bound', message: `bound to member ${member.name}` },
+      readyCondition(memberReady, member.name),
+    ],
+    now,
+  );
+}
+
+/** Waiting; queuePosition (1 is next) only while Queued. */
+export function pendingStatus(
+  claim: PoolClaim,
+  reason: PendingReason,
+  message: string,
+  queuePosition: number | undefined,
+  now: number,
+): PoolClaimStatus {
+  const status: PoolClaimStatus = { phase: 'Pending' };
+  if (queuePosition !== undefined) status.queuePosition = queuePosition;
+  return stamp(claim, status, [{ type: CONDITION_BOUND, status: 'False', reason, message }], now);
+}
+
+/** Failed; waitedSeconds stays unset, as the API defines it as the wait until Bound. */
+export function failedStatus(claim: PoolClaim, reason: FailReason, message: string, now: number): PoolClaimStatus {
+  return stamp(claim, { phase: 'Failed' }, [{ type: CONDITION_BOUND, status: 'False', reason, message }], now);
+}
+
+/** Released at `now` (TTL expiry); member, boundAt and waitedSeconds stay as the record of what was held. */
+export function releasedStatus(claim: PoolClaim, message: string, now: number): PoolClaimStatus {
+  const { member, boundAt, waitedSeconds } = claim.status ?? {};
+  const status: PoolClaimStatus = { phase: 'Released', releasedAt: isoTime(now) };
+  if (member !== undefined) status.member = member;
+  if (boundAt !== undefined) status.boundAt = boundAt;
+  if (waitedSeconds !== undefined) status.waitedSeconds = waitedSeconds;
+  return stamp(
+    claim,
+    status,
+    [
+      { type: CONDITION_BOUND, status: 'False', reason: 'Expired', message },
+      { type: CONDITION_READY, status: 'False', reason: 'Released', message: 'the member was released' },
+    ],
+    now,
+  );
+}
+
+/** Lost: the member failed or disappeared. Bound turns False too, so nothing waiting for Bound takes it as usable. */
+export function lostStatus(
+  claim: PoolClaim,
+  member: ClaimMember | undefined,
+  message: string,
+  now: number,
+): PoolClaimStatus {
+  const { boundAt, waitedSeconds } = claim.status ?? {};
+  const status: PoolClaimStatus = { phase: 'Lost' };
+  const held = member ?? claim.status?.member;
+  if (held !== undefined) status.member = held;
+  if (boundAt !== undefined) status.boundAt = boundAt;
+  if (waitedSeconds !== undefined) status.waitedSeconds = waitedSeconds;
+  return stamp(
+    claim,
+    status,
+    [
+      { type: CONDITION_BOUND, status: 'False', reason: 'MemberLost', message },
+      { type: CONDITION_READY, status: 'False', reason: 'MemberLost', message },
+    ],
+    now,
+  );
+}
+
+/** The Bound claim's status with its Ready condition following the member's. */
+export function readyStatus(claim: PoolClaim, memberReady: boolean, now: number): PoolClaimStatus {
+  const name = claim.status?.member?.name ?? '';
+  return stamp(claim, { ...claim.status }, [readyCondition(memberReady, name)], now);
+}
+
+/** The claim's condition already says this, for the claim's current generation. */
+function conditionSays(claim: PoolClaim, want: ConditionSpec): boolean {
+  const generation = claim.metadata.generation;
+  const c = getCondition(claim.status?.conditions, want.type);
+  return (
+    c !== undefined &&
+    c.status === want.status &&
+    c.reason === want.reason &&
+    c.message === want.message &&
+    c.observedGeneration === generation &&
+    claim.status?.observedGeneration === generation
+  );
+}
+
+/** The claim is Pending already, with this reason, message and queuePosition: pendingStatus would write nothing new. */
+export function pendingCurrent(
+  claim: PoolClaim,
+  reason: PendingReason,
+  message: string,
+  queuePosition: number | undefined,
+): boolean {
+  return (
+    claim.status?.phase === 'Pending' &&
+    claim.status.queuePosition === queuePosition &&
+    conditionSays(claim, { type: CONDITION_BOUND, status: 'False', reason, message })
+  );
+}
+
+/** The Bound claim's Ready condition already follows its member's: readyStatus would write nothing new. */
+export function readyCurrent(claim: PoolClaim, memberReady: boolean): boolean {
+  return conditionSays(claim, readyCondition(memberReady, claim.status?.member?.name ?? ''));
+}
+
+function mergePatch(current: unknown, next: unknown): unknown {
+  if (!isRecord(next) || !isRecord(current)) return next;
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(next)) {
+    if (value !== undefined) patch[key] = mergePatch(current[key], value);
+  }
+  for (const key of Object.keys(current)) {
+    if (next[key] === undefined && current[key] !== undefined) patch[key] = null;
+  }
+  return patch;
+}
+
+/**
+ * The JSON merge patch of the status subresource that turns `current` into exactly `next`: all of next, plus null for
+ * every field next drops (a merge patch would otherwise keep, say, queuePosition after the bind). Lists, conditions
+ * among them, are replaced whole.
+ */
+export function statusMergePatch(current: PoolClaimStatus | undefined, next: PoolClaimStatus): { status: unknown } {
+  return { status: mergePatch(current ?? {}, next) };
+}
+
+function isPoolReference(ref: V1OwnerReference): boolean {
+  return ref.kind === POOL_KIND && ref.apiVersion.split('/')[0] === GROUP;
+}
+
+/** A reference to a PoolClaim of any version of our group. */
+function isClaimReference(ref: V1OwnerReference): boolean {
+  return ref.kind === CLAIM_KIND && ref.apiVersion.split('/')[0] === GROUP;
+}
+
+/**
+ * The bind: the member is labelled claimed with its claim's name, annotated with the claim's uid (the idempotency
+ * key), the claim time and the acquiredBy/For stamps, and its controller reference moves from the pool to the
+ * claim. The garbage collector deletes a dependent only once all of its owners are gone, so a member that kept its
+ * pool reference would outlive a deleted claim whenever the operator is not there to delete it; with the claim as
+ * its only owner, deleting a Delete claim removes the member even while the operator is down. The member keeps its
+ * warmpool.dev/pool label, which is how the pool still counts it as claimed. Stamps the claim leaves unset are
+ * cleared.
+ */
+export function memberClaimPatch(claim: PoolClaim, pod: V1Pod, now: number): PodMergePatch {
+  const meta = pod.metadata ?? {};
+  const ownerReferences = (meta.ownerReferences ?? []).filter((ref) => !isClaimReference(ref) && !isPoolReference(ref));
+  ownerReferences.push({
+    apiVersion: API_VERSION,
+    kind: CLAIM_KIND,
+    name: claim.metadata.name ?? '',
+    uid: claim.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: false,
+  });
+  return {
+    metadata: {
+      resourceVersion: meta.resourceVersion ?? '',
+      labels: { [LABEL_STATE]: 'claimed', [LABEL_CLAIM]: claim.metadata.name ?? '' },
+      annotations: {
+        [ANN_CLAIM_UID]: claim.metadata.uid ?? '',
+        [ANN_CLAIMED_AT]: isoTime(now),
+        [ANN_ACQUIRED_BY]: claim.spec.acquiredBy ?? null,
+        [ANN_ACQUIRED_FOR]: claim.spec.acquiredFor ?? null,
+      },
+      ownerReferences,
+    },
+  };
+}
+
+/**
+ * The return: the member is labelled ready again, loses every mark of its claim and gets its pool back as
+ * controller. Its ready-at annotation stays, so under OldestReady a returned member is handed out again before
+ * members that became ready after it.
+ */
+export function memberReturnPatch(pod: V1Pod, pool: InstancePool): PodMergePatch {
+  const meta = pod.metadata ?? {};
+  return {
+    metadata: {
+      resourceVersion: meta.resourceVersion ?? '',
+      labels: { [LABEL_STATE]: 'ready', [LABEL_CLAIM]: null },
+      annotations: { [ANN_CLAIM_UID]: null, [ANN_CLAIMED_AT]: null, [ANN_ACQUIRED_BY]: null, [ANN_ACQUIRED_FOR]: null },
+      ownerReferences: [
+        ...(meta.ownerReferences ?? []).filter((ref) => !isClaimReference(ref) && !isPoolReference(ref)),
+        poolOwnerReference(pool),
+      ],
+    },
+  };
+}
+
+export function hasFinalizer(claim: PoolClaim): boolean {
+  return claim.metadata.finalizers?.includes(CLAIM_FINALIZER) === true;
+}
+
+export function addFinalizerPatch(claim: PoolClaim): FinalizerPatch {
+  const finalizers = [...(claim.metadata.finalizers ?? []), CLAIM_FINALIZER];
+  return { metadata: { resourceVersion: claim.metadata.resourceVersion ?? '', finalizers } };
+}
+
+export function removeFinalizerPatch(claim: PoolClaim): FinalizerPatch {
+  const finalizers = (claim.metadata.finalizers ?? []).filter((f) => f !== CLAIM_FINALIZER);
+  return { metadata: { resourceVersion: claim.metadata.resourceVersion ?? '', finalizers } };
+}

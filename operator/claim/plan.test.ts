@@ -1,0 +1,798 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { conform } from '../api/conform.js';
+import { claimStatusSchema } from '../api/schema.js';
+import type { ClaimQueueSpec, InstancePool, InstancePoolSpec, PoolClaim, PoolClaimSpec, PoolClaimStatus } from '../api/types.js';
+import { API_VERSION, CLAIM_FINALIZER, CLAIM_KIND, POOL_KIND } from '../api/types.js';
+import { classifyMember } from '../pool/members.js';
+import { isClaimable } from './allocate.js';
+import type { BindAction, ClaimAction } from './model.js';
+import { PENDING_WRITE_GRACE_MS, boundStatus, claimMember, failedStatus, memberClaimPatch, pendingStatus } from './model.js';
+import type { ClaimPlanInput } from './plan.js';
+import { planClaims } from './plan.js';
+import { comparePriority } from './queue.js';
+
+const T0 = Date.parse('2026-11-24T12:00:00Z');
+const S = 1000;
+const NOW = T0 + 100 * S;
+const HASH = 'hash-1';
+
+function pool(spec: Partial<InstancePoolSpec> = {}, meta: Partial<InstancePool['metadata']> = {}): InstancePool {
+  return {
+    apiVersion: API_VERSION,
+    kind: POOL_KIND,
+    metadata: { name: 'web', namespace: 'ns', uid: 'pool-uid', ...meta },
+    spec: { template: { spec: { containers: [{ name: 'main', image: 'img' }] } }, targetSize: 3, ...spec },
+  };
+}
+
+interface ClaimOpts {
+  /** Seconds before NOW the claim was created. */
+  age?: number;
+  spec?: Partial<PoolClaimSpec>;
+  status?: PoolClaimStatus;
+  deleting?: boolean;
+  finalizers?: string[];
+  uid?: string;
+}
+
+function claim(name: string, o: ClaimOpts = {}): PoolClaim {
+  const c: PoolClaim = {
+    apiVersion: API_VERSION,
+    kind: CLAIM_KIND,
+    metadata: {
+      name,
+      namespace: 'ns',
+      uid: o.uid ?? `uid-${name}`,
+      generation: 1,
+      resourceVersion: '10',
+      creationTimestamp: new Date(NOW - (o.age ?? 1) * S),
+    },
+    spec: { poolName: 'web', ...o.spec },
+  };
+  if (o.deleting) c.metadata.deletionTimestamp = new Date(NOW - S);
+  if (o.finalizers) c.metadata.finalizers = o.finalizers;
+  if (o.status) c.status = o.status;
+  return c;
+}
+
+interface PodOpts {
+  ready?: boolean;
+  state?: 'warming' | 'ready' | 'claimed';
+  /** Seconds before NOW it became ready. */
+  readyAge?: number;
+  node?: string;
+  hash?: string;
+  claim?: PoolClaim;
+  claimedAge?: number;
+  deleting?: boolean;
+  phase?: string;
+  evicted?: boolean;
+  rv?: string;
+}
+
+function pod(name: string, o: PodOpts = {}): V1Pod {
+  const ready = o.ready ?? true;
+  const labels: Record<string, string> = {
+    'warmpool.dev/pool': 'web',
+    'warmpool.dev/state': o.state ?? (o.claim ? 'claimed' : 'ready'),
+    'warmpool.dev/template-hash': o.hash ?? HASH,
+  };
+  const annotations: Record<string, string> = { 'warmpool.dev/ready-at': new Date(NOW - (o.readyAge ?? 50) * S).toISOString() };
+  const ownerReferences = [{ apiVersion: API_VERSION, kind: POOL_KIND, name: 'web', uid: 'pool-uid', controller: true }];
+  if (o.claim) {
+    labels['warmpool.dev/claim'] = o.claim.metadata.name ?? '';
+    annotations['warmpool.dev/claim-uid'] = o.claim.metadata.uid ?? '';
+    annotations['warmpool.dev/claimed-at'] = new Date(NOW - (o.claimedAge ?? 10) * S).toISOString();
+    ownerReferences.push({ apiVersion: API_VERSION, kind: CLAIM_KIND, name: o.claim.metadata.name ?? '', uid: o.claim.metadata.uid ?? '', controller: false });
+  }
+  const p: V1Pod = {
+    metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: o.rv ?? '5', labels, annotations, ownerReferences },
+    spec: { containers: [], nodeName: o.node ?? 'node-1' },
+    status: {
+      phase: o.phase ?? 'Running',
+      podIP: '10.0.0.1',
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: new Date(NOW - 50 * S) }],
+    },
+  };
+  if (o.deleting) p.metadata = { ...p.metadata, deletionTimestamp: new Date(NOW - S) };
+  if (o.evicted) p.status = { ...p.status, phase: 'Failed', reason: 'Evicted' };
+  return p;
+}
+
+/** The claim as Bound to the pod `age` seconds ago. */
+function bound(c: PoolClaim, p: V1Pod, age = 10, ready = true): PoolClaim {
+  return { ...c, status: boundStatus(c, claimMember(p), ready, NOW - age * S, NOW - age * S) };
+}
+
+function plan(over: Partial<ClaimPlanInput>): ClaimAction[] {
+  return planClaims({ pool: pool(), claims: [], members: [], templateHash: HASH, now: NOW, ...over });
+}
+
+function summary(a: ClaimAction): string {
+  switch (a.kind) {
+    case 'bind':
+      return `bind ${a.claim.name} ${a.member.name}`;
+    case 'repair-status':
+      return `repair-status ${a.claim.name} ${a.member}`;
+    case 'set-pending':
+      return `set-pending ${a.claim.name} ${a.reason}${a.queuePosition === undefined ? '' : ` #${a.queuePosition}`}`;
+    case 'fail':
+      return `fail ${a.claim.name} ${a.reason}`;
+    case 'release':
+      return `release ${a.claim.name} ${a.member ?? '-'} ${a.reason} ${a.policy}`;
+    case 'mark-lost':
+      return `mark-lost ${a.claim.name}`;
+    case 'update-ready':
+      return `update-ready ${a.claim.name} ${a.ready}`;
+    case 'return-member':
+      return `return-member ${a.claim.name} ${a.member.name}`;
+    case 'delete-member':
+      return `delete-member ${a.claim.name} ${a.member.name} ${a.reason}`;
+    case 'add-finalizer':
+    case 'remove-finalizer':
+      return `${a.kind} ${a.claim.name}`;
+    case 'set-pool-pending':
+      return `set-pool-pending ${a.pendingClaims}`;
+    case 'requeue':
+      return `requeue ${a.afterMs} ${a.why}`;
+  }
+}
+
+const run = (over: Partial<ClaimPlanInput>): string[] => plan(over).map(summary);
+
+describe('planClaims: binding', () => {
+  it('binds a fresh claim to the ready member with one pod patch and one status write, nothing else', () => {
+    const c = claim('c1', { spec: { acquiredBy: 'ci' } });
+    const m = pod('m1', { rv: '42' });
+    const actions = plan({ claims: [c], members: [m] });
+    expect(actions).toEqual([
+      {
+        kind: 'bind',
+        claim: { name: 'c1', uid: 'uid-c1' },
+        member: { name: 'm1', uid: 'uid-m1', resourceVersion: '42', nodeName: 'node-1' },
+        patch: memberClaimPatch(c, m, NOW),
+        status: boundStatus(c, { name: 'm1', uid: 'uid-m1', podIP: '10.0.0.1', nodeName: 'node-1' }, true, NOW, NOW),
+      },
+    ]);
+    expect((actions[0] as BindAction).status.waitedSeconds).toBe(1);
+  });
+
+  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+    ['priority first, the other waits unwritten within the grace', {
+      claims: [claim('low', { age: 1 }), claim('high', { age: 1, spec: { priority: 5 } })],
+      members: [pod('m1')],
+    }, ['bind high m1', 'set-pool-pending 1', `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`]],
+    ['oldest ready member first', {
+      claims: [claim('a', { age: 3 }), claim('b', { age: 2 })],
+      members: [pod('young', { readyAge: 5 }), pod('old', { readyAge: 90 })],
+    }, ['bind a old', 'bind b young']],
+    ['a Return claim gets the finalizer first', { claims: [claim('r', { spec: { reclaimPolicy: 'Return' } })], members: [pod('m1')] }, [
+      'add-finalizer r',
+      'bind r m1',
+    ]],
+    ['a Return claim that has the finalizer binds at once', {
+      claims: [claim('r', { spec: { reclaimPolicy: 'Return' }, finalizers: [CLAIM_FINALIZER] })],
+      members: [pod('m1')],
+    }, ['bind r m1']],
+    ['a paused pool still hands out members', { pool: pool({ paused: true }), claims: [claim('c')], members: [pod('m1')] }, ['bind c m1']],
+    ['never a member that is not Ready, being deleted, warming, failed or claimed', {
+      claims: [claim('c', { age: 1 })],
+      members: [
+        pod('not-ready', { ready: false }),
+        pod('deleting', { deleting: true }),
+        pod('warming', { state: 'warming' }),
+        pod('failed', { phase: 'Failed' }),
+        pod('taken', { claim: claim('other') }),
+      ],
+    }, ['delete-member other taken claim-gone', 'set-pool-pending 1', `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`]],
+    ['a member on an older template may be claimed', { claims: [claim('c')], members: [pod('m1', { hash: 'old' })] }, ['bind c m1']],
+    ['never the member a Bound claim names, even when the pod does not show the bind yet', {
+      claims: [bound(claim('b'), pod('m1')), claim('c', { age: 1 })],
+      members: [pod('m1')],
+    }, ['set-pool-pending 1', `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`]],
+  ])('%s', (_name, input, expected) => {
+    expect(run(input)).toEqual(expected);
+  });
+});
+
+describe('planClaims: waiting', () => {
+  const queued = (position: number): PoolClaimStatus => pendingStatus(claim('w'), 'Queued', 'waiting for a ready member of pool web', position, T0);
+
+  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+    ['past the grace: Pending with its position', { claims: [claim('w', { age: 5 })] }, ['set-pending w Queued #1', 'set-pool-pending 1']],
+    ['position unchanged: no write', {
+      claims: [claim('w', { age: 5, status: queued(1) })],
+      pool: { ...pool(), status: { pendingClaims: 1 } },
+    }, []],
+    ['position moved within its power-of-two bucket: no write', {
+      claims: [...Array.from({ length: 4 }, (_, i) => claim(`a${i}`, { age: 9, spec: { priority: 1 } })), claim('w', { age: 5, status: queued(7) })],
+      pool: { ...pool(), status: { pendingClaims: 5 } },
+    }, ['set-pending a0 Queued #1', 'set-pending a1 Queued #2', 'set-pending a2 Queued #3', 'set-pending a3 Queued #4']],
+    ['position left its bucket: rewritten exactly', {
+      claims: [claim('a', { age: 9, status: queued(1) }), claim('w', { age: 5, status: queued(8) })],
+      pool: { ...pool(), status: { pendingClaims: 2 } },
+    }, ['set-pending w Queued #2']],
+    ['waitTimeoutSeconds 0 fails at once, without the grace', { claims: [claim('z', { spec: { waitTimeoutSeconds: 0 } })] }, ['fail z NoReadyMembers']],
+    ['waitTimeoutSeconds elapsed', { claims: [claim('t', { age: 30, spec: { waitTimeoutSeconds: 30 } })] }, ['fail t NoReadyMembers']],
+    ['waitTimeoutSeconds ahead: wait, requeue at the deadline', { claims: [claim('t', { age: 10, spec: { waitTimeoutSeconds: 30 } })] }, [
+      'set-pending t Queued #1',
+      'set-pool-pending 1',
+      'requeue 20000 wait-timeout',
+    ]],
+    ['a timed-out claim does not count against maxPending', {
+      pool: pool({ claimQueue: { maxPending: 1 } }),
+      claims: [claim('t', { age: 30, spec: { waitTimeoutSeconds: 5 } }), claim('w', { age: 5 })],
+    }, ['fail t NoReadyMembers', 'set-pending w Queued #1', 'set-pool-pending 1']],
+  ])('%s', (_name, input, expected) => {
+    expect(run(input)).toEqual(expected);
+  });
+
+  it.each<[string, ClaimQueueSpec, string[]]>([
+    ['RejectNewest', { maxPending: 1, onFull: 'RejectNewest' }, ['fail b QueueFull', 'fail c QueueFull', 'set-pending a Queued #1', 'set-pool-pending 1']],
+    ['RejectOldest', { maxPending: 1, onFull: 'RejectOldest' }, ['fail a QueueFull', 'fail b QueueFull', 'set-pending c Queued #1', 'set-pool-pending 1']],
+  ])('backpressure %s: served claims never count as waiting', (_name, claimQueue, expected) => {
+    const claims = [claim('served', { age: 50 }), claim('a', { age: 40 }), claim('b', { age: 30 }), claim('c', { age: 20 })];
+    expect(run({ pool: pool({ claimQueue }), claims, members: [pod('m1')] })).toEqual(['bind served m1', ...expected]);
+  });
+
+  it('the first Pending write carries a Queued event; later ones none', () => {
+    const [first] = plan({ claims: [claim('w', { age: 5 })] });
+    expect(first).toMatchObject({ kind: 'set-pending', event: { type: 'Normal', reason: 'Queued' } });
+    const [later] = plan({ claims: [claim('a', { age: 9 }), claim('w', { age: 5, status: queued(1) })] });
+    expect(later).toMatchObject({ kind: 'set-pending', claim: { name: 'a' } });
+    const [moved] = plan({ claims: [claim('w', { age: 5, status: queued(9) })] });
+    expect(moved).toMatchObject({ kind: 'set-pending', queuePosition: 1 });
+    expect(moved).not.toHaveProperty('event');
+  });
+});
+
+describe('planClaims: pool missing, draining, deleted', () => {
+  const notFound = pendingStatus(claim('c'), 'PoolNotFound', 'InstancePool web not found', undefined, T0);
+
+  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+    ['missing pool: Pending PoolNotFound once past the grace', { pool: undefined, claims: [claim('c', { age: 5 })] }, ['set-pending c PoolNotFound']],
+    ['missing pool, already said so: nothing', { pool: undefined, claims: [claim('c', { age: 5, status: notFound })] }, []],
+    ['missing pool, waitTimeoutSeconds elapsed', { pool: undefined, claims: [claim('c', { age: 9, spec: { waitTimeoutSeconds: 9 } })] }, [
+      'fail c PoolNotFound',
+    ]],
+    ['missing pool, waitTimeoutSeconds 0', { pool: undefined, claims: [claim('c', { spec: { waitTimeoutSeconds: 0 } })] }, ['fail c PoolNotFound']],
+    ['the pool appears: PoolNotFound turns into a bind', { claims: [claim('c', { age: 5, status: notFound })], members: [pod('m1')] }, [
+      'bind c m1',
+    ]],
+    ['draining: pending claims fail, bound claims keep their members', {
+      pool: pool({ drain: true }),
+      claims: [claim('p', { age: 5 }), bound(claim('b'), pod('m1'))],
+      members: [pod('m1', { claim: claim('b') }), pod('m2')],
+    }, ['fail p PoolDraining']],
+    ['being deleted: pending claims fail', { pool: pool({}, { deletionTimestamp: new Date(NOW) }), claims: [claim('p')], members: [pod('m2')] }, [
+      'fail p PoolDraining',
+    ]],
+  ])('%s', (_name, input, expected) => {
+    expect(run(input)).toEqual(expected);
+  });
+
+  it('PoolNotFound is a Warning event and a Bound=False condition', () => {
+    const [action] = plan({ pool: undefined, claims: [claim('c', { age: 5 })] });
+    expect(action).toMatchObject({
+      event: { type: 'Warning', reason: 'PoolNotFound' },
+      status: { phase: 'Pending', conditions: [{ type: 'Bound', status: 'False', reason: 'PoolNotFound' }] },
+    });
+  });
+});
+
+describe('planClaims: crash repair and idempotency', () => {
+  const c = claim('c');
+
+  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+    ['the member records the claim, the status does not: repair, never bind again', {
+      claims: [c],
+      members: [pod('m1', { claim: c }), pod('m2')],
+    }, ['repair-status c m1']],
+    ['already Bound to its member: nothing', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c }), pod('m2')] }, []],
+    ['Bound in status, the pod cache does not show it yet: nothing', { claims: [bound(c, pod('m1'))], members: [pod('m1'), pod('m2')] }, []],
+    ['two members record one claim: keep the one the status names, delete the other', {
+      claims: [bound(c, pod('m1'))],
+      members: [pod('m1', { claim: c }), pod('m2', { claim: c })],
+    }, ['delete-member c m2 duplicate']],
+    ['two members record a Return claim: the extra one goes back to the pool', {
+      claims: [bound(claim('c', { spec: { reclaimPolicy: 'Return' } }), pod('m1'))],
+      members: [pod('m1', { claim: c }), pod('m2', { claim: c })],
+    }, ['return-member c m2']],
+    ['the member records a deleted claim: delete it (the pool reference keeps the GC away)', { members: [pod('m1', { claim: c })] }, [
+      'delete-member c m1 claim-gone',
+    ]],
+    ['a claim recreated under the same name is a new claim', {
+      claims: [claim('c', { uid: 'new-uid' })],
+      members: [pod('m1', { claim: c }), pod('m2')],
+    }, ['delete-member c m1 claim-gone', 'bind c m2']],
+    ['the recorded member died before the status was written: Lost, not Bound', {
+      claims: [c],
+      members: [pod('m1', { claim: c, phase: 'Failed' }), pod('m2')],
+    }, ['mark-lost c', 'delete-member c m1 lost']],
+  ])('%s', (_name, input, expected) => {
+    expect(run(input)).toEqual(expected);
+  });
+
+  it('repair writes Bound with the bind time the member recorded', () => {
+    const [action] = plan({ claims: [c], members: [pod('m1', { claim: c, claimedAge: 7 })] });
+    expect(action).toMatchObject({ kind: 'repair-status', status: { phase: 'Bound', boundAt: new Date(NOW - 7 * S).toISOString(), member: { name: 'm1' } } });
+  });
+});
+
+describe('planClaims: bound claims', () => {
+  const c = claim('c');
+  const ttl = (seconds: number, policy: 'Delete' | 'Return' = 'Delete'): PoolClaim =>
+    claim('c', { spec: { ttlSecondsAfterBound: seconds, reclaimPolicy: policy } });
+
+  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+    ['member no longer Ready: the Ready condition follows', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, ready: false })] }, [
+      'update-ready c false',
+    ]],
+    ['member Ready again', { claims: [bound(c, pod('m1'), 10, false)], members: [pod('m1', { claim: c })] }, ['update-ready c true']],
+    ['member gone: Lost', { claims: [bound(c, pod('m1'))], members: [pod('m2')] }, ['mark-lost c']],
+    ['member failed: Lost, and the failed pod is deleted', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, phase: 'Failed' })] }, [
+      'mark-lost c',
+      'delete-member c m1 lost',
+    ]],
+    ['member evicted: Lost', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, evicted: true })] }, ['mark-lost c', 'delete-member c m1 lost']],
+    ['member being deleted by someone else: Lost', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, deleting: true })] }, ['mark-lost c']],
+    ['member now marked with another claim: Lost', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: claim('x') })] }, [
+      'mark-lost c',
+      'delete-member x m1 claim-gone',
+    ]],
+    ['a Lost claim is never bound again', {
+      claims: [{ ...c, status: { ...bound(c, pod('m1')).status, phase: 'Lost' } }],
+      members: [pod('m2')],
+    }, []],
+    ['TTL ahead: requeue at the expiry', { claims: [bound(ttl(60), pod('m1'), 10)], members: [pod('m1', { claim: c })] }, ['requeue 50000 ttl']],
+    ['TTL expired, Delete: Released, then the member is deleted', { claims: [bound(ttl(10), pod('m1'), 10)], members: [pod('m1', { claim: c })] }, [
+      'release c m1 Expired Delete',
+      'delete-member c m1 released',
+    ]],
+    ['TTL expired, Return: the member goes back', {
+      claims: [bound(ttl(5, 'Return'), pod('m1'), 10)],
+      members: [pod('m1', { claim: c })],
+    }, ['release c m1 Expired Return', 'return-member c m1']],
+    ['TTL expired, Return, member on an old template: deleted instead', {
+      claims: [bound(ttl(5, 'Return'), pod('m1'), 10)],
+      members: [pod('m1', { claim: c, hash: 'old' })],
+    }, ['release c m1 Expired Return', 'delete-member c m1 not-returnable']],
+    ['Released with the member still marked (crash after the status): finish the release', {
+      claims: [{ ...c, spec: { ...c.spec, reclaimPolicy: 'Return' }, status: { phase: 'Released' } }],
+      members: [pod('m1', { claim: c })],
+    }, ['return-member c m1']],
+    ['Failed and nothing held: nothing', { claims: [{ ...c, status: failedStatus(c, 'QueueFull', 'full', T0) }], members: [pod('m1')] }, []],
+  ])('%s', (_name, input, expected) => {
+    expect(run(input)).toEqual(expected);
+  });
+
+  it('Lost says why, as a Warning event and Ready=False MemberLost', () => {
+    const [action] = plan({ claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, phase: 'Failed' })] });
+    expect(action).toMatchObject({
+      kind: 'mark-lost',
+      event: { type: 'Warning', reason: 'MemberLost', message: 'member m1 failed' },
+      status: { phase: 'Lost', member: { name: 'm1' } },
+    });
+  });
+});
+
+describe('planClaims: deletion and finalizers', () => {
+  const ret = (o: ClaimOpts = {}): PoolClaim =>
+    claim('c', { deleting: true, finalizers: [CLAIM_FINALIZER], ...o, spec: { reclaimPolicy: 'Return', ...o.spec } });
+  const c = claim('c');
+
+  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+    ['Return, member Ready and current: returned, then the finalizer goes', { claims: [ret()], members: [pod('m1', { claim: c })] }, [
+      'return-member c m1',
+      'remove-finalizer c',
+    ]],
+    ['Return, member not Ready: deleted', { claims: [ret()], members: [pod('m1', { claim: c, ready: false })] }, [
+      'delete-member c m1 not-returnable',
+      'remove-finalizer c',
+    ]],
+    ['Return, member on an old template: deleted', { claims: [ret()], members: [pod('m1', { claim: c, hash: 'old' })] }, [
+      'delete-member c m1 not-returnable',
+      'remove-finalizer c',
+    ]],
+    ['Return into a draining pool: deleted', { pool: pool({ drain: true }), claims: [ret()], members: [pod('m1', { claim: c })] }, [
+      'delete-member c m1 not-returnable',
+      'remove-finalizer c',
+    ]],
+    ['Return, member already being deleted: only the finalizer', { claims: [ret()], members: [pod('m1', { claim: c, deleting: true })] }, [
+      'remove-finalizer c',
+    ]],
+    ['Return, never bound: only the finalizer', { claims: [ret()] }, ['remove-finalizer c']],
+    ['Delete that somehow has the finalizer: member deleted, finalizer removed', {
+      claims: [ret({ spec: { reclaimPolicy: 'Delete' } })],
+      members: [pod('m1', { claim: c })],
+    }, ['delete-member c m1 released', 'remove-finalizer c']],
+    ['Delete without finalizer, seen while deleting (foreground): member deleted', {
+      claims: [claim('c', { deleting: true, finalizers: ['foregroundDeletion'] })],
+      members: [pod('m1', { claim: c })],
+    }, ['delete-member c m1 released']],
+    ['a deleting claim is never bound', { claims: [claim('c', { deleting: true, finalizers: ['x'] })], members: [pod('m1')] }, []],
+  ])('%s', (_name, input, expected) => {
+    expect(run(input)).toEqual(expected);
+  });
+});
+
+describe('planClaims: requeue', () => {
+  it('asks once, for the earliest timer', () => {
+    const c = claim('b', { spec: { ttlSecondsAfterBound: 60 } });
+    const actions = run({
+      claims: [bound(c, pod('m1'), 10), claim('w', { age: 10, spec: { waitTimeoutSeconds: 40 } }), claim('fresh', { age: 0 })],
+      members: [pod('m1', { claim: c })],
+    });
+    expect(actions.filter((a) => a.startsWith('requeue'))).toEqual([`requeue ${PENDING_WRITE_GRACE_MS} pending-grace`]);
+  });
+});
+
+// ---- properties -------------------------------------------------------------------------------------------------
+
+/** mulberry32: a small seeded PRNG, so every failure reproduces from its seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function pick<T>(r: () => number, list: readonly T[]): T {
+  return list[Math.floor(r() * list.length)] as T;
+}
+
+function randomPool(r: () => number): InstancePool | undefined {
+  const roll = r();
+  if (roll < 0.1) return undefined;
+  const p = pool({
+    drain: roll > 0.9,
+    claimOrder: pick(r, ['OldestReady', 'NewestReady', 'PackNodes', 'SpreadNodes'] as const),
+    claimQueue: {
+      strategy: pick(r, ['Priority', 'FIFO', 'FairShare'] as const),
+      onFull: pick(r, ['RejectNewest', 'RejectOldest'] as const),
+      ...(r() < 0.4 && { maxPending: Math.floor(r() * 4) }),
+    },
+  });
+  if (r() < 0.05) p.metadata.deletionTimestamp = new Date(NOW);
+  return p;
+}
+
+function randomClaimSpec(r: () => number): Partial<PoolClaimSpec> {
+  return {
+    priority: Math.floor(r() * 5) - 2,
+    reclaimPolicy: r() < 0.5 ? 'Return' : 'Delete',
+    ...(r() < 0.6 && { acquiredBy: pick(r, ['alice', 'bob', 'carol']) }),
+    ...(r() < 0.3 && { waitTimeoutSeconds: pick(r, [0, 5, 60]) }),
+    ...(r() < 0.3 && { ttlSecondsAfterBound: pick(r, [1, 30, 600]) }),
+  };
+}
+
+function randomWorld(seed: number): ClaimPlanInput {
+  const r = rng(seed);
+  const claims: PoolClaim[] = [];
+  const ghosts = [claim('ghost-1'), claim('ghost-2')];
+  const n = Math.floor(r() * 12);
+  for (let i = 0; i < n; i++) {
+    claims.push(
+      claim(`c${i}`, {
+        age: Math.floor(r() * 100),
+        spec: randomClaimSpec(r),
+        deleting: r() < 0.1,
+        ...(r() < 0.3 && { finalizers: [CLAIM_FINALIZER] }),
+      }),
+    );
+  }
+  const members: V1Pod[] = [];
+  const m = Math.floor(r() * 14);
+  for (let i = 0; i < m; i++) {
+    const owner = r() < 0.35 ? pick(r, [...claims, ...ghosts]) : undefined;
+    members.push(
+      pod(`m${i}`, {
+        ready: r() < 0.8,
+        state: owner ? 'claimed' : pick(r, ['ready', 'ready', 'ready', 'warming'] as const),
+        readyAge: Math.floor(r() * 90),
+        node: pick(r, ['n1', 'n2', 'n3']),
+        hash: r() < 0.8 ? HASH : 'old',
+        ...(owner && { claim: owner }),
+        deleting: r() < 0.1,
+        phase: r() < 0.08 ? 'Failed' : 'Running',
+        evicted: r() < 0.04,
+        rv: String(Math.floor(r() * 100)),
+      }),
+    );
+  }
+  // Give some claims a status: Bound (to a random member, maybe the wrong one), Pending, or terminal.
+  for (const c of claims) {
+    const roll = r();
+    const target = members.length > 0 ? pick(r, members) : undefined;
+    if (roll < 0.3 && target) c.status = boundStatus(c, claimMember(target), true, NOW - 20 * S, NOW - 20 * S);
+    else if (roll < 0.5) c.status = pendingStatus(c, 'Queued', 'waiting for a ready member of pool web', 1 + Math.floor(r() * 5), T0);
+    else if (roll < 0.6) c.status = { phase: pick(r, ['Released', 'Failed', 'Lost'] as const) };
+  }
+  return { pool: randomPool(r), claims, members, templateHash: HASH, now: NOW };
+}
+
+const MEMBER_WRITES = new Set(['bind', 'return-member', 'delete-member']);
+
+function checkPlan(input: ClaimPlanInput, actions: ClaimAction[]): void {
+  const pods = new Map(input.members.map((p) => [p.metadata?.name ?? '', p]));
+  const claims = new Map(input.claims.map((c) => [c.metadata.uid ?? '', c]));
+  const recordedUids = new Set(input.members.map((p) => p.metadata?.annotations?.['warmpool.dev/claim-uid']));
+  const binds = actions.filter((a): a is BindAction => a.kind === 'bind');
+
+  // One member never gets two writes, one claim never two binds.
+  const touched = actions.flatMap((a) => (a.kind === 'bind' || a.kind === 'return-member' || a.kind === 'delete-member' ? [a.member.name] : []));
+  expect(new Set(touched).size).toBe(touched.length);
+  expect(new Set(binds.map((b) => b.claim.uid)).size).toBe(binds.length);
+  expect(actions.filter((a) => MEMBER_WRITES.has(a.kind)).length).toBe(touched.length);
+
+  for (const b of binds) {
+    const p = pods.get(b.member.name);
+    expect(p).toBeDefined();
+    // Only a claimable member: labelled ready, Ready, not being deleted, healthy, unmarked.
+    expect(isClaimable(classifyMember(p as V1Pod))).toBe(true);
+    expect(b.patch.metadata.resourceVersion).toBe(p?.metadata?.resourceVersion);
+    const c = claims.get(b.claim.uid);
+    expect(c?.metadata.deletionTimestamp).toBeUndefined();
+    expect([undefined, 'Pending']).toContain(c?.status?.phase);
+    expect(recordedUids.has(b.claim.uid)).toBe(false);
+    expect(input.pool).toBeDefined();
+    expect(input.pool?.spec.drain).not.toBe(true);
+  }
+
+  // Queue order respects priority: every claim served precedes every pending claim left unserved.
+  if ((input.pool?.spec.claimQueue?.strategy ?? 'Priority') === 'Priority') {
+    const unserved = actions.flatMap((a) =>
+      (a.kind === 'set-pending' && a.reason === 'Queued') || (a.kind === 'fail' && a.reason !== 'PoolDraining') ? [a.claim.uid] : [],
+    );
+    for (const b of binds) {
+      for (const uid of unserved) {
+        expect(comparePriority(claims.get(b.claim.uid) as PoolClaim, claims.get(uid) as PoolClaim)).toBeLessThan(0);
+      }
+    }
+    const positions = actions.flatMap((a) => (a.kind === 'set-pending' && a.queuePosition !== undefined ? [a] : []));
+    for (const x of positions) {
+      for (const y of positions) {
+        if ((x.queuePosition ?? 0) < (y.queuePosition ?? 0)) {
+          expect(comparePriority(claims.get(x.claim.uid) as PoolClaim, claims.get(y.claim.uid) as PoolClaim)).toBeLessThan(0);
+        }
+      }
+    }
+  }
+
+  // Terminal claims are never bound or repaired; every status written is one the CRD schema admits.
+  for (const a of actions) {
+    if (!('status' in a)) continue;
+    const phase = claims.get(a.claim.uid)?.status?.phase;
+    if (a.kind === 'bind' || a.kind === 'repair-status') expect(['Released', 'Failed', 'Lost']).not.toContain(phase);
+    expect(conform(a.status, claimStatusSchema, 'status')).toMatchObject({ ok: true });
+  }
+  expect(actions.filter((a) => a.kind === 'requeue').length).toBeLessThanOrEqual(1);
+}
+
+describe('planClaims: properties over random pools, claims and members', () => {
+  it.each(Array.from({ length: 400 }, (_, i) => i + 1))('seed %i', (seed) => {
+    const input = randomWorld(seed);
+    const actions = planClaims(input);
+    checkPlan(input, actions);
+    // Deterministic whatever the order of the caches.
+    const r = rng(seed * 7919);
+    const shuffle = <T>(list: readonly T[]): T[] => [...list].sort(() => r() - 0.5);
+    expect(planClaims({ ...input, claims: shuffle(input.claims), members: shuffle(input.members) })).toEqual(actions);
+  });
+});
+
+// ---- a multi-pass simulation: plan, apply (with resourceVersion preconditions), let the world move, repeat ------
+
+interface World {
+  pool: InstancePool;
+  claims: Map<string, PoolClaim>;
+  pods: Map<string, V1Pod>;
+  now: number;
+  rv: number;
+}
+
+function mergeMap(base: Record<string, string> | undefined, patch: Record<string, string | null>): Record<string, string> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Applies one action as the API server would; false when a precondition fails (the chain stops). `crashMidBind`: the
+ * operator dies between the bind's pod patch and its status write.
+ */
+function applyAction(w: World, a: ClaimAction, bindHistory: Map<string, number>, crashMidBind: boolean): boolean {
+  const bump = (): string => String(++w.rv);
+  const setStatus = (uid: string, status: PoolClaimStatus): boolean => {
+    const c = w.claims.get(uid);
+    if (!c) return false;
+    w.claims.set(uid, { ...c, metadata: { ...c.metadata, resourceVersion: bump() }, status });
+    return true;
+  };
+  const patchPod = (name: string, patch: BindAction['patch']): boolean => {
+    const p = w.pods.get(name);
+    if (!p || p.metadata?.resourceVersion !== patch.metadata.resourceVersion) return false;
+    w.pods.set(name, {
+      ...p,
+      metadata: {
+        ...p.metadata,
+        resourceVersion: bump(),
+        labels: mergeMap(p.metadata.labels, patch.metadata.labels),
+        annotations: mergeMap(p.metadata.annotations, patch.metadata.annotations),
+        ownerReferences: patch.metadata.ownerReferences,
+      },
+    });
+    return true;
+  };
+  const patchFinalizers = (uid: string, patch: { metadata: { resourceVersion: string; finalizers: string[] } }): boolean => {
+    const c = w.claims.get(uid);
+    if (!c || c.metadata.resourceVersion !== patch.metadata.resourceVersion) return false;
+    if (c.metadata.deletionTimestamp && patch.metadata.finalizers.length === 0) w.claims.delete(uid);
+    else w.claims.set(uid, { ...c, metadata: { ...c.metadata, resourceVersion: bump(), finalizers: patch.metadata.finalizers } });
+    return true;
+  };
+  switch (a.kind) {
+    case 'bind':
+      if (!w.claims.has(a.claim.uid) || !patchPod(a.member.name, a.patch)) return false;
+      bindHistory.set(a.claim.uid, (bindHistory.get(a.claim.uid) ?? 0) + 1);
+      return !crashMidBind && setStatus(a.claim.uid, a.status);
+    case 'repair-status':
+    case 'set-pending':
+    case 'fail':
+    case 'release':
+    case 'mark-lost':
+    case 'update-ready':
+      return setStatus(a.claim.uid, a.status);
+    case 'return-member':
+      return patchPod(a.member.name, a.patch);
+    case 'delete-member': {
+      const p = w.pods.get(a.member.name);
+      if (!p || p.metadata?.uid !== a.member.uid || p.metadata.resourceVersion !== a.member.resourceVersion) return false;
+      w.pods.set(a.member.name, { ...p, metadata: { ...p.metadata, resourceVersion: bump(), deletionTimestamp: new Date(w.now) } });
+      return true;
+    }
+    case 'add-finalizer':
+    case 'remove-finalizer':
+      return patchFinalizers(a.claim.uid, a.patch);
+    case 'set-pool-pending':
+      w.pool = { ...w.pool, status: { ...w.pool.status, pendingClaims: a.pendingClaims } };
+      return true;
+    case 'requeue':
+      return true;
+  }
+}
+
+interface Faults {
+  /** Chance that the operator dies after any write, cutting its chain short (between bind's two writes too). */
+  crash: number;
+  /** The pod cache the planner sees, when it lags behind the world. */
+  stalePods?: readonly V1Pod[];
+  r: () => number;
+}
+
+function pass(w: World, bindHistory: Map<string, number>, faults?: Faults): ClaimAction[] {
+  const members = faults?.stalePods ?? [...w.pods.values()];
+  const input: ClaimPlanInput = { pool: w.pool, claims: [...w.claims.values()], members, templateHash: HASH, now: w.now };
+  const actions = planClaims(input);
+  checkPlan(input, actions);
+  const broken = new Set<string>();
+  const crashed = (): boolean => faults !== undefined && faults.r() < faults.crash;
+  for (const a of actions) {
+    const chain = 'claim' in a ? a.claim.uid : undefined;
+    if (chain !== undefined && broken.has(chain)) continue;
+    if (!applyAction(w, a, bindHistory, crashed()) || crashed()) {
+      if (chain !== undefined) broken.add(chain);
+    }
+  }
+  return actions;
+}
+
+function newPod(w: World, name: string, r: () => number): V1Pod {
+  const p = pod(name, { node: pick(r, ['n1', 'n2', 'n3']), rv: String(++w.rv), readyAge: 0 });
+  const annotations = { ...p.metadata?.annotations, 'warmpool.dev/ready-at': new Date(w.now).toISOString() };
+  return { ...p, metadata: { ...p.metadata, annotations } };
+}
+
+function newClaim(w: World, name: string, r: () => number): PoolClaim {
+  const c = claim(name, { spec: randomClaimSpec(r) });
+  return { ...c, metadata: { ...c.metadata, creationTimestamp: new Date(Math.floor(w.now / S) * S) } };
+}
+
+/** The rest of the world: claims come and go, the pool refills, members fail, time passes. */
+function moveWorld(w: World, r: () => number, step: number): void {
+  w.now += Math.floor(r() * 3000);
+  for (let i = Math.floor(r() * 3); i > 0; i--) {
+    const c = newClaim(w, `s${step}-${i}`, r);
+    w.claims.set(c.metadata.uid ?? '', c);
+  }
+  for (const c of [...w.claims.values()]) {
+    if (r() < 0.06 && !c.metadata.deletionTimestamp) {
+      if ((c.metadata.finalizers ?? []).length === 0) w.claims.delete(c.metadata.uid ?? '');
+      else w.claims.set(c.metadata.uid ?? '', { ...c, metadata: { ...c.metadata, deletionTimestamp: new Date(w.now) } });
+    }
+  }
+  for (const [name, p] of [...w.pods]) {
+    const roll = r();
+    const metadata = { ...p.metadata, resourceVersion: String(++w.rv) };
+    if (p.metadata?.deletionTimestamp) {
+      if (roll < 0.6) w.pods.delete(name);
+    } else if (roll < 0.03) {
+      w.pods.set(name, { ...p, metadata, status: { ...p.status, phase: 'Failed' } });
+    } else if (roll < 0.06) {
+      const conditions = [{ type: 'Ready', status: r() < 0.5 ? 'True' : 'False', lastTransitionTime: new Date(w.now) }];
+      w.pods.set(name, { ...p, metadata, status: { ...p.status, conditions } });
+    }
+  }
+  const unclaimed = [...w.pods.values()].filter((p) => p.metadata?.labels?.['warmpool.dev/state'] === 'ready' && !p.metadata.deletionTimestamp);
+  for (let i = unclaimed.length; i < 3; i++) {
+    const p = newPod(w, `p${step}-${i}`, r);
+    w.pods.set(p.metadata?.name ?? '', p);
+  }
+  if (r() < 0.05) w.pool = { ...w.pool, spec: { ...w.pool.spec, drain: !w.pool.spec.drain } };
+}
+
+/** Safety after every pass: one member per claim, a Bound claim's member records it, terminal stays terminal. */
+function checkWorld(w: World, bindHistory: Map<string, number>, phases: Map<string, string>): void {
+  const holders = new Map<string, number>();
+  for (const p of w.pods.values()) {
+    const uid = p.metadata?.annotations?.['warmpool.dev/claim-uid'];
+    if (uid !== undefined && !p.metadata?.deletionTimestamp) holders.set(uid, (holders.get(uid) ?? 0) + 1);
+  }
+  for (const count of holders.values()) expect(count).toBe(1);
+  for (const count of bindHistory.values()) expect(count).toBe(1);
+  for (const c of w.claims.values()) {
+    const uid = c.metadata.uid ?? '';
+    const phase = c.status?.phase ?? 'new';
+    const before = phases.get(uid);
+    if (before === 'Released' || before === 'Failed' || before === 'Lost') expect(phase).toBe(before);
+    phases.set(uid, phase);
+    if (phase === 'Bound' && !c.metadata.deletionTimestamp) {
+      const p = w.pods.get(c.status?.member?.name ?? '');
+      expect(p?.metadata?.annotations?.['warmpool.dev/claim-uid']).toBe(uid);
+    }
+  }
+}
+
+describe('planClaims: multi-pass simulation', () => {
+  it.each(Array.from({ length: 60 }, (_, i) => i + 1))('seed %i', (seed) => {
+    const r = rng(seed);
+    const w: World = { pool: randomPool(r) ?? pool(), claims: new Map(), pods: new Map(), now: NOW, rv: 100 };
+    w.pool = { ...w.pool, metadata: { ...w.pool.metadata, deletionTimestamp: undefined } };
+    const bindHistory = new Map<string, number>();
+    const phases = new Map<string, string>();
+    let previousPods: V1Pod[] = [];
+    for (let step = 0; step < 40; step++) {
+      // First a pass with faults: a lagging pod cache and crashes.
+      const stalePods = r() < 0.3 ? previousPods : undefined;
+      previousPods = [...w.pods.values()];
+      pass(w, bindHistory, { crash: 0.15, r, ...(stalePods && { stalePods }) });
+      checkWorld(w, bindHistory, phases);
+      // Converges: at a standstill, a member freed by one pass is handed out by the next, then nothing is left to write.
+      const writes = [1, 2, 3].map(() => {
+        const actions = pass(w, bindHistory);
+        checkWorld(w, bindHistory, phases);
+        return actions.filter((a) => a.kind !== 'requeue').map(summary);
+      });
+      expect(writes[2]).toEqual([]);
+      moveWorld(w, r, step);
+    }
+    // Let it settle with plenty of members and an open pool: no claim that may wait for ever is left waiting.
+    w.pool = { ...w.pool, spec: { ...w.pool.spec, drain: false, claimQueue: {} } };
+    for (let i = 0; i < 60; i++) w.pods.set(`final-${i}`, newPod(w, `final-${i}`, r));
+    for (let i = 0; i < 3; i++) {
+      w.now += 5_000;
+      pass(w, bindHistory);
+      checkWorld(w, bindHistory, phases);
+    }
+    const waiting = [...w.claims.values()].filter((c) => !c.metadata.deletionTimestamp && (c.status?.phase ?? 'Pending') === 'Pending');
+    expect(waiting.map((c) => c.metadata.name)).toEqual([]);
+  });
+});

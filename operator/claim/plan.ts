@@ -1,0 +1,450 @@
+// The claim planner: one pass over all claims of one pool -> the actions that move each claim along its lifecycle.
+// Keyed by pool, so claims of a pool never race each other for a member. Pure: the clock comes in as `now`.
+//
+// One pass, in order:
+//   1. every claim, by name: deletion (carry out the reclaimPolicy, drop the finalizer), terminal phases (only
+//      cleanup of members still marked with them), then what its member records: a member that names the claim is
+//      the truth (repair a status the crash between the two bind writes left behind; never bind again), a Bound
+//      claim follows its member (Lost, TTL expiry, Ready condition);
+//   2. members marked with a claim that no longer exists are deleted;
+//   3. the claims left are pending: pool missing (PoolNotFound), draining or deleted (fail PoolDraining), or queued
+//      by the pool's strategy and paired with claimable members by its claimOrder; the unpaired time out, are
+//      rejected by backpressure, or wait with a queue position; then the pool's pendingClaims;
+//   4. one requeue at the earliest timer.
+//
+// Actions that name the same claim uid form a chain: the shell runs them in list order and stops the chain at the
+// first failure (add-finalizer before bind, the pod patch before the status, release before the member, the member
+// before remove-finalizer). Chains are independent and may run in parallel. The planner trusts its input to show
+// the controller's own writes (the shell overlays the objects its writes returned on the informer caches until the
+// caches catch up); a stale member is still never bound twice, since every pod write carries its resourceVersion.
+import type { V1Pod } from '@kubernetes/client-node';
+import { getCondition } from '../api/conditions.js';
+import { CLAIM_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from '../api/defaults.js';
+import type { InstancePool, PoolClaim, ReclaimPolicy } from '../api/types.js';
+import { ANN_CLAIMED_AT } from '../api/types.js';
+import type { MemberView } from '../pool/members.js';
+import { classifyMember, toMillis } from '../pool/members.js';
+import { allocate } from './allocate.js';
+import type {
+  ClaimAction,
+  ClaimRef,
+  ClaimRequeueWhy,
+  DeleteMemberReason,
+  FailReason,
+  PendingReason,
+  SetPendingAction,
+} from './model.js';
+import {
+  CONDITION_BOUND,
+  PENDING_WRITE_GRACE_MS,
+  addFinalizerPatch,
+  boundStatus,
+  claimMember,
+  claimRef,
+  failedStatus,
+  hasFinalizer,
+  lostStatus,
+  memberClaimPatch,
+  memberRef,
+  memberReturnPatch,
+  pendingCurrent,
+  pendingStatus,
+  readyCurrent,
+  readyStatus,
+  releasedStatus,
+  removeFinalizerPatch,
+} from './model.js';
+import { applyBackpressure, compareArrival, orderClaims } from './queue.js';
+
+export interface ClaimPlanInput {
+  /** The pool, undefined when it does not exist. */
+  pool: InstancePool | undefined;
+  /** Every PoolClaim of the namespace whose spec.poolName names this pool. */
+  claims: readonly PoolClaim[];
+  /** Every member pod of the pool (label warmpool.dev/pool), claimed and terminating ones included. */
+  members: readonly V1Pod[];
+  /** The pool's current template hash; a member returns to the pool only when it carries this one. */
+  templateHash: string | undefined;
+  /** Epoch milliseconds. */
+  now: number;
+}
+
+interface Member {
+  pod: V1Pod;
+  view: MemberView;
+}
+
+interface Pass {
+  input: ClaimPlanInput;
+  now: number;
+  poolName: string;
+  byName: Map<string, Member>;
+  /** Members by the claim uid they record (annotation warmpool.dev/claim-uid). */
+  recorded: Map<string, Member[]>;
+  /** Members that got an action this pass: each member gets at most one. */
+  touched: Set<string>;
+  actions: ClaimAction[];
+  timers: { at: number; why: ClaimRequeueWhy }[];
+}
+
+const TERMINAL = new Set(['Released', 'Failed', 'Lost']);
+
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function claimedAt(member: Member): number | undefined {
+  return toMillis(member.pod.metadata?.annotations?.[ANN_CLAIMED_AT]);
+}
+
+function policyOf(claim: PoolClaim): ReclaimPolicy {
+  return claim.spec.reclaimPolicy ?? CLAIM_DEFAULTS.reclaimPolicy;
+}
+
+function poolGoing(pool: InstancePool): boolean {
+  const deleting = pool.metadata.deletionTimestamp !== undefined && pool.metadata.deletionTimestamp !== null;
+  return deleting || pool.spec.drain === true;
+}
+
+/** A member goes back to the pool only if it is still Ready, healthy, current, and the pool still wants members. */
+function returnable(pass: Pass, member: MemberView): boolean {
+  const pool = pass.input.pool;
+  return (
+    pool !== undefined &&
+    !poolGoing(pool) &&
+    member.phase === 'claimed' &&
+    member.ready &&
+    member.healthy &&
+    pass.input.templateHash !== undefined &&
+    member.templateHash === pass.input.templateHash
+  );
+}
+
+/** Hand the member back (Return, when returnable) or delete it; at most one action per member and pass. */
+function releaseMember(
+  pass: Pass,
+  ref: ClaimRef,
+  policy: ReclaimPolicy,
+  member: Member,
+  reason: DeleteMemberReason,
+): void {
+  if (pass.touched.has(member.view.uid) || member.view.phase === 'terminating') return;
+  pass.touched.add(member.view.uid);
+  const target = memberRef(member.pod);
+  const pool = pass.input.pool;
+  if (policy === 'Return' && pool && returnable(pass, member.view)) {
+    pass.actions.push({ kind: 'return-member', claim: ref, member: target, patch: memberReturnPatch(member.pod, pool) });
+    return;
+  }
+  const why = policy === 'Return' && reason === 'released' ? 'not-returnable' : reason;
+  pass.actions.push({ kind: 'delete-member', claim: ref, member: target, reason: why });
+}
+
+/** Why a member no longer serves its claim, or undefined while it does. Not Ready alone is not lost. */
+function lostReason(member: MemberView): string | undefined {
+  if (member.phase === 'terminating') return `member ${member.name} is being deleted`;
+  if (member.evicted) return `member ${member.name} was evicted`;
+  if (member.failure === 'PodFailed') return `member ${member.name} failed`;
+  if (member.failure === 'PodSucceeded') return `member ${member.name} ran to completion`;
+  return undefined;
+}
+
+/** The one member a claim keeps when several record it: the one its status names, else the first claimed. */
+function keeper(claim: PoolClaim, recorded: readonly Member[]): Member | undefined {
+  const named = recorded.find((m) => m.view.uid === claim.status?.member?.uid);
+  if (named !== undefined) return named;
+  const time = (m: Member): number => claimedAt(m) ?? Number.POSITIVE_INFINITY;
+  return [...recorded].sort((a, b) => {
+    const ta = time(a);
+    const tb = time(b);
+    return ta !== tb ? (ta < tb ? -1 : 1) : compareNames(a.view.name, b.view.name);
+  })[0];
+}
+
+function markLost(pass: Pass, claim: PoolClaim, member: Member | undefined, message: string): void {
+  const ref = claimRef(claim);
+  const status = lostStatus(claim, member && claimMember(member.pod), message, pass.now);
+  pass.actions.push({
+    kind: 'mark-lost',
+    claim: ref,
+    member: member?.view.name ?? claim.status?.member?.name,
+    status,
+    event: { type: 'Warning', reason: 'MemberLost', message },
+  });
+  // A lost member that lingers (failed, evicted) is the claim's to remove: the pool leaves claimed members alone.
+  if (member !== undefined) releaseMember(pass, ref, 'Delete', member, 'lost');
+}
+
+/** A Bound claim (or one a member records): Lost, repair, TTL expiry, Ready mirror. */
+function planHeld(pass: Pass, claim: PoolClaim, kept: Member | undefined): void {
+  const ref = claimRef(claim);
+  const named = claim.status?.member;
+  let member = kept;
+  if (member === undefined && named !== undefined) {
+    // The cache may not show the bind on the pod yet (claim and pod caches lag independently): trust the status
+    // unless the pod is gone, replaced, or marked with another claim.
+    const pod = pass.byName.get(named.name);
+    const mine = pod?.view.claimUid === undefined || pod.view.claimUid === ref.uid;
+    if (pod !== undefined && pod.view.uid === named.uid && mine) member = pod;
+  }
+  if (member === undefined) {
+    markLost(pass, claim, undefined, named ? `member ${named.name} is gone` : 'no member is recorded');
+    return;
+  }
+  const lost = lostReason(member.view);
+  if (lost !== undefined) {
+    markLost(pass, claim, member, lost);
+    return;
+  }
+  if (claim.status?.phase !== 'Bound' || named?.uid !== member.view.uid) {
+    const boundAt = claimedAt(member) ?? pass.now;
+    const status = boundStatus(claim, claimMember(member.pod), member.view.ready, boundAt, pass.now);
+    pass.actions.push({ kind: 'repair-status', claim: ref, member: member.view.name, status });
+    pass.touched.add(member.view.uid);
+    return;
+  }
+  const ttl = claim.spec.ttlSecondsAfterBound;
+  const boundAt = toMillis(claim.status.boundAt) ?? claimedAt(member);
+  if (ttl !== undefined && boundAt !== undefined) {
+    const expiry = boundAt + ttl * 1000;
+    if (expiry <= pass.now) {
+      const message = `held for ${ttl}s (ttlSecondsAfterBound)`;
+      const policy = policyOf(claim);
+      pass.actions.push({
+        kind: 'release',
+        claim: ref,
+        member: member.view.name,
+        reason: 'Expired',
+        policy,
+        status: releasedStatus(claim, message, pass.now),
+        event: { type: 'Normal', reason: 'Expired', message },
+      });
+      releaseMember(pass, ref, policy, member, 'released');
+      return;
+    }
+    pass.timers.push({ at: expiry, why: 'ttl' });
+  }
+  pass.touched.add(member.view.uid);
+  const ready = member.view.ready;
+  if (!readyCurrent(claim, ready)) {
+    pass.actions.push({ kind: 'update-ready', claim: ref, ready, status: readyStatus(claim, ready, pass.now) });
+  }
+}
+
+/** Plans a claim that is not simply waiting; false leaves it to the queue. */
+function planLifecycle(pass: Pass, claim: PoolClaim): boolean {
+  const ref = claimRef(claim);
+  const policy = policyOf(claim);
+  const recorded = pass.recorded.get(ref.uid) ?? [];
+  if (claim.metadata.deletionTimestamp !== undefined && claim.metadata.deletionTimestamp !== null) {
+    for (const member of recorded) releaseMember(pass, ref, policy, member, 'released');
+    if (hasFinalizer(claim)) {
+      pass.actions.push({ kind: 'remove-finalizer', claim: ref, patch: removeFinalizerPatch(claim) });
+    }
+    return true;
+  }
+  const phase = claim.status?.phase;
+  if (phase !== undefined && TERMINAL.has(phase)) {
+    // Terminal stays terminal: a member still marked with the claim (a release cut short) is handed back or deleted.
+    for (const member of recorded) releaseMember(pass, ref, policy, member, phase === 'Lost' ? 'lost' : 'released');
+    return true;
+  }
+  const kept = keeper(claim, recorded);
+  for (const member of recorded) if (member !== kept) releaseMember(pass, ref, policy, member, 'duplicate');
+  if (phase === 'Bound' || kept !== undefined) {
+    planHeld(pass, claim, kept);
+    return true;
+  }
+  return false;
+}
+
+/** When a pending claim gives up: waitTimeoutSeconds after creation (0: as soon as a pass finds no member). */
+function waitDeadline(claim: PoolClaim, now: number): number | undefined {
+  const timeout = claim.spec.waitTimeoutSeconds;
+  if (timeout === undefined) return undefined;
+  return (toMillis(claim.metadata.creationTimestamp) ?? now) + timeout * 1000;
+}
+
+function timedOut(claim: PoolClaim, now: number): boolean {
+  const deadline = waitDeadline(claim, now);
+  return deadline !== undefined && deadline <= now;
+}
+
+function fail(pass: Pass, claim: PoolClaim, reason: FailReason, message: string): void {
+  pass.actions.push({
+    kind: 'fail',
+    claim: claimRef(claim),
+    reason,
+    status: failedStatus(claim, reason, message, pass.now),
+    event: { type: 'Warning', reason, message },
+  });
+}
+
+/** 0 for position 1, then one bucket per power of two: 2-3, 4-7, 8-15, ... */
+function positionBucket(position: number): number {
+  return 31 - Math.clz32(Math.max(1, position));
+}
+
+/**
+ * The claim keeps waiting: requeue at its deadline, and write Pending only when it says something new. A fresh claim
+ * is left without status for PENDING_WRITE_GRACE_MS (most waits end sooner). queuePosition is exact when written but
+ * rewritten only when the true position leaves the written one's power-of-two bucket, so a queue of n claims
+ * draining one by one costs O(n log n) writes, not O(n²): a claim moving up from 1000 is rewritten at 511, 255, ...,
+ * 3 and 1.
+ */
+function pend(
+  pass: Pass,
+  claim: PoolClaim,
+  reason: PendingReason,
+  message: string,
+  position: number | undefined,
+): void {
+  const deadline = waitDeadline(claim, pass.now);
+  if (deadline !== undefined) pass.timers.push({ at: deadline, why: 'wait-timeout' });
+  const current = claim.status;
+  if (current?.phase === undefined) {
+    const ripe = (toMillis(claim.metadata.creationTimestamp) ?? pass.now) + PENDING_WRITE_GRACE_MS;
+    if (pass.now < ripe) {
+      pass.timers.push({ at: ripe, why: 'pending-grace' });
+      return;
+    }
+  }
+  const written = current?.queuePosition;
+  const near = position !== undefined && written !== undefined && positionBucket(written) === positionBucket(position);
+  if (pendingCurrent(claim, reason, message, near ? written : position)) return;
+  const action: SetPendingAction = {
+    kind: 'set-pending',
+    claim: claimRef(claim),
+    reason,
+    queuePosition: position,
+    status: pendingStatus(claim, reason, message, position, pass.now),
+  };
+  if (getCondition(current?.conditions, CONDITION_BOUND)?.reason !== reason) {
+    action.event =
+      reason === 'Queued'
+        ? { type: 'Normal', reason, message: `${message}, at position ${position ?? 0}` }
+        : { type: 'Warning', reason, message };
+  }
+  pass.actions.push(action);
+}
+
+/** Pending claims of an existing, active pool: queue, pair, then time out, reject or wait. Returns how many wait. */
+function planQueue(
+  pass: Pass,
+  pool: InstancePool,
+  pending: readonly PoolClaim[],
+  views: readonly MemberView[],
+): number {
+  const queue = pool.spec.claimQueue;
+  const ordered = orderClaims(pending, queue?.strategy ?? QUEUE_DEFAULTS.strategy);
+  // Members a Bound claim names stay out even when the pod cache does not show the bind yet.
+  const excluded = new Set(pass.touched);
+  for (const claim of pass.input.claims) {
+    const uid = claim.status?.member?.uid;
+    if (claim.status?.phase === 'Bound' && uid !== undefined) excluded.add(uid);
+  }
+  const pairs = allocate(ordered, views, pool.spec.claimOrder ?? POOL_DEFAULTS.claimOrder, excluded);
+  const served = new Set<PoolClaim>();
+  for (const { claim, member } of pairs) {
+    const pod = pass.byName.get(member.name)?.pod;
+    if (pod === undefined) continue;
+    served.add(claim);
+    pass.touched.add(member.uid);
+    const ref = claimRef(claim);
+    // The finalizer must be in place before the member is, or deleting the claim in between would skip the Return.
+    if (policyOf(claim) === 'Return' && !hasFinalizer(claim)) {
+      pass.actions.push({ kind: 'add-finalizer', claim: ref, patch: addFinalizerPatch(claim) });
+    }
+    pass.actions.push({
+      kind: 'bind',
+      claim: ref,
+      member: { ...memberRef(pod), nodeName: member.nodeName },
+      patch: memberClaimPatch(claim, pod, pass.now),
+      status: boundStatus(claim, claimMember(pod), member.ready, pass.now, pass.now),
+    });
+  }
+
+  const waiting: PoolClaim[] = [];
+  for (const claim of ordered) {
+    if (served.has(claim)) continue;
+    if (timedOut(claim, pass.now)) {
+      const timeout = claim.spec.waitTimeoutSeconds ?? 0;
+      fail(pass, claim, 'NoReadyMembers', `no ready member of pool ${pass.poolName} within ${timeout}s`);
+      continue;
+    }
+    waiting.push(claim);
+  }
+
+  const onFull = queue?.onFull ?? QUEUE_DEFAULTS.onFull;
+  const { ordered: kept, rejected } = applyBackpressure(waiting, queue?.maxPending, onFull);
+  const full = `the queue of pool ${pass.poolName} is full (maxPending ${queue?.maxPending ?? 0}, ${onFull})`;
+  for (const claim of rejected) fail(pass, claim, 'QueueFull', full);
+  const message = `waiting for a ready member of pool ${pass.poolName}`;
+  kept.forEach((claim, i) => pend(pass, claim, 'Queued', message, i + 1));
+  return kept.length;
+}
+
+function planPending(pass: Pass, pending: PoolClaim[], views: readonly MemberView[]): void {
+  const pool = pass.input.pool;
+  if (pool === undefined) {
+    // Wait for the pool to appear (GitOps may apply claims first), up to waitTimeoutSeconds.
+    const message = `InstancePool ${pass.poolName} not found`;
+    for (const claim of pending.sort(compareArrival)) {
+      if (timedOut(claim, pass.now)) fail(pass, claim, 'PoolNotFound', message);
+      else pend(pass, claim, 'PoolNotFound', message, undefined);
+    }
+    return;
+  }
+  let waiting = 0;
+  if (poolGoing(pool)) {
+    const message = `InstancePool ${pass.poolName} is ${pool.spec.drain === true ? 'draining' : 'being deleted'}`;
+    for (const claim of pending.sort(compareArrival)) fail(pass, claim, 'PoolDraining', message);
+  } else {
+    waiting = planQueue(pass, pool, pending, views);
+  }
+  if (waiting !== (pool.status?.pendingClaims ?? 0)) {
+    pass.actions.push({ kind: 'set-pool-pending', pendingClaims: waiting });
+  }
+}
+
+export function planClaims(input: ClaimPlanInput): ClaimAction[] {
+  // Sorted by name, so the plan does not depend on the order of the caches.
+  const members: Member[] = input.members
+    .map((pod) => ({ pod, view: classifyMember(pod) }))
+    .sort((a, b) => compareNames(a.view.name, b.view.name));
+  const pass: Pass = {
+    input,
+    now: input.now,
+    poolName: input.pool?.metadata.name ?? input.claims[0]?.spec.poolName ?? '',
+    byName: new Map(members.map((m) => [m.view.name, m])),
+    recorded: new Map(),
+    touched: new Set(),
+    actions: [],
+    timers: [],
+  };
+  for (const member of members) {
+    const uid = member.view.claimUid;
+    if (uid === undefined) continue;
+    const list = pass.recorded.get(uid);
+    if (list) list.push(member);
+    else pass.recorded.set(uid, [member]);
+  }
+
+  const pending: PoolClaim[] = [];
+  const claims = [...input.claims].sort((a, b) => compareNames(a.metadata.name ?? '', b.metadata.name ?? ''));
+  for (const claim of claims) if (!planLifecycle(pass, claim)) pending.push(claim);
+
+  // A member marked with a claim that no longer exists: the release of a deleted Delete-policy claim.
+  const live = new Set(input.claims.map((c) => c.metadata.uid ?? ''));
+  for (const member of members) {
+    const uid = member.view.claimUid;
+    if (uid === undefined || live.has(uid)) continue;
+    releaseMember(pass, { name: member.view.claimName ?? '', uid }, 'Delete', member, 'claim-gone');
+  }
+
+  planPending(pass, pending, members.map((m) => m.view));
+
+  const next = pass.timers.filter((t) => t.at > pass.now).sort((a, b) => a.at - b.at)[0];
+  if (next !== undefined) pass.actions.push({ kind: 'requeue', afterMs: next.at - pass.now, why: next.why });
+  return pass.actions;
+}

@@ -1,0 +1,111 @@
+// Counting API requests by verb and HTTP code. The generated clients send every request through the HttpLibrary of
+// their Configuration, which sees the request and its response together (middleware sees them in two separate
+// calls with nothing to pair them, and a per-call options object can replace the middleware list). So the clients
+// here are built as KubeConfig.makeApiClient builds them, with that library wrapped.
+// Watches do not go through these clients: client-node's Watch opens its own fetch.
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  IsomorphicFetchHttpLibrary,
+  ServerConfiguration,
+  createConfiguration,
+  setHeaderMiddleware,
+  wrapHttpLibrary,
+} from '@kubernetes/client-node';
+import type { HttpLibrary, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
+
+export interface ApiClients {
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  coordination: CoordinationV1Api;
+}
+
+/** Called once per request: the Kubernetes verb and the HTTP status, 0 when no response came (network, timeout). */
+export type OnApiRequest = (verb: string, code: number) => void;
+
+/**
+ * The Kubernetes verb of a request, from its method and URL, as the audit log names it: GET is get on a named
+ * object and list on a collection (watch with ?watch=true), DELETE on a collection is deletecollection.
+ */
+export function apiVerb(method: string, url: string): string {
+  const m = method.toUpperCase();
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return m.toLowerCase();
+  }
+  const segments = parsed.pathname.split('/').filter((s) => s !== '');
+  // /api/v1/... or /apis/<group>/<version>/...
+  let rest = segments[0] === 'api' ? segments.slice(2) : segments[0] === 'apis' ? segments.slice(3) : undefined;
+  if (rest !== undefined && rest[0] === 'namespaces' && rest.length >= 3) rest = rest.slice(2);
+  // A non-resource path (/version, /healthz) is a single thing, like a named object.
+  const named = rest === undefined || rest.length >= 2;
+  switch (m) {
+    case 'GET':
+      if (parsed.searchParams.get('watch') === 'true' || parsed.searchParams.get('watch') === '1') return 'watch';
+      return named ? 'get' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return named ? 'delete' : 'deletecollection';
+    default:
+      return m.toLowerCase();
+  }
+}
+
+/** Wraps an HttpLibrary so every request is reported with its verb and status code. */
+export function instrumentHttpLibrary(inner: HttpLibrary, onRequest: OnApiRequest): HttpLibrary {
+  return wrapHttpLibrary({
+    async send(request: RequestContext): Promise<ResponseContext> {
+      const verb = apiVerb(request.getHttpMethod(), request.getUrl());
+      let response: ResponseContext;
+      try {
+        response = await inner.send(request).toPromise();
+      } catch (err) {
+        report(onRequest, verb, 0);
+        throw err;
+      }
+      report(onRequest, verb, response.httpStatusCode);
+      return response;
+    },
+  });
+}
+
+// A metrics callback must never turn a good response into a failure.
+function report(onRequest: OnApiRequest, verb: string, code: number): void {
+  try {
+    onRequest(verb, code);
+  } catch {
+    // ignored on purpose
+  }
+}
+
+export interface ClientOptions {
+  /** Sent as User-Agent, so the operator's requests stand out in audit logs. Default 'warmpool'. */
+  userAgent?: string;
+  /** The HTTP library under the instrumentation; tests pass a fake. Default: client-node's fetch library. */
+  httpApi?: HttpLibrary;
+}
+
+/** The clients the controllers use, each request reported to onRequest. */
+export function makeInstrumentedClients(kc: KubeConfig, onRequest: OnApiRequest, opts: ClientOptions = {}): ApiClients {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new Error('kubeconfig has no current cluster');
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    httpApi: instrumentHttpLibrary(opts.httpApi ?? new IsomorphicFetchHttpLibrary(), onRequest),
+    middleware: [setHeaderMiddleware('User-Agent', opts.userAgent ?? 'warmpool')],
+  });
+  return {
+    core: new CoreV1Api(configuration),
+    custom: new CustomObjectsApi(configuration),
+    coordination: new CoordinationV1Api(configuration),
+  };
+}

@@ -1,0 +1,97 @@
+// SupervisedInformer over the real client-node ListWatch and Watch, against a scripted HTTP server on loopback
+// standing in for the apiserver (no cluster): checks the wiring the fake-informer tests cannot.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import { SupervisedInformer } from './informer.js';
+
+function podJson(name: string, rv: string) {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ns', resourceVersion: rv, uid: `uid-${name}` } };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+let server: Server;
+let kc: KubeConfig;
+const watches: URL[] = [];
+let lists = 0;
+let open: ServerResponse | undefined;
+
+beforeAll(async () => {
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.searchParams.get('watch') !== 'true') {
+      lists++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Items of a list come without kind and apiVersion, as from the real apiserver.
+      const { metadata } = podJson('a', '5');
+      res.end(JSON.stringify({ apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '5' }, items: [{ metadata }] }));
+      return;
+    }
+    watches.push(url);
+    if (watches.length === 1) {
+      // The first watch fails: client-node's informer stops for good on this.
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{}');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write(`${JSON.stringify({ type: 'ADDED', object: podJson('b', '6') })}\n`);
+    res.write(`${JSON.stringify({ type: 'MODIFIED', object: podJson('a', '7') })}\n`);
+    res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: '8' } } })}\n`);
+    open = res;
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  kc = new KubeConfig();
+  // Plain HTTP is only allowed with skipTLSVerify.
+  kc.loadFromClusterAndUser({ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }, { name: 'u', token: 't' });
+});
+
+afterAll(async () => {
+  open?.end();
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+test('lists, survives a failed watch, then streams events with the previous object and bookmarks', async () => {
+  const core = kc.makeApiClient(CoreV1Api);
+  const watchErrors: number[] = [];
+  const informer = new SupervisedInformer<V1Pod>({
+    kc,
+    path: '/api/v1/namespaces/ns/pods',
+    list: () => core.listNamespacedPod({ namespace: 'ns', labelSelector: 'app=x' }),
+    labelSelector: 'app=x',
+    onWatchError: (_err, delay) => watchErrors.push(delay),
+    random: () => 0,
+  });
+  const seen: string[] = [];
+  informer.onAdd((p) => seen.push(`add ${p.kind}/${p.metadata?.name}@${p.metadata?.resourceVersion}`));
+  informer.onUpdate((p, old) => seen.push(`update ${p.metadata?.name}@${p.metadata?.resourceVersion} from @${old?.metadata?.resourceVersion}`));
+
+  await informer.start();
+  expect(informer.synced).toBe(true);
+  expect(seen).toEqual(['add Pod/a@5']);
+  await until(() => watchErrors.length === 1, 'the failed watch to be reported');
+  expect(watchErrors).toEqual([800]);
+
+  await until(() => seen.length === 3, 'the events of the restarted watch');
+  expect(seen).toEqual(['add Pod/a@5', 'add Pod/b@6', 'update a@7 from @5']);
+  expect(lists).toBe(1); // the restart resumed from the resourceVersion, no relist
+  const w = watches[1];
+  expect(w?.searchParams.get('resourceVersion')).toBe('5');
+  expect(w?.searchParams.get('allowWatchBookmarks')).toBe('true');
+  expect(w?.searchParams.get('labelSelector')).toBe('app=x');
+  expect(informer.get('b', 'ns')?.metadata?.uid).toBe('uid-b');
+  expect(informer.lastEventAgeSeconds()).toBeLessThan(5);
+
+  await informer.stop();
+  expect(watches).toHaveLength(2);
+});

@@ -1,0 +1,71 @@
+import { makeInstrumentedClients } from './api-metrics.js';
+import { isConflict } from './errors.js';
+import { fakeHttp, fakeKubeConfig } from './fake-http.js';
+import { mergePatchCustom, mergePatchCustomStatus, mergePatchPod, withResourceVersion } from './patch.js';
+
+function clients(status = 200) {
+  const http = fakeHttp(() =>
+    status === 200
+      ? { status, body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'm1' } } }
+      : { status, body: { kind: 'Status', reason: 'Conflict', code: status } },
+  );
+  return { http, ...makeInstrumentedClients(fakeKubeConfig(), () => undefined, { httpApi: http.httpApi }) };
+}
+
+describe('withResourceVersion', () => {
+  test('adds the precondition to existing metadata without touching the rest', () => {
+    const patch = { metadata: { labels: { state: 'claimed' } }, spec: { x: 1 } };
+    expect(withResourceVersion(patch, '42')).toEqual({
+      metadata: { labels: { state: 'claimed' }, resourceVersion: '42' },
+      spec: { x: 1 },
+    });
+    expect(patch.metadata).toEqual({ labels: { state: 'claimed' } });
+  });
+
+  test('leaves the patch alone without a resourceVersion', () => {
+    const patch = { metadata: { labels: {} } };
+    expect(withResourceVersion(patch, undefined)).toBe(patch);
+  });
+});
+
+describe('merge patch helpers', () => {
+  test('mergePatchPod sends a merge patch with the resourceVersion precondition', async () => {
+    const c = clients();
+    await mergePatchPod(c.core, 'ns', 'm1', { metadata: { labels: { state: 'claimed', old: null } } }, '7');
+    const req = c.http.requests[0];
+    expect(req?.method).toBe('PATCH');
+    expect(req?.url.pathname).toBe('/api/v1/namespaces/ns/pods/m1');
+    expect(req?.headers['Content-Type']).toBe('application/merge-patch+json');
+    expect(JSON.parse(req?.body ?? '')).toEqual({ metadata: { labels: { state: 'claimed', old: null }, resourceVersion: '7' } });
+  });
+
+  test('mergePatchPod surfaces a 409 as a conflict', async () => {
+    const c = clients(409);
+    const err: unknown = await mergePatchPod(c.core, 'ns', 'm1', { metadata: {} }, '7').catch((e: unknown) => e);
+    expect(isConflict(err)).toBe(true);
+  });
+
+  test('mergePatchCustomStatus patches the status subresource', async () => {
+    const c = clients();
+    await mergePatchCustomStatus(c.custom, 'warmpool.dev', 'v1alpha1', 'poolclaims', 'ns', 'c1', { phase: 'Bound' });
+    const req = c.http.requests[0];
+    expect(req?.url.pathname).toBe('/apis/warmpool.dev/v1alpha1/namespaces/ns/poolclaims/c1/status');
+    expect(req?.headers['Content-Type']).toBe('application/merge-patch+json');
+    expect(JSON.parse(req?.body ?? '')).toEqual({ status: { phase: 'Bound' } });
+  });
+
+  test('mergePatchCustom patches the object itself, optionally with a precondition', async () => {
+    const c = clients();
+    await mergePatchCustom(c.custom, 'warmpool.dev', 'v1alpha1', 'poolclaims', 'ns', 'c1', { metadata: { finalizers: ['f'] } }, '3');
+    const req = c.http.requests[0];
+    expect(req?.url.pathname).toBe('/apis/warmpool.dev/v1alpha1/namespaces/ns/poolclaims/c1');
+    expect(req?.headers['Content-Type']).toBe('application/merge-patch+json');
+    expect(JSON.parse(req?.body ?? '')).toEqual({ metadata: { finalizers: ['f'], resourceVersion: '3' } });
+  });
+
+  test('the client keeps its own headers next to the patch content type', async () => {
+    const c = clients();
+    await mergePatchPod(c.core, 'ns', 'm1', {});
+    expect(c.http.requests[0]?.headers['User-Agent']).toBe('warmpool');
+  });
+});

@@ -1,0 +1,270 @@
+import { jest } from '@jest/globals';
+import { WorkQueue, type WorkQueueHooks } from './workqueue.js';
+
+// Every test drives time with jest's modern fake timers, which also fake Date.now, so nothing depends on wall time.
+beforeEach(() => {
+  jest.useFakeTimers({ now: 1_000_000 });
+});
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+const PENDING = Symbol('pending');
+
+/** Resolves with what get() yields, or PENDING when it is still waiting after the microtask queue settles. */
+async function peek(p: Promise<string | undefined>): Promise<string | undefined | typeof PENDING> {
+  return Promise.race([p, Promise.resolve().then((): typeof PENDING => PENDING)]);
+}
+
+describe('WorkQueue de-duplication', () => {
+  test('a key added while queued is not duplicated', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    q.add('b');
+    q.add('a');
+    expect(q.len()).toBe(2);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+    expect(q.len()).toBe(0);
+  });
+
+  test('hands keys out in FIFO order', async () => {
+    const q = new WorkQueue();
+    for (const k of ['c', 'a', 'b']) q.add(k);
+    expect([await q.get(), await q.get(), await q.get()]).toEqual(['c', 'a', 'b']);
+  });
+
+  test('a key added while processing is not handed to a second worker but re-queued on done()', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    expect(await q.get()).toBe('a');
+    q.add('a');
+    q.add('a');
+    expect(q.len()).toBe(0);
+    expect(await peek(q.get())).toBe(PENDING);
+    q.done('a');
+    expect(q.len()).toBe(0); // handed straight to the waiting get() above
+  });
+
+  test('done() without a re-add does not re-queue', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    await q.get();
+    q.done('a');
+    expect(q.len()).toBe(0);
+    expect(await peek(q.get())).toBe(PENDING);
+  });
+
+  test('done() of a key never handed out is a no-op', () => {
+    const q = new WorkQueue();
+    q.add('a');
+    q.done('a');
+    expect(q.len()).toBe(1);
+  });
+
+  test('get() waits for the next add', async () => {
+    const q = new WorkQueue();
+    const p = q.get();
+    expect(await peek(p)).toBe(PENDING);
+    q.add('x');
+    expect(await p).toBe('x');
+  });
+
+  test('several waiting workers each get a different key', async () => {
+    const q = new WorkQueue();
+    const p1 = q.get();
+    const p2 = q.get();
+    q.add('a');
+    q.add('b');
+    expect(await Promise.all([p1, p2])).toEqual(['a', 'b']);
+  });
+});
+
+describe('WorkQueue delays', () => {
+  test('addAfter adds the key once the delay has passed', async () => {
+    const q = new WorkQueue();
+    q.addAfter('a', 100);
+    expect(q.len()).toBe(0);
+    jest.advanceTimersByTime(99);
+    expect(q.len()).toBe(0);
+    jest.advanceTimersByTime(1);
+    expect(q.len()).toBe(1);
+    expect(await q.get()).toBe('a');
+  });
+
+  test('addAfter keeps the earliest time when added again', () => {
+    const q = new WorkQueue();
+    q.addAfter('a', 1000);
+    q.addAfter('a', 100);
+    q.addAfter('a', 500);
+    jest.advanceTimersByTime(100);
+    expect(q.len()).toBe(1);
+    jest.advanceTimersByTime(1000);
+    expect(q.len()).toBe(1); // the later timers were dropped, not merely outrun
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  test('addAfter with a zero or negative delay adds at once', () => {
+    const q = new WorkQueue();
+    q.addAfter('a', 0);
+    q.addAfter('b', -5);
+    expect(q.len()).toBe(2);
+  });
+
+  test('a delayed key that is already queued is not duplicated when its timer fires', () => {
+    const q = new WorkQueue();
+    q.add('a');
+    q.addAfter('a', 10);
+    jest.advanceTimersByTime(10);
+    expect(q.len()).toBe(1);
+  });
+});
+
+describe('WorkQueue rate limiting', () => {
+  test('the per-key back-off doubles with each failure and forget() resets it', () => {
+    const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 1000 });
+    const delays: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const before = Date.now();
+      q.addRateLimited('a');
+      // Step the clock 1 ms at a time until the key shows up, to measure the delay that was applied.
+      while (q.len() === 0) jest.advanceTimersByTime(1);
+      delays.push(Date.now() - before);
+      // Hand it out and finish it so the next add is accepted.
+      void q.get();
+      q.done('a');
+    }
+    expect(delays).toEqual([10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+    expect(q.numRequeues('a')).toBe(9);
+    q.forget('a');
+    expect(q.numRequeues('a')).toBe(0);
+    q.addRateLimited('a');
+    jest.advanceTimersByTime(9);
+    expect(q.len()).toBe(0);
+    jest.advanceTimersByTime(1);
+    expect(q.len()).toBe(1);
+  });
+
+  test('keys back off independently', () => {
+    const q = new WorkQueue({ baseDelayMs: 10 });
+    q.addRateLimited('a');
+    q.addRateLimited('a');
+    q.addRateLimited('b');
+    expect(q.numRequeues('a')).toBe(2);
+    expect(q.numRequeues('b')).toBe(1);
+    jest.advanceTimersByTime(10); // b's first delay; a is still waiting at its first (earliest) time
+    expect(q.len()).toBe(2);
+  });
+
+  test('the global bucket spaces retries once its burst is used up', () => {
+    const q = new WorkQueue({ baseDelayMs: 1, qps: 10, burst: 2 });
+    for (const k of ['a', 'b', 'c', 'd']) q.addRateLimited(k);
+    jest.advanceTimersByTime(1);
+    expect(q.len()).toBe(2); // a and b had tokens
+    jest.advanceTimersByTime(99);
+    expect(q.len()).toBe(3); // c waited 100 ms for its token
+    jest.advanceTimersByTime(100);
+    expect(q.len()).toBe(4);
+  });
+
+  test('plain add() and addAfter() are not rate limited', () => {
+    const q = new WorkQueue({ qps: 1, burst: 1 });
+    for (let i = 0; i < 50; i++) q.add(`k${i}`);
+    expect(q.len()).toBe(50);
+  });
+});
+
+describe('WorkQueue shutdown', () => {
+  test('shutDown wakes waiting workers with undefined and later gets return undefined', async () => {
+    const q = new WorkQueue();
+    const p1 = q.get();
+    const p2 = q.get();
+    q.shutDown();
+    expect(await p1).toBeUndefined();
+    expect(await p2).toBeUndefined();
+    q.add('a');
+    expect(await q.get()).toBeUndefined();
+    expect(q.isShuttingDown()).toBe(true);
+  });
+
+  test('shutDown stops handing out keys that were still queued', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    q.shutDown();
+    expect(await q.get()).toBeUndefined();
+  });
+
+  test('shutDown clears delayed adds so no timer keeps the process alive', () => {
+    const q = new WorkQueue();
+    q.addAfter('a', 10_000);
+    q.addRateLimited('b');
+    expect(jest.getTimerCount()).toBe(2);
+    q.shutDown();
+    expect(jest.getTimerCount()).toBe(0);
+    q.addAfter('c', 10);
+    q.addRateLimited('d');
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  test('a key re-added while processing is not re-queued after shutdown', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    await q.get();
+    q.add('a');
+    q.shutDown();
+    q.done('a');
+    expect(q.len()).toBe(0);
+  });
+
+  test('drain shuts down and resolves once in-flight keys are done', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    q.add('b');
+    await q.get();
+    await q.get();
+    let drained = false;
+    const d = q.drain().then(() => {
+      drained = true;
+    });
+    expect(q.isShuttingDown()).toBe(true);
+    q.done('a');
+    await Promise.resolve();
+    expect(drained).toBe(false);
+    q.done('b');
+    await d;
+    expect(drained).toBe(true);
+  });
+
+  test('drain with nothing in flight resolves at once', async () => {
+    await expect(new WorkQueue().drain()).resolves.toBeUndefined();
+  });
+});
+
+describe('WorkQueue hooks', () => {
+  test('report adds, depth, latency, work duration and retries', async () => {
+    const calls: string[] = [];
+    const hooks: WorkQueueHooks = {
+      onAdd: (n) => calls.push(`add:${n}`),
+      onDepth: (n, d) => calls.push(`depth:${n}:${d}`),
+      onLatency: (n, s) => calls.push(`latency:${n}:${s}`),
+      onWorkDuration: (n, s) => calls.push(`work:${n}:${s}`),
+      onRetry: (n) => calls.push(`retry:${n}`),
+    };
+    const q = new WorkQueue({ name: 'pool', hooks });
+    q.add('a');
+    q.add('a'); // de-duplicated: no add, no depth
+    jest.advanceTimersByTime(250);
+    await q.get();
+    jest.advanceTimersByTime(1500);
+    q.done('a');
+    q.addRateLimited('a');
+    expect(calls).toEqual([
+      'add:pool',
+      'depth:pool:1',
+      'latency:pool:0.25',
+      'depth:pool:0',
+      'work:pool:1.5',
+      'retry:pool',
+    ]);
+  });
+});

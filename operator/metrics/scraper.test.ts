@@ -1,0 +1,401 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import winston from 'winston';
+import type { InstancePool, MemberMetricsSpec, PoolUtilization } from '../api/types.js';
+import { configureLogging } from '../telemetry/logger.js';
+import { createMetrics } from './registry.js';
+import type { Metrics } from './registry.js';
+import type { ScrapeClients } from './scraper.js';
+import { UtilizationScraper, kubeScrapeClients, memberEndpointUrl, podProxyPath } from './scraper.js';
+
+describe('URL builders', () => {
+  test.each([
+    ['10.0.0.7', 9090, '/metrics', 'http://10.0.0.7:9090/metrics'],
+    ['10.0.0.7', 8080, 'stats/prometheus', 'http://10.0.0.7:8080/stats/prometheus'],
+    ['fd00::12', 9090, '/metrics', 'http://[fd00::12]:9090/metrics'],
+  ])('memberEndpointUrl(%s, %d, %s)', (ip, port, path, url) => {
+    expect(memberEndpointUrl(ip, port, path)).toBe(url);
+  });
+
+  test.each([
+    ['team-a', 'web-7xk2p', 9090, '/metrics', '/api/v1/namespaces/team-a/pods/web-7xk2p:9090/proxy/metrics'],
+    ['ns', 'p', 8080, 'stats/prom?format=text', '/api/v1/namespaces/ns/pods/p:8080/proxy/stats/prom?format=text'],
+    ['ns', 'p', 80, undefined, '/api/v1/namespaces/ns/pods/p:80/proxy/metrics'],
+  ])('podProxyPath(%s, %s, %d, %s)', (namespace, pod, port, path, url) => {
+    expect(podProxyPath(namespace, pod, port, path)).toBe(url);
+  });
+});
+
+// Members are served on 127.0.0.x addresses, all loopback, so each member has its own "pod IP" and one port.
+interface Member {
+  ip: string;
+  counter: number;
+  inflight: number;
+  status: number;
+  delayMs: number;
+}
+
+interface Fixture {
+  port: number;
+  members: Map<string, Member>;
+  active: number;
+  maxActive: number;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function startMembers(ips: string[]): Promise<Fixture> {
+  const fixture: Fixture = { port: 0, members: new Map(), active: 0, maxActive: 0, close: async () => {} };
+  const servers: Server[] = [];
+  for (const ip of ips) {
+    const member: Member = { ip, counter: 0, inflight: 0, status: 200, delayMs: 0 };
+    fixture.members.set(ip, member);
+    const server = createServer((request, response) => {
+      fixture.active++;
+      fixture.maxActive = Math.max(fixture.maxActive, fixture.active);
+      setTimeout(() => {
+        fixture.active--;
+        response.writeHead(member.status, { 'Content-Type': 'text/plain; version=0.0.4' });
+        response.end(
+          [
+            '# TYPE app_http_requests_total counter',
+            `app_http_requests_total{code="200"} ${member.counter}`,
+            `app_http_requests_total{code="500"} 0`,
+            '# TYPE app_inflight gauge',
+            `app_inflight ${member.inflight}`,
+            request.url === '/metrics' ? '' : 'wrong_path 1',
+          ].join('\n'),
+        );
+      }, member.delayMs);
+    });
+    fixture.port = await listen(server, fixture.port, ip);
+    servers.push(server);
+  }
+  fixture.close = async () => {
+    for (const server of servers) server.closeAllConnections();
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  };
+  return fixture;
+}
+
+function memberPod(name: string, ip: string, state: string, cpuRequest = '500m'): V1Pod {
+  return {
+    metadata: { name, namespace: 'ns', uid: `uid-${name}`, labels: { 'warmpool.dev/pool': 'web', 'warmpool.dev/state': state } },
+    spec: { containers: [{ name: 'app', resources: { requests: { cpu: cpuRequest, memory: '1Gi' } } }] },
+    status: { podIP: ip },
+  };
+}
+
+function poolWith(metrics: MemberMetricsSpec): InstancePool {
+  return {
+    apiVersion: 'warmpool.dev/v1alpha1',
+    kind: 'InstancePool',
+    metadata: { name: 'web', namespace: 'ns' },
+    spec: { template: {}, targetSize: 4, metrics },
+  };
+}
+
+function podMetricsFor(names: string[]): unknown {
+  return {
+    kind: 'PodMetricsList',
+    items: names.map((name) => ({
+      metadata: { name, namespace: 'ns' },
+      containers: [{ name: 'app', usage: { cpu: '250m', memory: '256Mi' } }],
+    })),
+  };
+}
+
+interface LogLine {
+  level: string;
+  message: string;
+  controller: string;
+  namespace?: string;
+  name?: string;
+  member?: string;
+}
+
+function captureLogs(levels = 'scraper=debug'): LogLine[] {
+  const lines: LogLine[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as LogLine);
+      done();
+    },
+  });
+  configureLogging({ levels, pretty: false, transports: [new winston.transports.Stream({ stream })] });
+  return lines;
+}
+
+async function seriesValue(metrics: Metrics, series: string): Promise<number | undefined> {
+  const line = (await metrics.registry.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('UtilizationScraper', () => {
+  const ips = ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14'];
+  let fixture: Fixture;
+  let scraper: UtilizationScraper | undefined;
+  beforeEach(async () => {
+    fixture = await startMembers(ips);
+  });
+  afterEach(async () => {
+    scraper?.stop();
+    await fixture.close();
+  });
+
+  function setup(options: { pods: V1Pod[]; podMetrics?: () => Promise<unknown>; concurrency?: number; timeoutMs?: number; maxBodyBytes?: number }) {
+    let now = 1_700_000_000_000;
+    const metrics = createMetrics({ defaultMetrics: false, perMemberUtilization: true });
+    const reports: PoolUtilization[] = [];
+    const listCalls: [string, string][] = [];
+    const clients: ScrapeClients = {
+      listPodMetrics: async (namespace, selector) => {
+        listCalls.push([namespace, selector]);
+        return (options.podMetrics ?? (async () => podMetricsFor(options.pods.map((p) => p.metadata?.name ?? ''))))();
+      },
+      apiGet: async () => Promise.reject(new Error('not used')),
+    };
+    scraper = new UtilizationScraper({
+      metrics,
+      clients,
+      members: (namespace, pool) => (namespace === 'ns' && pool === 'web' ? options.pods : []),
+      onUtilization: (key, utilization) => {
+        expect(key).toBe('ns/web');
+        reports.push(utilization);
+      },
+      now: () => now,
+      concurrency: options.concurrency,
+      timeoutMs: options.timeoutMs,
+      maxBodyBytes: options.maxBodyBytes,
+    });
+    const advance = (ms: number) => {
+      now += ms;
+    };
+    return { metrics, reports, listCalls, advance, scraper };
+  }
+
+  const spec = (port: number): MemberMetricsSpec => ({
+    port,
+    intervalSeconds: 3600,
+    httpRequestsCounter: 'app_http_requests_total',
+    inflightGauge: 'app_inflight',
+  });
+
+  test('the acceptance pool: cpu 50%, memory 25%, 20 requests/s per member, over two rounds', async () => {
+    const pods = ips.map((ip, i) => memberPod(`m-${i}`, ip, i === 3 ? 'claimed' : 'ready'));
+    const { reports, listCalls, advance, scraper, metrics } = setup({ pods });
+    scraper.sync(poolWith(spec(fixture.port)));
+    for (const member of fixture.members.values()) member.inflight = 1;
+    await scraper.scrapePool('ns', 'web');
+    // First round: no rates yet, but PodMetrics give cpu and memory.
+    expect(reports.at(-1)).toMatchObject({ combinedRps: 0, inflight: 4, avgCpuPercent: 50, avgMemoryPercent: 25 });
+    advance(15_000);
+    for (const member of fixture.members.values()) member.counter += 300;
+    await scraper.scrapePool('ns', 'web');
+    expect(reports.at(-1)).toEqual({
+      combinedRps: 80,
+      httpRps: 80,
+      tcpRps: 0,
+      methodRps: 0,
+      inflight: 4,
+      avgCpuPercent: 50,
+      avgMemoryPercent: 25,
+      sampledAt: new Date(1_700_000_015_000).toISOString(),
+    });
+    // One PodMetrics list per round, for the pool's label.
+    expect(listCalls).toEqual([
+      ['ns', 'warmpool.dev/pool=web'],
+      ['ns', 'warmpool.dev/pool=web'],
+    ]);
+    expect(await seriesValue(metrics, 'warmpool_pool_requests_per_second{namespace="ns",pool="web",protocol="combined"}')).toBe(80);
+    expect(await seriesValue(metrics, 'warmpool_pool_cpu_utilization_ratio{namespace="ns",pool="web"}')).toBe(0.5);
+    expect(await seriesValue(metrics, 'warmpool_member_requests_per_second{namespace="ns",pool="web",member="m-3",protocol="http"}')).toBe(20);
+  });
+
+  test('a failing member is counted and logged once; the rest of the pool still updates', async () => {
+    const logs = captureLogs();
+    const pods = ips.map((ip, i) => memberPod(`m-${i}`, ip, 'ready'));
+    const { reports, advance, scraper, metrics } = setup({ pods });
+    const broken = fixture.members.get('127.0.0.14') as Member;
+    broken.status = 500;
+    scraper.sync(poolWith(spec(fixture.port)));
+    await scraper.scrapePool('ns', 'web');
+    for (let round = 1; round <= 2; round++) {
+      advance(10_000);
+      for (const member of fixture.members.values()) member.counter += 100;
+      await scraper.scrapePool('ns', 'web');
+      expect(reports.at(-1)).toMatchObject({ httpRps: 30 });
+    }
+    expect(await seriesValue(metrics, 'warmpool_member_scrape_errors_total{namespace="ns",pool="web",member="m-3"}')).toBe(3);
+    const failures = logs.filter((line) => line.member === 'm-3');
+    expect(failures.map((l) => [l.level, l.message])).toEqual([
+      ['warn', 'member metrics scrape failed'],
+      ['debug', 'member metrics scrape failed again'],
+      ['debug', 'member metrics scrape failed again'],
+    ]);
+    expect(failures[0]).toMatchObject({ controller: 'scraper', namespace: 'ns', name: 'web', error: 'HTTP 500' });
+    // Recovery: the next good scrape is logged and gives a rate over the whole gap since its last good sample.
+    broken.status = 200;
+    advance(10_000);
+    await scraper.scrapePool('ns', 'web');
+    expect(logs.at(-1)).toMatchObject({ level: 'info', message: 'member metrics endpoint answers again', member: 'm-3' });
+  });
+
+  test('a counter reset gives the new value over the interval', async () => {
+    const pods = [memberPod('m-0', ips[0] as string, 'ready')];
+    const { reports, advance, scraper } = setup({ pods });
+    const member = fixture.members.get(ips[0] as string) as Member;
+    member.counter = 5000;
+    scraper.sync(poolWith(spec(fixture.port)));
+    await scraper.scrapePool('ns', 'web');
+    advance(15_000);
+    member.counter = 150;
+    await scraper.scrapePool('ns', 'web');
+    expect(reports.at(-1)?.httpRps).toBe(10);
+  });
+
+  test('warming and terminating members are not scraped; members that leave lose their series', async () => {
+    const pods = [
+      memberPod('m-0', ips[0] as string, 'ready'),
+      memberPod('m-1', ips[1] as string, 'warming'),
+      { ...memberPod('m-2', ips[2] as string, 'ready'), metadata: { ...memberPod('m-2', ips[2] as string, 'ready').metadata, deletionTimestamp: new Date() } },
+    ];
+    const { scraper, metrics, advance } = setup({ pods });
+    scraper.sync(poolWith(spec(fixture.port)));
+    await scraper.scrapePool('ns', 'web');
+    advance(1000);
+    await scraper.scrapePool('ns', 'web');
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('member="m-0"');
+    expect(text).not.toContain('member="m-1"');
+    expect(text).not.toContain('member="m-2"');
+    pods.splice(0, 1);
+    await scraper.scrapePool('ns', 'web');
+    expect(await metrics.registry.metrics()).not.toContain('member="m-0"');
+  });
+
+  test('without PodMetrics the rates still come through, and the failure is logged once', async () => {
+    const logs = captureLogs();
+    const pods = [memberPod('m-0', ips[0] as string, 'ready')];
+    const { reports, advance, scraper } = setup({ pods, podMetrics: async () => Promise.reject(new Error('404 metrics.k8s.io')) });
+    scraper.sync(poolWith(spec(fixture.port)));
+    await scraper.scrapePool('ns', 'web');
+    // The in-flight gauge is a figure from the first scrape on; rates need a second.
+    expect(reports).toEqual([
+      { combinedRps: 0, httpRps: 0, tcpRps: 0, methodRps: 0, inflight: 0, sampledAt: new Date(1_700_000_000_000).toISOString() },
+    ]);
+    advance(10_000);
+    (fixture.members.get(ips[0] as string) as Member).counter = 50;
+    await scraper.scrapePool('ns', 'web');
+    expect(reports.at(-1)).toMatchObject({ httpRps: 5 });
+    expect(reports.at(-1)?.avgCpuPercent).toBeUndefined();
+    expect(logs.filter((l) => l.message.startsWith('PodMetrics')).map((l) => l.level)).toEqual(['warn', 'debug']);
+  });
+
+  test('scrapes at most `concurrency` members at once, and time out after timeoutMs', async () => {
+    const pods = ips.map((ip, i) => memberPod(`m-${i}`, ip, 'ready'));
+    const { scraper, metrics } = setup({ pods, concurrency: 2, timeoutMs: 150 });
+    for (const member of fixture.members.values()) member.delayMs = 40;
+    (fixture.members.get('127.0.0.11') as Member).delayMs = 1000;
+    scraper.sync(poolWith(spec(fixture.port)));
+    await scraper.scrapePool('ns', 'web');
+    expect(fixture.maxActive).toBe(2);
+    expect(await seriesValue(metrics, 'warmpool_member_scrape_errors_total{namespace="ns",pool="web",member="m-0"}')).toBe(1);
+  });
+
+  test('a body over the size cap is a scrape error', async () => {
+    const pods = [memberPod('m-0', ips[0] as string, 'ready')];
+    const { scraper, metrics } = setup({ pods, maxBodyBytes: 16 });
+    scraper.sync(poolWith(spec(fixture.port)));
+    await scraper.scrapePool('ns', 'web');
+    expect(await seriesValue(metrics, 'warmpool_member_scrape_errors_total{namespace="ns",pool="web",member="m-0"}')).toBe(1);
+  });
+
+  test('sync starts one timer per pool that runs a round at once; losing spec.metrics stops it and drops the series', async () => {
+    const pods = [memberPod('m-0', ips[0] as string, 'ready')];
+    const { scraper, metrics, reports } = setup({ pods });
+    const pool = poolWith(spec(fixture.port));
+    scraper.sync(pool);
+    scraper.sync(pool);
+    await waitFor(() => reports.length === 1);
+    expect(await metrics.registry.metrics()).toContain('warmpool_pool_cpu_utilization_ratio{namespace="ns",pool="web"} 0.5');
+    scraper.sync({ ...pool, spec: { ...pool.spec, metrics: undefined } });
+    expect(await metrics.registry.metrics()).not.toContain('pool="web"');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reports).toHaveLength(1);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('kubeScrapeClients against a stand-in API server on loopback', () => {
+  let server: Server;
+  let port: number;
+  const requests: string[] = [];
+  beforeAll(async () => {
+    server = createServer((request: IncomingMessage, response: ServerResponse) => {
+      requests.push(`${request.method} ${request.url} ${request.headers.authorization ?? ''}`);
+      if (request.url === '/api/v1/namespaces/ns/pods/m-0:9090/proxy/metrics') {
+        response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
+        response.end('app_http_requests_total 42\n');
+      } else if (request.url?.startsWith('/apis/metrics.k8s.io/v1beta1/namespaces/ns/pods?')) {
+        response.writeHead(200, { 'Content-Type': 'application/json' });
+        response.end(JSON.stringify(podMetricsFor(['m-0'])));
+      } else {
+        response.writeHead(503, { 'Content-Type': 'text/plain' });
+        response.end('no endpoints available');
+      }
+    });
+    port = await listen(server, 0, '127.0.0.1');
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  test('pod proxy GET and PodMetrics list, authenticated and counted', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 'secret-token' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const counted: [string, number][] = [];
+    const clients = kubeScrapeClients(kc, (verb, code) => counted.push([verb, code]));
+    const text = await clients.apiGet(podProxyPath('ns', 'm-0', 9090, '/metrics'), AbortSignal.timeout(2000), 1024);
+    expect(text).toBe('app_http_requests_total 42\n');
+    const list = await clients.listPodMetrics('ns', 'warmpool.dev/pool=web');
+    expect(list).toMatchObject({ kind: 'PodMetricsList' });
+    await expect(clients.apiGet('/api/v1/namespaces/ns/pods/gone:1/proxy/metrics', AbortSignal.timeout(2000), 1024)).rejects.toThrow(
+      'HTTP 503',
+    );
+    expect(requests).toEqual([
+      'GET /api/v1/namespaces/ns/pods/m-0:9090/proxy/metrics Bearer secret-token',
+      'GET /apis/metrics.k8s.io/v1beta1/namespaces/ns/pods?labelSelector=warmpool.dev%2Fpool%3Dweb Bearer secret-token',
+      'GET /api/v1/namespaces/ns/pods/gone:1/proxy/metrics Bearer secret-token',
+    ]);
+    expect(counted).toEqual([
+      ['get', 200],
+      ['list', 200],
+      ['get', 503],
+    ]);
+  });
+});

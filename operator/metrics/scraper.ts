@@ -1,0 +1,455 @@
+// The shell around utilization.ts: for each pool with spec.metrics, one timer that every interval scrapes the
+// endpoints of the pool's ready and claimed members (directly at the pod IP, or through the API server's pod
+// proxy), lists the pool's PodMetrics once, and hands the aggregate to onUtilization. It watches nothing: the
+// caller passes a function that returns the pool's member pods from its informer cache.
+//
+// Cost: scrapes share one concurrency limit across pools, each member keeps one sample, and lines of an
+// exposition that are not asked for are skipped without allocating (see exposition.ts).
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } from '@kubernetes/client-node';
+import type { InstancePool, MemberMetricsSpec, PoolUtilization } from '../api/types.js';
+import { LABEL_POOL, LABEL_STATE } from '../api/types.js';
+import type { OnApiRequest } from '../kube/api-metrics.js';
+import { instrumentHttpLibrary, makeInstrumentedClients } from '../kube/api-metrics.js';
+import { logger } from '../telemetry/logger.js';
+import type { MetricQuery } from './exposition.js';
+import { parseSelector, readMetrics } from './exposition.js';
+import type { Metrics } from './registry.js';
+import { dropPoolUtilization, recordMemberUtilization, recordPoolUtilization } from './registry.js';
+import type { ContainerCapacity, EndpointSample, MemberUtilization, PodUsage } from './utilization.js';
+import { aggregateUtilization, memberRates, parsePodMetricsList, podCapacity, usagePercent } from './utilization.js';
+
+export const DEFAULT_METRICS_PATH = '/metrics';
+export const DEFAULT_INTERVAL_SECONDS = 15;
+export const DEFAULT_CONCURRENCY = 32;
+export const DEFAULT_TIMEOUT_MS = 2000;
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+const log = logger('scraper');
+
+/** `http://<podIP>:<port><path>`, with IPv6 addresses bracketed. */
+export function memberEndpointUrl(podIP: string, port: number, path: string = DEFAULT_METRICS_PATH): string {
+  const host = podIP.includes(':') ? `[${podIP}]` : podIP;
+  return `http://${host}:${port}${withSlash(path)}`;
+}
+
+/** The API server path that proxies to a pod's port: `/api/v1/namespaces/<ns>/pods/<name>:<port>/proxy<path>`. */
+export function podProxyPath(namespace: string, pod: string, port: number, path: string = DEFAULT_METRICS_PATH): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${port}/proxy${withSlash(path)}`;
+}
+
+function withSlash(path: string): string {
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
+/** A response that came back with a status other than 2xx. */
+export class HttpStatusError extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
+/** The two API server calls the scraper makes; kubeScrapeClients gives the real ones. */
+export interface ScrapeClients {
+  /** metrics.k8s.io/v1beta1 PodMetrics in `namespace` matching `labelSelector`, as the API server sent them. */
+  listPodMetrics(namespace: string, labelSelector: string): Promise<unknown>;
+  /** GET of an API server path (the pod proxy); throws HttpStatusError on a status other than 2xx. */
+  apiGet(path: string, signal: AbortSignal, maxBytes: number): Promise<string>;
+}
+
+/** The real clients; their requests are counted through onRequest (e.g. onApiRequest(metrics)). */
+export function kubeScrapeClients(kc: KubeConfig, onRequest: OnApiRequest): ScrapeClients {
+  const customObjects = makeInstrumentedClients(kc, onRequest).custom;
+  const http = instrumentHttpLibrary(new IsomorphicFetchHttpLibrary(), onRequest);
+  return {
+    async listPodMetrics(namespace, labelSelector) {
+      const list: unknown = await customObjects.listNamespacedCustomObject({
+        group: 'metrics.k8s.io',
+        version: 'v1beta1',
+        namespace,
+        plural: 'pods',
+        labelSelector,
+      });
+      return list;
+    },
+    async apiGet(path, signal, maxBytes) {
+      const server = kc.getCurrentCluster()?.server;
+      if (!server) throw new Error('kubeconfig has no current cluster');
+      const request = new RequestContext(server.replace(/\/+$/, '') + path, HttpMethod.GET);
+      for (const [header, value] of Object.entries(REQUEST_HEADERS)) request.setHeaderParam(header, value);
+      request.setSignal(signal);
+      await kc.applySecurityAuthentication(request);
+      const response = await http.send(request).toPromise();
+      if (response.httpStatusCode < 200 || response.httpStatusCode >= 300) {
+        await response.body.stream()?.cancel();
+        throw new HttpStatusError(response.httpStatusCode);
+      }
+      return readCapped(response.body.stream(), maxBytes);
+    },
+  };
+}
+
+const ACCEPT = 'text/plain;version=0.0.4, */*;q=0.1';
+const REQUEST_HEADERS = { Accept: ACCEPT, 'User-Agent': 'warmpool' };
+
+/** Reads a body as UTF-8, failing as soon as it grows past `maxBytes` (a member's endpoint is not trusted). */
+async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<string> {
+  if (!body) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    // Buffer's decoder, not a TextDecoder per response: constructing one costs more than the decoding.
+    if (done) return Buffer.concat(chunks, size).toString('utf8');
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new Error(`response larger than ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+}
+
+export interface ScraperOptions {
+  metrics: Metrics;
+  clients: ScrapeClients;
+  /** The pool's member pods, from the informer cache. */
+  members(namespace: string, pool: string): readonly V1Pod[];
+  /** Called after every round that measured something, with the pool's key `namespace/name`. */
+  onUtilization(poolKey: string, utilization: PoolUtilization): void;
+  /** Most scrapes in flight across all pools (default 32). */
+  concurrency?: number;
+  /** Per-scrape timeout (default 2 s). */
+  timeoutMs?: number;
+  maxBodyBytes?: number;
+  /** Epoch milliseconds. */
+  now?: () => number;
+}
+
+interface MemberState {
+  name: string;
+  /** The last successful scrape, the base of the next rate. */
+  last: EndpointSample | undefined;
+  /** This round's scrape, when it succeeded. */
+  fresh: EndpointSample | undefined;
+  failing: boolean;
+  round: number;
+  /** The pod object the capacity was computed from; the informer replaces the object when the pod changes. */
+  pod: V1Pod | undefined;
+  capacity: ContainerCapacity[];
+}
+
+interface PoolState {
+  namespace: string;
+  name: string;
+  key: string;
+  spec: MemberMetricsSpec;
+  specJson: string;
+  queries: MetricQuery[];
+  /** Index of each figure in `queries`, or -1 when the spec does not name it. */
+  slots: { http: number; tcp: number; method: number; inflight: number };
+  intervalMs: number;
+  timer: NodeJS.Timeout | undefined;
+  members: Map<string, MemberState>;
+  round: number;
+  /** The round under way; a second request for a round joins it rather than overlapping it. */
+  inFlight: Promise<void> | undefined;
+  podMetricsFailing: boolean;
+  removed: boolean;
+}
+
+export class UtilizationScraper {
+  private readonly pools = new Map<string, PoolState>();
+  private readonly limiter: Limiter;
+  private readonly timeoutMs: number;
+  private readonly maxBodyBytes: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ScraperOptions) {
+    this.limiter = new Limiter(options.concurrency ?? DEFAULT_CONCURRENCY);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Starts, updates or stops the pool's timer to match its spec.metrics; call it on every pool event. A pool
+   * without spec.metrics, or being deleted, is stopped. The first round runs at once.
+   */
+  sync(pool: InstancePool): void {
+    const { namespace, name } = pool.metadata;
+    if (!namespace || !name) return;
+    const spec = pool.spec.metrics;
+    if (!spec || pool.metadata.deletionTimestamp) {
+      this.remove(namespace, name);
+      return;
+    }
+    const key = `${namespace}/${name}`;
+    const specJson = JSON.stringify(spec);
+    const existing = this.pools.get(key);
+    if (existing?.specJson === specJson) return;
+    const state: PoolState = existing ?? {
+      namespace,
+      name,
+      key,
+      spec,
+      specJson,
+      queries: [],
+      slots: { http: -1, tcp: -1, method: -1, inflight: -1 },
+      intervalMs: 0,
+      timer: undefined,
+      members: new Map(),
+      round: 0,
+      inFlight: undefined,
+      podMetricsFailing: false,
+      removed: false,
+    };
+    this.configure(state, spec, specJson);
+    if (!existing) {
+      this.pools.set(key, state);
+      this.schedule(state, 0);
+    }
+  }
+
+  /** Stops the pool's timer and drops its state and utilization series (the pool lost spec.metrics or is gone). */
+  remove(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    const state = this.pools.get(key);
+    if (!state) return;
+    state.removed = true;
+    clearTimeout(state.timer);
+    this.pools.delete(key);
+    dropPoolUtilization(this.options.metrics, { namespace, pool: name });
+    for (const member of state.members.values()) this.options.metrics.forgetMember(namespace, name, member.name);
+  }
+
+  /** Stops every timer; rounds in flight finish without scheduling another. */
+  stop(): void {
+    for (const state of this.pools.values()) {
+      state.removed = true;
+      clearTimeout(state.timer);
+    }
+    this.pools.clear();
+  }
+
+  /** One round for the pool now (the timer's work; also for tests). Joins the round under way, if any. */
+  async scrapePool(namespace: string, name: string): Promise<void> {
+    const state = this.pools.get(`${namespace}/${name}`);
+    if (!state) return;
+    state.inFlight ??= this.runRound(state).finally(() => {
+      state.inFlight = undefined;
+    });
+    return state.inFlight;
+  }
+
+  private async runRound(state: PoolState): Promise<void> {
+    const { namespace, name } = state;
+    const round = ++state.round;
+    const pods = this.options.members(namespace, name).filter(isScrapable);
+    const usage = pods.length > 0 ? this.listUsage(state) : Promise.resolve(undefined);
+    const targets = pods.map((pod) => ({ pod, member: this.member(state, pod, round) }));
+    if (state.queries.length > 0) {
+      await Promise.all(targets.map(({ pod, member }) => this.limiter.run(() => this.scrapeMember(state, pod, member))));
+    }
+    const usageByPod = await usage;
+    if (state.removed) return;
+    const now = this.now();
+    const figures = targets.map(({ pod, member }) => {
+      const figure = this.memberFigures(member, usageByPod?.get(member.name), pod);
+      recordMemberUtilization(this.options.metrics, { namespace, pool: name, member: member.name }, figure);
+      return figure;
+    });
+    this.forgetGone(state, round);
+    const utilization = aggregateUtilization(figures, now);
+    if (!utilization) return;
+    recordPoolUtilization(this.options.metrics, { namespace, pool: name }, utilization);
+    this.options.onUtilization(state.key, utilization);
+  }
+
+  private configure(state: PoolState, spec: MemberMetricsSpec, specJson: string): void {
+    state.spec = spec;
+    state.specJson = specJson;
+    state.intervalMs = Math.max(1, spec.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000;
+    state.queries = [];
+    const slot = (selector: string | undefined): number => {
+      if (selector === undefined) return -1;
+      const query = parseSelector(selector);
+      if (!query) {
+        log.warn('spec.metrics names an unreadable metric selector; ignoring it', {
+          namespace: state.namespace,
+          name: state.name,
+          selector,
+        });
+        return -1;
+      }
+      return state.queries.push(query) - 1;
+    };
+    state.slots = {
+      http: slot(spec.httpRequestsCounter),
+      tcp: slot(spec.tcpRequestsCounter),
+      method: slot(spec.methodRequestsCounter),
+      inflight: slot(spec.inflightGauge),
+    };
+    // Rates across a change of counters would compare different series.
+    for (const member of state.members.values()) member.last = undefined;
+  }
+
+  private schedule(state: PoolState, delayMs: number): void {
+    state.timer = setTimeout(() => void this.tick(state), delayMs);
+    state.timer.unref();
+  }
+
+  private async tick(state: PoolState): Promise<void> {
+    const started = this.now();
+    try {
+      await this.scrapePool(state.namespace, state.name);
+    } catch (error) {
+      log.error('utilization round failed', { namespace: state.namespace, name: state.name, error });
+    }
+    if (!state.removed) this.schedule(state, Math.max(0, state.intervalMs - (this.now() - started)));
+  }
+
+  private member(state: PoolState, pod: V1Pod, round: number): MemberState {
+    const uid = pod.metadata?.uid ?? pod.metadata?.name ?? '';
+    let member = state.members.get(uid);
+    if (!member) {
+      member = {
+        name: pod.metadata?.name ?? '',
+        last: undefined,
+        fresh: undefined,
+        failing: false,
+        round,
+        pod: undefined,
+        capacity: [],
+      };
+      state.members.set(uid, member);
+    }
+    member.round = round;
+    member.fresh = undefined;
+    return member;
+  }
+
+  private async scrapeMember(state: PoolState, pod: V1Pod, member: MemberState): Promise<void> {
+    const { namespace, name: pool, spec, queries, slots } = state;
+    const at = this.now();
+    try {
+      const text = await this.fetchEndpoint(state, pod);
+      const values = readMetrics(text, queries);
+      member.fresh = {
+        at,
+        http: values[slots.http],
+        tcp: values[slots.tcp],
+        method: values[slots.method],
+        inflight: values[slots.inflight],
+      };
+      if (member.failing) {
+        member.failing = false;
+        log.info('member metrics endpoint answers again', { namespace, name: pool, member: member.name });
+      }
+    } catch (error) {
+      this.options.metrics.scrapeErrors.inc({ namespace, pool, member: member.name });
+      const fields = { namespace, name: pool, member: member.name, port: spec.port, error: describe(error) };
+      // One warning when a member starts failing, not one per interval while it keeps failing.
+      if (member.failing) log.debug('member metrics scrape failed again', fields);
+      else log.warn('member metrics scrape failed', fields);
+      member.failing = true;
+    }
+  }
+
+  private async fetchEndpoint(state: PoolState, pod: V1Pod): Promise<string> {
+    const { spec } = state;
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    if (spec.via === 'APIServerProxy') {
+      const path = podProxyPath(state.namespace, pod.metadata?.name ?? '', spec.port, spec.path);
+      return this.options.clients.apiGet(path, signal, this.maxBodyBytes);
+    }
+    const response = await fetch(memberEndpointUrl(pod.status?.podIP ?? '', spec.port, spec.path), {
+      signal,
+      headers: REQUEST_HEADERS,
+      redirect: 'error',
+    });
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new HttpStatusError(response.status);
+    }
+    return readCapped(response.body, this.maxBodyBytes);
+  }
+
+  private async listUsage(state: PoolState): Promise<Map<string, PodUsage> | undefined> {
+    const { namespace, name } = state;
+    try {
+      const body = await this.options.clients.listPodMetrics(namespace, `${LABEL_POOL}=${name}`);
+      if (state.podMetricsFailing) log.info('PodMetrics readable again', { namespace, name });
+      state.podMetricsFailing = false;
+      return parsePodMetricsList(body);
+    } catch (error) {
+      // metrics.k8s.io may be absent (no metrics-server): say so once, then keep quiet.
+      const fields = { namespace, name, error: describe(error) };
+      if (state.podMetricsFailing) log.debug('PodMetrics list failed again', fields);
+      else log.warn('PodMetrics list failed; cpu and memory utilization unknown', fields);
+      state.podMetricsFailing = true;
+      return undefined;
+    }
+  }
+
+  private memberFigures(member: MemberState, usage: PodUsage | undefined, pod: V1Pod): MemberUtilization {
+    const figures: MemberUtilization = {};
+    if (member.fresh) {
+      Object.assign(figures, memberRates(member.last, member.fresh));
+      figures.inflight = member.fresh.inflight;
+      member.last = member.fresh;
+    }
+    if (usage) {
+      if (member.pod !== pod) {
+        member.pod = pod;
+        member.capacity = podCapacity(pod);
+      }
+      figures.cpuPercent = usagePercent(member.capacity, usage, 'cpu');
+      figures.memoryPercent = usagePercent(member.capacity, usage, 'memory');
+    }
+    return figures;
+  }
+
+  private forgetGone(state: PoolState, round: number): void {
+    for (const [uid, member] of state.members) {
+      if (member.round === round) continue;
+      state.members.delete(uid);
+      this.options.metrics.forgetMember(state.namespace, state.name, member.name);
+    }
+  }
+}
+
+/** Members that serve: labelled ready or claimed, with an IP, not terminating. */
+function isScrapable(pod: V1Pod): boolean {
+  const state = pod.metadata?.labels?.[LABEL_STATE];
+  return (state === 'ready' || state === 'claimed') && !!pod.status?.podIP && !pod.metadata?.deletionTimestamp;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    return `${error.message}${cause}`;
+  }
+  return String(error);
+}
+
+/** At most `limit` tasks at once; a finishing task hands its slot to the longest waiter. */
+class Limiter {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active < this.limit) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}

@@ -1,0 +1,205 @@
+// How busy a pool's members are, from two sources: request counters and the in-flight gauge of each member's own
+// Prometheus endpoint (rates from counter deltas between two scrapes), and cpu/memory usage from metrics.k8s.io
+// PodMetrics as a percent of what the containers asked for. Pure: samples and times come in as arguments.
+//
+// Percent rule: a container's denominator is its request for the resource, or its limit when it has no request;
+// containers with neither are left out of both the usage and the denominator (there is nothing to be a percent
+// of). The API server already defaults a missing request to the limit, so the fallback matters only for objects
+// that were not defaulted. Usage of a container the pod spec does not list (or of a container with no usage
+// reported) is left out the same way. Init containers count only when they are sidecars (restartPolicy Always),
+// since only those run next to the main containers.
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { PoolUtilization } from '../api/types.js';
+import { parseQuantity } from './quantity.js';
+
+/** What one scrape of a member's endpoint read. Counters are cumulative; `at` is epoch milliseconds. */
+export interface EndpointSample {
+  at: number;
+  http?: number;
+  tcp?: number;
+  method?: number;
+  inflight?: number;
+}
+
+/** One member's figures; each is undefined when its source had nothing (yet). */
+export interface MemberUtilization {
+  httpRps?: number;
+  tcpRps?: number;
+  methodRps?: number;
+  /** Sum of the protocol rates that are known. */
+  combinedRps?: number;
+  inflight?: number;
+  cpuPercent?: number;
+  memoryPercent?: number;
+}
+
+export type MemberRates = Pick<MemberUtilization, 'httpRps' | 'tcpRps' | 'methodRps' | 'combinedRps'>;
+
+/**
+ * Per-second rate of a counter between two readings `seconds` apart. A reading lower than the previous one means
+ * the counter restarted from zero (the process restarted), so the increase is the new reading itself. Undefined
+ * without two readings or without time between them.
+ */
+export function counterRate(previous: number | undefined, current: number | undefined, seconds: number): number | undefined {
+  if (previous === undefined || current === undefined || !(seconds > 0)) return undefined;
+  return (current >= previous ? current - previous : current) / seconds;
+}
+
+/** Request rates between two scrapes of one member; the first scrape (no previous) gives none. */
+export function memberRates(previous: EndpointSample | undefined, current: EndpointSample): MemberRates {
+  if (!previous) return {};
+  const seconds = (current.at - previous.at) / 1000;
+  const httpRps = counterRate(previous.http, current.http, seconds);
+  const tcpRps = counterRate(previous.tcp, current.tcp, seconds);
+  const methodRps = counterRate(previous.method, current.method, seconds);
+  const known = [httpRps, tcpRps, methodRps].filter((rate) => rate !== undefined);
+  const combinedRps = known.length > 0 ? known.reduce((sum, rate) => sum + rate, 0) : undefined;
+  return { httpRps, tcpRps, methodRps, combinedRps };
+}
+
+/** A container's denominators in base units (cores, bytes): request, else limit, else undefined. */
+export interface ContainerCapacity {
+  name: string;
+  cpu?: number;
+  memory?: number;
+}
+
+export type Resource = 'cpu' | 'memory';
+
+export function podCapacity(pod: V1Pod): ContainerCapacity[] {
+  const sidecars = (pod.spec?.initContainers ?? []).filter((container) => container.restartPolicy === 'Always');
+  return [...(pod.spec?.containers ?? []), ...sidecars].map((container) => ({
+    name: container.name,
+    cpu: denominator(container, 'cpu'),
+    memory: denominator(container, 'memory'),
+  }));
+}
+
+function denominator(container: V1Container, resource: Resource): number | undefined {
+  const request = positiveQuantity(container.resources?.requests?.[resource]);
+  return request ?? positiveQuantity(container.resources?.limits?.[resource]);
+}
+
+function positiveQuantity(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const parsed = parseQuantity(value);
+  return parsed !== undefined && parsed > 0 ? parsed : undefined;
+}
+
+/** One pod's usage from metrics.k8s.io, in base units. */
+export interface PodUsage {
+  name: string;
+  containers: ContainerCapacity[];
+}
+
+/**
+ * Validates a metrics.k8s.io/v1beta1 PodMetricsList and indexes it by pod name. Items or containers that are not
+ * shaped as expected are skipped; an unreadable quantity leaves that figure undefined.
+ */
+export function parsePodMetricsList(body: unknown): Map<string, PodUsage> {
+  const byName = new Map<string, PodUsage>();
+  const items = isRecord(body) && Array.isArray(body.items) ? (body.items as unknown[]) : [];
+  for (const item of items) {
+    if (!isRecord(item) || !isRecord(item.metadata) || typeof item.metadata.name !== 'string') continue;
+    const containers: ContainerCapacity[] = [];
+    for (const container of Array.isArray(item.containers) ? (item.containers as unknown[]) : []) {
+      if (!isRecord(container) || typeof container.name !== 'string' || !isRecord(container.usage)) continue;
+      const { cpu, memory } = container.usage;
+      containers.push({
+        name: container.name,
+        cpu: typeof cpu === 'string' ? parseQuantity(cpu) : undefined,
+        memory: typeof memory === 'string' ? parseQuantity(memory) : undefined,
+      });
+    }
+    byName.set(item.metadata.name, { name: item.metadata.name, containers });
+  }
+  return byName;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Usage as a percent of the denominators (see the rule at the top); undefined when no container counts. */
+export function usagePercent(capacity: readonly ContainerCapacity[], usage: PodUsage, resource: Resource): number | undefined {
+  let used = 0;
+  let total = 0;
+  for (const container of capacity) {
+    const limit = container[resource];
+    if (limit === undefined) continue;
+    const reported = usage.containers.find((candidate) => candidate.name === container.name)?.[resource];
+    if (reported === undefined) continue;
+    used += reported;
+    total += limit;
+  }
+  return total > 0 ? (100 * used) / total : undefined;
+}
+
+/**
+ * The pool's figures: sums of rates and in-flight requests, means of cpu and memory percent over the members
+ * that have them, rounded to two decimals. Undefined while there are members but none has any figure yet (the
+ * first scrape gives no rates), so the status is not written with zeros that only mean "not measured yet".
+ */
+export function aggregateUtilization(members: readonly MemberUtilization[], now: number): PoolUtilization | undefined {
+  let httpRps = 0;
+  let tcpRps = 0;
+  let methodRps = 0;
+  let inflight = 0;
+  let cpu = 0;
+  let cpuCount = 0;
+  let memory = 0;
+  let memoryCount = 0;
+  let measured = 0;
+  for (const member of members) {
+    httpRps += member.httpRps ?? 0;
+    tcpRps += member.tcpRps ?? 0;
+    methodRps += member.methodRps ?? 0;
+    inflight += member.inflight ?? 0;
+    if (member.cpuPercent !== undefined) {
+      cpu += member.cpuPercent;
+      cpuCount++;
+    }
+    if (member.memoryPercent !== undefined) {
+      memory += member.memoryPercent;
+      memoryCount++;
+    }
+    if (Object.values(member).some((figure) => figure !== undefined)) measured++;
+  }
+  if (members.length > 0 && measured === 0) return undefined;
+  const utilization: PoolUtilization = {
+    combinedRps: round(httpRps + tcpRps + methodRps),
+    httpRps: round(httpRps),
+    tcpRps: round(tcpRps),
+    methodRps: round(methodRps),
+    inflight: round(inflight),
+    sampledAt: new Date(now).toISOString(),
+  };
+  if (cpuCount > 0) utilization.avgCpuPercent = round(cpu / cpuCount);
+  if (memoryCount > 0) utilization.avgMemoryPercent = round(memory / memoryCount);
+  return utilization;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** A figure moved meaningfully: by more than this fraction of its previous value... */
+export const CHANGE_RELATIVE = 0.05;
+/** ...and by more than this absolute amount, so small values do not flap on noise. */
+export const CHANGE_ABSOLUTE = 1;
+
+const FIGURES = ['combinedRps', 'httpRps', 'tcpRps', 'methodRps', 'inflight', 'avgCpuPercent', 'avgMemoryPercent'] as const;
+
+/**
+ * Whether the status should be rewritten: true when there was none, when a figure appeared or disappeared, or
+ * when one moved by more than max(5% of its previous value, 1). sampledAt alone never counts.
+ */
+export function utilizationChanged(previous: PoolUtilization | undefined, next: PoolUtilization): boolean {
+  if (!previous) return true;
+  return FIGURES.some((figure) => {
+    const before = previous[figure];
+    const after = next[figure];
+    if (before === undefined || after === undefined) return before !== after;
+    return Math.abs(after - before) > Math.max(CHANGE_RELATIVE * Math.abs(before), CHANGE_ABSOLUTE);
+  });
+}

@@ -1,0 +1,343 @@
+// The pool controller's shell: observe one pool and its members from the caches, let planPool decide, carry out
+// what it decided. Every decision is in plan.ts; this file only reads caches, writes to the API and remembers what
+// a level-triggered loop must remember between passes (expectations, recent failures, the status it wrote).
+import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
+import { templateHash } from '../api/hash.js';
+import {
+  GROUP,
+  LABEL_POOL,
+  LABEL_STATE,
+  POOL_FINALIZER,
+  POOL_PLURAL,
+  VERSION,
+  type InstancePool,
+  type InstancePoolStatus,
+  type PoolUtilization,
+} from '../api/types.js';
+import { utilizationChanged } from '../metrics/utilization.js';
+import { reservedLabelWarnings, validatePool } from '../api/validate.js';
+import type { EventRecorder } from '../kube/events.js';
+import { errorMessage, isConflict, isNotFound } from '../kube/errors.js';
+import type { Expectations } from '../kube/expectations.js';
+import type { Cache } from '../kube/informer-set.js';
+import { mergePatchCustom, mergePatchCustomStatus, mergePatchPod } from '../kube/patch.js';
+import type { ReconcileResult } from '../kube/workers.js';
+import type { WorkQueue } from '../kube/workqueue.js';
+import { classifyMember } from './members.js';
+import { memberPod } from './member-pod.js';
+import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
+import { planPool, slowStartBatches } from './plan.js';
+import { ownedStatus, statusEqual } from './status.js';
+import type { PoolObserver } from './observer.js';
+
+/** Status writes of one pool are at least this far apart; the queue's de-duplication folds the events between. */
+export const STATUS_MIN_INTERVAL_MS = 500;
+
+export interface PoolControllerDeps {
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  pools: Cache<InstancePool>;
+  pods: Cache<V1Pod>;
+  queue: WorkQueue;
+  expectations: Expectations;
+  events: Pick<EventRecorder, 'record'>;
+  observer: PoolObserver;
+  now?: () => number;
+}
+
+interface PoolMemory {
+  uid: string;
+  failures: FailureRecord[];
+  ttlRecycles: number[];
+  lastWritten?: InstancePoolStatus;
+  lastStatusWriteAt: number;
+  warnedLabels: boolean;
+  lastUtilization?: PoolUtilization;
+}
+
+export const poolKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+export function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+/** The pool a member pod belongs to, from its label (the controller ownerReference is checked in the pass). */
+export function memberPoolKey(pod: V1Pod): string | undefined {
+  const pool = pod.metadata?.labels?.[LABEL_POOL];
+  return pool && pod.metadata?.namespace ? poolKey(pod.metadata.namespace, pool) : undefined;
+}
+
+export class PoolController {
+  private readonly memory = new Map<string, PoolMemory>();
+  private readonly now: () => number;
+
+  constructor(private readonly d: PoolControllerDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  /** Wires cache events to the queue and to expectations. */
+  register(): void {
+    const { pools, pods, queue, expectations } = this.d;
+    const enqueuePool = (p: InstancePool): void => {
+      if (p.metadata.namespace && p.metadata.name) queue.add(poolKey(p.metadata.namespace, p.metadata.name));
+    };
+    pools.onAdd(enqueuePool);
+    pools.onUpdate(enqueuePool);
+    pools.onDelete(enqueuePool);
+    pods.onAdd((pod) => {
+      const key = memberPoolKey(pod);
+      if (!key) return;
+      expectations.creationObserved(key);
+      queue.add(key);
+    });
+    pods.onUpdate((pod, old) => {
+      const key = memberPoolKey(pod);
+      if (!key) return;
+      if (pod.metadata?.deletionTimestamp && !old?.metadata?.deletionTimestamp) {
+        expectations.deletionObserved(key, pod.metadata.uid ?? '');
+      }
+      queue.add(key);
+    });
+    pods.onDelete((pod) => {
+      const key = memberPoolKey(pod);
+      if (!key) return;
+      expectations.deletionObserved(key, pod.metadata?.uid ?? '');
+      queue.add(key);
+    });
+  }
+
+  private memoryFor(key: string, uid: string): PoolMemory {
+    let m = this.memory.get(key);
+    if (!m || m.uid !== uid) {
+      m = { uid, failures: [], ttlRecycles: [], lastStatusWriteAt: 0, warnedLabels: false };
+      this.memory.set(key, m);
+    }
+    return m;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = splitKey(key);
+    const cached = this.d.pools.get(name, namespace);
+    if (!cached) {
+      this.memory.delete(key);
+      this.d.expectations.clear(key);
+      this.d.observer.forget(namespace, name);
+      return;
+    }
+    return this.d.observer.reconcile(cached, () => this.sync(key, cached));
+  }
+
+  private async sync(key: string, cached: InstancePool): Promise<ReconcileResult> {
+    const { core, custom, expectations, events } = this.d;
+    const [namespace, name] = splitKey(key);
+    const uid = cached.metadata.uid ?? '';
+    const deleting = Boolean(cached.metadata.deletionTimestamp);
+    const finalizers = cached.metadata.finalizers ?? [];
+
+    // The finalizer first: it is what lets the pool wait for its claimed members when it is deleted.
+    if (!deleting && !finalizers.includes(POOL_FINALIZER)) {
+      await mergePatchCustom(custom, GROUP, VERSION, POOL_PLURAL, namespace, name, {
+        metadata: { finalizers: [...finalizers, POOL_FINALIZER] },
+      }, cached.metadata.resourceVersion);
+      return; // the update event brings us back with the finalizer in the cache
+    }
+
+    const validation = validatePool(cached);
+    const pool = validation.ok ? validation.pool : cached;
+    const validationErrors = validation.ok ? [] : validation.errors.map((e) => `${e.field}: ${e.message}`);
+    const mem = this.memoryFor(key, uid);
+    if (validation.ok && !mem.warnedLabels) {
+      const warnings = reservedLabelWarnings(pool);
+      if (warnings.length > 0) events.record(pool, 'Warning', 'ReservedLabels', warnings.join('; '));
+      mem.warnedLabels = true;
+    }
+    if (!validation.ok) {
+      events.record(pool, 'Warning', 'InvalidSpec', validationErrors.join('; '));
+    }
+
+    const now = this.now();
+    const members = this.d.pods
+      .list(namespace)
+      // Unclaimed members are the pool's by controller reference; a claimed member's controller is its claim (so
+      // the garbage collector takes it with the claim) and it stays the pool's by label.
+      .filter(
+        (p) =>
+          p.metadata?.labels?.[LABEL_POOL] === name &&
+          ((p.metadata.ownerReferences ?? []).some((o) => o.controller && o.uid === uid) ||
+            p.metadata.labels[LABEL_STATE] === 'claimed'),
+      )
+      .map(classifyMember);
+    mem.failures = mem.failures.filter((f) => now - f.at < 10 * 60_000);
+    mem.ttlRecycles = mem.ttlRecycles.filter((t) => now - t < TTL_RECYCLE_WINDOW_MS);
+    const hash = templateHash(pool.spec.template);
+    const plan = planPool({
+      pool,
+      members,
+      now,
+      templateHash: hash,
+      expectationsSatisfied: expectations.satisfied(key, now),
+      failureHistory: mem.failures,
+      recyclesInWindow: mem.ttlRecycles.length,
+      random: Math.random,
+      validationErrors,
+      lastWrittenStatus: mem.lastWritten,
+    });
+
+    let requeueAfterMs: number | undefined;
+    const deletes: DeleteAction[] = [];
+    const markReady: Promise<void>[] = [];
+    let create = 0;
+    for (const a of plan.actions) {
+      if (a.kind === 'delete') deletes.push(a);
+      else if (a.kind === 'create') create = a.count;
+      else if (a.kind === 'requeue') requeueAfterMs = a.afterMs;
+      else {
+        markReady.push(
+          mergePatchPod(
+            core,
+            namespace,
+            a.pod,
+            { metadata: { labels: { 'warmpool.dev/state': 'ready' }, annotations: { 'warmpool.dev/ready-at': a.readyAt } } },
+            a.resourceVersion,
+          ).then(
+            () => {
+              const m = members.find((x) => x.uid === a.uid);
+              if (m?.warmingStartedAt !== undefined) {
+                this.d.observer.warmedUp(pool, (Date.parse(a.readyAt) - m.warmingStartedAt) / 1000);
+              }
+            },
+            (err: unknown) => {
+              // 409: the member changed under us (a claim bound it): the next pass sees it as it is now.
+              if (!isConflict(err) && !isNotFound(err)) throw err;
+            },
+          ),
+        );
+      }
+    }
+
+    const results = await Promise.allSettled([
+      this.deleteMembers(key, pool, deletes, mem, now),
+      ...markReady,
+      create > 0 ? this.createMembers(key, pool, hash, create) : Promise.resolve(),
+    ]);
+
+    await this.writeStatus(key, pool, plan.status, mem, now).then(
+      (delay) => {
+        if (delay !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? delay, delay);
+      },
+    );
+
+    if (plan.finalizerRemovable && finalizers.includes(POOL_FINALIZER)) {
+      await mergePatchCustom(custom, GROUP, VERSION, POOL_PLURAL, namespace, name, {
+        metadata: { finalizers: finalizers.filter((f) => f !== POOL_FINALIZER) },
+      }, cached.metadata.resourceVersion).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
+      events.record(pool, 'Normal', 'Finalized', 'no members left; the pool can go');
+    }
+
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+  }
+
+  private async deleteMembers(key: string, pool: InstancePool, deletes: DeleteAction[], mem: PoolMemory, now: number): Promise<void> {
+    if (deletes.length === 0) return;
+    const { core, expectations, events, observer } = this.d;
+    const namespace = pool.metadata.namespace ?? '';
+    expectations.expectDeletions(key, deletes.map((d) => d.uid), now);
+    const outcomes = await Promise.allSettled(
+      deletes.map((d) =>
+        core.deleteNamespacedPod({
+          name: d.pod,
+          namespace,
+          body: { preconditions: { uid: d.uid, resourceVersion: d.resourceVersion } },
+        }),
+      ),
+    );
+    let firstError: unknown;
+    outcomes.forEach((o, i) => {
+      const d = deletes[i];
+      if (!d) return;
+      if (o.status === 'fulfilled') {
+        observer.recycled(pool, d.reason);
+        if (d.errored && isBackoffFailure(d.reason)) mem.failures.push({ at: now, reason: d.reason });
+        if (d.reason === 'ttl') mem.ttlRecycles.push(now);
+        if (d.reason !== 'scale-down' && d.reason !== 'pool-deleting') {
+          events.record(pool, d.errored ? 'Warning' : 'Normal', 'MemberRecycled', `deleted member ${d.pod}: ${d.reason}`);
+        }
+        return;
+      }
+      // Not deleted: the expectation will never be observed, so lower it now.
+      expectations.deletionObserved(key, d.uid);
+      if (isNotFound(o.reason) || isConflict(o.reason)) return; // gone already, or changed (claimed): next pass decides
+      firstError ??= o.reason;
+    });
+    if (firstError !== undefined) throw firstError;
+  }
+
+  /** Creates in slow-start batches (1, 2, 4, ...): a template the apiserver refuses costs one failed call, not N. */
+  private async createMembers(key: string, pool: InstancePool, hash: string, count: number): Promise<void> {
+    const { core, expectations, events } = this.d;
+    const namespace = pool.metadata.namespace ?? '';
+    expectations.expectCreations(key, count, this.now());
+    let created = 0;
+    for (const batch of slowStartBatches(count)) {
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: batch }, () => core.createNamespacedPod({ namespace, body: memberPod(pool, hash, new Date(this.now())) })),
+      );
+      const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      created += batch - failures.length;
+      const first = failures[0];
+      if (first) {
+        expectations.lowerCreations(key, count - created);
+        if (created > 0) events.record(pool, 'Normal', 'MemberCreated', `created ${created} member(s)`);
+        events.record(pool, 'Warning', 'CreateFailed', `creating members failed: ${errorMessage(first.reason)}`);
+        throw first.reason;
+      }
+    }
+    events.record(pool, 'Normal', 'MemberCreated', `created ${created} member(s)`);
+  }
+
+  /**
+   * The scraper's latest figures for a pool: written to status.utilization only when they moved meaningfully, so
+   * a busy pool at a steady load costs no status writes.
+   */
+  async utilizationChanged(key: string, utilization: PoolUtilization): Promise<void> {
+    const [namespace, name] = splitKey(key);
+    const pool = this.d.pools.get(name, namespace);
+    if (!pool || pool.metadata.deletionTimestamp) return;
+    const mem = this.memoryFor(key, pool.metadata.uid ?? '');
+    const previous = mem.lastUtilization ?? pool.status?.utilization;
+    if (previous && !utilizationChanged(previous, utilization)) return;
+    await mergePatchCustomStatus(this.d.custom, GROUP, VERSION, POOL_PLURAL, namespace, name, { utilization });
+    mem.lastUtilization = utilization;
+  }
+
+  /** Writes the controller's own status fields when they differ, at most every STATUS_MIN_INTERVAL_MS. */
+  private async writeStatus(
+    key: string,
+    pool: InstancePool,
+    status: InstancePoolStatus,
+    mem: PoolMemory,
+    now: number,
+  ): Promise<number | undefined> {
+    this.d.observer.status(pool, status);
+    if (statusEqual(status, ownedStatus(pool.status))) return undefined;
+    // Our last write may not be in the cache yet: do not write the same status again while it catches up.
+    if (mem.lastWritten && statusEqual(status, mem.lastWritten) && now - mem.lastStatusWriteAt < 5_000) return undefined;
+    const wait = mem.lastStatusWriteAt + STATUS_MIN_INTERVAL_MS - now;
+    if (wait > 0) return wait;
+    const [namespace, name] = splitKey(key);
+    try {
+      await mergePatchCustomStatus(this.d.custom, GROUP, VERSION, POOL_PLURAL, namespace, name, { ...status });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    mem.lastWritten = status;
+    mem.lastStatusWriteAt = now;
+    return undefined;
+  }
+}

@@ -1,0 +1,42 @@
+// The member pod a pool creates: its template plus the operator's labels and annotations and a controller
+// reference to the pool, so the garbage collector removes members with their pool even when we are down.
+import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import {
+  ANN_WARMING_STARTED,
+  API_VERSION,
+  LABEL_POOL,
+  LABEL_STATE,
+  LABEL_TEMPLATE_HASH,
+  POOL_KIND,
+  type InstancePool,
+} from '../api/types.js';
+
+export function memberPod(pool: InstancePool, templateHash: string, now: Date): V1Pod {
+  const meta = pool.spec.template.metadata ?? {};
+  const name = pool.metadata.name ?? '';
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      // generateName keeps creates idempotent-free of naming races; expectations guard against duplicates.
+      generateName: `${name}-`,
+      namespace: pool.metadata.namespace,
+      labels: { ...meta.labels, [LABEL_POOL]: name, [LABEL_STATE]: 'warming', [LABEL_TEMPLATE_HASH]: templateHash },
+      annotations: { ...meta.annotations, [ANN_WARMING_STARTED]: now.toISOString() },
+      ownerReferences: [poolOwnerReference(pool)],
+    },
+    spec: pool.spec.template.spec,
+  };
+}
+
+/** The controller reference of an unclaimed member to its pool (a claimed member's controller is its claim). */
+export function poolOwnerReference(pool: InstancePool): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: POOL_KIND,
+    name: pool.metadata.name ?? '',
+    uid: pool.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}

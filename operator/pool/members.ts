@@ -1,0 +1,117 @@
+// A plain, decided view of one member pod: which lifecycle phase it is in and the few facts the planner, the status
+// and the claim allocator read. Pure: no clock, no I/O.
+import type { V1Pod, V1PodCondition } from '@kubernetes/client-node';
+import { ANN_CLAIM_UID, ANN_READY_AT, ANN_WARMING_STARTED, LABEL_CLAIM, LABEL_STATE, LABEL_TEMPLATE_HASH } from '../api/types.js';
+
+/**
+ * warming and ready are warm; claimed belongs to a claim whatever its health (the claim decides); terminating has a
+ * deletionTimestamp and never counts as warm; failed is an unclaimed member that must be replaced.
+ */
+export type MemberPhase = 'warming' | 'ready' | 'claimed' | 'terminating' | 'failed';
+
+/** Why a member is unhealthy. NotReady only applies to an unclaimed member labelled ready that lost readiness. */
+export type MemberFailure = 'PodFailed' | 'PodSucceeded' | 'CrashLoopBackOff' | 'Restarted' | 'Evicted' | 'NotReady';
+
+export interface MemberView {
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  /** The warmpool.dev/state label as found (it lags the pod: a Ready pod may still say warming). */
+  stateLabel: string | undefined;
+  phase: MemberPhase;
+  /** False when the member failed (see failure); a claimed member keeps phase claimed and exposes this instead. */
+  healthy: boolean;
+  failure: MemberFailure | undefined;
+  /** The Ready condition is True. */
+  ready: boolean;
+  /** PodScheduled is False with reason Unschedulable. */
+  unschedulable: boolean;
+  /** The scheduler's message when unschedulable. */
+  unschedulableMessage: string | undefined;
+  /** Evicted (status reason Evicted) or marked for disruption (DisruptionTarget True). */
+  evicted: boolean;
+  createdAt: number | undefined;
+  /** When PodScheduled became True. */
+  scheduledAt: number | undefined;
+  /** The ready-at annotation, else the Ready condition's lastTransitionTime while Ready. */
+  readyAt: number | undefined;
+  /** The warming-started-at annotation, else creationTimestamp. */
+  warmingStartedAt: number | undefined;
+  templateHash: string | undefined;
+  nodeName: string | undefined;
+  claimName: string | undefined;
+  claimUid: string | undefined;
+}
+
+/** Epoch milliseconds of a Kubernetes time. client-node gives Date from lists but plain strings from watch events. */
+export function toMillis(value: unknown): number | undefined {
+  let ms: number;
+  if (value instanceof Date) ms = value.getTime();
+  else if (typeof value === 'string') ms = Date.parse(value);
+  else if (typeof value === 'number') ms = value;
+  else return undefined;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+function condition(pod: V1Pod, type: string): V1PodCondition | undefined {
+  return pod.status?.conditions?.find((c) => c.type === type);
+}
+
+function failureOf(pod: V1Pod, ready: boolean, evicted: boolean): MemberFailure | undefined {
+  if (evicted) return 'Evicted';
+  if (pod.status?.phase === 'Failed') return 'PodFailed';
+  if (pod.status?.phase === 'Succeeded') return 'PodSucceeded';
+  const containers = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  if (containers.some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff')) return 'CrashLoopBackOff';
+  // A container that restarted and is not Ready is crashing, even before the kubelet reports CrashLoopBackOff.
+  if (!ready && containers.some((c) => c.restartCount > 0)) return 'Restarted';
+  return undefined;
+}
+
+export function classifyMember(pod: V1Pod): MemberView {
+  const meta = pod.metadata ?? {};
+  const labels = meta.labels ?? {};
+  const annotations = meta.annotations ?? {};
+  const stateLabel = labels[LABEL_STATE];
+  const claimName = labels[LABEL_CLAIM];
+
+  const readyCond = condition(pod, 'Ready');
+  const ready = readyCond?.status === 'True';
+  const scheduledCond = condition(pod, 'PodScheduled');
+  const unschedulable = scheduledCond?.status === 'False' && scheduledCond.reason === 'Unschedulable';
+  const evicted = pod.status?.reason === 'Evicted' || condition(pod, 'DisruptionTarget')?.status === 'True';
+
+  let failure = failureOf(pod, ready, evicted);
+  const claimed = stateLabel === 'claimed' || claimName !== undefined;
+  if (failure === undefined && !claimed && stateLabel === 'ready' && !ready) failure = 'NotReady';
+
+  let phase: MemberPhase;
+  if (meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null) phase = 'terminating';
+  else if (claimed) phase = 'claimed';
+  else if (failure !== undefined) phase = 'failed';
+  else if (ready) phase = 'ready';
+  else phase = 'warming';
+
+  const createdAt = toMillis(meta.creationTimestamp);
+  return {
+    name: meta.name ?? '',
+    uid: meta.uid ?? '',
+    resourceVersion: meta.resourceVersion ?? '',
+    stateLabel,
+    phase,
+    healthy: failure === undefined,
+    failure,
+    ready,
+    unschedulable,
+    unschedulableMessage: unschedulable ? scheduledCond?.message : undefined,
+    evicted,
+    createdAt,
+    scheduledAt: scheduledCond?.status === 'True' ? toMillis(scheduledCond.lastTransitionTime) : undefined,
+    readyAt: toMillis(annotations[ANN_READY_AT]) ?? (ready ? toMillis(readyCond?.lastTransitionTime) : undefined),
+    warmingStartedAt: toMillis(annotations[ANN_WARMING_STARTED]) ?? createdAt,
+    templateHash: labels[LABEL_TEMPLATE_HASH],
+    nodeName: pod.spec?.nodeName,
+    claimName,
+    claimUid: annotations[ANN_CLAIM_UID],
+  };
+}

@@ -1,0 +1,146 @@
+// The vocabulary of the pool planner: the knobs it works with, the actions it asks the shell to carry out, and
+// the spec with its defaults applied. Times are epoch milliseconds throughout (the shell passes Date.now()).
+import { withPoolDefaults } from '../api/defaults.js';
+import type { InstancePoolSpec, LifecycleClass } from '../api/types.js';
+
+/** Failures within this window decide back-off and the Degraded condition. */
+export const FAILURE_WINDOW_MS = 5 * 60_000;
+/** From this many failures in the window the pool is Degraded and creation backs off. */
+export const FAILURE_THRESHOLD = 5;
+/** The back-off doubles with every failure past the threshold, from this base up to the cap. */
+export const BACKOFF_BASE_MS = 10_000;
+export const BACKOFF_CAP_MS = 5 * 60_000;
+
+/** A ready member's TTL is stretched by up to this fraction, stable per member, so a cohort does not expire at once. */
+export const TTL_JITTER = 0.1;
+/** At most max(1, this fraction of the target) TTL recycles per window. */
+export const TTL_RECYCLE_FRACTION = 0.1;
+/** The window the shell counts TTL recycles over (the planner's `recyclesInWindow` input). */
+export const TTL_RECYCLE_WINDOW_MS = 60_000;
+
+/** A template change replaces at most max(1, this fraction of the target) members at a time. */
+export const DRIFT_BATCH_FRACTION = 0.25;
+
+/** Most creates asked for in one pass, like the ReplicaSet controller's burstReplicas. */
+export const MAX_CREATES_PER_PASS = 500;
+
+/** The warm-up figures in status are taken over this many of the most recently ready members. */
+export const WARMUP_SAMPLES = 20;
+
+/** The spec with defaults applied and the target clamped into its bounds. */
+export interface ResolvedSpec {
+  /** spec.targetSize clamped to [minSize, maxSize]. */
+  target: number;
+  minSize: number;
+  /** The cost ceiling: caps every non-terminating member, claimed ones included. */
+  maxSize: number;
+  lifecycleClass: LifecycleClass;
+  warmingTimeoutMs: number;
+  /** 0 means ready members never go stale. */
+  readyTtlMs: number;
+  paused: boolean;
+  drain: boolean;
+}
+
+/** A non-negative count; anything else (a spec that failed validation) reads as 0, so no NaN reaches status. */
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.max(0, value) : 0;
+}
+
+/** The API defaults (maxSize = targetSize + 10 among them), then targetSize clamped into [minSize, maxSize]. */
+export function resolveSpec(spec: InstancePoolSpec): ResolvedSpec {
+  const d = withPoolDefaults(spec);
+  const minSize = count(d.minSize);
+  const maxSize = count(d.maxSize);
+  return {
+    target: Math.min(Math.max(count(d.targetSize), minSize), maxSize),
+    minSize,
+    maxSize,
+    lifecycleClass: d.lifecycleClass === 'spot' ? 'spot' : 'ephemeral',
+    warmingTimeoutMs: count(d.warmingTimeoutSeconds) * 1000,
+    readyTtlMs: count(d.readyTTLSeconds) * 1000,
+    paused: d.paused === true,
+    drain: d.drain === true,
+  };
+}
+
+export type DeleteReason =
+  | 'scale-down'
+  | 'ttl'
+  | 'template-drift'
+  /** Was labelled ready but its Ready condition is no longer True. */
+  | 'unhealthy'
+  /** Pod phase Failed or Succeeded, or a crashing container. */
+  | 'failed'
+  /** Evicted or disrupted (spot reclaim, node pressure, preemption). */
+  | 'evicted'
+  | 'warming-timeout'
+  | 'drain'
+  | 'pool-deleting';
+
+/** Create `count` members from the current template. The shell issues them in slow-start batches (slowStartBatches). */
+export interface CreateAction {
+  kind: 'create';
+  count: number;
+}
+
+/**
+ * Delete one member. The shell deletes with preconditions on uid and resourceVersion: a member a claim bound after
+ * our cache saw it has a new resourceVersion, so the delete fails with 409 instead of killing claimed work.
+ */
+export interface DeleteAction {
+  kind: 'delete';
+  pod: string;
+  uid: string;
+  resourceVersion: string;
+  reason: DeleteReason;
+  /** Counts toward status.erroredCount (and, for back-off reasons, goes into the shell's failure history). */
+  errored: boolean;
+}
+
+/** One patch of the member: state label warming -> ready and the ready-at annotation, guarded by resourceVersion. */
+export interface MarkReadyAction {
+  kind: 'mark-ready';
+  pod: string;
+  uid: string;
+  resourceVersion: string;
+  /** RFC 3339 with milliseconds, for the ready-at annotation. */
+  readyAt: string;
+}
+
+export type RequeueWhy = 'warming-timeout' | 'ttl' | 'ttl-cap' | 'backoff' | 'failure-window';
+
+/** Reconcile the pool again after this delay: a timer is due. At most one per plan, the earliest. */
+export interface RequeueAction {
+  kind: 'requeue';
+  afterMs: number;
+  why: RequeueWhy;
+}
+
+export type PoolAction = CreateAction | DeleteAction | MarkReadyAction | RequeueAction;
+
+/** A member failure the shell remembers per pool (controller memory, lost on restart, which is fine). */
+export interface FailureRecord {
+  at: number;
+  reason: DeleteReason;
+}
+
+/** Delete reasons that mean the template or its workload is unhealthy: these drive back-off and Degraded. */
+export function isBackoffFailure(reason: DeleteReason): boolean {
+  return reason === 'failed' || reason === 'unhealthy' || reason === 'warming-timeout';
+}
+
+/** What the recent failure history says about the pool. */
+export interface FailureAssessment {
+  /** Back-off failures within FAILURE_WINDOW_MS. */
+  recent: number;
+  warmingTimeouts: number;
+  /** recent >= FAILURE_THRESHOLD: condition Degraded, creation backs off and goes one member at a time. */
+  degraded: boolean;
+  reason: 'CrashLooping' | 'WarmingTimeout';
+  /** Delay after the last failure before the next create; 0 when not degraded. */
+  backoffMs: number;
+  lastAt: number | undefined;
+  /** When the window has slid far enough for the pool to stop being Degraded; undefined when not degraded. */
+  recoversAt: number | undefined;
+}

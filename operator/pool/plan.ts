@@ -1,0 +1,397 @@
+// The pool planner: spec + observed members + a little controller memory -> actions and status. Pure: the clock,
+// the failure history and the random source come in as inputs, so every rule is a table-driven test.
+//
+// One pass, in order (the Agones computeReconciliationAction shape: classify, count, then decide):
+//   1. pool deleting or drain: delete every unclaimed member, create nothing;
+//   2. invalid spec: act on nothing;
+//   3. mark-ready every member whose pod is Ready while its label still says warming (also when paused);
+//   4. paused, or expectations unsatisfied: stop here (a lagging cache must never make extra members);
+//   5. delete failed members, warming timeouts, TTL-expired ready members (capped), excess warm members, drifted ones;
+//   6. create the deficit, bounded by maxSize (claimed included) and by back-off after repeated failures.
+import type { InstancePool, InstancePoolStatus } from '../api/types.js';
+import type { MemberView } from './members.js';
+import type {
+  DeleteReason,
+  FailureAssessment,
+  FailureRecord,
+  PoolAction,
+  RequeueWhy,
+  ResolvedSpec,
+} from './model.js';
+import {
+  BACKOFF_BASE_MS,
+  BACKOFF_CAP_MS,
+  DRIFT_BATCH_FRACTION,
+  FAILURE_THRESHOLD,
+  FAILURE_WINDOW_MS,
+  MAX_CREATES_PER_PASS,
+  TTL_JITTER,
+  TTL_RECYCLE_FRACTION,
+  TTL_RECYCLE_WINDOW_MS,
+  isBackoffFailure,
+  resolveSpec,
+} from './model.js';
+import type { PoolMode } from './status.js';
+import { computeStatus } from './status.js';
+
+export interface PlanInput {
+  pool: InstancePool;
+  members: readonly MemberView[];
+  /** Epoch milliseconds. */
+  now: number;
+  /** Hash of the current pod template; members carry theirs in the template-hash label. */
+  templateHash: string;
+  /** The shell's ReplicaSet-style expectations: every earlier create and delete has been observed. */
+  expectationsSatisfied: boolean;
+  /** Creates issued and not yet observed; counted as warming members of the current template. */
+  inFlightCreates?: number;
+  /** This pool's recent errored deletes (the shell appends one per errored delete it carried out). */
+  failureHistory: readonly FailureRecord[];
+  /** TTL recycles the shell carried out in the last TTL_RECYCLE_WINDOW_MS. */
+  recyclesInWindow: number;
+  /** Seeded in tests; only spreads back-off requeues. */
+  random: () => number;
+  /** From the spec validator: non-empty means condition InvalidSpec and no action. */
+  validationErrors?: readonly string[];
+  /** The status this controller last wrote, when the cache may not show it yet (keeps erroredCount monotone). */
+  lastWrittenStatus?: InstancePoolStatus;
+}
+
+export interface PlanResult {
+  /** Deletes, then mark-ready patches, then at most one create and at most one requeue. */
+  actions: PoolAction[];
+  status: InstancePoolStatus;
+  /** The pool is being deleted and nothing of it is left: the shell may remove the finalizer. */
+  finalizerRemovable: boolean;
+  /** While the pool is being deleted: what the finalizer still waits for, e.g. "waiting for 2 claimed members". */
+  waitingFor: string | undefined;
+}
+
+/** FNV-1a of the uid, finished with murmur3's avalanche, mapped to [0, 1): a member's stable share of the TTL jitter. */
+export function uidFraction(uid: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < uid.length; i++) {
+    h ^= uid.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // FNV alone spreads near-identical names (pod-1, pod-2, ...) poorly in its high bits.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 0x1_0000_0000;
+}
+
+/** When a ready member goes stale: readyAt + ttl * (1 + up to TTL_JITTER), the jitter fixed by its uid. */
+export function ttlExpiry(member: MemberView, readyTtlMs: number): number | undefined {
+  const since = member.readyAt ?? member.createdAt;
+  if (since === undefined) return undefined;
+  return since + Math.round(readyTtlMs * (1 + TTL_JITTER * uidFraction(member.uid)));
+}
+
+/** Batch sizes 1, 2, 4, ... summing to count: the shell stops at the first batch with an error. */
+export function slowStartBatches(count: number, initial = 1): number[] {
+  const batches: number[] = [];
+  let remaining = Math.max(0, Math.floor(count));
+  let size = Math.max(1, initial);
+  while (remaining > 0) {
+    const batch = Math.min(size, remaining);
+    batches.push(batch);
+    remaining -= batch;
+    size *= 2;
+  }
+  return batches;
+}
+
+export function assessFailures(history: readonly FailureRecord[], now: number): FailureAssessment {
+  const recent = history
+    .filter((r) => isBackoffFailure(r.reason) && now - r.at < FAILURE_WINDOW_MS)
+    .sort((a, b) => a.at - b.at);
+  const warmingTimeouts = recent.filter((r) => r.reason === 'warming-timeout').length;
+  const crashes = recent.length - warmingTimeouts;
+  const last = recent[recent.length - 1];
+  let reason: FailureAssessment['reason'] = 'CrashLooping';
+  if (warmingTimeouts > crashes || (warmingTimeouts === crashes && last?.reason === 'warming-timeout')) {
+    reason = 'WarmingTimeout';
+  }
+  const degraded = recent.length >= FAILURE_THRESHOLD;
+  // The pool recovers once enough of the oldest failures have left the window to drop below the threshold.
+  const pivot = recent[recent.length - FAILURE_THRESHOLD];
+  return {
+    recent: recent.length,
+    warmingTimeouts,
+    degraded,
+    reason,
+    backoffMs: degraded ? Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (recent.length - FAILURE_THRESHOLD)) : 0,
+    lastAt: last?.at,
+    recoversAt: degraded && pivot !== undefined ? pivot.at + FAILURE_WINDOW_MS : undefined,
+  };
+}
+
+/**
+ * Scale-down order, most expendable first (after the ReplicaSet controller's ranking): warming before ready;
+ * unschedulable, then not yet bound to a node; on an old template; then the newest (the least warm-up invested,
+ * and older ready members are the ones OldestReady claims take and TTL recycles); name breaks ties.
+ */
+export function scaleDownOrder(templateHash: string): (a: MemberView, b: MemberView) => number {
+  const key = (m: MemberView): number[] => [
+    m.phase === 'warming' ? 0 : 1,
+    m.unschedulable ? 0 : 1,
+    m.nodeName ? 1 : 0,
+    m.templateHash === templateHash ? 1 : 0,
+    -((m.phase === 'ready' ? m.readyAt : m.warmingStartedAt) ?? Number.MAX_SAFE_INTEGER),
+  ];
+  return (a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    for (let i = 0; i < ka.length; i++) {
+      const d = (ka[i] ?? 0) - (kb[i] ?? 0);
+      if (d !== 0) return d;
+    }
+    return a.name.localeCompare(b.name);
+  };
+}
+
+/** The readyAt to stamp: lastTransitionTime has whole-second precision, so a prompt observation uses our clock. */
+function readyStamp(member: MemberView, now: number): number {
+  return member.readyAt !== undefined && now - member.readyAt >= 1000 ? member.readyAt : now;
+}
+
+/** What one pass accumulates. */
+class Pass {
+  readonly deletes: PoolAction[] = [];
+  readonly marks: PoolAction[] = [];
+  readonly deleted = new Set<string>();
+  readonly stamped = new Map<string, number>();
+  readonly timers: { at: number; why: RequeueWhy }[] = [];
+  created = 0;
+  errored = 0;
+
+  delete(m: MemberView, reason: DeleteReason, errored: boolean): void {
+    if (this.deleted.has(m.uid)) return;
+    this.deleted.add(m.uid);
+    if (errored) this.errored++;
+    this.deletes.push({ kind: 'delete', pod: m.name, uid: m.uid, resourceVersion: m.resourceVersion, reason, errored });
+  }
+
+  timer(at: number, why: RequeueWhy): void {
+    this.timers.push({ at, why });
+  }
+
+  live(members: readonly MemberView[]): MemberView[] {
+    return members.filter((m) => m.phase !== 'terminating' && !this.deleted.has(m.uid));
+  }
+}
+
+function isWarm(m: MemberView): boolean {
+  return m.phase === 'warming' || m.phase === 'ready';
+}
+
+function deleteReasonOf(m: MemberView): DeleteReason {
+  if (m.failure === 'Evicted') return 'evicted';
+  if (m.failure === 'NotReady') return 'unhealthy';
+  return 'failed';
+}
+
+function replenish(
+  pass: Pass,
+  members: readonly MemberView[],
+  spec: ResolvedSpec,
+  input: PlanInput,
+  failures: FailureAssessment,
+): void {
+  const { now, templateHash } = input;
+  const target = spec.target;
+  const inFlight = Math.max(0, input.inFlightCreates ?? 0);
+
+  // Failed members are replaced; an evicted spot member is routine churn, not an error.
+  for (const m of members) {
+    if (m.phase !== 'failed') continue;
+    const reason = deleteReasonOf(m);
+    pass.delete(m, reason, !(reason === 'evicted' && spec.lifecycleClass === 'spot'));
+  }
+
+  // Warming timeouts. Unschedulable members are held instead: recreating them would only loop. The clock starts
+  // when the member was scheduled, so one that waited for capacity gets its full warm-up once placed.
+  for (const m of members) {
+    if (m.phase !== 'warming' || m.unschedulable) continue;
+    const started = Math.max(m.warmingStartedAt ?? -Infinity, m.scheduledAt ?? -Infinity);
+    if (!Number.isFinite(started)) continue;
+    const deadline = started + spec.warmingTimeoutMs;
+    if (now >= deadline) pass.delete(m, 'warming-timeout', true);
+    else pass.timer(deadline, 'warming-timeout');
+  }
+
+  // TTL: expire the stalest first, at most max(1, 10% of target) per window. Not while Degraded: a stale member
+  // that works beats a hole the back-off would leave unfilled.
+  if (spec.readyTtlMs > 0 && !failures.degraded) {
+    const expiring = pass
+      .live(members)
+      .filter((m) => m.phase === 'ready')
+      .map((m) => ({ m, at: ttlExpiry(m, spec.readyTtlMs) }))
+      .filter((e): e is { m: MemberView; at: number } => e.at !== undefined)
+      .sort((a, b) => a.at - b.at || a.m.name.localeCompare(b.m.name));
+    const expired = expiring.filter((e) => e.at <= now);
+    const allowed = Math.max(0, Math.max(1, Math.floor(TTL_RECYCLE_FRACTION * target)) - input.recyclesInWindow);
+    for (const e of expired.slice(0, allowed)) pass.delete(e.m, 'ttl', false);
+    if (expired.length > allowed) pass.timer(now + TTL_RECYCLE_WINDOW_MS, 'ttl-cap');
+    const next = expiring.find((e) => e.at > now);
+    if (next !== undefined) pass.timer(next.at, 'ttl');
+  }
+
+  // Warm members: held unschedulable ones count, so they are not recreated; in-flight creates count as current.
+  const warmSets = () => {
+    const warm = pass.live(members).filter(isWarm);
+    const drifted = warm.filter((m) => m.templateHash !== templateHash);
+    return { warm, drifted, total: warm.length + inFlight, current: warm.length - drifted.length + inFlight };
+  };
+  const order = scaleDownOrder(templateHash);
+
+  // While old-template members remain, up to `batch` extra warm members are allowed (maxSurge-like). The surge must
+  // not depend on how many new members exist, or the replacement just created would be scaled down again.
+  let { drifted, total, current } = warmSets();
+  const batch = drifted.length > 0 ? Math.max(1, Math.floor(DRIFT_BATCH_FRACTION * target)) : 0;
+  const allowedWarm = target + Math.min(batch, drifted.length);
+
+  // Scale down: warming before ready, never claimed (claimed members are not warm).
+  const excess = total - allowedWarm;
+  if (excess > 0) {
+    for (const m of warmSets().warm.sort(order).slice(0, excess)) pass.delete(m, 'scale-down', false);
+  }
+
+  // Template drift: old warming members go at once; old ready ones only from a ready surplus above target, so the
+  // rollout never lowers what claims can take. Both within the batch.
+  ({ drifted } = warmSets());
+  let budget = batch;
+  for (const m of drifted.filter((d) => d.phase === 'warming').sort(order).slice(0, budget)) {
+    pass.delete(m, 'template-drift', false);
+    budget--;
+  }
+  const readySurplus = warmSets().warm.filter((m) => m.phase === 'ready').length - target;
+  const oldReady = drifted.filter((d) => d.phase === 'ready').sort(order);
+  for (const m of oldReady.slice(0, Math.max(0, Math.min(budget, readySurplus)))) {
+    pass.delete(m, 'template-drift', false);
+    budget--;
+  }
+
+  // maxSize caps every non-terminating member, claimed included. With no room to surge and nothing of the new
+  // template warming, the rollout would wait forever: replace a batch in place instead (maxUnavailable-like).
+  const capRoom = (): number => spec.maxSize - (pass.live(members).length + inFlight);
+  ({ drifted } = warmSets());
+  const newWarming =
+    pass.live(members).filter((m) => m.phase === 'warming' && m.templateHash === templateHash).length + inFlight;
+  if (drifted.length > 0 && budget === batch && capRoom() <= 0 && newWarming === 0) {
+    for (const m of [...drifted].sort(order).slice(0, budget)) pass.delete(m, 'template-drift', false);
+  }
+
+  ({ total, current } = warmSets());
+  let create = Math.min(target - current, allowedWarm - total, capRoom(), MAX_CREATES_PER_PASS);
+  if (create > 0 && failures.degraded) {
+    // Degraded: wait out the back-off after the last failure, then warm one probe member at a time.
+    const resumeAt = (failures.lastAt ?? now) + failures.backoffMs;
+    if (now < resumeAt) {
+      pass.timer(resumeAt + (resumeAt - now) * 0.1 * input.random(), 'backoff');
+      create = 0;
+    } else if (newWarming > 0) {
+      create = 0;
+    } else {
+      create = 1;
+    }
+  }
+  pass.created = Math.max(0, create);
+}
+
+function markReady(pass: Pass, members: readonly MemberView[], now: number): void {
+  for (const m of members) {
+    if (m.phase !== 'ready' || m.stateLabel === 'ready' || pass.deleted.has(m.uid)) continue;
+    const readyAt = readyStamp(m, now);
+    pass.stamped.set(m.uid, readyAt);
+    const iso = new Date(readyAt).toISOString();
+    pass.marks.push({ kind: 'mark-ready', pod: m.name, uid: m.uid, resourceVersion: m.resourceVersion, readyAt: iso });
+  }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** What a deleting pool still waits for, or undefined when nothing is left. */
+function waitingForMembers(pass: Pass, members: readonly MemberView[], inFlight: number): string | undefined {
+  const claimed = members.filter((m) => m.phase === 'claimed').length;
+  const terminating = members.filter((m) => m.phase === 'terminating' || pass.deleted.has(m.uid)).length;
+  const undeleted = members.length - claimed - terminating;
+  const parts: string[] = [];
+  if (claimed > 0) parts.push(plural(claimed, 'claimed member'));
+  if (terminating > 0) parts.push(plural(terminating, 'terminating member'));
+  if (undeleted > 0) parts.push(`${plural(undeleted, 'unclaimed member')} to delete`);
+  if (inFlight > 0) parts.push(plural(inFlight, 'pending create'));
+  if (parts.length === 0) return undefined;
+  return `waiting for ${parts.join(', ')}`;
+}
+
+export function planPool(input: PlanInput): PlanResult {
+  const { pool, now } = input;
+  const spec = resolveSpec(pool.spec);
+  const members = [...input.members].sort((a, b) => a.name.localeCompare(b.name));
+  const inFlight = Math.max(0, input.inFlightCreates ?? 0);
+  const validationErrors = input.validationErrors ?? [];
+  const failures = assessFailures(input.failureHistory, now);
+  const deleting = pool.metadata.deletionTimestamp !== undefined && pool.metadata.deletionTimestamp !== null;
+  const mode: PoolMode = deleting ? 'terminating' : spec.drain ? 'draining' : spec.paused ? 'paused' : 'active';
+  const invalid = !deleting && validationErrors.length > 0;
+  const pass = new Pass();
+
+  if (mode === 'terminating' || (mode === 'draining' && !invalid)) {
+    if (input.expectationsSatisfied) {
+      const reason: DeleteReason = mode === 'terminating' ? 'pool-deleting' : 'drain';
+      for (const m of pass.live(members)) if (m.phase !== 'claimed') pass.delete(m, reason, false);
+    }
+  } else if (!invalid) {
+    if (mode === 'active' && input.expectationsSatisfied) replenish(pass, members, spec, input, failures);
+    markReady(pass, members, now);
+  }
+
+  let waitingFor: string | undefined;
+  let finalizerRemovable = false;
+  if (mode === 'terminating') {
+    waitingFor = waitingForMembers(pass, members, inFlight);
+    finalizerRemovable = members.length === 0 && inFlight === 0 && input.expectationsSatisfied;
+    if (!finalizerRemovable && waitingFor === undefined) {
+      waitingFor = 'waiting for earlier creates and deletes to be observed';
+    }
+  }
+  if (failures.recoversAt !== undefined && !invalid && mode !== 'terminating') {
+    pass.timer(failures.recoversAt, 'failure-window');
+  }
+
+  const after = members.map((m): MemberView => {
+    if (pass.deleted.has(m.uid)) return { ...m, phase: 'terminating' };
+    const stamped = pass.stamped.get(m.uid);
+    return stamped === undefined ? m : { ...m, readyAt: stamped };
+  });
+  const status = computeStatus({
+    pool,
+    lastWritten: input.lastWrittenStatus,
+    members: after,
+    now,
+    templateHash: input.templateHash,
+    target: spec.target,
+    mode,
+    validationErrors,
+    failures,
+    pending: !input.expectationsSatisfied || inFlight > 0,
+    deleted: pass.deleted.size,
+    erroredThisPass: pass.errored,
+    drifted: mode === 'active' ? after.filter((m) => isWarm(m) && m.templateHash !== input.templateHash).length : 0,
+    waitingFor,
+  });
+
+  const actions: PoolAction[] = [...pass.deletes, ...pass.marks];
+  if (pass.created > 0) actions.push({ kind: 'create', count: pass.created });
+  const earliest = [...pass.timers].sort((a, b) => a.at - b.at)[0];
+  if (earliest !== undefined) {
+    actions.push({ kind: 'requeue', afterMs: Math.max(1, Math.ceil(earliest.at - now)), why: earliest.why });
+  }
+  return { actions, status, finalizerRemovable, waitingFor };
+}

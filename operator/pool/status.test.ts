@@ -1,0 +1,293 @@
+import type { Condition, InstancePool, InstancePoolStatus } from '../api/types.js';
+import { API_VERSION, POOL_KIND } from '../api/types.js';
+import type { MemberPhase, MemberView } from './members.js';
+import type { FailureRecord } from './model.js';
+import { assessFailures } from './plan.js';
+import type { StatusFacts } from './status.js';
+import { computeStatus, computeWarmup, ownedStatus, statusEqual } from './status.js';
+
+const NOW = Date.parse('2026-11-24T12:00:00Z');
+const S = 1000;
+
+function member(name: string, phase: MemberPhase, over: Partial<MemberView> = {}): MemberView {
+  return {
+    name,
+    uid: `uid-${name}`,
+    resourceVersion: '1',
+    stateLabel: phase,
+    phase,
+    healthy: true,
+    failure: undefined,
+    ready: phase === 'ready',
+    unschedulable: false,
+    unschedulableMessage: undefined,
+    evicted: false,
+    createdAt: NOW - 60 * S,
+    scheduledAt: NOW - 60 * S,
+    readyAt: phase === 'ready' || phase === 'claimed' ? NOW - 58 * S : undefined,
+    warmingStartedAt: NOW - 60 * S,
+    templateHash: 'h',
+    nodeName: 'n',
+    claimName: undefined,
+    claimUid: undefined,
+    ...over,
+  };
+}
+
+function pool(status?: InstancePoolStatus): InstancePool {
+  const p: InstancePool = {
+    apiVersion: API_VERSION,
+    kind: POOL_KIND,
+    metadata: { name: 'web', namespace: 'ns', generation: 2 },
+    spec: { template: { spec: { containers: [{ name: 'c' }] } }, targetSize: 2 },
+  };
+  if (status) p.status = status;
+  return p;
+}
+
+function facts(over: Partial<StatusFacts> = {}): StatusFacts {
+  return {
+    pool: pool(),
+    lastWritten: undefined,
+    members: [member('a', 'ready'), member('b', 'ready')],
+    now: NOW,
+    templateHash: 'h',
+    target: 2,
+    mode: 'active',
+    validationErrors: [],
+    failures: assessFailures([], NOW),
+    pending: false,
+    deleted: 0,
+    erroredThisPass: 0,
+    drifted: 0,
+    waitingFor: undefined,
+    ...over,
+  };
+}
+
+const cond = (s: InstancePoolStatus, type: string): Condition | undefined => s.conditions?.find((c) => c.type === type);
+const summary = (s: InstancePoolStatus): Record<string, string> =>
+  Object.fromEntries((s.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
+
+describe('computeStatus', () => {
+  test('counts, replicas, selector, generation, hash', () => {
+    const s = computeStatus(
+      facts({
+        members: [
+          member('r', 'ready'),
+          member('w', 'warming'),
+          member('c', 'claimed'),
+          member('t', 'terminating'),
+          member('f', 'failed'),
+        ],
+      }),
+    );
+    expect(s).toMatchObject({
+      phase: 'Active',
+      observedGeneration: 2,
+      targetSize: 2,
+      warmingCount: 1,
+      readyCount: 1,
+      claimedCount: 1,
+      erroredCount: 0,
+      replicas: 2,
+      selector: 'warmpool.dev/pool=web',
+      templateHash: 'h',
+    });
+    expect(s.conditions?.every((c) => c.observedGeneration === 2)).toBe(true);
+  });
+
+  test.each<[string, Partial<StatusFacts>, Record<string, string>]>([
+    [
+      'at target: Ready, reconciled',
+      {},
+      { Ready: 'True/TargetReached', Reconciling: 'False/Reconciled', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'scaling up',
+      { target: 3 },
+      { Ready: 'False/NotEnoughReady', Reconciling: 'True/ScalingUp', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'ready above target but excess pending deletion: not Ready (kstatus)',
+      { target: 1 },
+      { Ready: 'False/ScalingDown', Reconciling: 'True/ScalingDown', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'warm at target, still warming',
+      { members: [member('a', 'ready'), member('b', 'warming')] },
+      { Ready: 'False/NotEnoughReady', Reconciling: 'True/WarmingUp', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'earlier actions not observed yet',
+      { pending: true },
+      { Ready: 'False/AwaitingMembers', Reconciling: 'True/AwaitingMembers', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'template rollout',
+      { drifted: 2 },
+      { Ready: 'False/RollingOut', Reconciling: 'True/RollingOut', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'recycling at target',
+      { deleted: 1, members: [member('a', 'ready'), member('b', 'ready'), member('x', 'terminating')] },
+      { Ready: 'False/Recycling', Reconciling: 'True/Recycling', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'paused below target',
+      { mode: 'paused', target: 5 },
+      { Ready: 'False/NotEnoughReady', Reconciling: 'False/Paused', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'paused at target',
+      { mode: 'paused' },
+      { Ready: 'True/TargetReached', Reconciling: 'False/Paused', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'invalid spec',
+      { validationErrors: ['spec.maxSize: too small'] },
+      { Ready: 'False/InvalidSpec', Reconciling: 'False/InvalidSpec', Stalled: 'True/InvalidSpec', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'terminating',
+      { mode: 'terminating', waitingFor: 'waiting for 1 claimed member' },
+      { Ready: 'False/Terminating', Reconciling: 'True/Terminating', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    ],
+    [
+      'crash looping below target',
+      { target: 3, failures: assessFailures(recent(6, 'failed'), NOW) },
+      { Ready: 'False/CrashLooping', Reconciling: 'True/ScalingUp', Stalled: 'True/CrashLooping', Degraded: 'True/CrashLooping' },
+    ],
+    [
+      'crash looping but at target: Degraded, not Stalled',
+      { failures: assessFailures(recent(6, 'failed'), NOW) },
+      { Ready: 'True/TargetReached', Reconciling: 'False/Reconciled', Stalled: 'False/AsExpected', Degraded: 'True/CrashLooping' },
+    ],
+  ])('%s', (_name, over, expected) => {
+    expect(summary(computeStatus(facts(over)))).toEqual(expected);
+  });
+
+  test('phase follows the mode', () => {
+    expect(computeStatus(facts({ mode: 'paused' })).phase).toBe('Paused');
+    expect(computeStatus(facts({ mode: 'draining', members: [] })).phase).toBe('Draining');
+    expect(computeStatus(facts({ mode: 'terminating' })).phase).toBe('Terminating');
+  });
+
+  test('Degraded names the failures and the unschedulable members together', () => {
+    const s = computeStatus(
+      facts({
+        target: 3,
+        failures: assessFailures([...recent(4, 'warming-timeout'), ...recent(2, 'failed')], NOW),
+        members: [
+          member('r', 'ready'),
+          member('z-stuck', 'warming', { unschedulable: true, unschedulableMessage: 'Insufficient cpu' }),
+          member('a-stuck', 'warming', { unschedulable: true, unschedulableMessage: 'Insufficient memory' }),
+        ],
+      }),
+    );
+    expect(cond(s, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'WarmingTimeout',
+      message:
+        '6 member failures in the last 5m (4 warming timeouts, 2 crashes); replacements back off 20s and go one at a time; ' +
+        '2 warming members unschedulable, held (a-stuck: Insufficient memory)',
+    });
+  });
+
+  test('lastTransitionTime moves only when the status flips', () => {
+    const first = computeStatus(facts({ target: 3 }));
+    expect(cond(first, 'Ready')?.lastTransitionTime).toBe('2026-11-24T12:00:00Z');
+
+    const sameStatus = computeStatus(facts({ target: 3, pool: pool(first), now: NOW + 90 * S, members: [member('a', 'ready'), member('b', 'warming')] }));
+    expect(cond(sameStatus, 'Ready')).toMatchObject({ status: 'False', lastTransitionTime: '2026-11-24T12:00:00Z' });
+
+    const flipped = computeStatus(facts({ pool: pool(first), now: NOW + 90 * S }));
+    expect(cond(flipped, 'Ready')).toMatchObject({ status: 'True', lastTransitionTime: '2026-11-24T12:01:30Z' });
+  });
+
+  test('the last written status wins over a lagging cache', () => {
+    const written = computeStatus(facts({ target: 3 }));
+    const s = computeStatus(facts({ target: 3, now: NOW + 60 * S, lastWritten: written, pool: pool({ erroredCount: 0 }) }));
+    expect(cond(s, 'Ready')?.lastTransitionTime).toBe(cond(written, 'Ready')?.lastTransitionTime);
+  });
+
+  test('erroredCount adds this pass to the larger of cached and written', () => {
+    expect(computeStatus(facts({ pool: pool({ erroredCount: 5 }), erroredThisPass: 2 })).erroredCount).toBe(7);
+    expect(computeStatus(facts({ pool: pool({ erroredCount: 5 }), lastWritten: { erroredCount: 8 }, erroredThisPass: 1 })).erroredCount).toBe(9);
+  });
+
+  test('conditions of other types are kept', () => {
+    const other: Condition = { type: 'QueueFull', status: 'False', reason: 'X', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' };
+    const s = computeStatus(facts({ pool: pool({ conditions: [other] }) }));
+    expect(cond(s, 'QueueFull')).toEqual(other);
+  });
+});
+
+function recent(n: number, reason: FailureRecord['reason']): FailureRecord[] {
+  return Array.from({ length: n }, (_, i) => ({ at: NOW - (i + 1) * S, reason }));
+}
+
+describe('computeWarmup', () => {
+  test('last and mean over ready and claimed members, most recent first', () => {
+    const w = computeWarmup([
+      member('a', 'ready', { warmingStartedAt: NOW - 10 * S, readyAt: NOW - 8 * S }),
+      member('b', 'claimed', { warmingStartedAt: NOW - 20 * S, readyAt: NOW - 16 * S }),
+      member('c', 'warming'),
+      member('d', 'terminating', { readyAt: NOW }),
+    ]);
+    expect(w).toEqual({ lastSeconds: 2, averageSeconds: 3, samples: 2 });
+  });
+
+  test('at most 20 samples, rounded to milliseconds', () => {
+    const ms = Array.from({ length: 30 }, (_, i) =>
+      member(`m${i}`, 'ready', { warmingStartedAt: NOW - 1000 * S, readyAt: NOW - 1000 * S + (i + 1) * 1000 + 1 / 3 }),
+    );
+    const w = computeWarmup(ms);
+    expect(w?.samples).toBe(20);
+    expect(w?.lastSeconds).toBe(30);
+    expect(w?.averageSeconds).toBe(20.5);
+  });
+
+  test('none without a ready member', () => {
+    expect(computeWarmup([member('w', 'warming')])).toBeUndefined();
+  });
+});
+
+describe('statusEqual and ownedStatus', () => {
+  const c = (type: string, status: Condition['status'], t = '2026-11-24T12:00:00Z'): Condition => ({
+    type,
+    status,
+    reason: 'R',
+    message: 'm',
+    lastTransitionTime: t,
+  });
+
+  test.each<[string, InstancePoolStatus | undefined, InstancePoolStatus | undefined, boolean]>([
+    ['identical', { readyCount: 1 }, { readyCount: 1 }, true],
+    ['a count differs', { readyCount: 1 }, { readyCount: 2 }, false],
+    ['condition order does not matter', { conditions: [c('A', 'True'), c('B', 'False')] }, { conditions: [c('B', 'False'), c('A', 'True')] }, true],
+    ['a condition status differs', { conditions: [c('A', 'True')] }, { conditions: [c('A', 'False')] }, false],
+    ['a transition time differs', { conditions: [c('A', 'True')] }, { conditions: [c('A', 'True', '2026-11-24T12:00:01Z')] }, false],
+    ['undefined keys are absent keys', { readyCount: 1, warmup: undefined }, { readyCount: 1 }, true],
+    ['key order does not matter', { readyCount: 1, claimedCount: 2 }, { claimedCount: 2, readyCount: 1 }, true],
+    ['nothing and empty', undefined, {}, true],
+    ['nested warm-up differs', { warmup: { lastSeconds: 1 } }, { warmup: { lastSeconds: 2 } }, false],
+  ])('%s', (_name, a, b, equal) => {
+    expect(statusEqual(a, b)).toBe(equal);
+  });
+
+  test('ownedStatus leaves out what other controllers write', () => {
+    const full: InstancePoolStatus = {
+      readyCount: 3,
+      pendingClaims: 4,
+      utilization: { combinedRps: 1, httpRps: 1, tcpRps: 0, methodRps: 0, inflight: 0, sampledAt: '2026-11-24T12:00:00Z' },
+    };
+    expect(ownedStatus(full)).toEqual({ readyCount: 3 });
+    expect(ownedStatus(undefined)).toEqual({});
+  });
+
+  test('a computed status equals the owned part of itself once written back with other fields', () => {
+    const s = computeStatus(facts());
+    expect(statusEqual(s, ownedStatus({ ...s, pendingClaims: 2 }))).toBe(true);
+  });
+});

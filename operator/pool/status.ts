@@ -1,0 +1,264 @@
+// The pool's status, computed from its members and the facts of one planning pass. Pure and deterministic: at rest
+// the same inputs give an equal status, so the shell (comparing with statusEqual) writes nothing.
+import { setCondition } from '../api/conditions.js';
+import type { Condition, InstancePool, InstancePoolStatus, PoolPhase, WarmupStatus } from '../api/types.js';
+import { LABEL_POOL } from '../api/types.js';
+import type { MemberView } from './members.js';
+import type { FailureAssessment } from './model.js';
+import { FAILURE_WINDOW_MS, WARMUP_SAMPLES } from './model.js';
+
+export type PoolMode = 'active' | 'paused' | 'draining' | 'terminating';
+
+export interface StatusFacts {
+  pool: InstancePool;
+  /** The status last written by this controller, when the cached pool.status may not show it yet. */
+  lastWritten: InstancePoolStatus | undefined;
+  /** Members as the pass leaves them: planned deletions already terminating, planned mark-ready stamped. */
+  members: readonly MemberView[];
+  now: number;
+  templateHash: string;
+  target: number;
+  mode: PoolMode;
+  validationErrors: readonly string[];
+  failures: FailureAssessment;
+  /** Creates or deletes were issued earlier and are not observed yet (expectations, in-flight creates). */
+  pending: boolean;
+  /** Members this pass deletes. */
+  deleted: number;
+  erroredThisPass: number;
+  /** Warm members whose template hash is not the current one. */
+  drifted: number;
+  /** For mode terminating: what the finalizer waits for. */
+  waitingFor: string | undefined;
+}
+
+/** The status fields the pool controller owns; pendingClaims and utilization are written by others. */
+export const OWNED_STATUS_FIELDS = [
+  'phase',
+  'observedGeneration',
+  'targetSize',
+  'warmingCount',
+  'readyCount',
+  'claimedCount',
+  'erroredCount',
+  'replicas',
+  'selector',
+  'conditions',
+  'warmup',
+  'templateHash',
+] as const satisfies readonly (keyof InstancePoolStatus)[];
+
+export function ownedStatus(status: InstancePoolStatus | undefined): InstancePoolStatus {
+  const out: Record<string, unknown> = {};
+  for (const field of OWNED_STATUS_FIELDS) {
+    if (status?.[field] !== undefined) out[field] = status[field];
+  }
+  return out;
+}
+
+interface ConditionSpec {
+  type: string;
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+}
+
+function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
+}
+
+export function computeWarmup(members: readonly MemberView[]): WarmupStatus | undefined {
+  const samples = members
+    .flatMap((m) => {
+      const { readyAt, warmingStartedAt: started } = m;
+      if ((m.phase !== 'ready' && m.phase !== 'claimed') || readyAt === undefined || started === undefined) return [];
+      return [{ name: m.name, readyAt, seconds: (readyAt - started) / 1000 }];
+    })
+    .filter((s) => s.seconds >= 0)
+    .sort((a, b) => b.readyAt - a.readyAt || a.name.localeCompare(b.name))
+    .slice(0, WARMUP_SAMPLES);
+  const latest = samples[0];
+  if (latest === undefined) return undefined;
+  const round = (x: number): number => Math.round(x * 1000) / 1000;
+  const mean = samples.reduce((sum, s) => sum + s.seconds, 0) / samples.length;
+  return { lastSeconds: round(latest.seconds), averageSeconds: round(mean), samples: samples.length };
+}
+
+function phaseOf(mode: PoolMode): PoolPhase {
+  switch (mode) {
+    case 'active':
+      return 'Active';
+    case 'paused':
+      return 'Paused';
+    case 'draining':
+      return 'Draining';
+    case 'terminating':
+      return 'Terminating';
+  }
+}
+
+interface Counts {
+  warming: number;
+  ready: number;
+  claimed: number;
+  /** Unclaimed members not yet terminating (warm or failed). */
+  unclaimed: number;
+  unschedulable: MemberView[];
+}
+
+function countMembers(members: readonly MemberView[]): Counts {
+  const counts: Counts = { warming: 0, ready: 0, claimed: 0, unclaimed: 0, unschedulable: [] };
+  for (const m of members) {
+    if (m.phase === 'warming') counts.warming++;
+    if (m.phase === 'ready') counts.ready++;
+    if (m.phase === 'claimed') counts.claimed++;
+    if (m.phase === 'warming' || m.phase === 'ready' || m.phase === 'failed') counts.unclaimed++;
+    if (m.phase === 'warming' && m.unschedulable) counts.unschedulable.push(m);
+  }
+  counts.unschedulable.sort((a, b) => a.name.localeCompare(b.name));
+  return counts;
+}
+
+function degradedCondition(f: StatusFacts, c: Counts): ConditionSpec {
+  const parts: string[] = [];
+  if (f.failures.degraded) {
+    const crashes = f.failures.recent - f.failures.warmingTimeouts;
+    parts.push(
+      `${plural(f.failures.recent, 'member failure')} in the last ${FAILURE_WINDOW_MS / 60_000}m ` +
+        `(${plural(f.failures.warmingTimeouts, 'warming timeout')}, ${plural(crashes, 'crash', 'crashes')}); ` +
+        `replacements back off ${Math.round(f.failures.backoffMs / 1000)}s and go one at a time`,
+    );
+  }
+  const first = c.unschedulable[0];
+  if (first !== undefined) {
+    const why = first.unschedulableMessage ? `: ${first.unschedulableMessage}` : '';
+    parts.push(`${plural(c.unschedulable.length, 'warming member')} unschedulable, held (${first.name}${why})`);
+  }
+  if (parts.length === 0) return { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'members are healthy' };
+  const reason = f.failures.degraded ? f.failures.reason : 'Unschedulable';
+  return { type: 'Degraded', status: 'True', reason, message: parts.join('; ') };
+}
+
+function reconcilingCondition(f: StatusFacts, c: Counts, warm: number): ConditionSpec {
+  const on = (reason: string, message: string): ConditionSpec => ({ type: 'Reconciling', status: 'True', reason, message });
+  const off = (reason: string, message: string): ConditionSpec => ({ type: 'Reconciling', status: 'False', reason, message });
+  if (f.mode === 'terminating') return on('Terminating', f.waitingFor ?? 'deleting members');
+  if (f.validationErrors.length > 0) return off('InvalidSpec', 'the spec must be fixed first');
+  if (f.mode === 'paused') return off('Paused', 'replenishment is paused');
+  if (f.mode === 'draining') {
+    return c.unclaimed > 0 || f.deleted > 0 || f.pending
+      ? on('Draining', `deleting ${plural(c.unclaimed + f.deleted, 'unclaimed member')}`)
+      : off('Drained', `no unclaimed members; ${plural(c.claimed, 'claimed member')} left to their claims`);
+  }
+  if (f.pending) return on('AwaitingMembers', 'waiting to observe earlier creates and deletes');
+  if (f.drifted > 0) return on('RollingOut', `${plural(f.drifted, 'warm member')} on an older template`);
+  if (warm < f.target) return on('ScalingUp', `${warm} of ${f.target} warm members`);
+  if (warm > f.target) return on('ScalingDown', `${warm} of ${f.target} warm members`);
+  if (f.deleted > 0) return on('Recycling', `replacing ${plural(f.deleted, 'member')}`);
+  if (c.ready < f.target && c.warming > c.unschedulable.length) {
+    return on('WarmingUp', `${c.ready} of ${f.target} members ready`);
+  }
+  return off('Reconciled', `${warm} of ${f.target} warm members`);
+}
+
+function buildConditions(f: StatusFacts, c: Counts): ConditionSpec[] {
+  const warm = c.warming + c.ready;
+  const degraded = degradedCondition(f, c);
+  const reconciling = reconcilingCondition(f, c, warm);
+
+  let stalled: ConditionSpec = { type: 'Stalled', status: 'False', reason: 'AsExpected', message: 'making progress' };
+  if (f.validationErrors.length > 0) {
+    stalled = { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message: f.validationErrors.join('; ') };
+  } else if (f.mode === 'active' && degraded.status === 'True' && c.ready < f.target) {
+    stalled = { type: 'Stalled', status: 'True', reason: degraded.reason, message: degraded.message };
+  }
+
+  const readyMsg = `${c.ready} of ${f.target} members ready`;
+  let ready: ConditionSpec;
+  if (f.mode === 'terminating') {
+    ready = { type: 'Ready', status: 'False', reason: 'Terminating', message: 'the pool is being deleted' };
+  } else if (f.validationErrors.length > 0) {
+    ready = { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: stalled.message };
+  } else if (f.mode === 'draining') {
+    // Draining means a warm target of zero: Ready once no unclaimed member is left, so GitOps tools see it settle.
+    ready =
+      reconciling.status === 'False'
+        ? { type: 'Ready', status: 'True', reason: 'Drained', message: reconciling.message }
+        : { type: 'Ready', status: 'False', reason: 'Draining', message: reconciling.message };
+  } else if (c.ready >= f.target && reconciling.status === 'False' && stalled.status === 'False') {
+    ready = { type: 'Ready', status: 'True', reason: 'TargetReached', message: readyMsg };
+  } else {
+    // kstatus: Ready only when reconciled; otherwise say what holds it back.
+    const reason = stalled.status === 'True' ? stalled.reason : c.ready < f.target ? 'NotEnoughReady' : reconciling.reason;
+    ready = { type: 'Ready', status: 'False', reason, message: readyMsg };
+  }
+  return [ready, reconciling, stalled, degraded];
+}
+
+/** lastTransitionTime moves only when a condition's status changes (setCondition); other types are kept. */
+function withTransitions(
+  specs: ConditionSpec[],
+  previous: Condition[] | undefined,
+  now: number,
+  generation: number | undefined,
+): Condition[] {
+  return specs.reduce<Condition[]>((list, spec) => {
+    const update = generation === undefined ? spec : { ...spec, observedGeneration: generation };
+    return setCondition(list, update, new Date(now));
+  }, previous ?? []);
+}
+
+/**
+ * erroredCount is cumulative: the larger of the cached and last-written counts plus this pass's errored deletes.
+ * A failed member is counted once, when the plan deletes it: afterwards it is terminating (or gone) and the shell's
+ * deletion expectations keep the next pass from acting before the cache shows that.
+ */
+export function computeStatus(f: StatusFacts): InstancePoolStatus {
+  const c = countMembers(f.members);
+  const previous = f.lastWritten ?? f.pool.status;
+  const generation = f.pool.metadata.generation;
+  const erroredBase = Math.max(f.pool.status?.erroredCount ?? 0, f.lastWritten?.erroredCount ?? 0);
+  const status: InstancePoolStatus = {
+    phase: phaseOf(f.mode),
+    targetSize: f.target,
+    warmingCount: c.warming,
+    readyCount: c.ready,
+    claimedCount: c.claimed,
+    erroredCount: erroredBase + f.erroredThisPass,
+    replicas: c.warming + c.ready,
+    selector: `${LABEL_POOL}=${f.pool.metadata.name ?? ''}`,
+    conditions: withTransitions(buildConditions(f, c), previous?.conditions, f.now, generation),
+    templateHash: f.templateHash,
+  };
+  if (generation !== undefined) status.observedGeneration = generation;
+  const warmup = computeWarmup(f.members);
+  if (warmup !== undefined) status.warmup = warmup;
+  return status;
+}
+
+function canonical(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = canonical(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Deep equality of two statuses, blind only to the order of conditions (and to keys whose value is undefined).
+ * lastTransitionTime is compared: computeStatus carries it over, so it only differs on a real transition.
+ */
+export function statusEqual(a: InstancePoolStatus | undefined, b: InstancePoolStatus | undefined): boolean {
+  const sorted = (s: InstancePoolStatus | undefined): unknown => {
+    if (s === undefined) return canonical({});
+    const conditions = s.conditions && [...s.conditions].sort((x, y) => x.type.localeCompare(y.type));
+    return canonical({ ...s, conditions });
+  };
+  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
+}
