@@ -11,6 +11,8 @@ const common = {
 };
 
 export default {
+  // Cluster tests wait on real controllers; each wait has its own deadline, this is only the outer bound.
+  testTimeout: 90_000,
   projects: [
     {
       ...common,
@@ -20,8 +22,6 @@ export default {
     {
       ...common,
       displayName: 'cluster',
-      // Cluster tests wait on real controllers; each wait has its own deadline, this is only the outer bound.
-      testTimeout: 90_000,
       testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/e2e/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.mjs',
       globalTeardown: '<rootDir>/test/support/global-teardown.mjs',

@@ -103,7 +103,7 @@ test('members that fit no node are held Pending and reported, and schedule once 
     meta.labels['warmpool.dev/test-group'] = group;
     return m;
   };
-  await kubectl(['apply', '-f', '-'], JSON.stringify(node(Math.floor(Math.random() * 50), `${ns}-a`)));
+  await kubectl(['apply', '-f', '-'], JSON.stringify(node(0, `${ns}-a`)));
   await kubectl(
     ['apply', '-f', '-'],
     poolManifest(ns, 'big', {
@@ -128,7 +128,7 @@ test('members that fit no node are held Pending and reported, and schedule once 
   await new Promise((r) => setTimeout(r, 3000));
   const still = (await members(ns, 'big')).filter((p) => p.status?.phase === 'Pending').map((p) => p.metadata.uid);
   expect(still.sort()).toEqual(pending.sort());
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [node(60, `${ns}-b`), node(61, `${ns}-c`)] }));
+  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [node(1, `${ns}-b`), node(2, `${ns}-c`)] }));
   await poolWhere(ns, 'big', 'all 3 ready', (p) => p.status?.readyCount === 3);
   const uids = (await members(ns, 'big')).map((p) => p.metadata.uid);
   expect(uids).toEqual(expect.arrayContaining(pending));

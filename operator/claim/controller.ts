@@ -171,7 +171,7 @@ export class ClaimController {
       [...groups.values()].map(async (list) => {
         for (const a of list) {
           if (a.kind === 'requeue' || a.kind === 'set-pool-pending') continue;
-          await this.carryOut(namespace, poolName, a, claimByUid.get(a.claim.uid), now);
+          await this.carryOut(namespace, poolName, a, claimByUid.get(a.claim.uid));
         }
       }),
     );
@@ -188,7 +188,7 @@ export class ClaimController {
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   }
 
-  private async carryOut(namespace: string, poolName: string, a: ClaimAction, claim: PoolClaim | undefined, now: number): Promise<void> {
+  private async carryOut(namespace: string, poolName: string, a: ClaimAction, claim: PoolClaim | undefined): Promise<void> {
     const { core, events, observer } = this.d;
     switch (a.kind) {
       case 'bind': {

@@ -256,7 +256,7 @@ export class PoolController {
         }),
       ),
     );
-    let firstError: unknown;
+    const errors: unknown[] = [];
     outcomes.forEach((o, i) => {
       const d = deletes[i];
       if (!d) return;
@@ -272,9 +272,9 @@ export class PoolController {
       // Not deleted: the expectation will never be observed, so lower it now.
       expectations.deletionObserved(key, d.uid);
       if (isNotFound(o.reason) || isConflict(o.reason)) return; // gone already, or changed (claimed): next pass decides
-      firstError ??= o.reason;
+      errors.push(o.reason);
     });
-    if (firstError !== undefined) throw firstError;
+    if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
   }
 
   /** Creates in slow-start batches (1, 2, 4, ...): a template the apiserver refuses costs one failed call, not N. */
