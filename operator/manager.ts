@@ -14,7 +14,7 @@ import { InformerSet } from './kube/informer-set.js';
 import { LeaderElector } from './kube/leader.js';
 import { runWorkers } from './kube/workers.js';
 import { WorkQueue } from './kube/workqueue.js';
-import { createMetrics, queueHooks } from './metrics/registry.js';
+import { createMetrics, onApiRequest, queueHooks } from './metrics/registry.js';
 import { UtilizationScraper, kubeScrapeClients } from './metrics/scraper.js';
 import { PoolController } from './pool/controller.js';
 import { poolObserver } from './pool/observer.js';
@@ -73,9 +73,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const namespaces = opts.namespaces ?? [];
   const identity = opts.identity ?? `${hostname()}-${process.pid}`;
   const metrics = createMetrics({ perMemberUtilization: opts.memberMetrics ?? false });
-  const { core, custom, coordination } = makeInstrumentedClients(kc, (verb, code) =>
-    metrics.apiRequests.inc({ verb, code: String(code) }),
-  );
+  const { core, custom, coordination } = makeInstrumentedClients(kc, onApiRequest(metrics));
 
   const customPath = (plural: string) => (ns: string | undefined) =>
     ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`;
@@ -131,10 +129,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   poolController.register();
   claimController.register();
 
-  const onApiRequest = (verb: string, code: number): void => metrics.apiRequests.inc({ verb, code: String(code) });
   const scraper = new UtilizationScraper({
     metrics,
-    clients: kubeScrapeClients(kc, onApiRequest),
+    clients: kubeScrapeClients(kc, onApiRequest(metrics)),
     members: (ns, name) => pods.list(ns).filter((p) => p.metadata?.labels?.[LABEL_POOL] === name),
     onUtilization: (key, utilization) =>
       void poolController.utilizationChanged(key, utilization).catch((err: unknown) =>

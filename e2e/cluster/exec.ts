@@ -54,6 +54,8 @@ export function runRaw(cmd: string, args: readonly string[], opts: RunOptions = 
         code: code ?? 128,
       });
     });
+    // A child that exits without reading its input (EPIPE) is not an error of ours: its exit code tells.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

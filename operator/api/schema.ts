@@ -280,7 +280,7 @@ export const poolStatusSchema = object<InstancePoolStatus>(
   },
   {
     phase: oneOf<PoolPhase>('Lifecycle phase.', { Active: true, Paused: true, Draining: true, Terminating: true }),
-    observedGeneration: int64('metadata.generation this status was computed for.', { minimum: 0 }),
+    observedGeneration: int64('metadata.generation this status was computed for; 0 until the operator has seen the object.', { minimum: 0 }),
     targetSize: int32('targetSize this status was computed for.', { minimum: 0 }),
     warmingCount: int32('Members started but not yet Ready.', { minimum: 0 }),
     readyCount: int32('Members Ready and unclaimed.', { minimum: 0 }),
@@ -294,6 +294,9 @@ export const poolStatusSchema = object<InstancePoolStatus>(
     utilization,
     templateHash: string('Template hash new members are created with (label warmpool.dev/template-hash).'),
   },
+  // Defaulted so a brand-new object already carries observedGeneration 0 < generation: kstatus (helm 4 --wait,
+  // Flux) then reads it as in progress until the operator has observed it, instead of Current.
+  { default: { observedGeneration: 0 } },
 );
 
 export const claimSpecSchema = object<PoolClaimSpec>(
@@ -354,7 +357,7 @@ export const claimStatusSchema = object<PoolClaimStatus>(
   },
   {
     phase: oneOf<ClaimPhase>('Lifecycle phase.', { Pending: true, Bound: true, Released: true, Failed: true, Lost: true }),
-    observedGeneration: int64('metadata.generation this status was computed for.', { minimum: 0 }),
+    observedGeneration: int64('metadata.generation this status was computed for; 0 until the operator has seen the object.', { minimum: 0 }),
     member,
     boundAt: dateTime('When the claim was bound.'),
     waitedSeconds: number('Seconds from creation to Bound.', { minimum: 0 }),
@@ -362,6 +365,9 @@ export const claimStatusSchema = object<PoolClaimStatus>(
     releasedAt: dateTime('When the claim was released.'),
     conditions,
   },
+  // Defaulted so a brand-new object already carries observedGeneration 0 < generation: kstatus (helm 4 --wait,
+  // Flux) then reads it as in progress until the operator has observed it, instead of Current.
+  { default: { observedGeneration: 0 } },
 );
 
 /** Root metadata may only restrict the name: pool and claim names are label values on members. */

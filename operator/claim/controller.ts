@@ -28,6 +28,8 @@ import { planClaims } from './plan.js';
 
 /** The pool's status.pendingClaims is written at most this often: it is for people, not for the claim path. */
 const POOL_PENDING_MIN_INTERVAL_MS = 2_000;
+/** After a lost race for a member, plan the pool again this soon (the informer delivers the winner's write). */
+const CONFLICT_REQUEUE_MS = 50;
 /** How long a bind we made may be missing from the pod cache before we stop covering for the cache. */
 const BIND_MEMORY_MS = 30_000;
 
@@ -61,6 +63,12 @@ export class ClaimController {
    */
   private readonly recentBinds = new Map<string, RecentBind>();
   private readonly poolPending = new Map<string, { value: number; at: number }>();
+  /**
+   * Claims as our last write to them returned them, while the cache still shows the version before that write
+   * (staleRv). Without it the next pass, seconds of cache lag or not, would plan from the old status and write the
+   * same status again: a write too many on the claim path.
+   */
+  private readonly ownClaimWrites = new Map<string, { staleRv: string; claim: PoolClaim; at: number }>();
 
   constructor(private readonly d: ClaimControllerDeps) {
     this.now = d.now ?? Date.now;
@@ -94,7 +102,7 @@ export class ClaimController {
     const namespace = key.slice(0, i);
     const poolName = key.slice(i + 1);
     const pool = this.d.pools.get(poolName, namespace);
-    const claims = this.d.claims.list(namespace).filter((c) => c.spec?.poolName === poolName);
+    const claims = this.withOwnWrites(this.d.claims.list(namespace).filter((c) => c.spec?.poolName === poolName));
     const members = this.coverRecentBinds(
       this.d.pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_POOL] === poolName),
       claims,
@@ -110,6 +118,42 @@ export class ClaimController {
     });
     if (actions.length === 0) return;
     return this.d.observer.pass(namespace, poolName, () => this.act(namespace, poolName, claims, actions, now));
+  }
+
+  private async memberStillRecords(namespace: string, claim: PoolClaim): Promise<boolean> {
+    const named = claim.status?.member;
+    if (!named) return false;
+    try {
+      const pod = await this.d.core.readNamespacedPod({ name: named.name, namespace });
+      return (
+        pod.metadata?.uid === named.uid &&
+        pod.metadata.annotations?.[ANN_CLAIM_UID] === claim.metadata.uid &&
+        !pod.metadata.deletionTimestamp
+      );
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  private withOwnWrites(claims: readonly PoolClaim[]): PoolClaim[] {
+    if (this.ownClaimWrites.size === 0) return [...claims];
+    const now = this.now();
+    return claims.map((c) => {
+      const uid = c.metadata.uid ?? '';
+      const own = this.ownClaimWrites.get(uid);
+      if (!own) return c;
+      if (own.staleRv === c.metadata.resourceVersion && now - own.at < BIND_MEMORY_MS) return own.claim;
+      this.ownClaimWrites.delete(uid); // the cache has moved on: it knows better now
+      return c;
+    });
+  }
+
+  private remember(before: PoolClaim | undefined, written: unknown): void {
+    const uid = before?.metadata.uid;
+    const rv = before?.metadata.resourceVersion;
+    if (!uid || !rv || typeof written !== 'object' || written === null) return;
+    this.ownClaimWrites.set(uid, { staleRv: rv, claim: written as PoolClaim, at: this.now() });
   }
 
   /**
@@ -171,7 +215,8 @@ export class ClaimController {
       [...groups.values()].map(async (list) => {
         for (const a of list) {
           if (a.kind === 'requeue' || a.kind === 'set-pool-pending') continue;
-          await this.carryOut(namespace, poolName, a, claimByUid.get(a.claim.uid));
+          const carryOut = (): Promise<void> => this.carryOut(namespace, poolName, a, claimByUid.get(a.claim.uid));
+          await (a.kind === 'bind' ? this.d.observer.bind(namespace, poolName, a.claim.name, a.member.name, carryOut) : carryOut());
         }
       }),
     );
@@ -183,8 +228,9 @@ export class ClaimController {
       if (r.reason instanceof RequeueNow) conflict = true;
       else throw r.reason;
     }
-    // Another writer won a member: plan again once the cache has moved (back-off keeps this from spinning).
-    if (conflict) throw new RequeueNow('a member changed under a bind; planning the pool again');
+    // Another writer won a member, or our cache was behind: plan again shortly, once the cache has moved. Not a
+    // rate-limited retry: the rest of the pass succeeded, and a growing back-off would stall a busy pool.
+    if (conflict) return { requeueAfterMs: Math.min(requeueAfterMs ?? CONFLICT_REQUEUE_MS, CONFLICT_REQUEUE_MS) };
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   }
 
@@ -201,7 +247,15 @@ export class ClaimController {
         }
         this.recentBinds.set(a.claim.uid, { member: a.member.name, at: this.now() });
         this.d.poolQueue.add(`${namespace}/${poolName}`);
-        await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
+        // Guarded by the claim's resourceVersion: if another operator bound this claim to another member
+        // meanwhile, its status stands and ours is refused; the next pass finds our member recording a claim
+        // that names another, and hands it back. Without the guard each side could keep its own member.
+        try {
+          await this.writeClaimStatus(namespace, a.claim.name, claim, a.status, true);
+        } catch (err) {
+          if (isConflict(err)) throw new RequeueNow(String(err));
+          throw err;
+        }
         observer.bound(namespace, poolName, {
           queueSeconds: Math.max(0, (t0 - (toMillis(claim?.metadata.creationTimestamp) ?? t0)) / 1000),
           bindSeconds: (this.now() - t0) / 1000,
@@ -210,6 +264,14 @@ export class ClaimController {
         return;
       }
       case 'repair-status':
+        // Guarded like a bind's status write: when two writers raced, exactly one member gets named.
+        try {
+          await this.writeClaimStatus(namespace, a.claim.name, claim, a.status, true);
+        } catch (err) {
+          if (isConflict(err)) throw new RequeueNow(String(err));
+          throw err;
+        }
+        return;
       case 'update-ready':
         await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
         return;
@@ -217,12 +279,21 @@ export class ClaimController {
         await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
         if (a.event) events.record(claim ?? refObject(namespace, a.claim), a.event.type, a.event.reason, a.event.message);
         return;
-      case 'fail':
-      case 'release':
       case 'mark-lost':
+        // Lost is final, so a member missing from our cache is looked up before we believe it gone: the pod cache
+        // can lag the claim cache (a bind by another replica, a member created moments ago).
+        if (a.member === undefined && claim?.status?.member && (await this.memberStillRecords(namespace, claim))) {
+          throw new RequeueNow(`member ${claim.status.member.name} exists; the pod cache is behind`);
+        }
         await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
         events.record(claim ?? refObject(namespace, a.claim), a.event.type, a.event.reason, a.event.message);
-        observer.ended(namespace, poolName, a.kind === 'fail' ? (a.reason === 'QueueFull' ? 'rejected' : 'failed') : a.kind === 'release' ? 'expired' : 'lost');
+        observer.ended(namespace, poolName, 'lost');
+        return;
+      case 'fail':
+      case 'release':
+        await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
+        events.record(claim ?? refObject(namespace, a.claim), a.event.type, a.event.reason, a.event.message);
+        observer.ended(namespace, poolName, a.kind === 'fail' ? (a.reason === 'QueueFull' ? 'rejected' : 'failed') : 'expired');
         return;
       case 'return-member':
         try {
@@ -251,7 +322,7 @@ export class ClaimController {
       case 'add-finalizer':
       case 'remove-finalizer':
         try {
-          await mergePatchCustom(this.d.custom, GROUP, VERSION, CLAIM_PLURAL, namespace, a.claim.name, a.patch);
+          this.remember(claim, await mergePatchCustom(this.d.custom, GROUP, VERSION, CLAIM_PLURAL, namespace, a.claim.name, a.patch));
         } catch (err) {
           if (isConflict(err)) throw new RequeueNow(String(err));
           if (!isNotFound(err)) throw err;
@@ -264,10 +335,17 @@ export class ClaimController {
   }
 
   /** A merge patch from the claim's cached status to the planned one (fields the plan drops are nulled). */
-  private async writeClaimStatus(namespace: string, name: string, claim: PoolClaim | undefined, status: PoolClaimStatus): Promise<void> {
+  private async writeClaimStatus(
+    namespace: string,
+    name: string,
+    claim: PoolClaim | undefined,
+    status: PoolClaimStatus,
+    guarded = false,
+  ): Promise<void> {
     const body = statusMergePatch(claim?.status, status).status as object;
+    const rv = guarded ? claim?.metadata.resourceVersion : undefined;
     try {
-      await mergePatchCustomStatus(this.d.custom, GROUP, VERSION, CLAIM_PLURAL, namespace, name, body);
+      this.remember(claim, await mergePatchCustomStatus(this.d.custom, GROUP, VERSION, CLAIM_PLURAL, namespace, name, body, rv));
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

@@ -93,11 +93,16 @@ describe('member patches', () => {
   });
 });
 
+/** The Bound and Ready conditions only (the kstatus conditions are checked on their own below). */
+function core(status: PoolClaimStatus, types: readonly string[] = ['Bound', 'Ready']): PoolClaimStatus {
+  return { ...status, conditions: status.conditions?.filter((c) => types.includes(c.type)) };
+}
+
 describe('claim statuses', () => {
   const member = { name: 'web-abc', uid: 'pod-uid', podIP: '10.0.0.7', nodeName: 'node-1' };
 
   it('boundStatus: member, boundAt in ms, waitedSeconds, Bound and Ready True, generation', () => {
-    expect(boundStatus(claim(), member, true, NOW, NOW)).toEqual({
+    expect(core(boundStatus(claim(), member, true, NOW, NOW))).toEqual({
       phase: 'Bound',
       member,
       boundAt: '2026-11-24T12:00:05.250Z',
@@ -115,14 +120,14 @@ describe('claim statuses', () => {
     expect(first.queuePosition).toBeUndefined();
     const later = pendingStatus(claim({ status: first }), 'Queued', 'waiting', 3, NOW + 60_000);
     expect(later).toMatchObject({ phase: 'Pending', queuePosition: 3 });
-    expect(later.conditions).toEqual([
+    expect(core(later, ['Bound']).conditions).toEqual([
       { type: 'Bound', status: 'False', reason: 'Queued', message: 'waiting', observedGeneration: 2, lastTransitionTime: '2026-11-24T12:00:00Z' },
     ]);
   });
 
   it('failedStatus drops the queue position', () => {
     const waiting = claim({ status: pendingStatus(claim(), 'Queued', 'waiting', 9, T0) });
-    expect(failedStatus(waiting, 'QueueFull', 'full', NOW)).toEqual({
+    expect(core(failedStatus(waiting, 'QueueFull', 'full', NOW), ['Bound'])).toEqual({
       phase: 'Failed',
       observedGeneration: 2,
       conditions: [{ type: 'Bound', status: 'False', reason: 'QueueFull', message: 'full', observedGeneration: 2, lastTransitionTime: '2026-11-24T12:00:00Z' }],
@@ -133,13 +138,12 @@ describe('claim statuses', () => {
     const bound = claim({ status: boundStatus(claim(), member, true, T0 + 1000, T0 + 1000) });
     const released = releasedStatus(bound, 'held for 2s', NOW);
     expect(released).toMatchObject({ phase: 'Released', member, boundAt: '2026-11-24T12:00:01.000Z', releasedAt: '2026-11-24T12:00:05.250Z' });
-    expect(released.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([
+    expect(core(released, ['Bound']).conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([
       ['Bound', 'False', 'Expired'],
-      ['Ready', 'False', 'Released'],
     ]);
     const lost = lostStatus(bound, undefined, 'member web-abc is gone', NOW);
     expect(lost).toMatchObject({ phase: 'Lost', member });
-    expect(lost.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([
+    expect(core(lost).conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([
       ['Bound', 'False', 'MemberLost'],
       ['Ready', 'False', 'MemberLost'],
     ]);
@@ -199,5 +203,23 @@ describe('finalizer patches', () => {
     expect(addFinalizerPatch(c)).toEqual({ metadata: { resourceVersion: '40', finalizers: ['other/keep', CLAIM_FINALIZER] } });
     const withOurs = claim({ metadata: { ...claim().metadata, finalizers: ['other/keep', CLAIM_FINALIZER] } });
     expect(removeFinalizerPatch(withOurs)).toEqual({ metadata: { resourceVersion: '40', finalizers: ['other/keep'] } });
+  });
+});
+
+describe('kstatus conditions of a claim', () => {
+  const member = { name: 'web-abc', uid: 'pod-uid' };
+  const kstatus = (st: PoolClaimStatus): Record<string, string | undefined> => ({
+    Reconciling: st.conditions?.find((c) => c.type === 'Reconciling')?.status,
+    Stalled: st.conditions?.find((c) => c.type === 'Stalled')?.status,
+    Ready: st.conditions?.find((c) => c.type === 'Ready')?.status,
+  });
+  it.each<[string, () => PoolClaimStatus, Record<string, string | undefined>]>([
+    ['Pending is in progress', () => pendingStatus(claim(), 'Queued', 'waiting', 1, NOW), { Reconciling: 'True', Stalled: 'False', Ready: 'False' }],
+    ['Bound is current', () => boundStatus(claim(), member, true, NOW, NOW), { Reconciling: 'False', Stalled: 'False', Ready: 'True' }],
+    ['Failed has failed', () => failedStatus(claim(), 'NoReadyMembers', 'none', NOW), { Reconciling: 'False', Stalled: 'True', Ready: 'False' }],
+    ['Lost has failed', () => lostStatus(claim(), member, 'gone', NOW), { Reconciling: 'False', Stalled: 'True', Ready: 'False' }],
+    ['Released is current and has no Ready condition', () => releasedStatus(claim(), 'held', NOW), { Reconciling: 'False', Stalled: 'False', Ready: undefined }],
+  ])('%s', (_name, build, want) => {
+    expect(kstatus(build())).toEqual(want);
   });
 });

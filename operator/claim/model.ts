@@ -29,6 +29,8 @@ export const PENDING_WRITE_GRACE_MS = 2_000;
 
 export const CONDITION_BOUND = 'Bound';
 export const CONDITION_READY = 'Ready';
+export const CONDITION_RECONCILING = 'Reconciling';
+export const CONDITION_STALLED = 'Stalled';
 
 export type PendingReason = 'Queued' | 'PoolNotFound';
 export type FailReason = 'NoReadyMembers' | 'PoolNotFound' | 'PoolDraining' | 'QueueFull';
@@ -267,6 +269,8 @@ export function boundStatus(
     [
       { type: CONDITION_BOUND, status: 'True', reason: 'Bound', message: `bound to member ${member.name}` },
       readyCondition(memberReady, member.name),
+      { type: CONDITION_RECONCILING, status: 'False', reason: 'Bound', message: '' },
+      { type: CONDITION_STALLED, status: 'False', reason: 'Bound', message: '' },
     ],
     now,
   );
@@ -282,12 +286,34 @@ export function pendingStatus(
 ): PoolClaimStatus {
   const status: PoolClaimStatus = { phase: 'Pending' };
   if (queuePosition !== undefined) status.queuePosition = queuePosition;
-  return stamp(claim, status, [{ type: CONDITION_BOUND, status: 'False', reason, message }], now);
+  return stamp(
+    claim,
+    status,
+    [
+      { type: CONDITION_BOUND, status: 'False', reason, message },
+      { type: CONDITION_READY, status: 'False', reason: 'Pending', message: 'no member yet' },
+      // kstatus: a waiting claim is in progress, not Current.
+      { type: CONDITION_RECONCILING, status: 'True', reason, message },
+      { type: CONDITION_STALLED, status: 'False', reason, message: '' },
+    ],
+    now,
+  );
 }
 
 /** Failed; waitedSeconds stays unset, as the API defines it as the wait until Bound. */
 export function failedStatus(claim: PoolClaim, reason: FailReason, message: string, now: number): PoolClaimStatus {
-  return stamp(claim, { phase: 'Failed' }, [{ type: CONDITION_BOUND, status: 'False', reason, message }], now);
+  return stamp(
+    claim,
+    { phase: 'Failed' },
+    [
+      { type: CONDITION_BOUND, status: 'False', reason, message },
+      { type: CONDITION_READY, status: 'False', reason, message },
+      { type: CONDITION_RECONCILING, status: 'False', reason, message: '' },
+      // kstatus: a claim that will never be bound has failed.
+      { type: CONDITION_STALLED, status: 'True', reason, message },
+    ],
+    now,
+  );
 }
 
 /** Released at `now` (TTL expiry); member, boundAt and waitedSeconds stay as the record of what was held. */
@@ -297,15 +323,20 @@ export function releasedStatus(claim: PoolClaim, message: string, now: number): 
   if (member !== undefined) status.member = member;
   if (boundAt !== undefined) status.boundAt = boundAt;
   if (waitedSeconds !== undefined) status.waitedSeconds = waitedSeconds;
-  return stamp(
+  const stamped = stamp(
     claim,
     status,
     [
       { type: CONDITION_BOUND, status: 'False', reason: 'Expired', message },
-      { type: CONDITION_READY, status: 'False', reason: 'Released', message: 'the member was released' },
+      { type: CONDITION_RECONCILING, status: 'False', reason: 'Released', message: '' },
+      { type: CONDITION_STALLED, status: 'False', reason: 'Released', message: '' },
     ],
     now,
   );
+  // Ready says whether the member is still Ready; a released claim has no member, so it has no Ready condition
+  // (a Ready=False would keep kstatus and Flux waiting on a claim that has done its job).
+  if (stamped.conditions) stamped.conditions = stamped.conditions.filter((c) => c.type !== CONDITION_READY);
+  return stamped;
 }
 
 /** Lost: the member failed or disappeared. Bound turns False too, so nothing waiting for Bound takes it as usable. */
@@ -327,6 +358,9 @@ export function lostStatus(
     [
       { type: CONDITION_BOUND, status: 'False', reason: 'MemberLost', message },
       { type: CONDITION_READY, status: 'False', reason: 'MemberLost', message },
+      { type: CONDITION_RECONCILING, status: 'False', reason: 'MemberLost', message: '' },
+      // kstatus: a Lost claim is never re-bound: it has failed.
+      { type: CONDITION_STALLED, status: 'True', reason: 'MemberLost', message },
     ],
     now,
   );

@@ -1,7 +1,8 @@
-// What the claim controller reports: claim results and latency by stage, pending claims, a span per pass.
+// What the claim controller reports: claim results and latency by stage, pending claims, a span per pass and one
+// per bind (a child of the pass's span) naming the claim and the member.
 import { observeReconcile, type ClaimResult, type Metrics } from '../metrics/registry.js';
 import type { Logger } from 'winston';
-import { withSpan } from '../telemetry/tracing.js';
+import { SpanAttributes, withSpan } from '../telemetry/tracing.js';
 
 export interface BindTimes {
   queueSeconds: number;
@@ -11,6 +12,7 @@ export interface BindTimes {
 
 export interface ClaimObserver {
   pass<T>(namespace: string, pool: string, fn: () => Promise<T>): Promise<T>;
+  bind<T>(namespace: string, pool: string, claim: string, member: string, fn: () => Promise<T>): Promise<T>;
   bound(namespace: string, pool: string, t: BindTimes): void;
   ended(namespace: string, pool: string, result: Exclude<ClaimResult, 'bound'>): void;
   recycled(namespace: string, pool: string): void;
@@ -20,11 +22,22 @@ export interface ClaimObserver {
 export function claimObserver(metrics: Metrics, log: Logger): ClaimObserver {
   return {
     pass: (namespace, pool, fn) =>
-      withSpan('claim.reconcile', { 'warmpool.namespace': namespace, 'warmpool.pool': pool }, () =>
+      withSpan('claim.reconcile', { [SpanAttributes.namespace]: namespace, [SpanAttributes.pool]: pool }, () =>
         observeReconcile(metrics, 'claim', fn).catch((err: unknown) => {
           log.debug('claim pass failed', { namespace, name: pool, err: String(err) });
           throw err;
         }),
+      ),
+    bind: (namespace, pool, claim, member, fn) =>
+      withSpan(
+        'claim.bind',
+        {
+          [SpanAttributes.namespace]: namespace,
+          [SpanAttributes.pool]: pool,
+          [SpanAttributes.claim]: claim,
+          [SpanAttributes.member]: member,
+        },
+        fn,
       ),
     bound: (namespace, pool, t) => {
       metrics.claims.inc({ namespace, pool, result: 'bound' });

@@ -250,7 +250,16 @@ function planLifecycle(pass: Pass, claim: PoolClaim): boolean {
     return true;
   }
   const kept = keeper(claim, recorded);
-  for (const member of recorded) if (member !== kept) releaseMember(pass, ref, policy, member, 'duplicate');
+  // Several members record the claim only after two writers raced. Release the extras only once the claim's status
+  // names its member: deciding from the earliest claim time while the status is still unwritten (or our cache of it
+  // stale) could release the very member the other writer's status names. Until then the keeper's status is
+  // repaired (a write guarded by the claim's resourceVersion, so one writer wins) and the extras wait.
+  const settled = recorded.some((m) => m.view.uid === claim.status?.member?.uid);
+  for (const member of recorded) {
+    if (member === kept) continue;
+    if (settled) releaseMember(pass, ref, policy, member, 'duplicate');
+    else pass.touched.add(member.view.uid);
+  }
   if (phase === 'Bound' || kept !== undefined) {
     planHeld(pass, claim, kept);
     return true;

@@ -182,6 +182,30 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'warmpool_pool_seconds_since_ready{namespace="ns",pool="batch"}')).toBe(5);
   });
 
+  test('idle cost: the ready count times the time it held, counted up to each scrape', async () => {
+    let now = 1_000_000;
+    const metrics = createMetrics({ defaultMetrics: false, now: () => now });
+    const series = 'warmpool_pool_ready_member_seconds_total{namespace="ns",pool="web"}';
+    metrics.readiness.report(pool, 3, now);
+    now += 10_000;
+    // No pass since: the scrape brings it up to date (3 members x 10 s).
+    expect(await value(metrics, series)).toBe(30);
+    now += 5_000;
+    metrics.readiness.report(pool, 1, now);
+    now += 20_000;
+    metrics.readiness.report(pool, 0, now);
+    now += 60_000;
+    // 30 + 3 x 5 + 1 x 20; nothing while none is ready.
+    expect(await value(metrics, series)).toBe(65);
+    // A report with an older timestamp than the last scrape adds nothing twice.
+    metrics.readiness.report(pool, 2, now - 1_000);
+    expect(await value(metrics, series)).toBe(65);
+    now += 1_000;
+    expect(await value(metrics, series)).toBe(67);
+    await metrics.forgetPool('ns', 'web');
+    expect(await value(metrics, series)).toBeUndefined();
+  });
+
   test('queueHooks, observeReconcile and onApiRequest feed their metrics', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const hooks = queueHooks(metrics);

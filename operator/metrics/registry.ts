@@ -71,13 +71,19 @@ export interface Metrics {
   claimDuration: HistogramOf<PoolLabels & { stage: ClaimStage }>;
   /** warmpool_member_warmup_seconds{namespace,pool}: creation to Ready. */
   memberWarmup: HistogramOf<PoolLabels>;
-  /** warmpool_pool_ready_member_seconds_total{namespace,pool}: idle cost; add readyCount x elapsed seconds. */
+  /**
+   * warmpool_pool_ready_member_seconds_total{namespace,pool}: idle cost. Fed by readiness.report (the ready count
+   * times the time it held, up to each scrape); do not add to it elsewhere.
+   */
   readyMemberSeconds: CounterOf<PoolLabels>;
   /** warmpool_member_recycles_total{namespace,pool,reason} */
   recycles: CounterOf<PoolLabels & { reason: RecycleReason }>;
   /** warmpool_pool_pending_claims{namespace,pool} */
   pendingClaims: GaugeOf<PoolLabels>;
-  /** Feeds warmpool_pool_seconds_since_ready{namespace,pool}; report the ready count on every pool pass. */
+  /**
+   * Feeds warmpool_pool_seconds_since_ready and warmpool_pool_ready_member_seconds_total{namespace,pool}; report
+   * the ready count on every pool pass.
+   */
   readiness: { report(labels: PoolLabels, readyCount: number, nowMs: number): void };
   /** warmpool_pool_requests_per_second{namespace,pool,protocol} */
   poolRps: GaugeOf<PoolLabels & { protocol: Protocol }>;
@@ -122,7 +128,7 @@ export interface MetricsOptions {
   perMemberUtilization?: boolean;
   /** Node process metrics (default true). */
   defaultMetrics?: boolean;
-  /** Clock for warmpool_pool_seconds_since_ready; epoch milliseconds. */
+  /** Clock for warmpool_pool_seconds_since_ready and the idle cost at scrape time; epoch milliseconds. */
   now?: () => number;
 }
 
@@ -166,8 +172,33 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const POOL = ['namespace', 'pool'] as const;
   const MEMBER = ['namespace', 'pool', 'member'] as const;
 
-  // The gauge is computed at scrape time, so it keeps counting between pool passes.
-  const readinessByPool = new Map<string, { labels: PoolLabels; ready: boolean; since: number }>();
+  // Both are brought up to date at scrape time, so they keep counting between pool passes: a pool that nothing
+  // happens to is not reconciled, yet its idle cost grows.
+  interface Readiness {
+    labels: PoolLabels;
+    readyCount: number;
+    /** The last report that had a ready member, or that saw the count drop to zero (or the first report). */
+    since: number;
+    /** Idle cost is counted up to here. */
+    accountedAt: number;
+  }
+  const readinessByPool = new Map<string, Readiness>();
+  const readyMemberSeconds = new Counter<'namespace' | 'pool'>({
+    name: 'warmpool_pool_ready_member_seconds_total',
+    help: 'Idle cost: seconds members spent ready and unclaimed, summed over members.',
+    labelNames: POOL,
+    registers,
+    collect() {
+      const at = now();
+      for (const entry of readinessByPool.values()) accrueIdleCost(entry, at);
+    },
+  });
+  poolScoped.push(readyMemberSeconds);
+  const accrueIdleCost = (entry: Readiness, at: number): void => {
+    if (at <= entry.accountedAt) return;
+    if (entry.readyCount > 0) readyMemberSeconds.inc(entry.labels, (entry.readyCount * (at - entry.accountedAt)) / 1000);
+    entry.accountedAt = at;
+  };
   const secondsSinceReady = new Gauge<'namespace' | 'pool'>({
     name: 'warmpool_pool_seconds_since_ready',
     help: 'Seconds since the pool last had a ready member; 0 while it has one.',
@@ -175,8 +206,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
     collect() {
       const at = now();
-      for (const { labels, ready, since } of readinessByPool.values()) {
-        secondsSinceReady.set(labels, ready ? 0 : Math.max(0, (at - since) / 1000));
+      for (const { labels, readyCount, since } of readinessByPool.values()) {
+        secondsSinceReady.set(labels, readyCount > 0 ? 0 : Math.max(0, (at - since) / 1000));
       }
     },
   });
@@ -227,21 +258,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       poolScoped,
     ),
     memberWarmup: histogram('warmpool_member_warmup_seconds', 'Seconds from member creation to ready.', POOL, poolScoped),
-    readyMemberSeconds: counter(
-      'warmpool_pool_ready_member_seconds_total',
-      'Idle cost: seconds members spent ready and unclaimed, summed over members.',
-      POOL,
-      poolScoped,
-    ),
+    readyMemberSeconds,
     recycles: counter('warmpool_member_recycles_total', 'Members deleted and replaced, by reason.', [...POOL, 'reason'], poolScoped),
     pendingClaims: gauge('warmpool_pool_pending_claims', 'Claims waiting for a member.', POOL, poolScoped),
     readiness: {
       report(labels, readyCount, nowMs) {
         const key = `${labels.namespace}/${labels.pool}`;
         const entry = readinessByPool.get(key);
-        if (readyCount > 0) readinessByPool.set(key, { labels, ready: true, since: nowMs });
+        if (!entry) {
+          readinessByPool.set(key, { labels, readyCount, since: nowMs, accountedAt: nowMs });
+          return;
+        }
+        // The previous count held until now.
+        accrueIdleCost(entry, nowMs);
         // The count just dropped to zero: the pool had a ready member until now, however long ago the last report.
-        else if (!entry || entry.ready) readinessByPool.set(key, { labels, ready: false, since: nowMs });
+        if (readyCount > 0 || entry.readyCount > 0) entry.since = nowMs;
+        entry.readyCount = readyCount;
       },
     },
     poolRps: gauge(

@@ -17,7 +17,7 @@ import {
 import { utilizationChanged } from '../metrics/utilization.js';
 import { reservedLabelWarnings, validatePool } from '../api/validate.js';
 import type { EventRecorder } from '../kube/events.js';
-import { errorMessage, isConflict, isNotFound } from '../kube/errors.js';
+import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import type { Expectations } from '../kube/expectations.js';
 import type { Cache } from '../kube/informer-set.js';
 import { mergePatchCustom, mergePatchCustomStatus, mergePatchPod } from '../kube/patch.js';
@@ -53,6 +53,7 @@ interface PoolMemory {
   lastStatusWriteAt: number;
   warnedLabels: boolean;
   lastUtilization?: PoolUtilization;
+  createError?: string;
 }
 
 export const poolKey = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -181,6 +182,7 @@ export class PoolController {
       recyclesInWindow: mem.ttlRecycles.length,
       random: Math.random,
       validationErrors,
+      createError: mem.createError,
       lastWrittenStatus: mem.lastWritten,
     });
 
@@ -219,7 +221,7 @@ export class PoolController {
     const results = await Promise.allSettled([
       this.deleteMembers(key, pool, deletes, mem, now),
       ...markReady,
-      create > 0 ? this.createMembers(key, pool, hash, create) : Promise.resolve(),
+      create > 0 ? this.createMembers(key, pool, hash, create, mem) : Promise.resolve(),
     ]);
 
     await this.writeStatus(key, pool, plan.status, mem, now).then(
@@ -278,7 +280,7 @@ export class PoolController {
   }
 
   /** Creates in slow-start batches (1, 2, 4, ...): a template the apiserver refuses costs one failed call, not N. */
-  private async createMembers(key: string, pool: InstancePool, hash: string, count: number): Promise<void> {
+  private async createMembers(key: string, pool: InstancePool, hash: string, count: number, mem: PoolMemory): Promise<void> {
     const { core, expectations, events } = this.d;
     const namespace = pool.metadata.namespace ?? '';
     expectations.expectCreations(key, count, this.now());
@@ -290,7 +292,14 @@ export class PoolController {
       const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       created += batch - failures.length;
       const first = failures[0];
+      if (created > 0 || !first) mem.createError = undefined;
       if (first) {
+        // A refusal a retry will not fix (invalid pod, forbidden by admission or quota) stalls the pool, so GitOps
+        // tools and people see why it does not fill instead of waiting forever.
+        const code = statusCode(first.reason);
+        if (code !== undefined && code >= 400 && code < 500 && code !== 409 && code !== 429) {
+          mem.createError = `creating members failed (${code}): ${errorMessage(first.reason)}`;
+        }
         expectations.lowerCreations(key, count - created);
         if (created > 0) events.record(pool, 'Normal', 'MemberCreated', `created ${created} member(s)`);
         events.record(pool, 'Warning', 'CreateFailed', `creating members failed: ${errorMessage(first.reason)}`);

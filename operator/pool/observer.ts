@@ -3,7 +3,7 @@
 import type { InstancePool, InstancePoolStatus } from '../api/types.js';
 import { observeReconcile, recycleReason, type Metrics } from '../metrics/registry.js';
 import type { Logger } from 'winston';
-import { withSpan } from '../telemetry/tracing.js';
+import { SpanAttributes, withSpan } from '../telemetry/tracing.js';
 import type { DeleteReason } from './model.js';
 
 export interface PoolObserver {
@@ -22,7 +22,7 @@ const labels = (pool: InstancePool): { namespace: string; pool: string } => ({
 export function poolObserver(metrics: Metrics, log: Logger): PoolObserver {
   return {
     reconcile: (pool, fn) =>
-      withSpan('pool.reconcile', { 'warmpool.namespace': pool.metadata.namespace ?? '', 'warmpool.pool': pool.metadata.name ?? '' }, () =>
+      withSpan('pool.reconcile', { [SpanAttributes.namespace]: pool.metadata.namespace ?? '', [SpanAttributes.pool]: pool.metadata.name ?? '' }, () =>
         observeReconcile(metrics, 'pool', fn).catch((err: unknown) => {
           log.warn('reconcile failed', { namespace: pool.metadata.namespace, name: pool.metadata.name, err: String(err) });
           throw err;

@@ -53,6 +53,8 @@ export interface PlanInput {
   random: () => number;
   /** From the spec validator: non-empty means condition InvalidSpec and no action. */
   validationErrors?: readonly string[];
+  /** The API server's reason for refusing the last member create, while it keeps refusing (Stalled CreateFailed). */
+  createError?: string;
   /** The status this controller last wrote, when the cache may not show it yet (keeps erroredCount monotone). */
   lastWrittenStatus?: InstancePoolStatus;
 }
@@ -379,6 +381,7 @@ export function planPool(input: PlanInput): PlanResult {
     target: spec.target,
     mode,
     validationErrors,
+    createError: input.createError,
     failures,
     pending: !input.expectationsSatisfied || inFlight > 0,
     deleted: pass.deleted.size,

@@ -20,6 +20,8 @@ export interface StatusFacts {
   target: number;
   mode: PoolMode;
   validationErrors: readonly string[];
+  /** The API server refused the last member create for a reason a retry will not fix (e.g. 422, 403). */
+  createError?: string;
   failures: FailureAssessment;
   /** Creates or deletes were issued earlier and are not observed yet (expectations, in-flight creates). */
   pending: boolean;
@@ -169,6 +171,8 @@ function buildConditions(f: StatusFacts, c: Counts): ConditionSpec[] {
   let stalled: ConditionSpec = { type: 'Stalled', status: 'False', reason: 'AsExpected', message: 'making progress' };
   if (f.validationErrors.length > 0) {
     stalled = { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message: f.validationErrors.join('; ') };
+  } else if (f.mode === 'active' && f.createError !== undefined && c.ready < f.target) {
+    stalled = { type: 'Stalled', status: 'True', reason: 'CreateFailed', message: f.createError };
   } else if (f.mode === 'active' && degraded.status === 'True' && c.ready < f.target) {
     stalled = { type: 'Stalled', status: 'True', reason: degraded.reason, message: degraded.message };
   }

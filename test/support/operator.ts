@@ -34,9 +34,13 @@ export interface OperatorProcess {
 }
 
 /** Starts `bin/warmpool operator` with the given flags and kubeconfig; resolves once it reports ready. */
-export async function spawnOperator(args: readonly string[], kubeconfigPath = kubeconfig()): Promise<OperatorProcess> {
+export async function spawnOperator(
+  args: readonly string[],
+  kubeconfigPath = kubeconfig(),
+  env: NodeJS.ProcessEnv = {},
+): Promise<OperatorProcess> {
   const child = spawn(join(repoRoot(), 'bin', 'warmpool'), ['operator', ...args], {
-    env: { ...process.env, KUBECONFIG: kubeconfigPath, WARMPOOL_LOG: process.env.WARMPOOL_LOG ?? 'info' },
+    env: { ...process.env, KUBECONFIG: kubeconfigPath, WARMPOOL_LOG: process.env.WARMPOOL_LOG ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -53,9 +57,9 @@ export async function spawnOperator(args: readonly string[], kubeconfigPath = ku
     };
     child.stdout?.on('data', check);
     child.stderr?.on('data', check);
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
       clearTimeout(t);
-      reject(new Error(`operator exited ${code}:\n${out}`));
+      reject(new Error(`operator exited ${code ?? signal ?? '?'}:\n${out}`));
     });
   });
   return {

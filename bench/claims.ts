@@ -1,0 +1,205 @@
+// make bench: claim latency and API writes per claim, on the local cluster, the operator as its own process.
+//   latency: from the create request to Bound as seen by a client watch opened before it (same process,
+//            monotonic clock), with 1, 10 and 100 concurrent claimers against a pool that has ready members;
+//   burst:   1,000 claims against 1,000 ready members, claims per second from first create to last Bound;
+//   writes:  API writes by the operator's identity, from the audit log, per claim: the claim path (bind patch,
+//            claim status, claim Events) and the refill (replacement create, its warming -> ready patch, pool
+//            status, pool Events).
+import { performance } from 'node:perf_hooks';
+import { Watch } from '@kubernetes/client-node';
+import type { InstancePool, PoolClaim } from '../operator/api/types.js';
+import { auditWrites, benchEnv, OPERATOR_USER, sleep, type BenchEnv } from './env.js';
+import { ms, summary } from './stats.js';
+
+const NS = 'bench';
+const G = { group: 'warmpool.dev', version: 'v1alpha1' };
+
+interface Waiter {
+  resolve: (t: number) => void;
+}
+
+/** One watch on all claims of the namespace; resolves a claim's waiter when it is first seen Bound. */
+class BoundWatch {
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly boundAt = new Map<string, number>();
+  private abort: { abort(): void } | undefined;
+
+  async start(env: BenchEnv): Promise<void> {
+    this.abort = (await new Watch(env.kc).watch(
+      `/apis/warmpool.dev/v1alpha1/namespaces/${NS}/poolclaims`,
+      {},
+      (_type: string, c: PoolClaim) => {
+        const name = c.metadata.name ?? '';
+        if (c.status?.phase !== 'Bound' || this.boundAt.has(name)) return;
+        const t = performance.now();
+        this.boundAt.set(name, t);
+        this.waiters.get(name)?.resolve(t);
+      },
+      () => undefined,
+    ));
+  }
+
+  bound(name: string): Promise<number> {
+    const t = this.boundAt.get(name);
+    if (t !== undefined) return Promise.resolve(t);
+    return new Promise((resolve) => this.waiters.set(name, { resolve }));
+  }
+
+  stop(): void {
+    this.abort?.abort();
+  }
+}
+
+function poolBody(name: string, target: number, maxSize: number): InstancePool {
+  return {
+    apiVersion: 'warmpool.dev/v1alpha1',
+    kind: 'InstancePool',
+    metadata: { name, namespace: NS },
+    spec: {
+      targetSize: target,
+      maxSize,
+      template: {
+        metadata: { annotations: { 'sim.warmpool.dev/ready-after': '1s' } },
+        spec: { containers: [{ name: 'main', image: 'example.invalid/runner:1' }] },
+      },
+    },
+  };
+}
+
+async function waitReady(env: BenchEnv, pool: string, ready: number, timeoutMs = 600_000): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const p = (await env.custom.getNamespacedCustomObject({ ...G, namespace: NS, plural: 'instancepools', name: pool })) as InstancePool;
+    if ((p.status?.readyCount ?? 0) >= ready) return performance.now() - t0;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`pool ${pool}: ${p.status?.readyCount ?? 0}/${ready} ready after ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+async function createClaim(env: BenchEnv, name: string, pool: string): Promise<void> {
+  await env.custom.createNamespacedCustomObject({
+    ...G,
+    namespace: NS,
+    plural: 'poolclaims',
+    body: { apiVersion: 'warmpool.dev/v1alpha1', kind: 'PoolClaim', metadata: { name, namespace: NS }, spec: { poolName: pool } },
+  });
+}
+
+async function cleanup(env: BenchEnv, pool: string): Promise<void> {
+  await env.cluster.kubectl(['-n', NS, 'delete', 'poolclaims', '--all', '--wait=false']);
+  await env.cluster.kubectl(['-n', NS, 'delete', 'instancepool', pool, '--timeout=300s']);
+  await env.cluster.kubectl(['-n', NS, 'wait', '--for=delete', 'pods', '--all', '--timeout=300s']).catch(() => undefined);
+}
+
+interface WriteSplit {
+  claimPath: number;
+  refill: number;
+  conflicts: number;
+}
+
+/** Sorts the operator's writes of a window into the claim path and the refill (see the header). */
+function splitWrites(env: BenchEnv, from: number, to: number, preexisting: ReadonlySet<string>, pool: string): WriteSplit {
+  const w = auditWrites(env.cluster, OPERATOR_USER, from, to);
+  let claimPath = 0;
+  let refill = 0;
+  for (const x of w) {
+    const onClaimPath =
+      x.resource === 'poolclaims' ||
+      (x.resource === 'pods' && x.verb === 'patch' && preexisting.has(x.name ?? '')) ||
+      (x.resource === 'events' && !(x.name ?? '').startsWith(`${pool}.`));
+    // Everything else is the refill: pod creates, warming -> ready patches, pool status, pool Events.
+    if (onClaimPath) claimPath++;
+    else refill++;
+  }
+  return { claimPath, refill, conflicts: w.filter((x) => x.code === 409).length };
+}
+
+async function podNames(env: BenchEnv, pool: string): Promise<Set<string>> {
+  const pods = await env.core.listNamespacedPod({ namespace: NS, labelSelector: `warmpool.dev/pool=${pool}` });
+  return new Set(pods.items.map((p) => p.metadata?.name ?? ''));
+}
+
+async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: number, perClaimer: number): Promise<void> {
+  const total = claimers * perClaimer;
+  const pool = `lat-${claimers}`;
+  const size = total + 20;
+  await env.custom.createNamespacedCustomObject({ ...G, namespace: NS, plural: 'instancepools', body: poolBody(pool, size, size * 3) });
+  await waitReady(env, pool, size);
+  await sleep(2000);
+  const preexisting = await podNames(env, pool);
+  const from = Date.now();
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: claimers }, async (_, w) => {
+      for (let i = 0; i < perClaimer; i++) {
+        const name = `c${claimers}-${w}-${i}`;
+        const start = performance.now();
+        const bound = watch.bound(name);
+        await createClaim(env, name, pool);
+        latencies.push((await bound) - start);
+      }
+    }),
+  );
+  const elapsed = performance.now() - t0;
+  const boundBy = Date.now();
+  await waitReady(env, pool, size); // refill
+  await sleep(3000); // let the last status writes land
+  const writes = splitWrites(env, from, Date.now(), preexisting, pool);
+  const s = summary(latencies);
+  console.log(
+    `  ${String(claimers).padStart(3)} concurrent claimer(s), ${total} claims: p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}  ` +
+      `(${(total / (elapsed / 1000)).toFixed(0)} claims/s)`,
+  );
+  console.log(
+    `      operator writes per claim: claim path ${(writes.claimPath / total).toFixed(2)}, refill ${(writes.refill / total).toFixed(2)}, ` +
+      `total ${((writes.claimPath + writes.refill) / total).toFixed(2)} (409s: ${writes.conflicts}; refill done ${((Date.now() - boundBy) / 1000).toFixed(1)} s after the last bind)`,
+  );
+  await cleanup(env, pool);
+}
+
+async function burstScenario(env: BenchEnv, watch: BoundWatch, n: number): Promise<void> {
+  const pool = 'burst';
+  // maxSize = n: claimed members count toward it, so the pool does not refill behind the burst (node capacity).
+  await env.custom.createNamespacedCustomObject({ ...G, namespace: NS, plural: 'instancepools', body: poolBody(pool, n, n) });
+  const fill = await waitReady(env, pool, n);
+  console.log(`  pool of ${n} filled from empty in ${(fill / 1000).toFixed(1)} s`);
+  await sleep(2000);
+  const preexisting = await podNames(env, pool);
+  const from = Date.now();
+  const names = Array.from({ length: n }, (_, i) => `burst-${i}`);
+  const bound = names.map((nm) => watch.bound(nm));
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      for (let i = next++; i < n; i = next++) await createClaim(env, names[i] ?? '', pool);
+    }),
+  );
+  const last = Math.max(...(await Promise.all(bound)));
+  const secs = (last - t0) / 1000;
+  await sleep(3000);
+  const writes = splitWrites(env, from, Date.now(), preexisting, pool);
+  console.log(`  burst of ${n} claims against ${n} ready members: ${secs.toFixed(2)} s first create to last Bound = ${(n / secs).toFixed(0)} claims/s`);
+  console.log(`      operator writes per claim: claim path ${(writes.claimPath / n).toFixed(2)} (409s: ${writes.conflicts})`);
+  console.log(`      operator resident memory with ${n} claimed members: ${env.operatorRssMiB().toFixed(0)} MiB`);
+  await cleanup(env, pool);
+}
+
+export async function claimBenchmarks(): Promise<void> {
+  const env = await benchEnv(`wp-bench-claims-${process.pid}`, 6, 400);
+  try {
+    await env.core.createNamespace({ body: { metadata: { name: NS } } });
+    const watch = new BoundWatch();
+    await watch.start(env);
+    console.log('claim benchmark (2 cores; operator as its own process; pods Ready 1 s after creation)');
+    await latencyScenario(env, watch, 1, 100);
+    await latencyScenario(env, watch, 10, 20);
+    await latencyScenario(env, watch, 20, 10);
+    await latencyScenario(env, watch, 100, 3);
+    await burstScenario(env, watch, 1000);
+    watch.stop();
+  } finally {
+    await env.stop();
+  }
+}

@@ -1,0 +1,112 @@
+// A benchmark's world: its own local cluster with the audit log on, the CRDs, and the operator as a separate process
+// under its own identity, so the audit log attributes every write to "warmpool-operator" and the benchmark client's
+// CPU does not share a process with the operator's.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
+import { repoRoot } from '../e2e/cluster/paths.js';
+
+export const OPERATOR_USER = 'warmpool-operator';
+
+export interface BenchEnv {
+  cluster: Cluster;
+  kc: KubeConfig;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  operator: ChildProcess;
+  operatorRssMiB(): number;
+  stop(): Promise<void>;
+}
+
+export async function benchEnv(name: string, nodes: number, podsPerNode: number): Promise<BenchEnv> {
+  const cluster = await startCluster({ name, nodes, node: { pods: podsPerNode }, audit: true });
+  try {
+    await cluster.kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
+    await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/instancepools.warmpool.dev', 'crd/poolclaims.warmpool.dev']);
+    const opKubeconfig = await cluster.kubeconfigFor(OPERATOR_USER, ['system:masters']);
+    const operator = spawn(
+      join(repoRoot(), 'bin', 'warmpool'),
+      ['operator', '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0'],
+      { env: { ...process.env, KUBECONFIG: opKubeconfig, WARMPOOL_LOG: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.kubeconfig);
+    return {
+      cluster,
+      kc,
+      core: kc.makeApiClient(CoreV1Api),
+      custom: kc.makeApiClient(CustomObjectsApi),
+      operator,
+      operatorRssMiB: () => treeRssMiB(operator.pid ?? 0),
+      stop: async () => {
+        operator.kill('SIGTERM');
+        await new Promise((r) => (operator.exitCode !== null ? r(undefined) : operator.once('exit', r)));
+        await cluster.stop();
+      },
+    };
+  } catch (e) {
+    await cluster.stop();
+    throw e;
+  }
+}
+
+/** RSS of a process and its children (bin/warmpool is a bash wrapper that execs node, so usually one process). */
+export function treeRssMiB(pid: number): number {
+  const rss = (p: number): number => {
+    try {
+      const line = readFileSync(`/proc/${p}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+      return line ? Number.parseInt(line.replace(/\D+/g, ' ').trim(), 10) / 1024 : 0;
+    } catch {
+      return 0;
+    }
+  };
+  let total = rss(pid);
+  try {
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+      total += treeRssMiB(Number(child));
+    }
+  } catch {
+    /* no children */
+  }
+  return total;
+}
+
+export interface AuditWrite {
+  verb: string;
+  resource: string;
+  subresource: string | undefined;
+  name: string | undefined;
+  code: number | undefined;
+  at: number;
+}
+
+/** Writes by a user from the audit log (the test cluster logs writes only, at Metadata level). */
+export function auditWrites(cluster: Cluster, user: string, from: number, to = Number.POSITIVE_INFINITY): AuditWrite[] {
+  if (!cluster.auditLog) throw new Error('audit log is off');
+  const out: AuditWrite[] = [];
+  for (const line of readFileSync(cluster.auditLog, 'utf8').split('\n')) {
+    if (!line.includes(`"${user}"`)) continue;
+    const e = JSON.parse(line) as {
+      verb: string;
+      user: { username: string };
+      objectRef?: { resource?: string; subresource?: string; name?: string };
+      responseStatus?: { code?: number };
+      requestReceivedTimestamp: string;
+    };
+    const at = Date.parse(e.requestReceivedTimestamp);
+    if (e.user.username !== user || at < from || at > to) continue;
+    out.push({
+      verb: e.verb,
+      resource: e.objectRef?.resource ?? '',
+      subresource: e.objectRef?.subresource,
+      name: e.objectRef?.name,
+      code: e.responseStatus?.code,
+      at,
+    });
+  }
+  return out;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,170 @@
+// Crashes and replicas: the operator as a real process (bin/warmpool operator), killed with SIGKILL at awkward
+// moments, and two replicas under leader election, each with its own identity so the audit log tells their writes
+// apart.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../e2e/cluster/paths.js';
+import { attachCluster } from '../e2e/cluster/cluster.js';
+import { eventually, kubectl, useNamespace } from './support/kube.js';
+import { spawnOperator, type OperatorProcess } from './support/operator.js';
+import { claimManifest, listClaims, members, poolManifest, poolWhere, type PodJson } from './support/pools.js';
+
+let ns = '';
+let cleanup: () => Promise<void> = async () => undefined;
+const running: OperatorProcess[] = [];
+
+beforeAll(async () => {
+  await kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
+  ({ ns, cleanup } = await useNamespace('ha'));
+});
+
+afterAll(async () => {
+  await Promise.all(running.map((o) => o.kill()));
+  await cleanup();
+});
+
+async function operator(args: string[] = [], kubeconfigPath?: string): Promise<OperatorProcess> {
+  const op = await spawnOperator(
+    ['--namespaces', ns, '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0', ...args],
+    kubeconfigPath,
+  );
+  running.push(op);
+  return op;
+}
+
+const live = (pods: PodJson[]): PodJson[] => pods.filter((p) => !p.metadata.deletionTimestamp);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('killing the operator in the middle of a scale-up and starting it again leaves exactly targetSize members', async () => {
+  const op = await operator();
+  await kubectl(['apply', '-f', '-'], poolManifest(ns, 'crash', { targetSize: 40, annotations: { 'sim.warmpool.dev/ready-after': '2s' } }));
+  await eventually('scale-up under way', async () => {
+    const n = live(await members(ns, 'crash')).length;
+    return n >= 3 && n < 40 ? n : undefined;
+  }, 30_000, 20);
+  await op.kill('SIGKILL');
+  const again = await operator();
+  await poolWhere(ns, 'crash', 'readyCount 40', (p) => p.status?.readyCount === 40, 60_000);
+  // Settled: exactly 40, and it stays 40 (nothing extra was created behind the expectations' back).
+  expect(live(await members(ns, 'crash'))).toHaveLength(40);
+  await sleep(2000);
+  expect(live(await members(ns, 'crash'))).toHaveLength(40);
+  await again.kill('SIGTERM');
+  await kubectl(['-n', ns, 'delete', 'ipool', 'crash', '--wait=false']);
+}, 150_000);
+
+interface AuditEvent {
+  verb: string;
+  user: { username: string };
+  objectRef?: { resource?: string; namespace?: string; name?: string };
+  responseStatus?: { code?: number };
+}
+
+function writesBy(user: string, since: number): AuditEvent[] {
+  const file = process.env.WARMPOOL_TEST_AUDIT_LOG;
+  if (!file) throw new Error('no audit log: the test cluster runs with audit on');
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`"${user}"`))
+    .map((l) => JSON.parse(l) as AuditEvent & { stageTimestamp: string })
+    .filter((e) => e.user.username === user && e.objectRef?.namespace === ns && Date.parse(e.stageTimestamp) >= since)
+    .filter((e) => e.objectRef?.resource !== 'leases');
+}
+
+test('with two replicas only the Lease holder writes; when it is killed the other takes over and converges', async () => {
+  const cluster = await attachCluster(process.env.WARMPOOL_TEST_CLUSTER ?? '');
+  const [kcA, kcB] = await Promise.all([
+    cluster.kubeconfigFor('warmpool-a', ['system:masters']),
+    cluster.kubeconfigFor('warmpool-b', ['system:masters']),
+  ]);
+  const flags = ['--leader-elect', '--leader-election-namespace', ns, '--leader-election-id', 'ha-test'];
+  const a = await operator([...flags, '--identity', 'replica-a'], kcA);
+  const holder = await eventually('a lease holder', async () => {
+    const out = await kubectl(['-n', ns, 'get', 'lease', 'ha-test', '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '');
+    return out === 'replica-a' ? out : undefined;
+  });
+  expect(holder).toBe('replica-a');
+  const b = await operator([...flags, '--identity', 'replica-b'], kcB);
+  const t0 = Date.now();
+  await kubectl(['apply', '-f', '-'], poolManifest(ns, 'elected', { targetSize: 4 }));
+  await poolWhere(ns, 'elected', 'ready', (p) => p.status?.readyCount === 4);
+  await sleep(1000); // let the audit log flush
+  expect(writesBy('warmpool-a', t0).length).toBeGreaterThan(0);
+  expect(writesBy('warmpool-b', t0)).toEqual([]);
+
+  await a.kill('SIGKILL');
+  const killedAt = Date.now();
+  const victim = live(await members(ns, 'elected'))[0];
+  await kubectl(['-n', ns, 'delete', 'pod', victim?.metadata.name ?? '', '--wait=false']);
+  await eventually('replica-b holds the lease', async () => {
+    const out = await kubectl(['-n', ns, 'get', 'lease', 'ha-test', '-o', 'jsonpath={.spec.holderIdentity}']);
+    return out === 'replica-b' ? true : undefined;
+  }, 40_000, 200);
+  const tookOverIn = (Date.now() - killedAt) / 1000;
+  // Lease duration is 15 s; a new candidate waits one full duration after it last saw the lease change.
+  expect(tookOverIn).toBeLessThan(15 + 2 + 5);
+  await eventually('pool converged under replica-b', async () => {
+    const pods = live(await members(ns, 'elected'));
+    return pods.length === 4 && !pods.some((p) => p.metadata.uid === victim?.metadata.uid) ? true : undefined;
+  }, 30_000);
+  await poolWhere(ns, 'elected', 'ready', (p) => p.status?.readyCount === 4);
+  await sleep(1000); // let the audit log flush
+  expect(writesBy('warmpool-b', killedAt).length).toBeGreaterThan(0);
+  await b.kill('SIGTERM');
+}, 150_000);
+
+test('200 claims with the operator killed at random moments and a second one racing it: every claim Bound exactly once, nothing orphaned', async () => {
+  let op = await operator();
+  // A second operator with no leader election works the same namespace throughout: the resourceVersion guards on
+  // member and claim writes, not the lease, are what keep claims exactly-once.
+  const rival = await operator();
+  await kubectl(['apply', '-f', '-'], poolManifest(ns, 'chaos', { targetSize: 20, spec: { maxSize: 260 }, annotations: { 'sim.warmpool.dev/ready-after': '300ms' } }));
+  await poolWhere(ns, 'chaos', 'ready', (p) => p.status?.readyCount === 20);
+  // Seeded, so a failure can be replayed.
+  let seed = 20261124;
+  const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const claims = Array.from({ length: 200 }, (_, i) => JSON.parse(claimManifest(ns, `k-${String(i).padStart(3, '0')}`, 'chaos')) as unknown);
+  let kills = 0;
+  for (let i = 0; i < claims.length; i += 25) {
+    await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: claims.slice(i, i + 25) }));
+    await sleep(Math.floor(rand() * 400));
+    if (rand() < 0.6) {
+      await op.kill('SIGKILL');
+      kills++;
+      op = await operator();
+    }
+  }
+  expect(kills).toBeGreaterThan(0);
+  let last = '';
+  const all = await eventually(
+    'all 200 Bound',
+    async () => {
+      const cs = (await listClaims(ns)).filter((c) => c.spec.poolName === 'chaos');
+      const phases = new Map<string, number>();
+      for (const c of cs) phases.set(c.status?.phase ?? 'none', (phases.get(c.status?.phase ?? 'none') ?? 0) + 1);
+      last = JSON.stringify([...phases]);
+      return cs.length === 200 && cs.every((c) => c.status?.phase === 'Bound') ? cs : undefined;
+    },
+    120_000,
+    500,
+  ).catch((e: unknown) => {
+    throw new Error(`${String(e)}; claims by phase: ${last}; operator output:\n${op.output().slice(-3000)}`);
+  });
+  const pods = await members(ns, 'chaos');
+  const claimed = pods.filter((p) => p.metadata.labels?.['warmpool.dev/state'] === 'claimed');
+  // One member per claim, one claim per member, and each side agrees with the other.
+  expect(new Set(all.map((c) => c.status?.member?.name)).size).toBe(200);
+  expect(claimed).toHaveLength(200);
+  for (const c of all) {
+    const pod = claimed.find((p) => p.metadata.name === c.status?.member?.name);
+    expect(pod?.metadata.annotations?.['warmpool.dev/claim-uid']).toBe(c.metadata.uid);
+    expect(pod?.metadata.labels?.['warmpool.dev/claim']).toBe(c.metadata.name);
+  }
+  // Nothing orphaned: apart from the 200 claimed members, only warm members of the pool remain, no more than its
+  // target once it settles.
+  await poolWhere(ns, 'chaos', 'settled', (p) => p.status?.readyCount === 20 && p.status.claimedCount === 200, 60_000);
+  const rest = live(await members(ns, 'chaos')).filter((p) => p.metadata.labels?.['warmpool.dev/state'] !== 'claimed');
+  expect(rest).toHaveLength(20);
+  expect(rest.every((p) => !p.metadata.labels?.['warmpool.dev/claim'])).toBe(true);
+  await Promise.all([op.kill('SIGTERM'), rival.kill('SIGTERM')]);
+}, 300_000);
