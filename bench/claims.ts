@@ -6,7 +6,7 @@
 //            claim status, claim Events) and the refill (replacement create, its warming -> ready patch, pool
 //            status, pool Events).
 import { performance } from 'node:perf_hooks';
-import { Watch } from '@kubernetes/client-node';
+import { makeInformer, type KubernetesListObject } from '@kubernetes/client-node';
 import type { InstancePool, PoolClaim } from '../operator/api/types.js';
 import { auditWrites, benchEnv, OPERATOR_USER, sleep, type BenchEnv } from './env.js';
 import { ms, summary } from './stats.js';
@@ -25,18 +25,24 @@ class BoundWatch {
   private abort: { abort(): void } | undefined;
 
   async start(env: BenchEnv): Promise<void> {
-    this.abort = (await new Watch(env.kc).watch(
+    // An informer, not a bare watch: it re-opens the watch when the server or the client times it out.
+    const informer = makeInformer<PoolClaim>(
+      env.kc,
       `/apis/warmpool.dev/v1alpha1/namespaces/${NS}/poolclaims`,
-      {},
-      (_type: string, c: PoolClaim) => {
-        const name = c.metadata.name ?? '';
-        if (c.status?.phase !== 'Bound' || this.boundAt.has(name)) return;
-        const t = performance.now();
-        this.boundAt.set(name, t);
-        this.waiters.get(name)?.resolve(t);
-      },
-      () => undefined,
-    ));
+      () => env.custom.listNamespacedCustomObject({ ...G, namespace: NS, plural: 'poolclaims' }) as Promise<KubernetesListObject<PoolClaim>>,
+    );
+    const seen = (c: PoolClaim): void => {
+      const name = c.metadata.name ?? '';
+      if (c.status?.phase !== 'Bound' || this.boundAt.has(name)) return;
+      const t = performance.now();
+      this.boundAt.set(name, t);
+      this.waiters.get(name)?.resolve(t);
+    };
+    informer.on('add', seen);
+    informer.on('update', seen);
+    informer.on('error', () => setTimeout(() => void informer.start(), 500));
+    await informer.start();
+    this.abort = { abort: () => void informer.stop() };
   }
 
   bound(name: string): Promise<number> {

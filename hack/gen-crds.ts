@@ -1,4 +1,5 @@
-// Writes crds/ (and the Helm chart's crds/ when the chart exists) from operator/api/schema.ts. With --check, writes
+// Writes crds/ (and the Helm chart's crds/ when the chart exists) and the README's API reference from
+// operator/api/schema.ts. With --check, writes
 // nothing and exits 1 listing the files that differ. Runs compiled (node dist/hack/gen-crds.js, as `make crds` does)
 // or from source (node hack/gen-crds.ts).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ if (import.meta.url.endsWith('.ts')) {
   });
 }
 const { crdFiles } = await import('../operator/api/crd-files.js');
+const { withReference } = await import('../operator/api/reference.js');
 
 /** The repository root: the nearest folder above this script with a package.json (from hack/ or dist/hack/). */
 function repoRoot(): string {
@@ -46,6 +48,20 @@ for (const dir of outDirs) {
       mkdirSync(dir, { recursive: true });
       writeFileSync(path, file.text);
       console.log(`wrote ${relative(root, path)}`);
+    }
+  }
+}
+// The README's API reference is rendered from the same schemas.
+const readmePath = join(root, 'README.md');
+if (existsSync(readmePath)) {
+  const readme = readFileSync(readmePath, 'utf8');
+  const next = withReference(readme);
+  if (next === undefined) console.error('README.md has no api-reference markers; reference not written');
+  else if (next !== readme) {
+    if (check) differing.push('README.md');
+    else {
+      writeFileSync(readmePath, next);
+      console.log('wrote README.md (API reference)');
     }
   }
 }
