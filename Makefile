@@ -74,7 +74,7 @@ e2e: build ## The e2e suite against $KUBECONFIG when set, else a local cluster.
 	@$(JEST) --selectProjects cluster e2e/
 
 bench: build ## Benchmarks (print their figures).
-	@$(WITH_NODE) node dist/bench/run.js
+	@$(WITH_NODE) node dist/bench/run.js && $(WITH_NODE) node dist/bench/scraper.js 1000 60
 
 bench-cluster: build ## Local cluster benchmark: start time, API round trips, 500 pods to Ready, memory.
 	@$(WITH_NODE) node dist/bench/cluster.js

@@ -149,6 +149,11 @@ test('paused stops replacement; drain deletes unclaimed members; a deleted pool 
   await kubectl(['-n', ns, 'patch', 'ipool', 'life', '--type=merge', '-p', '{"spec":{"paused":false,"drain":true}}']);
   await poolWhere(ns, 'life', 'Draining and empty', (p) => p.status?.phase === 'Draining' && warm(p) === 0);
   await eventually('members gone', async () => ((await members(ns, 'life')).length === 0 ? true : undefined));
+  const reasons = await eventually('drain Events', async () => {
+    const out = await kubectl(['-n', ns, 'get', 'events', '--field-selector', 'involvedObject.name=life', '-o', 'jsonpath={.items[*].reason}']);
+    return out.includes('DrainStarted') && out.includes('DrainFinished') ? out : undefined;
+  });
+  expect(reasons).toContain('Paused');
 
   await kubectl(['-n', ns, 'delete', 'ipool', 'life', '--timeout=30s']);
   expect((await kubectlRaw(['-n', ns, 'get', 'ipool', 'life'])).code).not.toBe(0);

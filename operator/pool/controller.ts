@@ -309,6 +309,23 @@ export class PoolController {
     events.record(pool, 'Normal', 'MemberCreated', `created ${created} member(s)`);
   }
 
+  /** Events for the transitions a person asks about: paused, resumed, drain started and finished. */
+  private phaseEvents(pool: InstancePool, before: InstancePoolStatus | undefined, after: InstancePoolStatus): void {
+    const { events } = this.d;
+    const was = before?.phase;
+    const now = after.phase;
+    if (now !== was) {
+      if (now === 'Paused') events.record(pool, 'Normal', 'Paused', 'replenishment stopped; members stay');
+      else if (now === 'Draining') events.record(pool, 'Normal', 'DrainStarted', 'deleting every unclaimed member; claimed members keep running');
+      else if (now === 'Active' && (was === 'Paused' || was === 'Draining')) events.record(pool, 'Normal', 'Resumed', 'replenishing again');
+    }
+    const drained = (s: InstancePoolStatus | undefined): boolean =>
+      s?.phase === 'Draining' && (s.warmingCount ?? 0) + (s.readyCount ?? 0) === 0;
+    if (drained(after) && !drained(before)) {
+      events.record(pool, 'Normal', 'DrainFinished', `no unclaimed member left (${after.claimedCount ?? 0} claimed still running)`);
+    }
+  }
+
   /**
    * The scraper's latest figures for a pool: written to status.utilization only when they moved meaningfully, so
    * a busy pool at a steady load costs no status writes.
@@ -334,6 +351,7 @@ export class PoolController {
   ): Promise<number | undefined> {
     this.d.observer.status(pool, status);
     if (statusEqual(status, ownedStatus(pool.status))) return undefined;
+    this.phaseEvents(pool, mem.lastWritten ?? pool.status, status);
     // Our last write may not be in the cache yet: do not write the same status again while it catches up.
     if (mem.lastWritten && statusEqual(status, mem.lastWritten) && now - mem.lastStatusWriteAt < 5_000) return undefined;
     const wait = mem.lastStatusWriteAt + STATUS_MIN_INTERVAL_MS - now;
