@@ -669,3 +669,19 @@ describe('resolveSpec', () => {
     expect(resolveSpec({ template: {}, targetSize: 0, ...spec })).toMatchObject(expected);
   });
 });
+
+describe('members the API server refuses', () => {
+  it('a refused create stalls the pool (Reconciling False, Stalled and Ready False with CreateFailed) while it still retries', () => {
+    const r = plan({ pool: pool({ targetSize: 2 }), members: [], createError: 'creating members failed (422): invalid' });
+    const cond = (type: string) => r.status.conditions?.find((c) => c.type === type);
+    expect(cond('Stalled')).toMatchObject({ status: 'True', reason: 'CreateFailed', message: 'creating members failed (422): invalid' });
+    expect(cond('Reconciling')).toMatchObject({ status: 'False', reason: 'CreateFailed' });
+    expect(cond('Ready')).toMatchObject({ status: 'False', reason: 'CreateFailed' });
+    expect(creates(r)).toBe(2);
+  });
+
+  it('once members exist at target the old create error no longer stalls the pool', () => {
+    const r = plan({ pool: pool({ targetSize: 1 }), members: [member('a', 'ready')], createError: 'old' });
+    expect(r.status.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('False');
+  });
+});

@@ -147,6 +147,9 @@ function reconcilingCondition(f: StatusFacts, c: Counts, warm: number): Conditio
   if (f.mode === 'terminating') return on('Terminating', f.waitingFor ?? 'deleting members');
   if (f.validationErrors.length > 0) return off('InvalidSpec', 'the spec must be fixed first');
   if (f.mode === 'paused') return off('Paused', 'replenishment is paused');
+  // Retrying will not help until someone fixes the template or the quota: not in progress, stalled (kstatus reads
+  // Reconciling=True as in progress whatever Stalled says).
+  if (f.mode === 'active' && f.createError !== undefined && c.ready < f.target) return off('CreateFailed', f.createError);
   if (f.mode === 'draining') {
     return c.unclaimed > 0 || f.deleted > 0 || f.pending
       ? on('Draining', `deleting ${plural(c.unclaimed + f.deleted, 'unclaimed member')}`)
