@@ -13,6 +13,8 @@ const common = {
 export default {
   // Cluster tests wait on real controllers; each wait has its own deadline, this is only the outer bound.
   testTimeout: 90_000,
+  // Cluster test files mostly wait on controllers and the API server: two at a time overlap those waits.
+  maxWorkers: 2,
   projects: [
     {
       ...common,
