@@ -23,6 +23,7 @@ class BoundWatch {
   private readonly waiters = new Map<string, Waiter>();
   private readonly boundAt = new Map<string, number>();
   private abort: { abort(): void } | undefined;
+  private stopped = false;
 
   async start(env: BenchEnv): Promise<void> {
     // An informer, not a bare watch: it re-opens the watch when the server or the client times it out.
@@ -40,7 +41,7 @@ class BoundWatch {
     };
     informer.on('add', seen);
     informer.on('update', seen);
-    informer.on('error', () => setTimeout(() => void informer.start(), 500));
+    informer.on('error', () => setTimeout(() => void (this.stopped ? undefined : informer.start()), 500));
     await informer.start();
     this.abort = { abort: () => void informer.stop() };
   }
@@ -52,6 +53,7 @@ class BoundWatch {
   }
 
   stop(): void {
+    this.stopped = true;
     this.abort?.abort();
   }
 }

@@ -86,14 +86,21 @@ export class ClaimController {
       if (c.metadata.namespace && c.spec?.poolName) queue.add(`${c.metadata.namespace}/${c.spec.poolName}`);
     };
     claims.onAdd(byClaim);
-    claims.onUpdate(byClaim);
+    claims.onUpdate((c, old) => {
+      // Our own write coming back through the watch: the pass that wrote it already planned from it.
+      const own = this.ownClaimWrites.get(c.metadata.uid ?? '');
+      if (own && own.claim.metadata.resourceVersion === c.metadata.resourceVersion) return;
+      if (claimChangeMatters(c, old)) byClaim(c);
+    });
     claims.onDelete(byClaim);
     const byPod = (p: V1Pod): void => {
       const pool = p.metadata?.labels?.[LABEL_POOL];
       if (pool && p.metadata?.namespace) queue.add(`${p.metadata.namespace}/${pool}`);
     };
     pods.onAdd(byPod);
-    pods.onUpdate(byPod);
+    pods.onUpdate((p, old) => {
+      if (podChangeMatters(p, old)) byPod(p);
+    });
     pods.onDelete(byPod);
   }
 
@@ -377,4 +384,37 @@ function refObject(namespace: string, ref: { name: string; uid: string }): PoolC
     metadata: { namespace, name: ref.name, uid: ref.uid },
     spec: { poolName: '' },
   };
+}
+
+/**
+ * Whether a claim update can change what the planner decides. A pass plans every claim of the pool, so passes per
+ * event make a burst quadratic; status-only updates (our own writes, mostly) change nothing the planner acts on.
+ */
+export function claimChangeMatters(c: PoolClaim, old: PoolClaim | undefined): boolean {
+  if (!old) return true;
+  return (
+    c.metadata.generation !== old.metadata.generation ||
+    Boolean(c.metadata.deletionTimestamp) !== Boolean(old.metadata.deletionTimestamp) ||
+    (c.metadata.finalizers ?? []).join() !== (old.metadata.finalizers ?? []).join() ||
+    c.status?.phase !== old.status?.phase
+  );
+}
+
+/**
+ * Whether a member pod update can change a claim decision: it became claimable or stopped being so, its health
+ * changed (Lost, the Ready mirror), or it went away. A bind of ours shows up as ready -> claimed with the claim we
+ * already know about: nothing to plan.
+ */
+export function podChangeMatters(p: V1Pod, old: V1Pod | undefined): boolean {
+  if (!old) return true;
+  const ready = (x: V1Pod): boolean => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const claimUid = (x: V1Pod): string | undefined => x.metadata?.annotations?.[ANN_CLAIM_UID];
+  const state = (x: V1Pod): string | undefined => x.metadata?.labels?.['warmpool.dev/state'];
+  const bound = state(old) === 'ready' && state(p) === 'claimed' && claimUid(old) === undefined && claimUid(p) !== undefined;
+  return (
+    ready(p) !== ready(old) ||
+    p.status?.phase !== old.status?.phase ||
+    Boolean(p.metadata?.deletionTimestamp) !== Boolean(old.metadata?.deletionTimestamp) ||
+    (!bound && (state(p) !== state(old) || claimUid(p) !== claimUid(old)))
+  );
 }
