@@ -27,6 +27,14 @@ export function stampTypeMeta<T extends KubernetesObject>(list: KubernetesListOb
   return list;
 }
 
+/**
+ * Drops metadata.managedFields from a cached object (in place: the informer's cache holds this very object). Nothing
+ * in the operator reads them, and they are a large share of a pod's size: with 1,000 members, megabytes of heap.
+ */
+export function forgetManagedFields(obj: KubernetesObject): void {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+}
+
 export type ListFn<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
 type WatchCallback = Parameters<Watch['watch']>[2];
 type WatchDone = Parameters<Watch['watch']>[3];
@@ -202,12 +210,14 @@ export class SupervisedInformer<T extends KubernetesObject> {
 
   private dispatchAdd(obj: T): void {
     this.objectEvent();
+    forgetManagedFields(obj);
     this.known.set(cacheKey(obj), obj);
     for (const fn of this.addHandlers) this.safely(() => fn(obj));
   }
 
   private dispatchUpdate(obj: T): void {
     this.objectEvent();
+    forgetManagedFields(obj);
     const key = cacheKey(obj);
     const old = this.known.get(key);
     this.known.set(key, obj);
