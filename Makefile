@@ -23,9 +23,12 @@ node: ## Install the project's Node when the machine's is too old.
 	@bash hack/node.sh >/dev/null
 
 deps: node node_modules/.installed ## Install npm dependencies.
+# npm install, not npm ci: the lockfile holds only the platform packages a registry served when it was written (the
+# one reachable here refuses other platforms' optional bindings), and npm ci rejects a lockfile without them.
+# npm install keeps every locked version and fetches nothing new.
 node_modules/.installed: package.json package-lock.json
-	@echo "[deps] npm ci"
-	@$(WITH_NODE) npm ci --no-audit --no-fund --loglevel=error
+	@echo "[deps] npm install (locked versions)"
+	@$(WITH_NODE) npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 compile: deps ## Compile TypeScript to dist/.
@@ -80,12 +83,19 @@ bench-cluster: build ## Local cluster benchmark: start time, API round trips, 50
 	@$(WITH_NODE) node dist/bench/cluster.js
 
 ##@ Packaging
-.PHONY: docker-build helm-lint e2e-kind
-docker-build: ## Build the operator image (docker, or buildah where there is no Docker).
-	@if command -v docker >/dev/null; then docker build -t $(IMG) .; else bash hack/image/build.sh $(IMG); fi
+.PHONY: docker-build image-smoke image-test helm-lint e2e-kind
+docker-build: deps ## Build the operator image (docker where a daemon runs, else buildah on a local Node base).
+	@bash hack/image/build.sh $(IMG)
+
+image-smoke: ## Run the image $(IMG) against $KUBECONFIG: non-root, brings a pool to target.
+	@bash hack/image/smoke.sh $(IMG)
 
 helm-lint: tools ## helm lint with helm 4 and helm 3.
-	@"$(TOOLS)/bin/helm" lint charts/warmpool && "$(TOOLS)/bin/helm3" lint charts/warmpool
+	@"$(TOOLS)/bin/helm" lint --strict charts/warmpool && "$(TOOLS)/bin/helm3" lint --strict charts/warmpool
 
-e2e-kind: ## Where Docker and kind exist: kind cluster, image, chart, the same e2e suite, then delete the cluster.
+e2e-kind: build ## Where Docker and kind exist: kind cluster, image, chart, the same e2e suite, then delete the cluster.
 	@bash hack/e2e-kind.sh $(KIND_CLUSTER) $(IMG)
+
+image-test: build ## Build the image with buildah/podman and prove it against a local cluster (a few minutes).
+	@mkdir -p .cache
+	@WARMPOOL_TEST_IMAGE_BUILD=1 $(JEST) --selectProjects cluster e2e/image.test.ts
