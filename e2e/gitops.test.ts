@@ -18,7 +18,7 @@ const argocd = join(repoRoot(), 'hack', 'argocd');
 const chart = join(repoRoot(), 'e2e', 'fixtures', 'gitops', 'chart');
 const scratch = mkdtempSync(join(tmpdir(), 'warmpool-gitops-'));
 /** A container whose cpu request no node can meet: a schema-valid spec whose members are all unschedulable. */
-const unschedulable = { name: 'main', image: 'example.invalid/app:1', resources: { requests: { cpu: '1000' } } };
+const unschedulable = { name: 'main', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '1000' } } };
 
 let ns = '';
 let idle = '';

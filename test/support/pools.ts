@@ -33,7 +33,7 @@ export function poolManifest(ns: string, name: string, o: PoolOptions): string {
         metadata: { labels: { app: name }, annotations: { 'sim.warmpool.dev/ready-after': '1s', ...o.annotations } },
         spec: {
           terminationGracePeriodSeconds: 1,
-          containers: [{ name: 'main', image: 'example.invalid/app:1' }],
+          containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }],
           ...o.podSpec,
         },
       },
