@@ -189,6 +189,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     leading = false;
     scraper.stop();
     await workers;
+    await claimController.drain();
     metrics.leader.set(0);
   };
 

@@ -63,6 +63,8 @@ export class ClaimController {
    */
   private readonly recentBinds = new Map<string, RecentBind>();
   private readonly poolPending = new Map<string, { value: number; at: number }>();
+  /** Binds under way, by claim uid: later passes leave their claims alone until they finish. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   /**
    * Claims as our last write to them returned them, while the cache still shows the version before that write
    * (staleRv). Without it the next pass, seconds of cache lag or not, would plan from the old status and write the
@@ -123,8 +125,14 @@ export class ClaimController {
       templateHash: pool ? templateHash(pool.spec.template) : undefined,
       now,
     });
-    if (actions.length === 0) return;
-    return this.d.observer.pass(namespace, poolName, () => this.act(namespace, poolName, claims, actions, now));
+    const planned = this.inFlight.size === 0 ? actions : actions.filter((a) => !('claim' in a) || !this.inFlight.has(a.claim.uid));
+    if (planned.length === 0) return;
+    return this.d.observer.pass(namespace, poolName, () => this.act(namespace, poolName, claims, planned, now));
+  }
+
+  /** Waits for the binds under way (graceful shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight.values()]);
   }
 
   private async memberStillRecords(namespace: string, claim: PoolClaim): Promise<boolean> {
@@ -218,15 +226,38 @@ export class ClaimController {
       }
     }
     const claimByUid = new Map(claims.map((c) => [c.metadata.uid ?? '', c]));
-    const results = await Promise.allSettled(
-      [...groups.values()].map(async (list) => {
-        for (const a of list) {
-          if (a.kind === 'requeue' || a.kind === 'set-pool-pending') continue;
-          const carryOut = (): Promise<void> => this.carryOut(namespace, poolName, a, claimByUid.get(a.claim.uid));
-          await (a.kind === 'bind' ? this.d.observer.bind(namespace, poolName, a.claim.name, a.member.name, carryOut) : carryOut());
-        }
-      }),
-    );
+    const key = `${namespace}/${poolName}`;
+    const chain = async (list: ClaimAction[]): Promise<void> => {
+      for (const a of list) {
+        if (a.kind === 'requeue' || a.kind === 'set-pool-pending') continue;
+        const carryOut = (): Promise<void> => this.carryOut(namespace, poolName, a, claimByUid.get(a.claim.uid));
+        await (a.kind === 'bind' ? this.d.observer.bind(namespace, poolName, a.claim.name, a.member.name, carryOut) : carryOut());
+      }
+    };
+    const awaited: Promise<void>[] = [];
+    for (const [uid, list] of groups) {
+      if (!list.some((a) => a.kind === 'bind')) {
+        awaited.push(chain(list));
+        continue;
+      }
+      // Binds are pipelined: the pass does not wait for its binds' two round trips, so the next claims of the pool
+      // are planned while they are in flight. Their claims and members stay out of later passes until they finish
+      // (inFlight here, recentBinds for the member), then the pool is planned again.
+      const running = chain(list)
+        .catch((err: unknown) => {
+          if (err instanceof RequeueNow) this.d.queue.addAfter(key, CONFLICT_REQUEUE_MS);
+          else {
+            this.d.observer.failed(namespace, poolName, err);
+            this.d.queue.addRateLimited(key);
+          }
+        })
+        .finally(() => {
+          this.inFlight.delete(uid);
+          this.d.queue.add(key);
+        });
+      this.inFlight.set(uid, running);
+    }
+    const results = await Promise.allSettled(awaited);
     if (pending !== undefined) await this.writePoolPending(namespace, poolName, pending, now);
 
     let conflict = false;
@@ -246,13 +277,15 @@ export class ClaimController {
     switch (a.kind) {
       case 'bind': {
         const t0 = this.now();
+        // Before the patch: a pass planned while it is in flight must not offer this member to another claim.
+        this.recentBinds.set(a.claim.uid, { member: a.member.name, at: t0 });
         try {
           await mergePatchPod(core, namespace, a.member.name, a.patch);
         } catch (err) {
+          this.recentBinds.delete(a.claim.uid);
           if (isConflict(err) || isNotFound(err)) throw new RequeueNow(String(err));
           throw err;
         }
-        this.recentBinds.set(a.claim.uid, { member: a.member.name, at: this.now() });
         this.d.poolQueue.add(`${namespace}/${poolName}`);
         // Guarded by the claim's resourceVersion: if another operator bound this claim to another member
         // meanwhile, its status stands and ours is refused; the next pass finds our member recording a claim

@@ -17,6 +17,8 @@ export interface ClaimObserver {
   ended(namespace: string, pool: string, result: Exclude<ClaimResult, 'bound'>): void;
   recycled(namespace: string, pool: string): void;
   pending(namespace: string, pool: string, count: number): void;
+  /** A pipelined bind failed for a reason other than a lost race; the pool is retried with back-off. */
+  failed(namespace: string, pool: string, err: unknown): void;
 }
 
 export function claimObserver(metrics: Metrics, log: Logger): ClaimObserver {
@@ -48,5 +50,9 @@ export function claimObserver(metrics: Metrics, log: Logger): ClaimObserver {
     ended: (namespace, pool, result) => metrics.claims.inc({ namespace, pool, result }),
     recycled: (namespace, pool) => metrics.recycles.inc({ namespace, pool, reason: 'release' }),
     pending: (namespace, pool, count) => metrics.pendingClaims.set({ namespace, pool }, count),
+    failed: (namespace, pool, err) => {
+      metrics.reconcileErrors.inc({ controller: 'claim' });
+      log.warn('bind failed', { namespace, name: pool, err: String(err) });
+    },
   };
 }
