@@ -60,3 +60,24 @@ export function mergePatchCustom(
   const body = withResourceVersion(patch, resourceVersion);
   return custom.patchNamespacedCustomObject({ group, version, plural, namespace, name, body }, mergePatch);
 }
+
+/** One operation of a JSON Patch (RFC 6902). */
+export interface JsonPatchOp {
+  op: 'add' | 'replace' | 'remove' | 'test';
+  path: string;
+  value?: unknown;
+}
+
+/** Escapes a key for a JSON Pointer path (RFC 6901): warmpool.dev/state -> warmpool.dev~1state. */
+export const pointer = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/**
+ * JSON-patches a pod. Its `test` operations are checked by the apiserver against the pod as it is when the patch
+ * applies, so they are a precondition on exactly the fields that matter, unlike resourceVersion, which any status
+ * update (a kubelet's, kwok's) moves. A failed test answers 422.
+ */
+export function jsonPatchPod(core: CoreV1Api, namespace: string, name: string, ops: readonly JsonPatchOp[]): Promise<V1Pod> {
+  return core.patchNamespacedPod({ namespace, name, body: ops }, jsonPatch);
+}
+
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);

@@ -7,6 +7,7 @@ import {
   GROUP,
   LABEL_POOL,
   LABEL_STATE,
+  ANN_READY_AT,
   POOL_FINALIZER,
   POOL_PLURAL,
   VERSION,
@@ -20,7 +21,7 @@ import type { EventRecorder } from '../kube/events.js';
 import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import type { Expectations } from '../kube/expectations.js';
 import type { Cache } from '../kube/informer-set.js';
-import { mergePatchCustom, mergePatchCustomStatus, mergePatchPod } from '../kube/patch.js';
+import { jsonPatchPod, mergePatchCustom, mergePatchCustomStatus, pointer } from '../kube/patch.js';
 import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
 import { classifyMember } from './members.js';
@@ -195,14 +196,15 @@ export class PoolController {
       else if (a.kind === 'create') create = a.count;
       else if (a.kind === 'requeue') requeueAfterMs = a.afterMs;
       else {
+        // Guarded by the state label, not the resourceVersion: the pod's own status updates must not make this
+        // patch fail and retry (a write too many), while a claim that bound the member meanwhile still does.
         markReady.push(
-          mergePatchPod(
-            core,
-            namespace,
-            a.pod,
-            { metadata: { labels: { 'warmpool.dev/state': 'ready' }, annotations: { 'warmpool.dev/ready-at': a.readyAt } } },
-            a.resourceVersion,
-          ).then(
+          jsonPatchPod(core, namespace, a.pod, [
+            { op: 'test', path: '/metadata/uid', value: a.uid },
+            { op: 'test', path: `/metadata/labels/${pointer(LABEL_STATE)}`, value: 'warming' },
+            { op: 'replace', path: `/metadata/labels/${pointer(LABEL_STATE)}`, value: 'ready' },
+            { op: 'add', path: `/metadata/annotations/${pointer(ANN_READY_AT)}`, value: a.readyAt },
+          ]).then(
             () => {
               const m = members.find((x) => x.uid === a.uid);
               if (m?.warmingStartedAt !== undefined) {
@@ -210,8 +212,8 @@ export class PoolController {
               }
             },
             (err: unknown) => {
-              // 409: the member changed under us (a claim bound it): the next pass sees it as it is now.
-              if (!isConflict(err) && !isNotFound(err)) throw err;
+              // 422 (a test failed) or 409: the member changed under us (a claim bound it); the next pass sees it.
+              if (!isConflict(err) && !isNotFound(err) && statusCode(err) !== 422) throw err;
             },
           ),
         );
