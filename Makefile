@@ -74,7 +74,7 @@ test-unit: deps ## Unit tests only (no cluster).
 	@$(JEST) --selectProjects unit
 
 e2e: build ## The e2e suite against $KUBECONFIG when set, else a local cluster.
-	@$(JEST) --selectProjects cluster e2e/
+	@$(JEST) e2e/ --selectProjects cluster
 
 bench: build ## Benchmarks (print their figures).
 	@$(WITH_NODE) node dist/bench/run.js && $(WITH_NODE) node dist/bench/scraper.js 1000 60
@@ -98,4 +98,4 @@ e2e-kind: build ## Where Docker and kind exist: kind cluster, image, chart, the 
 
 image-test: build ## Build the image with buildah/podman and prove it against a local cluster (a few minutes).
 	@mkdir -p .cache
-	@WARMPOOL_TEST_IMAGE_BUILD=1 $(JEST) --selectProjects cluster e2e/image.test.ts
+	@WARMPOOL_TEST_IMAGE_BUILD=1 $(JEST) e2e/image.test.ts --selectProjects cluster

@@ -130,6 +130,23 @@ export class ClaimController {
     return this.d.observer.pass(namespace, poolName, () => this.act(namespace, poolName, claims, planned, now));
   }
 
+  private async claimExists(namespace: string, ref: { name: string; uid: string }): Promise<boolean> {
+    if (!ref.name) return false;
+    try {
+      const live = (await this.d.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: CLAIM_PLURAL,
+        name: ref.name,
+      })) as PoolClaim;
+      return live.metadata.uid === ref.uid;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
   /** Waits for the binds under way (graceful shutdown). */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.inFlight.values()]);
@@ -346,6 +363,11 @@ export class ClaimController {
         observer.ended(namespace, poolName, 'released');
         return;
       case 'delete-member':
+        // The claim cache can lag the pod cache: a member bound moments ago (by another replica, or before a
+        // restart) may record a claim this cache has not seen yet. Read the claim before deleting its member.
+        if (a.reason === 'claim-gone' && (await this.claimExists(namespace, a.claim))) {
+          throw new RequeueNow(`claim ${a.claim.name} exists; the claim cache is behind`);
+        }
         try {
           await core.deleteNamespacedPod({
             name: a.member.name,
