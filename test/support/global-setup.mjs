@@ -18,6 +18,8 @@ export default async function globalSetup() {
   const cluster = await startCluster({
     name,
     nodes: 3,
+    // Room for every file's members at once (the chaos test alone runs 220).
+    node: { pods: 250 },
     metrics: true,
     audit: true,
     log: (l) => process.stderr.write(`[test-cluster] ${l}\n`),
