@@ -104,6 +104,7 @@ const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 const METHOD_GRANTS: Record<string, string[]> = {
   listNamespacedCustomObject: ['warmpool.dev/instancepools:list', 'warmpool.dev/poolclaims:list', 'metrics.k8s.io/pods:list'],
   listClusterCustomObject: ['warmpool.dev/instancepools:list', 'warmpool.dev/poolclaims:list'],
+  getNamespacedCustomObject: ['warmpool.dev/poolclaims:get'],
   patchNamespacedCustomObject: ['warmpool.dev/instancepools:patch', 'warmpool.dev/poolclaims:patch'],
   patchNamespacedCustomObjectStatus: ['warmpool.dev/instancepools/status:patch', 'warmpool.dev/poolclaims/status:patch'],
   listNamespacedPod: ['core/pods:list'],

@@ -50,8 +50,12 @@ the same rules back the ClusterRole (all namespaces) and each namespaced Role (w
 {{- define "warmpool.rules" -}}
 # Informers list and watch pools and claims; patches add and remove finalizers.
 - apiGroups: ["warmpool.dev"]
-  resources: ["instancepools", "poolclaims"]
+  resources: ["instancepools"]
   verbs: ["list", "watch", "patch"]
+# Claims also by name: before deleting a member whose claim the cache does not show, the claim is read.
+- apiGroups: ["warmpool.dev"]
+  resources: ["poolclaims"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["warmpool.dev"]
   resources: ["instancepools/status", "poolclaims/status"]
   verbs: ["patch"]
