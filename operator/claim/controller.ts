@@ -259,7 +259,7 @@ export class ClaimController {
       }
       // Binds are pipelined: the pass does not wait for its binds' two round trips, so the next claims of the pool
       // are planned while they are in flight. Their claims and members stay out of later passes until they finish
-      // (inFlight here, recentBinds for the member), then the pool is planned again.
+      // (inFlight here, recentBinds for the member); a failed bind has the pool planned again.
       const running = chain(list)
         .catch((err: unknown) => {
           if (err instanceof RequeueNow) this.d.queue.addAfter(key, CONFLICT_REQUEUE_MS);
@@ -268,10 +268,9 @@ export class ClaimController {
             this.d.queue.addRateLimited(key);
           }
         })
-        .finally(() => {
-          this.inFlight.delete(uid);
-          this.d.queue.add(key);
-        });
+        // No pass on success: the claim is done and its member is no longer anyone else's. Planning the whole pool
+        // again after every bind made a burst of n claims cost n passes over n claims.
+        .finally(() => this.inFlight.delete(uid));
       this.inFlight.set(uid, running);
     }
     const results = await Promise.allSettled(awaited);
