@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import type { Condition } from '../operator/api/types.js';
 import { CommandError, run } from './cluster/exec.js';
 import { repoRoot } from './cluster/paths.js';
-import { helm, kubectl, kubectlRaw, useNamespace } from '../test/support/kube.js';
+import { helm, installCrds, kubectl, kubectlRaw, useNamespace } from '../test/support/kube.js';
 import { startOperatorInProcess, type RunningOperator } from '../test/support/operator.js';
 import { claimManifest, claimWhere, condition, getClaim, getPool, poolManifest, poolWhere } from '../test/support/pools.js';
 
@@ -28,8 +28,7 @@ const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   lua = (await run('bash', [join(repoRoot(), 'hack', 'lua.sh')], { timeoutMs: 300_000 })).stdout.trim();
-  await kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/instancepools.warmpool.dev', 'crd/poolclaims.warmpool.dev']);
+  await installCrds();
   // `ns` has the operator; `idle` never does, so what lands there stays as the API server created it.
   const withOperator = await useNamespace('gitops');
   const withoutOperator = await useNamespace('gitops-idle');

@@ -1,8 +1,6 @@
 // A real Prometheus (Debian's package, extracted by hack/prometheus.sh, bound to loopback) scrapes `warmpool operator`
 // every second, and a PromQL query for the pool's ready members through the HTTP API returns the pool's size.
-import { join } from 'node:path';
-import { repoRoot } from './cluster/paths.js';
-import { eventually, kubectl, useNamespace } from '../test/support/kube.js';
+import { eventually, installCrds, kubectl, useNamespace } from '../test/support/kube.js';
 import { spawnOperator, type OperatorProcess } from '../test/support/operator.js';
 import { poolManifest, poolWhere } from '../test/support/pools.js';
 import { freePort } from '../test/support/ports.js';
@@ -15,8 +13,7 @@ let prometheus: RunningPrometheus | undefined;
 let metricsAddress = '';
 
 beforeAll(async () => {
-  await kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/instancepools.warmpool.dev', 'crd/poolclaims.warmpool.dev']);
+  await installCrds();
   ({ ns, cleanup } = await useNamespace('prom'));
   metricsAddress = `127.0.0.1:${await freePort()}`;
   [op, prometheus] = await Promise.all([

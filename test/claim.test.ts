@@ -1,8 +1,6 @@
 // PoolClaim against the real apiserver, through kubectl, with the operator running in-process and scoped to this
 // file's namespace.
-import { join } from 'node:path';
-import { repoRoot } from '../e2e/cluster/paths.js';
-import { eventually, kubectl, kubectlRaw, useNamespace } from './support/kube.js';
+import { eventually, installCrds, kubectl, kubectlRaw, useNamespace } from './support/kube.js';
 import { startOperatorInProcess, type RunningOperator } from './support/operator.js';
 import {
   claimManifest,
@@ -21,8 +19,7 @@ let cleanup: () => Promise<void> = async () => undefined;
 let op: RunningOperator | undefined;
 
 beforeAll(async () => {
-  await kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/instancepools.warmpool.dev', 'crd/poolclaims.warmpool.dev']);
+  await installCrds();
   ({ ns, cleanup } = await useNamespace('claim'));
   op = await startOperatorInProcess(ns);
   await kubectl(['apply', '-f', '-'], poolManifest(ns, 'p3', { targetSize: 3 }));

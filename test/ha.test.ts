@@ -2,10 +2,8 @@
 // moments, and two replicas under leader election, each with its own identity so the audit log tells their writes
 // apart.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot } from '../e2e/cluster/paths.js';
 import { attachCluster } from '../e2e/cluster/cluster.js';
-import { eventually, kubectl, useNamespace } from './support/kube.js';
+import { eventually, installCrds, kubectl, useNamespace } from './support/kube.js';
 import { spawnOperator, type OperatorProcess } from './support/operator.js';
 import { claimManifest, listClaims, members, poolManifest, poolWhere, type PodJson } from './support/pools.js';
 
@@ -14,7 +12,7 @@ let cleanup: () => Promise<void> = async () => undefined;
 const running: OperatorProcess[] = [];
 
 beforeAll(async () => {
-  await kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
+  await installCrds();
   ({ ns, cleanup } = await useNamespace('ha'));
 });
 

@@ -7,13 +7,11 @@
 // background poller records when the first PodMetrics and the expected utilization appear, while the other tests
 // (failing member, claims, health metrics) run.
 import { Writable } from 'node:stream';
-import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import winston from 'winston';
 import type { InstancePool, PoolUtilization } from '../operator/api/types.js';
 import { configureLogging } from '../operator/telemetry/logger.js';
-import { repoRoot } from '../e2e/cluster/paths.js';
-import { eventually, kubeconfig, kubectl, useNamespace } from './support/kube.js';
+import { eventually, installCrds, kubeconfig, kubectl, useNamespace } from './support/kube.js';
 import { MemberEndpoints } from './support/member-endpoints.js';
 import { startOperatorInProcess, type RunningOperator } from './support/operator.js';
 import { claimManifest, listClaims, poolManifest, poolWhere } from './support/pools.js';
@@ -49,8 +47,7 @@ const requests = {
 };
 
 beforeAll(async () => {
-  await kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/instancepools.warmpool.dev', 'crd/poolclaims.warmpool.dev']);
+  await installCrds();
   ({ ns, cleanup } = await useNamespace('obs'));
   // The operator's log lines, to find the one about the failing member.
   const sink = new Writable({

@@ -1,9 +1,7 @@
 // InstancePool against the real apiserver, through kubectl, with the operator running in-process and scoped to
 // this file's namespace.
-import { join } from 'node:path';
-import { repoRoot } from '../e2e/cluster/paths.js';
 import { nodeManifest, podOctetFor } from '../e2e/cluster/nodes.js';
-import { eventually, kubectl, kubectlRaw, useNamespace } from './support/kube.js';
+import { eventually, installCrds, kubectl, kubectlRaw, useNamespace } from './support/kube.js';
 import { startOperatorInProcess, type RunningOperator } from './support/operator.js';
 import { condition, getPool, isReady, members, poolManifest, poolWhere } from './support/pools.js';
 
@@ -12,8 +10,7 @@ let cleanup: () => Promise<void> = async () => undefined;
 let op: RunningOperator | undefined;
 
 beforeAll(async () => {
-  await kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/instancepools.warmpool.dev', 'crd/poolclaims.warmpool.dev']);
+  await installCrds();
   ({ ns, cleanup } = await useNamespace('pool'));
   op = await startOperatorInProcess(ns);
 });

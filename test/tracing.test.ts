@@ -1,10 +1,8 @@
 // Tracing end to end: the operator runs as a child process with OTEL_EXPORTER_OTLP_ENDPOINT pointing at an OTLP/HTTP
 // receiver on loopback, and a claim produces a trace whose reconcile and bind spans name the pool and the claim.
 // (Without the variable the SDK is never loaded: operator/telemetry/tracing.test.ts checks that in a fresh process.)
-import { join } from 'node:path';
-import { repoRoot } from '../e2e/cluster/paths.js';
 import { SpanAttributes } from '../operator/telemetry/tracing.js';
-import { eventually, kubectl, useNamespace } from './support/kube.js';
+import { eventually, installCrds, kubectl, useNamespace } from './support/kube.js';
 import { spawnOperator, type OperatorProcess } from './support/operator.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { claimManifest, claimWhere, poolManifest, poolWhere } from './support/pools.js';
@@ -15,8 +13,7 @@ let receiver: OtlpReceiver | undefined;
 let op: OperatorProcess | undefined;
 
 beforeAll(async () => {
-  await kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/instancepools.warmpool.dev', 'crd/poolclaims.warmpool.dev']);
+  await installCrds();
   ({ ns, cleanup } = await useNamespace('trace'));
   receiver = await OtlpReceiver.start();
   // spawnOperator passes this file's environment on; set the OTel variables for the child only.

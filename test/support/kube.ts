@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { run, runRaw, type RunResult } from '../../e2e/cluster/exec.js';
+import { repoRoot } from '../../e2e/cluster/paths.js';
 
 export function toolsDir(): string {
   const dir = process.env.WARMPOOL_TOOLS_DIR;
@@ -68,4 +69,10 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Installs (or updates) the CRDs and waits until the API serves them; idempotent, so every file may call it. */
+export async function installCrds(): Promise<void> {
+  await kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/instancepools.warmpool.dev', 'crd/poolclaims.warmpool.dev']);
 }
