@@ -194,7 +194,7 @@ test('PodMetrics report the simulated usage of a pod', async () => {
       if (res.code !== 0) return undefined;
       return JSON.parse(res.stdout) as { containers: { usage: { cpu: string; memory: string } }[] };
     },
-    150_000,
+    270_000,
     2_000,
   );
   const c = usage.containers[0];
@@ -204,4 +204,4 @@ test('PodMetrics report the simulated usage of a pod', async () => {
   const nanos = cpu.endsWith('n') ? Number(cpu.slice(0, -1)) : cpu.endsWith('m') ? Number(cpu.slice(0, -1)) * 1e6 : Number(cpu) * 1e9;
   expect(nanos / 1e6).toBeGreaterThan(200);
   expect(nanos / 1e6).toBeLessThan(300);
-}, 180_000);
+}, 300_000);

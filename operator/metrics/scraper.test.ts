@@ -64,8 +64,16 @@ async function startMembers(ips: string[]): Promise<Fixture> {
     const server = createServer((request, response) => {
       fixture.active++;
       fixture.maxActive = Math.max(fixture.maxActive, fixture.active);
+      // A request the scraper gave up on (its timeout) no longer holds one of its slots: count it done when the
+      // client goes, not when this slow handler finally answers.
+      let done = false;
+      const finish = (): void => {
+        if (!done) fixture.active--;
+        done = true;
+      };
+      response.on('close', finish);
       setTimeout(() => {
-        fixture.active--;
+        finish();
         response.writeHead(member.status, { 'Content-Type': 'text/plain; version=0.0.4' });
         response.end(
           [
