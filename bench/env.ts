@@ -2,9 +2,10 @@
 // under its own identity, so the audit log attributes every write to "warmpool-operator" and the benchmark client's
 // CPU does not share a process with the operator's.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
 import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 
@@ -33,11 +34,14 @@ export async function benchEnv(name: string, nodes: number, podsPerNode: number)
     );
     const kc = new KubeConfig();
     kc.loadFromFile(cluster.kubeconfig);
+    // The benchmark's clients keep their connections open, as kubectl and client-go do; client-node's own clients
+    // would add a TLS handshake to every request (operator/kube/connections.ts).
+    const { core, custom } = makeInstrumentedClients(kc, () => undefined, { userAgent: 'warmpool-bench' });
     return {
       cluster,
       kc,
-      core: kc.makeApiClient(CoreV1Api),
-      custom: kc.makeApiClient(CustomObjectsApi),
+      core,
+      custom,
       operator,
       operatorRssMiB: () => treeRssMiB(operator.pid ?? 0),
       stop: async () => {
@@ -110,3 +114,37 @@ export function auditWrites(cluster: Cluster, user: string, from: number, to = N
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** CPU seconds (user + system) each process has used so far: the cluster's components by name, the operator, us. */
+export function cpuSnapshot(env: BenchEnv): Map<string, number> {
+  const ticks = (pid: number): number => {
+    try {
+      // Fields after the command (which may hold spaces) start at ") "; utime and stime are fields 14 and 15.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return 0;
+    }
+  };
+  const out = new Map<string, number>();
+  const pidsDir = join(env.cluster.dir, 'pids');
+  for (const f of readdirSync(pidsDir)) {
+    const pid = Number.parseInt(readFileSync(join(pidsDir, f), 'utf8').trim(), 10);
+    if (Number.isInteger(pid) && pid > 0) out.set(f.replace(/\.pid$/, ''), ticks(pid));
+  }
+  out.set('operator', ticks(env.operator.pid ?? 0));
+  const self = process.cpuUsage();
+  out.set('bench client', (self.user + self.system) / 1e6);
+  return out;
+}
+
+/** "apiserver 3.1 s, etcd 0.9 s, ...": the CPU used between two snapshots, largest first. */
+export function cpuSpent(before: Map<string, number>, after: Map<string, number>): string {
+  return [...after]
+    .map(([name, s]) => [name, s - (before.get(name) ?? 0)] as const)
+    .filter(([, s]) => s >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, s]) => `${name} ${s.toFixed(1)} s`)
+    .join(', ');
+}

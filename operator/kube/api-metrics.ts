@@ -14,6 +14,7 @@ import {
   wrapHttpLibrary,
 } from '@kubernetes/client-node';
 import type { HttpLibrary, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import { reuseConnections } from './connections.js';
 
 export interface ApiClients {
   core: CoreV1Api;
@@ -100,7 +101,7 @@ export function makeInstrumentedClients(kc: KubeConfig, onRequest: OnApiRequest,
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
-    httpApi: instrumentHttpLibrary(opts.httpApi ?? new IsomorphicFetchHttpLibrary(), onRequest),
+    httpApi: instrumentHttpLibrary(reuseConnections(opts.httpApi ?? new IsomorphicFetchHttpLibrary(), kc), onRequest),
     middleware: [setHeaderMiddleware('User-Agent', opts.userAgent ?? 'warmpool')],
   });
   return {
