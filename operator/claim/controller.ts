@@ -17,6 +17,7 @@ import {
 } from '../api/types.js';
 import { isConflict, isNotFound } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
+import type { CacheIndex } from '../kube/cache-index.js';
 import type { Cache } from '../kube/informer-set.js';
 import { mergePatchCustom, mergePatchCustomStatus, mergePatchPod } from '../kube/patch.js';
 import type { ReconcileResult } from '../kube/workers.js';
@@ -39,6 +40,9 @@ export interface ClaimControllerDeps {
   pools: Cache<InstancePool>;
   claims: Cache<PoolClaim>;
   pods: Cache<V1Pod>;
+  /** Member pods by pool label, and claims by spec.poolName: what one pass reads. */
+  podsByPool: CacheIndex<V1Pod>;
+  claimsByPool: CacheIndex<PoolClaim>;
   queue: WorkQueue;
   /** The pool controller's queue: a bind makes it create the replacement at once. */
   poolQueue: WorkQueue;
@@ -111,11 +115,8 @@ export class ClaimController {
     const namespace = key.slice(0, i);
     const poolName = key.slice(i + 1);
     const pool = this.d.pools.get(poolName, namespace);
-    const claims = this.withOwnWrites(this.d.claims.list(namespace).filter((c) => c.spec?.poolName === poolName));
-    const members = this.coverRecentBinds(
-      this.d.pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_POOL] === poolName),
-      claims,
-    );
+    const claims = this.withOwnWrites(this.d.claimsByPool.list(namespace, poolName));
+    const members = this.coverRecentBinds(this.d.podsByPool.list(namespace, poolName), claims);
     if (claims.length === 0 && !pool) return;
     const now = this.now();
     const actions = planClaims({

@@ -20,6 +20,7 @@ import { reservedLabelWarnings, validatePool } from '../api/validate.js';
 import type { EventRecorder } from '../kube/events.js';
 import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import type { Expectations } from '../kube/expectations.js';
+import type { CacheIndex } from '../kube/cache-index.js';
 import type { Cache } from '../kube/informer-set.js';
 import { jsonPatchPod, mergePatchCustom, mergePatchCustomStatus, pointer } from '../kube/patch.js';
 import type { ReconcileResult } from '../kube/workers.js';
@@ -39,6 +40,8 @@ export interface PoolControllerDeps {
   custom: CustomObjectsApi;
   pools: Cache<InstancePool>;
   pods: Cache<V1Pod>;
+  /** Member pods by their pool label: what one pass reads. */
+  podsByPool: CacheIndex<V1Pod>;
   queue: WorkQueue;
   expectations: Expectations;
   events: Pick<EventRecorder, 'record'>;
@@ -159,15 +162,14 @@ export class PoolController {
     }
 
     const now = this.now();
-    const members = this.d.pods
-      .list(namespace)
+    const members = this.d.podsByPool
+      .list(namespace, name)
       // Unclaimed members are the pool's by controller reference; a claimed member's controller is its claim (so
       // the garbage collector takes it with the claim) and it stays the pool's by label.
       .filter(
         (p) =>
-          p.metadata?.labels?.[LABEL_POOL] === name &&
-          ((p.metadata.ownerReferences ?? []).some((o) => o.controller && o.uid === uid) ||
-            p.metadata.labels[LABEL_STATE] === 'claimed'),
+          (p.metadata?.ownerReferences ?? []).some((o) => o.controller && o.uid === uid) ||
+          p.metadata?.labels?.[LABEL_STATE] === 'claimed',
       )
       .map(classifyMember);
     mem.failures = mem.failures.filter((f) => now - f.at < 10 * 60_000);
