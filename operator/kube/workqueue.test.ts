@@ -174,6 +174,79 @@ describe('WorkQueue rate limiting', () => {
   });
 });
 
+describe('WorkQueue pacing', () => {
+  test('after a pass of d ms, the same key waits factor × d before its next pass; each wait covers every add', async () => {
+    const q = new WorkQueue({ pace: { factor: 2, maxMs: 1000 } });
+    q.add('a');
+    expect(await q.get()).toBe('a');
+    jest.advanceTimersByTime(10); // a 10 ms pass
+    q.add('a');
+    q.add('a');
+    q.done('a');
+    expect(q.len()).toBe(0); // held for 20 ms
+    jest.advanceTimersByTime(19);
+    q.add('a');
+    expect(q.len()).toBe(0);
+    jest.advanceTimersByTime(1);
+    expect(q.len()).toBe(1);
+    expect(await q.get()).toBe('a');
+    q.done('a'); // a pass of 0 ms: no pause
+    q.add('a');
+    expect(q.len()).toBe(1);
+  });
+
+  test('the pause is capped at maxMs and only holds back the key that ran', async () => {
+    const q = new WorkQueue({ pace: { factor: 10, maxMs: 50 } });
+    q.add('a');
+    expect(await q.get()).toBe('a');
+    jest.advanceTimersByTime(100);
+    q.done('a');
+    q.add('a');
+    q.add('b');
+    expect(await q.get()).toBe('b');
+    jest.advanceTimersByTime(49);
+    expect(q.len()).toBe(0);
+    jest.advanceTimersByTime(1);
+    expect(await q.get()).toBe('a');
+  });
+
+  test('a key added once its pause is over goes in line at once', async () => {
+    const q = new WorkQueue({ pace: { factor: 1, maxMs: 1000 } });
+    q.add('a');
+    expect(await q.get()).toBe('a');
+    jest.advanceTimersByTime(30);
+    q.done('a');
+    jest.advanceTimersByTime(30);
+    q.add('a');
+    expect(q.len()).toBe(1);
+  });
+
+  test('shutDown drops keys held by pacing', async () => {
+    const q = new WorkQueue({ pace: { factor: 1, maxMs: 1000 } });
+    q.add('a');
+    expect(await q.get()).toBe('a');
+    jest.advanceTimersByTime(30);
+    q.add('a');
+    q.done('a');
+    q.shutDown();
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  test('without pace, a key re-added during its pass is back in line when the pass ends', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    expect(await q.get()).toBe('a');
+    jest.advanceTimersByTime(100);
+    q.add('a');
+    q.done('a');
+    expect(q.len()).toBe(1);
+  });
+
+  test('a negative pace is refused', () => {
+    expect(() => new WorkQueue({ pace: { factor: -1, maxMs: 10 } })).toThrow(/pace/);
+  });
+});
+
 describe('WorkQueue shutdown', () => {
   test('shutDown wakes waiting workers with undefined and later gets return undefined', async () => {
     const q = new WorkQueue();

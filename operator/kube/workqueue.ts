@@ -29,6 +29,14 @@ export interface WorkQueueOptions {
   qps?: number;
   burst?: number;
   hooks?: WorkQueueHooks;
+  /**
+   * Pacing of one key's passes: after a pass that took d ms, the key's next pass starts no sooner than
+   * min(maxMs, factor × d) after it ended. Events keep arriving while a pass runs; for a pass that plans a whole pool
+   * (O(members + claims)), one pass per event makes a burst quadratic. Pacing bounds the share of time one key's
+   * passes take to 1 / (1 + factor), and each pass then covers every event of the wait. A quick pass is followed by
+   * a short pause, so an idle pool reacts at once. Default: no pacing.
+   */
+  pace?: { factor: number; maxMs: number };
   /** Clock in ms; defaults to Date.now, which jest's modern fake timers also drive. */
   now?: () => number;
 }
@@ -52,6 +60,11 @@ export class WorkQueue {
   private readonly addedAtMs = new Map<string, number>();
   private readonly delayed = new Map<string, Delayed>();
   private readonly failures = new Map<string, number>();
+  /** Earliest start of a key's next pass (pacing), while in the future. */
+  private readonly notBefore = new Map<string, number>();
+  /** Keys dirty and held back by pacing, with the timer that releases them. */
+  private readonly paced = new Map<string, NodeJS.Timeout>();
+  private readonly pace: { factor: number; maxMs: number } | undefined;
   private waiters: Array<(key: string | undefined) => void> = [];
   private drainWaiters: Array<() => void> = [];
   private shuttingDown = false;
@@ -63,6 +76,10 @@ export class WorkQueue {
     this.bucket = new TokenBucket(opts.qps ?? 50, opts.burst ?? 300);
     this.hooks = opts.hooks ?? {};
     this.now = opts.now ?? (() => Date.now());
+    if (opts.pace !== undefined && !(opts.pace.factor >= 0 && opts.pace.maxMs >= 0)) {
+      throw new Error(`WorkQueue: pace factor and maxMs must be >= 0 (got ${opts.pace.factor}, ${opts.pace.maxMs})`);
+    }
+    this.pace = opts.pace;
   }
 
   add(key: string): void {
@@ -72,7 +89,7 @@ export class WorkQueue {
     this.hooks.onAdd?.(this.name);
     // A key being worked on goes back in line when done() is called, never to a second worker.
     if (this.processing.has(key)) return;
-    this.enqueue(key);
+    this.enqueueOrPace(key);
   }
 
   /** Adds the key after ms; when it is already waiting, the earlier of the two times wins. */
@@ -127,8 +144,14 @@ export class WorkQueue {
     const startedMs = this.processing.get(key);
     if (startedMs === undefined) return;
     this.processing.delete(key);
-    this.hooks.onWorkDuration?.(this.name, (this.now() - startedMs) / 1000);
-    if (this.dirty.has(key) && !this.shuttingDown) this.enqueue(key);
+    const nowMs = this.now();
+    this.hooks.onWorkDuration?.(this.name, (nowMs - startedMs) / 1000);
+    if (this.pace !== undefined) {
+      const pauseMs = Math.min(this.pace.maxMs, this.pace.factor * (nowMs - startedMs));
+      if (pauseMs > 0) this.notBefore.set(key, nowMs + pauseMs);
+      else this.notBefore.delete(key);
+    }
+    if (this.dirty.has(key) && !this.shuttingDown) this.enqueueOrPace(key);
     if (this.processing.size === 0) this.wakeDrainers();
   }
 
@@ -147,6 +170,8 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const { timer } of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
+    for (const timer of this.paced.values()) clearTimeout(timer);
+    this.paced.clear();
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake(undefined);
@@ -170,6 +195,24 @@ export class WorkQueue {
     if (addedAt !== undefined) this.hooks.onLatency?.(this.name, (nowMs - addedAt) / 1000);
     this.hooks.onDepth?.(this.name, this.queue.length);
     return key;
+  }
+
+  /** Puts a dirty key in line, or holds it until its pacing allows a pass. */
+  private enqueueOrPace(key: string): void {
+    if (this.paced.has(key)) return;
+    const notBefore = this.notBefore.get(key);
+    const waitMs = notBefore === undefined ? 0 : notBefore - this.now();
+    if (waitMs <= 0) {
+      this.notBefore.delete(key);
+      this.enqueue(key);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.paced.delete(key);
+      this.notBefore.delete(key);
+      if (this.dirty.has(key) && !this.processing.has(key) && !this.shuttingDown) this.enqueue(key);
+    }, waitMs);
+    this.paced.set(key, timer);
   }
 
   private enqueue(key: string): void {
