@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { makeInformer, type KubernetesListObject } from '@kubernetes/client-node';
 import type { InstancePool, PoolClaim } from '../operator/api/types.js';
-import { auditWrites, benchEnv, OPERATOR_USER, sleep, type BenchEnv } from './env.js';
+import { auditWrites, benchEnv, cpuSnapshot, cpuSpent, OPERATOR_USER, sleep, type BenchEnv } from './env.js';
 import { ms, summary } from './stats.js';
 
 const NS = 'bench';
@@ -103,6 +103,8 @@ interface WriteSplit {
   claimPath: number;
   refill: number;
   conflicts: number;
+  /** "create pods 200, patch pods 200, ...": the refill's writes by verb and resource. */
+  refillKinds: string;
 }
 
 /** Sorts the operator's writes of a window into the claim path and the refill (see the header). */
@@ -110,6 +112,7 @@ function splitWrites(env: BenchEnv, from: number, to: number, preexisting: Reado
   const w = auditWrites(env.cluster, OPERATOR_USER, from, to);
   let claimPath = 0;
   let refill = 0;
+  const kinds = new Map<string, number>();
   for (const x of w) {
     const onClaimPath =
       x.resource === 'poolclaims' ||
@@ -117,9 +120,14 @@ function splitWrites(env: BenchEnv, from: number, to: number, preexisting: Reado
       (x.resource === 'events' && !(x.name ?? '').startsWith(`${pool}.`));
     // Everything else is the refill: pod creates, warming -> ready patches, pool status, pool Events.
     if (onClaimPath) claimPath++;
-    else refill++;
+    else {
+      refill++;
+      const kind = `${x.verb} ${x.resource}${x.subresource ? `/${x.subresource}` : ''}`;
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
   }
-  return { claimPath, refill, conflicts: w.filter((x) => x.code === 409).length };
+  const refillKinds = [...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
+  return { claimPath, refill, conflicts: w.filter((x) => x.code === 409).length, refillKinds };
 }
 
 async function podNames(env: BenchEnv, pool: string): Promise<Set<string>> {
@@ -137,6 +145,7 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
   const preexisting = await podNames(env, pool);
   const from = Date.now();
   const latencies: number[] = [];
+  const cpu0 = cpuSnapshot(env);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: claimers }, async (_, w) => {
@@ -150,6 +159,7 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
     }),
   );
   const elapsed = performance.now() - t0;
+  const cpu = cpuSpent(cpu0, cpuSnapshot(env));
   const boundBy = Date.now();
   await waitReady(env, pool, size); // refill
   await sleep(3000); // let the last status writes land
@@ -163,6 +173,8 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
     `      operator writes per claim: claim path ${(writes.claimPath / total).toFixed(2)}, refill ${(writes.refill / total).toFixed(2)}, ` +
       `total ${((writes.claimPath + writes.refill) / total).toFixed(2)} (409s: ${writes.conflicts}; refill done ${((Date.now() - boundBy) / 1000).toFixed(1)} s after the last bind)`,
   );
+  console.log(`      refill writes: ${writes.refillKinds}`);
+  console.log(`      CPU used while claiming (${(elapsed / 1000).toFixed(1)} s): ${cpu}`);
   await cleanup(env, pool);
 }
 
@@ -177,6 +189,7 @@ async function burstScenario(env: BenchEnv, watch: BoundWatch, n: number): Promi
   const from = Date.now();
   const names = Array.from({ length: n }, (_, i) => `burst-${i}`);
   const bound = names.map((nm) => watch.bound(nm));
+  const cpu0 = cpuSnapshot(env);
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -184,28 +197,38 @@ async function burstScenario(env: BenchEnv, watch: BoundWatch, n: number): Promi
       for (let i = next++; i < n; i = next++) await createClaim(env, names[i] ?? '', pool);
     }),
   );
+  const created = (performance.now() - t0) / 1000;
   const last = Math.max(...(await Promise.all(bound)));
+  const cpu = cpuSpent(cpu0, cpuSnapshot(env));
   const secs = (last - t0) / 1000;
   await sleep(3000);
   const writes = splitWrites(env, from, Date.now(), preexisting, pool);
   console.log(`  burst of ${n} claims against ${n} ready members: ${secs.toFixed(2)} s first create to last Bound = ${(n / secs).toFixed(0)} claims/s`);
+  console.log(`      the client's creates took ${created.toFixed(2)} s; CPU used meanwhile: ${cpu}`);
   console.log(`      operator writes per claim: claim path ${(writes.claimPath / n).toFixed(2)} (409s: ${writes.conflicts})`);
   console.log(`      operator resident memory with ${n} claimed members: ${env.operatorRssMiB().toFixed(0)} MiB`);
   await cleanup(env, pool);
 }
 
-export async function claimBenchmarks(): Promise<void> {
+/** The scenarios by name; `node dist/bench/run.js claims burst` runs only the ones named. */
+const SCENARIOS: Record<string, (env: BenchEnv, watch: BoundWatch) => Promise<void>> = {
+  serial: (env, watch) => latencyScenario(env, watch, 1, 100),
+  c10: (env, watch) => latencyScenario(env, watch, 10, 20),
+  c20: (env, watch) => latencyScenario(env, watch, 20, 10),
+  c100: (env, watch) => latencyScenario(env, watch, 100, 3),
+  burst: (env, watch) => burstScenario(env, watch, 1000),
+};
+
+export async function claimBenchmarks(only: readonly string[] = []): Promise<void> {
+  const unknown = only.filter((s) => !(s in SCENARIOS));
+  if (unknown.length > 0) throw new Error(`unknown claim scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
   const env = await benchEnv(`wp-bench-claims-${process.pid}`, 6, 400);
   try {
     await env.core.createNamespace({ body: { metadata: { name: NS } } });
     const watch = new BoundWatch();
     await watch.start(env);
     console.log('claim benchmark (2 cores; operator as its own process; pods Ready 1 s after creation)');
-    await latencyScenario(env, watch, 1, 100);
-    await latencyScenario(env, watch, 10, 20);
-    await latencyScenario(env, watch, 20, 10);
-    await latencyScenario(env, watch, 100, 3);
-    await burstScenario(env, watch, 1000);
+    for (const [name, run] of Object.entries(SCENARIOS)) if (only.length === 0 || only.includes(name)) await run(env, watch);
     watch.stop();
   } finally {
     await env.stop();
