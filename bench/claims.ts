@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { makeInformer, type KubernetesListObject } from '@kubernetes/client-node';
 import type { InstancePool, PoolClaim } from '../operator/api/types.js';
-import { auditWrites, benchEnv, cpuSnapshot, cpuSpent, OPERATOR_USER, sleep, type BenchEnv } from './env.js';
+import { auditWrites, benchEnv, cpuSnapshot, cpuSpent, OPERATOR_USER, sleep, writesByUser, type BenchEnv } from './env.js';
 import { ms, summary } from './stats.js';
 
 const NS = 'bench';
@@ -145,6 +145,7 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
   const preexisting = await podNames(env, pool);
   const from = Date.now();
   const latencies: number[] = [];
+  const creates: number[] = [];
   const cpu0 = cpuSnapshot(env);
   const t0 = performance.now();
   await Promise.all(
@@ -154,6 +155,7 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
         const start = performance.now();
         const bound = watch.bound(name);
         await createClaim(env, name, pool);
+        creates.push(performance.now() - start);
         latencies.push((await bound) - start);
       }
     }),
@@ -163,7 +165,10 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
   const boundBy = Date.now();
   await waitReady(env, pool, size); // refill
   await sleep(3000); // let the last status writes land
-  const writes = splitWrites(env, from, Date.now(), preexisting, pool);
+  const to = Date.now();
+  const writes = splitWrites(env, from, to, preexisting, pool);
+  const byUser = [...writesByUser(env.cluster, from, to)].sort((a, b) => b[1] - a[1]);
+  const allWrites = byUser.reduce((sum, [, n]) => sum + n, 0);
   const s = summary(latencies);
   console.log(
     `  ${String(claimers).padStart(3)} concurrent claimer(s), ${total} claims: p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}  ` +
@@ -173,7 +178,14 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
     `      operator writes per claim: claim path ${(writes.claimPath / total).toFixed(2)}, refill ${(writes.refill / total).toFixed(2)}, ` +
       `total ${((writes.claimPath + writes.refill) / total).toFixed(2)} (409s: ${writes.conflicts}; refill done ${((Date.now() - boundBy) / 1000).toFixed(1)} s after the last bind)`,
   );
+  const c = summary(creates);
+  console.log(`      of which the client's create request: p50 ${ms(c.p50)}  p99 ${ms(c.p99)}  max ${ms(c.max)}`);
   console.log(`      refill writes: ${writes.refillKinds}`);
+  console.log(
+    `      writes by every identity: ${(allWrites / total).toFixed(2)} per claim (` +
+      byUser.map(([u, n]) => `${u.replace(/^system:(serviceaccount:)?/, '')} ${(n / total).toFixed(2)}`).join(', ') +
+      ')',
+  );
   console.log(`      CPU used while claiming (${(elapsed / 1000).toFixed(1)} s): ${cpu}`);
   await cleanup(env, pool);
 }

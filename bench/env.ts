@@ -113,6 +113,20 @@ export function auditWrites(cluster: Cluster, user: string, from: number, to = N
   return out;
 }
 
+/** API writes in a window by every identity: user -> count. */
+export function writesByUser(cluster: Cluster, from: number, to = Number.POSITIVE_INFINITY): Map<string, number> {
+  if (!cluster.auditLog) throw new Error('audit log is off');
+  const out = new Map<string, number>();
+  for (const line of readFileSync(cluster.auditLog, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const e = JSON.parse(line) as { user: { username: string }; requestReceivedTimestamp: string };
+    const at = Date.parse(e.requestReceivedTimestamp);
+    if (at < from || at > to) continue;
+    out.set(e.user.username, (out.get(e.user.username) ?? 0) + 1);
+  }
+  return out;
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** CPU seconds (user + system) each process has used so far: the cluster's components by name, the operator, us. */
