@@ -1,10 +1,11 @@
 // make bench: claim latency and API writes per claim, on the local cluster, the operator as its own process.
 //   latency: from the create request to Bound as seen by a client watch opened before it (same process,
-//            monotonic clock), with 1, 10 and 100 concurrent claimers against a pool that has ready members;
+//            monotonic clock), with 1, 10, 20 and 100 concurrent claimers against a pool that has ready members,
+//            and 20 again on a paused pool (the claim path without the refill competing for the CPU);
 //   burst:   1,000 claims against 1,000 ready members, claims per second from first create to last Bound;
 //   writes:  API writes by the operator's identity, from the audit log, per claim: the claim path (bind patch,
 //            claim status, claim Events) and the refill (replacement create, its warming -> ready patch, pool
-//            status, pool Events).
+//            status, pool Events). Also printed: writes by every identity, and the CPU each process used.
 import { performance } from 'node:perf_hooks';
 import { makeInformer, type KubernetesListObject } from '@kubernetes/client-node';
 import type { InstancePool, PoolClaim } from '../operator/api/types.js';
@@ -135,12 +136,17 @@ async function podNames(env: BenchEnv, pool: string): Promise<Set<string>> {
   return new Set(pods.items.map((p) => p.metadata?.name ?? ''));
 }
 
-async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: number, perClaimer: number): Promise<void> {
+/**
+ * withoutRefill pauses the pool before the claims, so nothing replaces the members they take: the claim path alone,
+ * to tell its cost apart from the refill's (pod creates, scheduling, the kubelet's status writes) on a shared CPU.
+ */
+async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: number, perClaimer: number, withoutRefill = false): Promise<void> {
   const total = claimers * perClaimer;
-  const pool = `lat-${claimers}`;
+  const pool = `lat-${claimers}${withoutRefill ? '-paused' : ''}`;
   const size = total + 20;
   await env.custom.createNamespacedCustomObject({ ...G, namespace: NS, plural: 'instancepools', body: poolBody(pool, size, size * 3) });
   await waitReady(env, pool, size);
+  if (withoutRefill) await env.cluster.kubectl(['-n', NS, 'patch', 'instancepool', pool, '--type=merge', '-p', '{"spec":{"paused":true}}']);
   await sleep(2000);
   const preexisting = await podNames(env, pool);
   const from = Date.now();
@@ -163,7 +169,7 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
   const elapsed = performance.now() - t0;
   const cpu = cpuSpent(cpu0, cpuSnapshot(env));
   const boundBy = Date.now();
-  await waitReady(env, pool, size); // refill
+  if (!withoutRefill) await waitReady(env, pool, size); // refill
   await sleep(3000); // let the last status writes land
   const to = Date.now();
   const writes = splitWrites(env, from, to, preexisting, pool);
@@ -171,7 +177,7 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
   const allWrites = byUser.reduce((sum, [, n]) => sum + n, 0);
   const s = summary(latencies);
   console.log(
-    `  ${String(claimers).padStart(3)} concurrent claimer(s), ${total} claims: p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}  ` +
+    `  ${String(claimers).padStart(3)} concurrent claimer(s)${withoutRefill ? ' on a paused pool (no refill)' : ''}, ${total} claims: p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}  ` +
       `(${(total / (elapsed / 1000)).toFixed(0)} claims/s)`,
   );
   console.log(
@@ -228,6 +234,7 @@ const SCENARIOS: Record<string, (env: BenchEnv, watch: BoundWatch) => Promise<vo
   c10: (env, watch) => latencyScenario(env, watch, 10, 20),
   c20: (env, watch) => latencyScenario(env, watch, 20, 10),
   c100: (env, watch) => latencyScenario(env, watch, 100, 3),
+  'c20-paused': (env, watch) => latencyScenario(env, watch, 20, 10, true),
   burst: (env, watch) => burstScenario(env, watch, 1000),
 };
 
