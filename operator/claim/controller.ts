@@ -86,7 +86,9 @@ export class ClaimController {
       if (o.metadata.namespace && o.metadata.name) queue.add(`${o.metadata.namespace}/${o.metadata.name}`);
     };
     pools.onAdd(byPool);
-    pools.onUpdate(byPool);
+    pools.onUpdate((p, old) => {
+      if (poolChangeMattersToClaims(p, old)) byPool(p);
+    });
     pools.onDelete(byPool);
     const byClaim = (c: PoolClaim): void => {
       if (c.metadata.namespace && c.spec?.poolName) queue.add(`${c.metadata.namespace}/${c.spec.poolName}`);
@@ -439,6 +441,21 @@ function refObject(namespace: string, ref: { name: string; uid: string }): PoolC
     metadata: { namespace, name: ref.name, uid: ref.uid },
     spec: { poolName: '' },
   };
+}
+
+/**
+ * Whether a pool update can change a claim decision: its spec (queue policy, claim order, template, drain), its
+ * deletion, or the pendingClaims the planner compares with. The pool controller's status writes, several a second
+ * while a pool refills, cannot.
+ */
+export function poolChangeMattersToClaims(p: InstancePool, old: InstancePool | undefined): boolean {
+  if (!old) return true;
+  return (
+    p.metadata.uid !== old.metadata.uid ||
+    p.metadata.generation !== old.metadata.generation ||
+    Boolean(p.metadata.deletionTimestamp) !== Boolean(old.metadata.deletionTimestamp) ||
+    (p.status?.pendingClaims ?? 0) !== (old.status?.pendingClaims ?? 0)
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import type { PoolClaim } from '../api/types.js';
-import { claimChangeMatters, podChangeMatters } from './controller.js';
+import type { InstancePool, PoolClaim } from '../api/types.js';
+import { claimChangeMatters, podChangeMatters, poolChangeMattersToClaims } from './controller.js';
 
 const claim = (over: Partial<PoolClaim['metadata']> = {}, phase?: string): PoolClaim => ({
   apiVersion: 'warmpool.dev/v1alpha1',
@@ -43,5 +43,23 @@ describe('which updates wake the claim planner', () => {
     ['nothing the planner reads changed', pod('ready', true), pod('ready', true), false],
   ])('pod: %s', (_n, now, old, want) => {
     expect(podChangeMatters(now, old)).toBe(want);
+  });
+
+  const pool = (over: Partial<InstancePool['metadata']> = {}, status: InstancePool['status'] = {}): InstancePool => ({
+    apiVersion: 'warmpool.dev/v1alpha1',
+    kind: 'InstancePool',
+    metadata: { name: 'p', namespace: 'n', uid: 'pu', generation: 1, ...over },
+    spec: { targetSize: 1, template: { spec: { containers: [{ name: 'c', image: 'i' }] } } },
+    status,
+  });
+  it.each<[string, InstancePool, InstancePool | undefined, boolean]>([
+    ['a new pool', pool(), undefined, true],
+    ['the pool controller writes its counts', pool({}, { readyCount: 3 }), pool({}, { readyCount: 2 }), false],
+    ['a spec change (drain, queue policy, template)', pool({ generation: 2 }), pool(), true],
+    ['deletion starts', pool({ deletionTimestamp: new Date() }), pool(), true],
+    ['pendingClaims changed by another writer', pool({}, { pendingClaims: 0 }), pool({}, { pendingClaims: 4 }), true],
+    ['recreated under the same name', pool({ uid: 'other' }), pool(), true],
+  ])('pool: %s', (_n, now, old, want) => {
+    expect(poolChangeMattersToClaims(now, old)).toBe(want);
   });
 });

@@ -88,7 +88,10 @@ export class PoolController {
       if (p.metadata.namespace && p.metadata.name) queue.add(poolKey(p.metadata.namespace, p.metadata.name));
     };
     pools.onAdd(enqueuePool);
-    pools.onUpdate(enqueuePool);
+    pools.onUpdate((p, old) => {
+      const key = p.metadata.namespace && p.metadata.name ? poolKey(p.metadata.namespace, p.metadata.name) : undefined;
+      if (key && poolChangeMatters(p, old, this.memory.get(key)?.lastWritten)) queue.add(key);
+    });
     pools.onDelete(enqueuePool);
     pods.onAdd((pod) => {
       const key = memberPoolKey(pod);
@@ -371,4 +374,27 @@ export class PoolController {
     mem.lastStatusWriteAt = now;
     return undefined;
   }
+}
+
+/**
+ * Whether a pool update can change what a pass decides. Our own status write coming back through the watch cannot
+ * (the pass that wrote it planned from the same members), nor can fields of status other writers own
+ * (pendingClaims, utilization); without this filter every status write cost a second pass of the whole pool.
+ * A status someone else changed does matter: the next pass writes ours back.
+ */
+export function poolChangeMatters(p: InstancePool, old: InstancePool | undefined, lastWritten: InstancePoolStatus | undefined): boolean {
+  if (!old) return true;
+  const meta = (x: InstancePool): string =>
+    JSON.stringify([
+      x.metadata.uid,
+      x.metadata.generation,
+      Boolean(x.metadata.deletionTimestamp),
+      x.metadata.finalizers ?? [],
+      x.metadata.labels ?? {},
+      x.metadata.annotations ?? {},
+    ]);
+  if (meta(p) !== meta(old)) return true;
+  const owned = ownedStatus(p.status);
+  if (statusEqual(owned, ownedStatus(old.status))) return false;
+  return lastWritten === undefined || !statusEqual(owned, lastWritten);
 }
