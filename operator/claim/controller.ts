@@ -160,8 +160,10 @@ export class ClaimController {
     if (!named) return false;
     try {
       const pod = await this.d.core.readNamespacedPod({ name: named.name, namespace });
+      // A pod that lost its pool label is out of the pod cache for good: no longer a member, whatever it records.
       return (
         pod.metadata?.uid === named.uid &&
+        pod.metadata.labels?.[LABEL_POOL] === claim.spec.poolName &&
         pod.metadata.annotations?.[ANN_CLAIM_UID] === claim.metadata.uid &&
         !pod.metadata.deletionTimestamp
       );
@@ -341,7 +343,7 @@ export class ClaimController {
       case 'mark-lost':
         // Lost is final, so a member missing from our cache is looked up before we believe it gone: the pod cache
         // can lag the claim cache (a bind by another replica, a member created moments ago).
-        if (a.member === undefined && claim?.status?.member && (await this.memberStillRecords(namespace, claim))) {
+        if (a.unseen && claim?.status?.member && (await this.memberStillRecords(namespace, claim))) {
           throw new RequeueNow(`member ${claim.status.member.name} exists; the pod cache is behind`);
         }
         await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);

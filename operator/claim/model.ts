@@ -122,6 +122,12 @@ export interface MarkLostAction {
   kind: 'mark-lost';
   claim: ClaimRef;
   member: string | undefined;
+  /**
+   * The verdict rests on the member being absent from the pod cache (or shown with another claim), not on what the
+   * cache shows of it. The pod cache lags the claim cache independently (a member another replica created and bound
+   * moments ago), and Lost is final: the shell reads the member live before believing it.
+   */
+  unseen: boolean;
   status: PoolClaimStatus;
   event: ClaimEvent;
 }

@@ -376,6 +376,15 @@ describe('planClaims: bound claims', () => {
       kind: 'mark-lost',
       event: { type: 'Warning', reason: 'MemberLost', message: 'member m1 failed' },
       status: { phase: 'Lost', member: { name: 'm1' } },
+      unseen: false,
+    });
+  });
+
+  it('a member missing from the pod cache, or shown with another claim, is Lost only once read live', () => {
+    expect(plan({ claims: [bound(c, pod('m1'))], members: [pod('m2')] })[0]).toMatchObject({ kind: 'mark-lost', member: 'm1', unseen: true });
+    expect(plan({ claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: claim('x') })] })[0]).toMatchObject({
+      kind: 'mark-lost',
+      unseen: true,
     });
   });
 });

@@ -168,6 +168,7 @@ function markLost(pass: Pass, claim: PoolClaim, member: Member | undefined, mess
     kind: 'mark-lost',
     claim: ref,
     member: member?.view.name ?? claim.status?.member?.name,
+    unseen: member === undefined,
     status,
     event: { type: 'Warning', reason: 'MemberLost', message },
   });
