@@ -157,7 +157,7 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
   await Promise.all(
     Array.from({ length: claimers }, async (_, w) => {
       for (let i = 0; i < perClaimer; i++) {
-        const name = `c${claimers}-${w}-${i}`;
+        const name = `${pool}-${w}-${i}`;
         const start = performance.now();
         const bound = watch.bound(name);
         await createClaim(env, name, pool);
