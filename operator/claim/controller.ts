@@ -75,6 +75,8 @@ export class ClaimController {
    * same status again: a write too many on the claim path.
    */
   private readonly ownClaimWrites = new Map<string, { staleRv: string; claim: PoolClaim; at: number }>();
+  /** When this process first saw each new claim, for the latency metrics (creationTimestamp has 1 s resolution). */
+  private readonly firstSeen = new Map<string, number>();
 
   constructor(private readonly d: ClaimControllerDeps) {
     this.now = d.now ?? Date.now;
@@ -93,14 +95,20 @@ export class ClaimController {
     const byClaim = (c: PoolClaim): void => {
       if (c.metadata.namespace && c.spec?.poolName) queue.add(`${c.metadata.namespace}/${c.spec.poolName}`);
     };
-    claims.onAdd(byClaim);
+    claims.onAdd((c) => {
+      if (c.metadata.uid && c.status?.phase === undefined) this.firstSeen.set(c.metadata.uid, this.now());
+      byClaim(c);
+    });
     claims.onUpdate((c, old) => {
       // Our own write coming back through the watch: the pass that wrote it already planned from it.
       const own = this.ownClaimWrites.get(c.metadata.uid ?? '');
       if (own && own.claim.metadata.resourceVersion === c.metadata.resourceVersion) return;
       if (claimChangeMatters(c, old)) byClaim(c);
     });
-    claims.onDelete(byClaim);
+    claims.onDelete((c) => {
+      this.firstSeen.delete(c.metadata.uid ?? '');
+      byClaim(c);
+    });
     const byPod = (p: V1Pod): void => {
       const pool = p.metadata?.labels?.[LABEL_POOL];
       if (pool && p.metadata?.namespace) queue.add(`${p.metadata.namespace}/${pool}`);
@@ -317,10 +325,13 @@ export class ClaimController {
           if (isConflict(err)) throw new RequeueNow(String(err));
           throw err;
         }
+        const arrived = claimArrival(toMillis(claim?.metadata.creationTimestamp), this.firstSeen.get(a.claim.uid)) ?? t0;
+        this.firstSeen.delete(a.claim.uid);
+        const done = this.now();
         observer.bound(namespace, poolName, {
-          queueSeconds: Math.max(0, (t0 - (toMillis(claim?.metadata.creationTimestamp) ?? t0)) / 1000),
-          bindSeconds: (this.now() - t0) / 1000,
-          totalSeconds: Math.max(0, (this.now() - (toMillis(claim?.metadata.creationTimestamp) ?? t0)) / 1000),
+          queueSeconds: Math.max(0, (t0 - arrived) / 1000),
+          bindSeconds: (done - t0) / 1000,
+          totalSeconds: Math.max(0, (done - arrived) / 1000),
         });
         return;
       }
@@ -443,6 +454,17 @@ function refObject(namespace: string, ref: { name: string; uid: string }): PoolC
     metadata: { namespace, name: ref.name, uid: ref.uid },
     spec: { poolName: '' },
   };
+}
+
+/**
+ * When a claim arrived, in ms, for its latency metrics. creationTimestamp is truncated to the second, so a claim made
+ * at 12:00:00.900 and bound 50 ms later would count 950 ms. The first sight of it by this process is precise and
+ * never before its creation; it is used when it falls inside the creation second (seen at once, the usual case).
+ * Otherwise (a claim that existed before this process started) the truncated time is all there is.
+ */
+export function claimArrival(createdMs: number | undefined, firstSeenMs: number | undefined): number | undefined {
+  if (createdMs === undefined) return firstSeenMs;
+  return firstSeenMs !== undefined && firstSeenMs >= createdMs && firstSeenMs < createdMs + 1000 ? firstSeenMs : createdMs;
 }
 
 /**
