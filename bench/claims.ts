@@ -1,7 +1,7 @@
 // make bench: claim latency and API writes per claim, on the local cluster, the operator as its own process.
 //   latency: from the create request to Bound as seen by a client watch opened before it (same process,
 //            monotonic clock), with 1, 10, 20 and 100 concurrent claimers against a pool that has ready members,
-//            and 20 again on a paused pool (the claim path without the refill competing for the CPU);
+//            and 1 and 20 again on a paused pool (the claim path without the refill competing for the CPU);
 //   burst:   1,000 claims against 1,000 ready members, claims per second from first create to last Bound;
 //   writes:  API writes by the operator's identity, from the audit log, per claim: the claim path (bind patch,
 //            claim status, claim Events) and the refill (replacement create, its warming -> ready patch, pool
@@ -234,6 +234,7 @@ const SCENARIOS: Record<string, (env: BenchEnv, watch: BoundWatch) => Promise<vo
   c10: (env, watch) => latencyScenario(env, watch, 10, 20),
   c20: (env, watch) => latencyScenario(env, watch, 20, 10),
   c100: (env, watch) => latencyScenario(env, watch, 100, 3),
+  'serial-paused': (env, watch) => latencyScenario(env, watch, 1, 100, true),
   'c20-paused': (env, watch) => latencyScenario(env, watch, 20, 10, true),
   burst: (env, watch) => burstScenario(env, watch, 1000),
 };
