@@ -31,9 +31,10 @@ node_modules/.installed: package.json package-lock.json
 	@$(WITH_NODE) npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-compile: deps ## Compile TypeScript to dist/.
+compile: deps ## Compile TypeScript to dist/, and bundle the CLI into dist/warmpool.mjs (what bin/warmpool runs).
 	@echo "[compile] tsc"
 	@rm -rf dist && $(WITH_NODE) npx tsc -p tsconfig.build.json
+	@$(WITH_NODE) node hack/bundle.mjs
 
 tools: ## Build the local cluster's tools from Go modules (cached outside the repository).
 	@bash hack/tools/build.sh >/dev/null

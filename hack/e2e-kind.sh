@@ -74,8 +74,9 @@ step "the chart's operator brought pool warmpool-kind-smoke/smoke to 2 ready mem
 
 step "compiling and running the e2e suite"
 cd "$root"
-# Global setup imports the compiled cluster harness from dist/.
+# Global setup imports the compiled cluster harness from dist/; bin/warmpool runs the bundle.
 "$node" node_modules/typescript/bin/tsc -p tsconfig.build.json
+"$node" hack/bundle.mjs
 # The chart and image tests install and run $img (loaded above) instead of building their own.
 # e2e/cluster.test.ts tests the local kwok cluster itself (fake nodes, the sim.warmpool.dev stages): not kind's.
 # Members elsewhere run registry.k8s.io/pause, which a real kubelet starts.
