@@ -1,11 +1,11 @@
 // make bench-cluster: what the local cluster itself costs. Prints cluster start time (warm tool cache), API round
-// trips from one @kubernetes/client-node client, how fast kwok takes 500 pods from created to Ready, and the
-// resident memory of the cluster's processes at rest.
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+// trips from one @kubernetes/client-node client (and GETs over one shared connection, as the operator makes them),
+// how fast kwok takes 500 pods from created to Ready, and the resident memory of the cluster's processes at rest.
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { startCluster } from '../e2e/cluster/cluster.js';
+import { componentPids, startCluster } from '../e2e/cluster/cluster.js';
+import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
 import { ms, summary } from './stats.js';
 
 function rssMiB(pid: number): number {
@@ -14,14 +14,6 @@ function rssMiB(pid: number): number {
     return line ? Number.parseInt(line.replace(/\D+/g, ' ').trim(), 10) / 1024 : 0;
   } catch {
     return 0;
-  }
-}
-
-function processName(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '?';
   }
 }
 
@@ -56,6 +48,20 @@ async function main(): Promise<void> {
       );
       patch.push(performance.now() - t);
     }
+
+    // The same GETs through the operator's clients, which share one keep-alive connection
+    // (operator/kube/connections.ts), against client-node's own, which connect and handshake per request.
+    const shared = makeInstrumentedClients(kc, () => undefined, { userAgent: 'warmpool-bench' }).core;
+    const getsWith = async (api: CoreV1Api): Promise<{ serialMs: number; concurrentMs: number }> => {
+      let t = performance.now();
+      for (let i = 0; i < 300; i++) await api.readNamespacedConfigMap({ name: `cm-${i}`, namespace: ns });
+      const serialMs = (performance.now() - t) / 300;
+      t = performance.now();
+      await Promise.all(Array.from({ length: 300 }, (_, i) => api.readNamespacedConfigMap({ name: `cm-${i}`, namespace: ns })));
+      return { serialMs, concurrentMs: performance.now() - t };
+    };
+    const own = await getsWith(core);
+    const reused = await getsWith(shared);
 
     // 500 pods from created to Ready, timed by a watch opened before the first create.
     const created = new Map<string, number>();
@@ -99,10 +105,7 @@ async function main(): Promise<void> {
 
     // Memory at rest: let the burst settle, then read every component's RSS.
     await new Promise((r) => setTimeout(r, 5000));
-    const pids = readdirSync(join(cluster.dir, 'pids')).map((f) =>
-      Number.parseInt(readFileSync(join(cluster.dir, 'pids', f), 'utf8'), 10),
-    );
-    const rss = pids.map((p) => ({ name: processName(p), mib: rssMiB(p) }));
+    const rss = [...componentPids(cluster.dir)].map(([name, pid]) => ({ name, mib: rssMiB(pid) }));
 
     const c = summary(create);
     const g = summary(get);
@@ -113,6 +116,14 @@ async function main(): Promise<void> {
     console.log(`  create round trip (n=${c.n}):  p50 ${ms(c.p50)}  p99 ${ms(c.p99)}`);
     console.log(`  get round trip    (n=${g.n}):  p50 ${ms(g.p50)}  p99 ${ms(g.p99)}`);
     console.log(`  patch round trip  (n=${p.n}):  p50 ${ms(p.p50)}  p99 ${ms(p.p99)}`);
+    console.log(
+      `  GET, client-node's own client (a connection per request): ${own.serialMs.toFixed(1)} ms each in sequence, ` +
+        `300 at once in ${own.concurrentMs.toFixed(0)} ms`,
+    );
+    console.log(
+      `  GET, one shared keep-alive connection (the operator's):   ${reused.serialMs.toFixed(1)} ms each in sequence, ` +
+        `300 at once in ${reused.concurrentMs.toFixed(0)} ms`,
+    );
     console.log(`  500 pods created -> Ready: ${(podsMs / 1000).toFixed(2)} s for all (${(500 / (podsMs / 1000)).toFixed(0)} pods/s); per pod p50 ${ms(r.p50)} p99 ${ms(r.p99)}`);
     console.log(`  resident memory at rest: ${rss.reduce((a, b) => a + b.mib, 0).toFixed(0)} MiB total`);
     for (const x of rss) console.log(`    ${x.name.padEnd(24)} ${x.mib.toFixed(0)} MiB`);

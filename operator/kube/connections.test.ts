@@ -41,7 +41,7 @@ function kubeConfig(certFile: string): KubeConfig {
 describe('reuseConnections', () => {
   test('requests share the first agent of their TLS identity; their own agents go unused', async () => {
     const { lib, seen } = recording();
-    const wrapped = reuseConnections(lib, kubeConfig('/c'), () => 'id');
+    const wrapped = reuseConnections(lib, kubeConfig('/c'), { identity: () => 'id' });
     const first = new Agent();
     await wrapped.send(request(first)).toPromise();
     await wrapped.send(request(new Agent())).toPromise();
@@ -52,7 +52,7 @@ describe('reuseConnections', () => {
   test('a new identity (a rotated certificate) switches to a new agent and closes the old one', async () => {
     const { lib, seen } = recording();
     let id = 'a';
-    const wrapped = reuseConnections(lib, kubeConfig('/c'), () => id);
+    const wrapped = reuseConnections(lib, kubeConfig('/c'), { identity: () => id, recheckMs: 0 });
     const a = new Agent();
     const b = new Agent();
     await wrapped.send(request(a)).toPromise();
@@ -64,9 +64,23 @@ describe('reuseConnections', () => {
     expect(b.closed).toBe(false);
   });
 
+  test('the identity is worked out again at most every recheckMs', async () => {
+    const { lib } = recording();
+    let calls = 0;
+    let t = 0;
+    const wrapped = reuseConnections(lib, kubeConfig('/c'), { identity: () => String(++calls), recheckMs: 1000, now: () => t });
+    await wrapped.send(request(new Agent())).toPromise();
+    t = 999;
+    await wrapped.send(request(new Agent())).toPromise();
+    expect(calls).toBe(1);
+    t = 1000;
+    await wrapped.send(request(new Agent())).toPromise();
+    expect(calls).toBe(2);
+  });
+
   test('a request without an agent (plain http, no TLS material) is passed through untouched', async () => {
     const { lib, seen } = recording();
-    await reuseConnections(lib, kubeConfig('/c'), () => 'id').send(request()).toPromise();
+    await reuseConnections(lib, kubeConfig('/c'), { identity: () => 'id' }).send(request()).toPromise();
     expect(seen).toEqual([undefined]);
   });
 });
