@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { makeInformer, type KubernetesListObject } from '@kubernetes/client-node';
 import type { InstancePool, PoolClaim } from '../operator/api/types.js';
-import { auditWrites, benchEnv, cpuSnapshot, cpuSpent, OPERATOR_USER, sleep, writesByUser, type BenchEnv } from './env.js';
+import { auditWrites, benchEnv, benchPool, cpuSnapshot, cpuSpent, OPERATOR_USER, sleep, writesByUser, type BenchEnv } from './env.js';
 import { ms, summary } from './stats.js';
 
 const NS = 'bench';
@@ -57,22 +57,6 @@ class BoundWatch {
     this.stopped = true;
     this.abort?.abort();
   }
-}
-
-function poolBody(name: string, target: number, maxSize: number): InstancePool {
-  return {
-    apiVersion: 'warmpool.dev/v1alpha1',
-    kind: 'InstancePool',
-    metadata: { name, namespace: NS },
-    spec: {
-      targetSize: target,
-      maxSize,
-      template: {
-        metadata: { annotations: { 'sim.warmpool.dev/ready-after': '1s' } },
-        spec: { containers: [{ name: 'main', image: 'example.invalid/runner:1' }] },
-      },
-    },
-  };
 }
 
 async function waitReady(env: BenchEnv, pool: string, ready: number, timeoutMs = 600_000): Promise<number> {
@@ -144,7 +128,7 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
   const total = claimers * perClaimer;
   const pool = `lat-${claimers}${withoutRefill ? '-paused' : ''}`;
   const size = total + 20;
-  await env.custom.createNamespacedCustomObject({ ...G, namespace: NS, plural: 'instancepools', body: poolBody(pool, size, size * 3) });
+  await env.custom.createNamespacedCustomObject({ ...G, namespace: NS, plural: 'instancepools', body: benchPool(NS, pool, size, size * 3) });
   await waitReady(env, pool, size);
   if (withoutRefill) await env.cluster.kubectl(['-n', NS, 'patch', 'instancepool', pool, '--type=merge', '-p', '{"spec":{"paused":true}}']);
   await sleep(2000);
@@ -199,7 +183,7 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
 async function burstScenario(env: BenchEnv, watch: BoundWatch, n: number): Promise<void> {
   const pool = 'burst';
   // maxSize = n: claimed members count toward it, so the pool does not refill behind the burst (node capacity).
-  await env.custom.createNamespacedCustomObject({ ...G, namespace: NS, plural: 'instancepools', body: poolBody(pool, n, n) });
+  await env.custom.createNamespacedCustomObject({ ...G, namespace: NS, plural: 'instancepools', body: benchPool(NS, pool, n, n) });
   const fill = await waitReady(env, pool, n);
   console.log(`  pool of ${n} filled from empty in ${(fill / 1000).toFixed(1)} s`);
   await sleep(2000);

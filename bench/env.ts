@@ -2,11 +2,12 @@
 // under its own identity, so the audit log attributes every write to "warmpool-operator" and the benchmark client's
 // CPU does not share a process with the operator's.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import type { InstancePool } from '../operator/api/types.js';
 import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
-import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
+import { componentPids, startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 
 export const OPERATOR_USER = 'warmpool-operator';
@@ -78,6 +79,7 @@ export function treeRssMiB(pid: number): number {
 }
 
 export interface AuditWrite {
+  user: string;
   verb: string;
   resource: string;
   subresource: string | undefined;
@@ -86,12 +88,15 @@ export interface AuditWrite {
   at: number;
 }
 
-/** Writes by a user from the audit log (the test cluster logs writes only, at Metadata level). */
-export function auditWrites(cluster: Cluster, user: string, from: number, to = Number.POSITIVE_INFINITY): AuditWrite[] {
+/**
+ * Writes from the audit log (the test cluster logs writes only, at Metadata level) within [from, to], by one user or,
+ * without one, by everybody.
+ */
+export function auditWrites(cluster: Cluster, user: string | undefined, from: number, to = Number.POSITIVE_INFINITY): AuditWrite[] {
   if (!cluster.auditLog) throw new Error('audit log is off');
   const out: AuditWrite[] = [];
   for (const line of readFileSync(cluster.auditLog, 'utf8').split('\n')) {
-    if (!line.includes(`"${user}"`)) continue;
+    if (line === '' || (user !== undefined && !line.includes(`"${user}"`))) continue;
     const e = JSON.parse(line) as {
       verb: string;
       user: { username: string };
@@ -100,8 +105,9 @@ export function auditWrites(cluster: Cluster, user: string, from: number, to = N
       requestReceivedTimestamp: string;
     };
     const at = Date.parse(e.requestReceivedTimestamp);
-    if (e.user.username !== user || at < from || at > to) continue;
+    if ((user !== undefined && e.user.username !== user) || at < from || at > to) continue;
     out.push({
+      user: e.user.username,
       verb: e.verb,
       resource: e.objectRef?.resource ?? '',
       subresource: e.objectRef?.subresource,
@@ -115,16 +121,26 @@ export function auditWrites(cluster: Cluster, user: string, from: number, to = N
 
 /** API writes in a window by every identity: user -> count. */
 export function writesByUser(cluster: Cluster, from: number, to = Number.POSITIVE_INFINITY): Map<string, number> {
-  if (!cluster.auditLog) throw new Error('audit log is off');
   const out = new Map<string, number>();
-  for (const line of readFileSync(cluster.auditLog, 'utf8').split('\n')) {
-    if (line === '') continue;
-    const e = JSON.parse(line) as { user: { username: string }; requestReceivedTimestamp: string };
-    const at = Date.parse(e.requestReceivedTimestamp);
-    if (at < from || at > to) continue;
-    out.set(e.user.username, (out.get(e.user.username) ?? 0) + 1);
-  }
+  for (const w of auditWrites(cluster, undefined, from, to)) out.set(w.user, (out.get(w.user) ?? 0) + 1);
   return out;
+}
+
+/** The pool the benchmarks use: members that become Ready 1 s after creation (a kwok Stage). */
+export function benchPool(namespace: string, name: string, targetSize: number, maxSize?: number): InstancePool {
+  return {
+    apiVersion: 'warmpool.dev/v1alpha1',
+    kind: 'InstancePool',
+    metadata: { name, namespace },
+    spec: {
+      targetSize,
+      ...(maxSize === undefined ? {} : { maxSize }),
+      template: {
+        metadata: { annotations: { 'sim.warmpool.dev/ready-after': '1s' } },
+        spec: { containers: [{ name: 'main', image: 'example.invalid/runner:1' }] },
+      },
+    },
+  };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -142,11 +158,7 @@ export function cpuSnapshot(env: BenchEnv): Map<string, number> {
     }
   };
   const out = new Map<string, number>();
-  const pidsDir = join(env.cluster.dir, 'pids');
-  for (const f of readdirSync(pidsDir)) {
-    const pid = Number.parseInt(readFileSync(join(pidsDir, f), 'utf8').trim(), 10);
-    if (Number.isInteger(pid) && pid > 0) out.set(f.replace(/\.pid$/, ''), ticks(pid));
-  }
+  for (const [component, pid] of componentPids(env.cluster.dir)) out.set(component, ticks(pid));
   out.set('operator', ticks(env.operator.pid ?? 0));
   const self = process.cpuUsage();
   out.set('bench client', (self.user + self.system) / 1e6);

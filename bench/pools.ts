@@ -3,25 +3,10 @@
 //   time to fill a pool of 100 members from empty (pods Ready 1 s after creation).
 import { performance } from 'node:perf_hooks';
 import type { InstancePool } from '../operator/api/types.js';
-import { auditWrites, benchEnv, OPERATOR_USER, sleep, type BenchEnv } from './env.js';
+import { auditWrites, benchEnv, benchPool, OPERATOR_USER, sleep, type BenchEnv } from './env.js';
 
 const NS = 'bench-pools';
 const G = { group: 'warmpool.dev', version: 'v1alpha1', namespace: NS, plural: 'instancepools' };
-
-function pool(name: string, target: number): InstancePool {
-  return {
-    apiVersion: 'warmpool.dev/v1alpha1',
-    kind: 'InstancePool',
-    metadata: { name, namespace: NS },
-    spec: {
-      targetSize: target,
-      template: {
-        metadata: { annotations: { 'sim.warmpool.dev/ready-after': '1s' } },
-        spec: { containers: [{ name: 'main', image: 'example.invalid/app:1' }] },
-      },
-    },
-  };
-}
 
 async function readyPools(env: BenchEnv, want: number): Promise<number> {
   const list = (await env.custom.listNamespacedCustomObject(G)) as { items: InstancePool[] };
@@ -35,7 +20,7 @@ export async function poolBenchmarks(): Promise<void> {
     console.log('pool benchmark (2 cores; operator as its own process; pods Ready 1 s after creation)');
 
     let t0 = performance.now();
-    await env.custom.createNamespacedCustomObject({ ...G, body: pool('fill-100', 100) });
+    await env.custom.createNamespacedCustomObject({ ...G, body: benchPool(NS, 'fill-100', 100) });
     while ((await readyPools(env, 100)) < 1) await sleep(100);
     console.log(`  a pool of 100 filled from empty (created -> readyCount 100): ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     await env.cluster.kubectl(['-n', NS, 'delete', 'instancepool', 'fill-100', '--timeout=120s']);
@@ -43,7 +28,7 @@ export async function poolBenchmarks(): Promise<void> {
     t0 = performance.now();
     for (let i = 0; i < 100; i += 10) {
       await Promise.all(
-        Array.from({ length: 10 }, (_, j) => env.custom.createNamespacedCustomObject({ ...G, body: pool(`p-${i + j}`, 10) })),
+        Array.from({ length: 10 }, (_, j) => env.custom.createNamespacedCustomObject({ ...G, body: benchPool(NS, `p-${i + j}`, 10) })),
       );
     }
     while ((await readyPools(env, 10)) < 100) await sleep(500);

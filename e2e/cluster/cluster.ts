@@ -104,13 +104,16 @@ function renderConfig(name: string, tools: ToolPaths, opts: ClusterOptions): str
   return docs.map((d) => d.trim()).join('\n---\n') + '\n';
 }
 
-/** Process ids kwokctl recorded for the cluster's components. */
-function componentPids(dir: string): number[] {
+/** Process ids kwokctl recorded for the cluster's components (in its directory), by component: etcd, kube-apiserver, ... */
+export function componentPids(dir: string): Map<string, number> {
   const pidsDir = join(dir, 'pids');
-  if (!existsSync(pidsDir)) return [];
-  return readdirSync(pidsDir)
-    .map((f) => Number.parseInt(readFileSync(join(pidsDir, f), 'utf8').trim(), 10))
-    .filter((p) => Number.isInteger(p) && p > 0);
+  const out = new Map<string, number>();
+  if (!existsSync(pidsDir)) return out;
+  for (const f of readdirSync(pidsDir)) {
+    const pid = Number.parseInt(readFileSync(join(pidsDir, f), 'utf8').trim(), 10);
+    if (Number.isInteger(pid) && pid > 0) out.set(f.replace(/\.pid$/, ''), pid);
+  }
+  return out;
 }
 
 function alive(pid: number): boolean {
@@ -136,7 +139,7 @@ async function waitGone(pids: readonly number[], ms: number): Promise<number[]> 
 export async function deleteCluster(name: string, tools?: ToolPaths): Promise<void> {
   const t = tools ?? (await ensureTools());
   const dir = clusterDir(name);
-  const pids = componentPids(dir);
+  const pids = [...componentPids(dir).values()];
   await runRaw(t.bin('kwokctl'), ['delete', 'cluster', '--name', name, '--kubeconfig', contextKubeconfig(name)], {
     env: kwokEnv(),
     timeoutMs: 60_000,
