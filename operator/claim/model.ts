@@ -5,13 +5,12 @@ import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import { getCondition, setCondition } from '../api/conditions.js';
 import { isRecord } from '../api/conform.js';
 import type { ClaimMember, InstancePool, PoolClaim, PoolClaimStatus, ReclaimPolicy } from '../api/types.js';
-import { poolOwnerReference } from '../pool/member-pod.js';
+import { claimOwnerReference, poolOwnerReference } from '../pool/member-pod.js';
 import {
   ANN_ACQUIRED_BY,
   ANN_ACQUIRED_FOR,
   ANN_CLAIM_UID,
   ANN_CLAIMED_AT,
-  API_VERSION,
   CLAIM_FINALIZER,
   CLAIM_KIND,
   GROUP,
@@ -453,14 +452,7 @@ function isClaimReference(ref: V1OwnerReference): boolean {
 export function memberClaimPatch(claim: PoolClaim, pod: V1Pod, now: number): PodMergePatch {
   const meta = pod.metadata ?? {};
   const ownerReferences = (meta.ownerReferences ?? []).filter((ref) => !isClaimReference(ref) && !isPoolReference(ref));
-  ownerReferences.push({
-    apiVersion: API_VERSION,
-    kind: CLAIM_KIND,
-    name: claim.metadata.name ?? '',
-    uid: claim.metadata.uid ?? '',
-    controller: true,
-    blockOwnerDeletion: false,
-  });
+  ownerReferences.push(claimOwnerReference(claim));
   return {
     metadata: {
       resourceVersion: meta.resourceVersion ?? '',

@@ -84,12 +84,15 @@ export class PoolController {
   /** Wires cache events to the queue and to expectations. */
   register(): void {
     const { pools, pods, queue, expectations } = this.d;
+    const keyOf = (p: InstancePool): string | undefined =>
+      p.metadata.namespace && p.metadata.name ? poolKey(p.metadata.namespace, p.metadata.name) : undefined;
     const enqueuePool = (p: InstancePool): void => {
-      if (p.metadata.namespace && p.metadata.name) queue.add(poolKey(p.metadata.namespace, p.metadata.name));
+      const key = keyOf(p);
+      if (key) queue.add(key);
     };
     pools.onAdd(enqueuePool);
     pools.onUpdate((p, old) => {
-      const key = p.metadata.namespace && p.metadata.name ? poolKey(p.metadata.namespace, p.metadata.name) : undefined;
+      const key = keyOf(p);
       if (key && poolChangeMatters(p, old, this.memory.get(key)?.lastWritten)) queue.add(key);
     });
     pools.onDelete(enqueuePool);

@@ -4,11 +4,13 @@ import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import {
   ANN_WARMING_STARTED,
   API_VERSION,
+  CLAIM_KIND,
   LABEL_POOL,
   LABEL_STATE,
   LABEL_TEMPLATE_HASH,
   POOL_KIND,
   type InstancePool,
+  type PoolClaim,
 } from '../api/types.js';
 
 export function memberPod(pool: InstancePool, templateHash: string, now: Date): V1Pod {
@@ -29,14 +31,23 @@ export function memberPod(pool: InstancePool, templateHash: string, now: Date): 
   };
 }
 
-/** The controller reference of an unclaimed member to its pool (a claimed member's controller is its claim). */
-export function poolOwnerReference(pool: InstancePool): V1OwnerReference {
+function controllerReference(kind: string, owner: InstancePool | PoolClaim, blockOwnerDeletion: boolean): V1OwnerReference {
   return {
     apiVersion: API_VERSION,
-    kind: POOL_KIND,
-    name: pool.metadata.name ?? '',
-    uid: pool.metadata.uid ?? '',
+    kind,
+    name: owner.metadata.name ?? '',
+    uid: owner.metadata.uid ?? '',
     controller: true,
-    blockOwnerDeletion: true,
+    blockOwnerDeletion,
   };
+}
+
+/** The controller reference of an unclaimed member to its pool (a claimed member's controller is its claim). */
+export function poolOwnerReference(pool: InstancePool): V1OwnerReference {
+  return controllerReference(POOL_KIND, pool, true);
+}
+
+/** The controller reference of a claimed member to its claim; it does not block the claim's deletion. */
+export function claimOwnerReference(claim: PoolClaim): V1OwnerReference {
+  return controllerReference(CLAIM_KIND, claim, false);
 }
