@@ -31,23 +31,19 @@ export function memberPod(pool: InstancePool, templateHash: string, now: Date): 
   };
 }
 
-function controllerReference(kind: string, owner: InstancePool | PoolClaim, blockOwnerDeletion: boolean): V1OwnerReference {
-  return {
-    apiVersion: API_VERSION,
-    kind,
-    name: owner.metadata.name ?? '',
-    uid: owner.metadata.uid ?? '',
-    controller: true,
-    blockOwnerDeletion,
-  };
+function controllerReference(kind: string, owner: InstancePool | PoolClaim): V1OwnerReference {
+  return { apiVersion: API_VERSION, kind, name: owner.metadata.name ?? '', uid: owner.metadata.uid ?? '', controller: true };
 }
 
-/** The controller reference of an unclaimed member to its pool (a claimed member's controller is its claim). */
+/**
+ * The controller reference of an unclaimed member to its pool (a claimed member's controller is its claim). It
+ * blocks the pool's deletion, so the chart grants update on instancepools/finalizers.
+ */
 export function poolOwnerReference(pool: InstancePool): V1OwnerReference {
-  return controllerReference(POOL_KIND, pool, true);
+  return { ...controllerReference(POOL_KIND, pool), blockOwnerDeletion: true };
 }
 
 /** The controller reference of a claimed member to its claim; it does not block the claim's deletion. */
 export function claimOwnerReference(claim: PoolClaim): V1OwnerReference {
-  return controllerReference(CLAIM_KIND, claim, false);
+  return { ...controllerReference(CLAIM_KIND, claim), blockOwnerDeletion: false };
 }
