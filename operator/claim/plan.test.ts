@@ -294,6 +294,14 @@ describe('planClaims: crash repair and idempotency', () => {
       claims: [bound(c, pod('m1'))],
       members: [pod('m1', { claim: c }), pod('m2', { claim: c })],
     }, ['delete-member c m2 duplicate']],
+    ['Bound to a member the pod cache does not show yet, another member records it too: never repointed, the named one is read live', {
+      claims: [bound(c, pod('m1'))],
+      members: [pod('m2', { claim: c })],
+    }, ['mark-lost c']],
+    ['Bound to a member the cache shows unclaimed yet, another records it too: nothing until the cache catches up', {
+      claims: [bound(c, pod('m1'))],
+      members: [pod('m1'), pod('m2', { claim: c })],
+    }, []],
     ['two members record a claim whose status names neither yet: repair the keeper, release nothing until it is written', {
       claims: [c],
       members: [pod('m1', { claim: c }), pod('m2', { claim: c })],
@@ -377,6 +385,14 @@ describe('planClaims: bound claims', () => {
       event: { type: 'Warning', reason: 'MemberLost', message: 'member m1 failed' },
       status: { phase: 'Lost', member: { name: 'm1' } },
       unseen: false,
+    });
+  });
+
+  it('a Bound claim whose named member is missing from the cache is not repointed to another member recording it', () => {
+    expect(plan({ claims: [bound(c, pod('m1'))], members: [pod('m2', { claim: c })] })[0]).toMatchObject({
+      kind: 'mark-lost',
+      member: 'm1',
+      unseen: true,
     });
   });
 

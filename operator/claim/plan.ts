@@ -250,7 +250,13 @@ function planLifecycle(pass: Pass, claim: PoolClaim): boolean {
     for (const member of recorded) releaseMember(pass, ref, policy, member, phase === 'Lost' ? 'lost' : 'released');
     return true;
   }
-  const kept = keeper(claim, recorded);
+  let kept = keeper(claim, recorded);
+  // A Bound claim's status is the record. A member recording the claim that the status does not name (another
+  // writer's losing bind, or ours) never becomes its member while the named one is not in our cache: repointing the
+  // status then raced the other writer, who, seeing both members and the old status, deleted the one we pointed to.
+  // Without a keeper, planHeld goes by the named member (read live before any Lost) and the extras wait.
+  const named = phase === 'Bound' ? claim.status?.member : undefined;
+  if (named !== undefined && kept !== undefined && kept.view.uid !== named.uid) kept = undefined;
   // Several members record the claim only after two writers raced. Release the extras only once the claim's status
   // names its member: deciding from the earliest claim time while the status is still unwritten (or our cache of it
   // stale) could release the very member the other writer's status names. Until then the keeper's status is
