@@ -2,8 +2,10 @@
 // moments, and two replicas under leader election, each with its own identity so the audit log tells their writes
 // apart.
 import { readFileSync } from 'node:fs';
+import { KubeConfig, type CoreV1Api } from '@kubernetes/client-node';
 import { attachCluster } from '../e2e/cluster/cluster.js';
-import { eventually, installCrds, kubectl, useNamespace } from './support/kube.js';
+import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
+import { eventually, installCrds, kubeconfig, kubectl, useNamespace } from './support/kube.js';
 import { spawnOperator, type OperatorProcess } from './support/operator.js';
 import { claimManifest, listClaims, members, poolManifest, poolWhere, type PodJson } from './support/pools.js';
 
@@ -16,8 +18,12 @@ beforeAll(async () => {
   ({ ns, cleanup } = await useNamespace('ha'));
 });
 
+// A test that fails half-way must not leave its operators working the namespace for the next one.
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((o) => o.kill()));
+});
+
 afterAll(async () => {
-  await Promise.all(running.map((o) => o.kill()));
   await cleanup();
 });
 
@@ -34,19 +40,26 @@ const live = (pods: PodJson[]): PodJson[] => pods.filter((p) => !p.metadata.dele
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('killing the operator in the middle of a scale-up and starting it again leaves exactly targetSize members', async () => {
+  // The scale-up lasts a few hundred ms at most, shorter than a kubectl round trip: it is watched with an in-process
+  // client on one kept-open connection, a few ms per look, so the kill lands while members are still being created.
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig());
+  const core: CoreV1Api = makeInstrumentedClients(kc, () => undefined).core;
+  const created = async (): Promise<number> =>
+    (await core.listNamespacedPod({ namespace: ns, labelSelector: 'warmpool.dev/pool=crash' })).items.filter((p) => !p.metadata?.deletionTimestamp).length;
   const op = await operator();
-  await kubectl(['apply', '-f', '-'], poolManifest(ns, 'crash', { targetSize: 40, annotations: { 'sim.warmpool.dev/ready-after': '2s' } }));
+  await kubectl(['apply', '-f', '-'], poolManifest(ns, 'crash', { targetSize: 80, annotations: { 'sim.warmpool.dev/ready-after': '2s' } }));
   await eventually('scale-up under way', async () => {
-    const n = live(await members(ns, 'crash')).length;
-    return n >= 3 && n < 40 ? n : undefined;
-  }, 30_000, 20);
+    const n = await created();
+    return n >= 3 && n < 80 ? n : undefined;
+  }, 30_000, 2);
   await op.kill('SIGKILL');
   const again = await operator();
-  await poolWhere(ns, 'crash', 'readyCount 40', (p) => p.status?.readyCount === 40, 60_000);
-  // Settled: exactly 40, and it stays 40 (nothing extra was created behind the expectations' back).
-  expect(live(await members(ns, 'crash'))).toHaveLength(40);
+  await poolWhere(ns, 'crash', 'readyCount 80', (p) => p.status?.readyCount === 80, 60_000);
+  // Settled: exactly 80, and it stays 80 (nothing extra was created behind the expectations' back).
+  expect(live(await members(ns, 'crash'))).toHaveLength(80);
   await sleep(2000);
-  expect(live(await members(ns, 'crash'))).toHaveLength(40);
+  expect(live(await members(ns, 'crash'))).toHaveLength(80);
   await again.kill('SIGTERM');
   await kubectl(['-n', ns, 'delete', 'ipool', 'crash', '--wait=false']);
 }, 150_000);
