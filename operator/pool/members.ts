@@ -1,7 +1,16 @@
 // A plain, decided view of one member pod: which lifecycle phase it is in and the few facts the planner, the status
 // and the claim allocator read. Pure: no clock, no I/O.
 import type { V1Pod, V1PodCondition } from '@kubernetes/client-node';
-import { ANN_CLAIM_UID, ANN_READY_AT, ANN_WARMING_STARTED, LABEL_CLAIM, LABEL_STATE, LABEL_TEMPLATE_HASH } from '../api/types.js';
+import {
+  ANN_CLAIM_UID,
+  ANN_READY_AT,
+  ANN_WARMING_STARTED,
+  CLAIM_KIND,
+  LABEL_CLAIM,
+  LABEL_STATE,
+  LABEL_TEMPLATE_HASH,
+  POOL_KIND,
+} from '../api/types.js';
 
 /**
  * warming and ready are warm; claimed belongs to a claim whatever its health (the claim decides); terminating has a
@@ -130,4 +139,25 @@ function classify(pod: V1Pod): MemberView {
     claimName,
     claimUid: annotations[ANN_CLAIM_UID],
   };
+}
+
+/**
+ * Who a pod labelled with a pool belongs to, by its controller reference, never by labels (anyone who can create a
+ * pod can label one): 'pool' when its controller is the pool (uid matched), 'claim' when its controller is the
+ * PoolClaim whose uid the pod records (a bound member), undefined for anything else: an impostor, never allocated,
+ * counted or deleted.
+ */
+export type MemberOwner = 'pool' | 'claim';
+
+export function memberOwner(pod: V1Pod, poolUid: string | undefined): MemberOwner | undefined {
+  const controller = pod.metadata?.ownerReferences?.find((o) => o.controller === true);
+  if (!controller?.uid) return undefined;
+  if (controller.kind === POOL_KIND && poolUid !== undefined && poolUid !== '' && controller.uid === poolUid) return 'pool';
+  if (controller.kind === CLAIM_KIND && controller.uid === pod.metadata?.annotations?.[ANN_CLAIM_UID]) return 'claim';
+  return undefined;
+}
+
+/** The pool's members among pods carrying its label; see memberOwner. */
+export function ownedMembers(pods: readonly V1Pod[], poolUid: string | undefined): V1Pod[] {
+  return pods.filter((p) => memberOwner(p, poolUid) !== undefined);
 }
