@@ -177,3 +177,14 @@ export const CLAIM_FINALIZER = 'warmpool.dev/claim-release';
 
 export type MemberState = 'warming' | 'ready' | 'claimed';
 export const RESERVED_LABELS = [LABEL_POOL, LABEL_STATE, LABEL_TEMPLATE_HASH, LABEL_CLAIM] as const;
+
+/**
+ * Label and annotation keys with this prefix are the operator's: a template may not carry them and a member never
+ * gets one from its template. Exactly this prefix: subdomains (`sim.warmpool.dev/`, `team.warmpool.dev/`) are
+ * ordinary keys. A key prefix is a lowercase DNS subdomain, so no other spelling of it is a valid key.
+ */
+export const RESERVED_KEY_PREFIX = `${GROUP}/`;
+
+export function isReservedKey(key: string): boolean {
+  return key.startsWith(RESERVED_KEY_PREFIX);
+}

@@ -5,6 +5,7 @@ import {
   ANN_WARMING_STARTED,
   API_VERSION,
   CLAIM_KIND,
+  isReservedKey,
   LABEL_POOL,
   LABEL_STATE,
   LABEL_TEMPLATE_HASH,
@@ -23,12 +24,21 @@ export function memberPod(pool: InstancePool, templateHash: string, now: Date): 
       // generateName keeps creates idempotent-free of naming races; expectations guard against duplicates.
       generateName: `${name}-`,
       namespace: pool.metadata.namespace,
-      labels: { ...meta.labels, [LABEL_POOL]: name, [LABEL_STATE]: 'warming', [LABEL_TEMPLATE_HASH]: templateHash },
-      annotations: { ...meta.annotations, [ANN_WARMING_STARTED]: now.toISOString() },
+      labels: { ...userKeys(meta.labels), [LABEL_POOL]: name, [LABEL_STATE]: 'warming', [LABEL_TEMPLATE_HASH]: templateHash },
+      annotations: { ...userKeys(meta.annotations), [ANN_WARMING_STARTED]: now.toISOString() },
       ownerReferences: [poolOwnerReference(pool)],
     },
     spec: pool.spec.template.spec,
   };
+}
+
+/**
+ * The template's keys without the operator's own (warmpool.dev/...): the schema refuses them, but a pool stored under
+ * an older CRD may still carry one, and a template label warmpool.dev/claim or annotation warmpool.dev/claim-uid on a
+ * member would make it look claimed or get it deleted at birth.
+ */
+function userKeys(map: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(map ?? {}).filter(([key]) => !isReservedKey(key)));
 }
 
 function controllerReference(kind: string, owner: InstancePool | PoolClaim): V1OwnerReference {
