@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +11,7 @@ import { configureLogging } from '../telemetry/logger.js';
 import { createMetrics } from './registry.js';
 import type { Metrics } from './registry.js';
 import type { ScrapeClients } from './scraper.js';
-import { UtilizationScraper, kubeScrapeClients, memberEndpointUrl, podProxyPath } from './scraper.js';
+import { UnsafeEndpointError, UtilizationScraper, kubeScrapeClients, memberEndpointUrl, podProxyPath } from './scraper.js';
 
 describe('URL builders', () => {
   test.each([
@@ -23,10 +24,60 @@ describe('URL builders', () => {
 
   test.each([
     ['team-a', 'web-7xk2p', 9090, '/metrics', '/api/v1/namespaces/team-a/pods/web-7xk2p:9090/proxy/metrics'],
-    ['ns', 'p', 8080, 'stats/prom?format=text', '/api/v1/namespaces/ns/pods/p:8080/proxy/stats/prom?format=text'],
+    ['ns', 'p', 8080, 'stats/prom?format=text', '/api/v1/namespaces/ns/pods/p:8080/proxy/stats/prom%3Fformat%3Dtext'],
     ['ns', 'p', 80, undefined, '/api/v1/namespaces/ns/pods/p:80/proxy/metrics'],
   ])('podProxyPath(%s, %s, %d, %s)', (namespace, pod, port, path, url) => {
     expect(podProxyPath(namespace, pod, port, path)).toBe(url);
+  });
+
+  // Hostile spec.metrics.path values (an older CRD lets them through): the URL keeps pointing at the member, encoded
+  // segment by segment, or the builder refuses. `new URL` is what every HTTP client here parses the URL with, and it
+  // resolves `..` and `%2e%2e` segments.
+  const server = 'https://127.0.0.1:6443';
+  const proxyPrefix = '/api/v1/namespaces/ns/pods/m-0:9100/proxy/';
+  test.each([
+    ['/metrics;x', '/metrics%3Bx'],
+    ['/a%2Fb', '/a%252Fb'],
+    ['/%2e%2e/%2e%2e/kube-system/pods/x:9100/proxy/metrics', '/%252e%252e/%252e%252e/kube-system/pods/x%3A9100/proxy/metrics'],
+    ['/.%2e/x', '/.%252e/x'],
+    ['?x', '/%3Fx'],
+    ['#x', '/%23x'],
+    ['/a\\..\\..\\b', '/a%5C..%5C..%5Cb'],
+    ['/a/b c/é', '/a/b%20c/%C3%A9'],
+    ['//host.example/x', '//host.example/x'],
+  ])('%s stays under the member: %s', (path, encoded) => {
+    const proxied = podProxyPath('ns', 'm-0', 9100, path);
+    expect(proxied).toBe(`${proxyPrefix.slice(0, -1)}${encoded}`);
+    const url = new URL(server + proxied);
+    expect(url.pathname.startsWith(proxyPrefix)).toBe(true);
+    expect(url.search).toBe('');
+    expect(url.hash).toBe('');
+    const direct = new URL(memberEndpointUrl('127.64.0.5', 9100, path));
+    expect([direct.host, direct.pathname, direct.search, direct.hash]).toEqual(['127.64.0.5:9100', encoded, '', '']);
+  });
+
+  test.each([
+    '/../../../../kube-system/pods/x:9100/proxy/metrics',
+    '/..',
+    '/a/./b',
+    '/a/..',
+    '..',
+    '/metrics?/../../x',
+    '/metrics/\uD800',
+  ])('refuses %s', (path) => {
+    expect(() => podProxyPath('ns', 'm-0', 9100, path)).toThrow(UnsafeEndpointError);
+    expect(() => memberEndpointUrl('127.64.0.5', 9100, path)).toThrow(UnsafeEndpointError);
+  });
+
+  test.each<[string, number]>([
+    ['127.0.0.1@evil.example', 9100],
+    ['evil.example', 9100],
+    ['', 9100],
+    ['127.64.0.5', 0],
+    ['127.64.0.5', 65536],
+    ['127.64.0.5', 1.5],
+  ])('refuses pod IP %s, port %d', (ip, port) => {
+    expect(() => memberEndpointUrl(ip, port, '/metrics')).toThrow(UnsafeEndpointError);
   });
 });
 
@@ -405,5 +456,98 @@ describe('kubeScrapeClients against a stand-in API server on loopback', () => {
       ['list', 200],
       ['get', 503],
     ]);
+  });
+  test('a percent-encoded dot segment reaches the API server encoded, under the member', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const clients = kubeScrapeClients(kc, () => undefined);
+    const path = podProxyPath('ns', 'm-0', 9090, '/%2e%2e/%2e%2e/%2e%2e/%2e%2e/kube-system/pods/x:9100/proxy/metrics');
+    requests.length = 0;
+    await expect(clients.apiGet(path, AbortSignal.timeout(2000), 1024)).rejects.toThrow('HTTP 503');
+    expect(requests).toEqual([
+      'GET /api/v1/namespaces/ns/pods/m-0:9090/proxy/%252e%252e/%252e%252e/%252e%252e/%252e%252e/kube-system/pods/x%3A9100/proxy/metrics Bearer t',
+    ]);
+  });
+});
+
+describe('UtilizationScraper timers and unsafe specs', () => {
+  let scraper: UtilizationScraper | undefined;
+  afterEach(() => {
+    scraper?.stop();
+    jest.useRealTimers();
+  });
+
+  /** A scraper over one ready member whose rounds are counted (each round lists the members once). */
+  function counting(apiGet: ScrapeClients['apiGet'] = async () => Promise.reject(new Error('not used'))) {
+    let rounds = 0;
+    scraper = new UtilizationScraper({
+      metrics: createMetrics({ defaultMetrics: false, perMemberUtilization: true }),
+      clients: { listPodMetrics: async () => podMetricsFor([]), apiGet },
+      members: () => {
+        rounds++;
+        return [memberPod('m-0', '127.0.0.11', 'ready')];
+      },
+      onUtilization: () => undefined,
+    });
+    return { scraper, rounds: () => rounds };
+  }
+
+  test('a 30-day interval runs one round, then sleeps 30 days: no timer overflow (setTimeout makes > 24.8 days 1 ms)', async () => {
+    jest.useFakeTimers({ now: 1_700_000_000_000 });
+    const { scraper, rounds } = counting();
+    const day = 86_400_000;
+    scraper.sync(poolWith({ port: 9090, intervalSeconds: 30 * 86_400, httpRequestsCounter: 'app_http_requests_total', via: 'APIServerProxy' }));
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(rounds()).toBe(1);
+    // Woken every hour at most, it goes back to sleep until the round is due.
+    await jest.advanceTimersByTimeAsync(29 * day);
+    expect(rounds()).toBe(1);
+    expect(jest.getTimerCount()).toBe(1);
+    await jest.advanceTimersByTimeAsync(day);
+    expect(rounds()).toBe(2);
+  });
+
+  test('shortening the interval takes effect without waiting out the old one', async () => {
+    jest.useFakeTimers({ now: 1_700_000_000_000 });
+    const { scraper, rounds } = counting();
+    const pool = poolWith({ port: 9090, intervalSeconds: 30 * 86_400, via: 'APIServerProxy' });
+    scraper.sync(pool);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(rounds()).toBe(1);
+    scraper.sync({ ...pool, spec: { ...pool.spec, metrics: { port: 9090, intervalSeconds: 15, via: 'APIServerProxy' } } });
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(rounds()).toBe(2);
+    await jest.advanceTimersByTimeAsync(15_000);
+    expect(rounds()).toBe(3);
+  });
+
+  test('a path with a dot segment (from an older CRD) is never requested; the pool is logged once', async () => {
+    const logs = captureLogs();
+    const paths: string[] = [];
+    const { scraper } = counting(async (path) => {
+      paths.push(path);
+      return 'app_http_requests_total 1\n';
+    });
+    scraper.sync(
+      poolWith({
+        port: 9100,
+        path: '/../../../../kube-system/pods/x:9100/proxy/metrics',
+        via: 'APIServerProxy',
+        httpRequestsCounter: 'app_http_requests_total',
+      }),
+    );
+    await scraper.scrapePool('ns', 'web');
+    await scraper.scrapePool('ns', 'web');
+    expect(paths).toEqual([]);
+    expect(logs.filter((l) => l.message === 'spec.metrics is unsafe to scrape; not scraping the members')).toHaveLength(1);
+    // The same pool with a legal path is scraped again, through the member's proxy only.
+    scraper.sync(poolWith({ port: 9100, path: '/metrics;x', via: 'APIServerProxy', httpRequestsCounter: 'app_http_requests_total' }));
+    await scraper.scrapePool('ns', 'web');
+    expect(paths).toEqual(['/api/v1/namespaces/ns/pods/m-0:9100/proxy/metrics%3Bx']);
   });
 });

@@ -5,12 +5,14 @@
 //
 // Cost: scrapes share one concurrency limit across pools, each member keeps one sample, and lines of an
 // exposition that are not asked for are skipped without allocating (see exposition.ts).
+import { isIP } from 'node:net';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } from '@kubernetes/client-node';
 import type { InstancePool, MemberMetricsSpec, PoolUtilization } from '../api/types.js';
 import { LABEL_POOL, LABEL_STATE } from '../api/types.js';
 import type { OnApiRequest } from '../kube/api-metrics.js';
 import { instrumentHttpLibrary, makeInstrumentedClients } from '../kube/api-metrics.js';
+import { clampDelayMs } from '../kube/timers.js';
 import { logger } from '../telemetry/logger.js';
 import type { MetricQuery } from './exposition.js';
 import { parseSelector, readMetrics } from './exposition.js';
@@ -27,19 +29,47 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 const log = logger('scraper');
 
-/** `http://<podIP>:<port><path>`, with IPv6 addresses bracketed. */
+/** A spec value the scraper will not put in a URL; the message names the field. */
+export class UnsafeEndpointError extends Error {}
+
+/**
+ * spec.metrics.path as URL path segments, each percent-encoded: whatever the spec says, the URL keeps pointing at
+ * the member (a URL parser resolves `..` and `%2e%2e` segments, and `?`, `#` or `\` would end or bend the path). The
+ * path is taken literally, so `%` is encoded too. A `.` or `..` segment is refused rather than encoded, since
+ * encoding leaves it as it is; the schema refuses it as well, this holds when the CRD installed is older.
+ */
+export function encodedMetricsPath(path: string): string {
+  const segments = (path.startsWith('/') ? path.slice(1) : path).split('/');
+  if (segments.some((segment) => segment === '.' || segment === '..')) {
+    throw new UnsafeEndpointError(`spec.metrics.path ${JSON.stringify(path)} has a . or .. segment`);
+  }
+  try {
+    return `/${segments.map(encodeURIComponent).join('/')}`;
+  } catch {
+    // encodeURIComponent throws on a lone surrogate.
+    throw new UnsafeEndpointError(`spec.metrics.path ${JSON.stringify(path)} is not valid Unicode`);
+  }
+}
+
+function checkedPort(port: number): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UnsafeEndpointError(`spec.metrics.port ${port} is not a port`);
+  return port;
+}
+
+/** `http://<podIP>:<port><path>`, with IPv6 addresses bracketed; the path's segments encoded (encodedMetricsPath). */
 export function memberEndpointUrl(podIP: string, port: number, path: string = DEFAULT_METRICS_PATH): string {
-  const host = podIP.includes(':') ? `[${podIP}]` : podIP;
-  return `http://${host}:${port}${withSlash(path)}`;
+  const family = isIP(podIP);
+  if (family === 0) throw new UnsafeEndpointError(`pod IP ${JSON.stringify(podIP)} is not an IP address`);
+  const host = family === 6 ? `[${podIP}]` : podIP;
+  return `http://${host}:${checkedPort(port)}${encodedMetricsPath(path)}`;
 }
 
-/** The API server path that proxies to a pod's port: `/api/v1/namespaces/<ns>/pods/<name>:<port>/proxy<path>`. */
+/**
+ * The API server path that proxies to a pod's port: `/api/v1/namespaces/<ns>/pods/<name>:<port>/proxy<path>`, every
+ * part encoded, so no spec value can name another pod.
+ */
 export function podProxyPath(namespace: string, pod: string, port: number, path: string = DEFAULT_METRICS_PATH): string {
-  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${port}/proxy${withSlash(path)}`;
-}
-
-function withSlash(path: string): string {
-  return path.startsWith('/') ? path : `/${path}`;
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${checkedPort(port)}/proxy${encodedMetricsPath(path)}`;
 }
 
 /** A response that came back with a status other than 2xx. */
@@ -150,7 +180,13 @@ interface PoolState {
   /** Index of each figure in `queries`, or -1 when the spec does not name it. */
   slots: { http: number; tcp: number; method: number; inflight: number };
   intervalMs: number;
+  /** Why spec.metrics cannot be scraped safely (the path or port); members are then not scraped at all. */
+  unsafe: string | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** When the next round is due (this.now() time); the timer may wake earlier and sleep again. */
+  dueAt: number;
+  /** When the last round started, to bring a round forward when the interval shrinks. */
+  lastStartedAt: number | undefined;
   members: Map<string, MemberState>;
   round: number;
   /** The round under way; a second request for a round joins it rather than overlapping it. */
@@ -198,7 +234,10 @@ export class UtilizationScraper {
       queries: [],
       slots: { http: -1, tcp: -1, method: -1, inflight: -1 },
       intervalMs: 0,
+      unsafe: undefined,
       timer: undefined,
+      dueAt: 0,
+      lastStartedAt: undefined,
       members: new Map(),
       round: 0,
       inFlight: undefined,
@@ -208,7 +247,10 @@ export class UtilizationScraper {
     this.configure(state, spec, specJson);
     if (!existing) {
       this.pools.set(key, state);
-      this.schedule(state, 0);
+      this.schedule(state, this.now());
+    } else if (state.timer && state.lastStartedAt !== undefined && state.lastStartedAt + state.intervalMs < state.dueAt) {
+      // A shorter interval takes effect now, not after the old one ran out.
+      this.schedule(state, state.lastStartedAt + state.intervalMs);
     }
   }
 
@@ -249,7 +291,7 @@ export class UtilizationScraper {
     const pods = this.options.members(namespace, name).filter(isScrapable);
     const usage = pods.length > 0 ? this.listUsage(state) : Promise.resolve(undefined);
     const targets = pods.map((pod) => ({ pod, member: this.member(state, pod, round) }));
-    if (state.queries.length > 0) {
+    if (state.queries.length > 0 && state.unsafe === undefined) {
       await Promise.all(targets.map(({ pod, member }) => this.limiter.run(() => this.scrapeMember(state, pod, member))));
     }
     const usageByPod = await usage;
@@ -271,6 +313,10 @@ export class UtilizationScraper {
     state.spec = spec;
     state.specJson = specJson;
     state.intervalMs = Math.max(1, spec.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000;
+    state.unsafe = unsafeEndpoint(spec);
+    if (state.unsafe !== undefined) {
+      log.warn('spec.metrics is unsafe to scrape; not scraping the members', { namespace: state.namespace, name: state.name, reason: state.unsafe });
+    }
     state.queries = [];
     const slot = (selector: string | undefined): number => {
       if (selector === undefined) return -1;
@@ -295,19 +341,33 @@ export class UtilizationScraper {
     for (const member of state.members.values()) member.last = undefined;
   }
 
-  private schedule(state: PoolState, delayMs: number): void {
-    state.timer = setTimeout(() => void this.tick(state), delayMs);
+  /**
+   * Runs the next round at `dueAt`. The delay is clamped (a 30-day interval would overflow setTimeout and fire every
+   * millisecond), so a long interval wakes the timer early and it sleeps again until the round is due.
+   */
+  private schedule(state: PoolState, dueAt: number): void {
+    clearTimeout(state.timer);
+    state.dueAt = dueAt;
+    state.timer = setTimeout(() => this.wake(state), clampDelayMs(dueAt - this.now()));
     state.timer.unref();
+  }
+
+  private wake(state: PoolState): void {
+    state.timer = undefined;
+    if (state.removed) return;
+    if (this.now() < state.dueAt) this.schedule(state, state.dueAt);
+    else void this.tick(state);
   }
 
   private async tick(state: PoolState): Promise<void> {
     const started = this.now();
+    state.lastStartedAt = started;
     try {
       await this.scrapePool(state.namespace, state.name);
     } catch (error) {
       log.error('utilization round failed', { namespace: state.namespace, name: state.name, error });
     }
-    if (!state.removed) this.schedule(state, Math.max(0, state.intervalMs - (this.now() - started)));
+    if (!state.removed) this.schedule(state, started + state.intervalMs);
   }
 
   private member(state: PoolState, pod: V1Pod, round: number): MemberState {
@@ -417,6 +477,17 @@ export class UtilizationScraper {
       state.members.delete(uid);
       this.options.metrics.forgetMember(state.namespace, state.name, member.name);
     }
+  }
+}
+
+/** Why the spec's endpoint cannot be put in a URL safely, or undefined when it can. */
+function unsafeEndpoint(spec: MemberMetricsSpec): string | undefined {
+  try {
+    podProxyPath('ns', 'pod', spec.port, spec.path);
+    return undefined;
+  } catch (error) {
+    if (error instanceof UnsafeEndpointError) return error.message;
+    throw error;
   }
 }
 
