@@ -82,6 +82,9 @@ function checkValue(value: unknown, schema: Schema, path: string, errors: FieldE
       fail('must be an RFC 3339 date-time');
     }
   }
+  if (isRecord(value) && schema.maxProperties !== undefined && Object.keys(value).length > schema.maxProperties) {
+    fail(`must have at most ${schema.maxProperties} properties`);
+  }
   if (Array.isArray(value)) {
     if (schema.minItems !== undefined && value.length < schema.minItems) fail(`must have at least ${schema.minItems} item(s)`);
     if (schema.maxItems !== undefined && value.length > schema.maxItems) fail(`must have at most ${schema.maxItems} item(s)`);
@@ -149,7 +152,7 @@ function checkRules(value: unknown, schema: Schema, path: string, old: unknown, 
   for (const rule of schema['x-kubernetes-validations'] ?? []) {
     const transition = /\boldSelf\b/.test(rule.rule);
     if (transition && old === undefined) continue;
-    if (!rule.holds(value, old)) errors.push({ field: path + (rule.fieldPath ?? ''), message: rule.message });
+    if (!rule.holds(value, old)) errors.push({ field: path + (rule.fieldPath ?? ''), message: rule.explain?.(value) ?? rule.message });
   }
 }
 

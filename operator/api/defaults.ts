@@ -23,6 +23,31 @@ export const METRICS_DEFAULTS = {
   via: 'Direct',
 } as const satisfies Partial<MemberMetricsSpec>;
 
+/**
+ * Bounds of the v1alpha1 API: every number and user string has one, so no spec can make the operator create without
+ * end, sleep past what a timer holds, or stamp more on a member than the API server takes.
+ */
+export const API_LIMITS = {
+  /** targetSize, minSize, maxSize. */
+  maxMembers: 100_000,
+  /** Timeouts and TTLs: a year. */
+  maxSeconds: 31_536_000,
+  /** claimQueue.maxPending. */
+  maxPending: 100_000,
+  /** metrics.intervalSeconds: an hour. */
+  maxScrapeIntervalSeconds: 3600,
+  /** metrics.path. */
+  maxPathLength: 1024,
+  /** acquiredBy names who claims: a DNS subdomain or user name fits. */
+  maxAcquiredByLength: 253,
+  /** acquiredFor says what for: a sentence or a URL. */
+  maxAcquiredForLength: 1024,
+  /** Counter and gauge names of spec.metrics. */
+  maxMetricNameLength: 256,
+  /** Entries of the template's labels and of its annotations. */
+  maxTemplateKeys: 256,
+} as const;
+
 export const CLAIM_DEFAULTS = { reclaimPolicy: 'Delete', priority: 0 } as const satisfies Partial<PoolClaimSpec>;
 
 /** A claim queue with its defaults; maxPending stays optional, since unset means unbounded. */

@@ -6,10 +6,17 @@ export interface ValidationRule {
   /** CEL, evaluated by the API server. A rule that names oldSelf is a transition rule: it runs on updates only. */
   rule: string;
   message: string;
+  /**
+   * CEL that builds the message from self (e.g. to name the offending key); `message` is the fallback when it fails.
+   * `explain` is its TypeScript twin.
+   */
+  messageExpression?: string;
   /** Where the API server reports the error, relative to the schema node (e.g. `.targetSize`). */
   fieldPath?: string;
   /** The same rule in TypeScript: true when it holds. Runs only on values the schema node already accepted. */
   holds: (self: unknown, oldSelf: unknown) => boolean;
+  /** The messageExpression in TypeScript: the message for a value that `holds` refused. */
+  explain?: (self: unknown) => string;
 }
 
 export type SchemaType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
@@ -27,6 +34,7 @@ export interface Schema<T = unknown> {
   pattern?: string;
   minItems?: number;
   maxItems?: number;
+  maxProperties?: number;
   properties?: Readonly<Record<string, Schema>>;
   required?: readonly string[];
   items?: Schema;
@@ -58,8 +66,8 @@ export function listOf<T>(description: string, items: Schema<T>, more: More<T[]>
   return { type: 'array', description, items, ...more };
 }
 
-export function stringMap(description: string): Schema<Record<string, string>> {
-  return { type: 'object', description, additionalProperties: { type: 'string' } };
+export function stringMap(description: string, more: More<Record<string, string>> = {}): Schema<Record<string, string>> {
+  return { type: 'object', description, additionalProperties: { type: 'string' }, ...more };
 }
 
 /** A string enum with every member of the union T: the compiler rejects a missing or extra member. */

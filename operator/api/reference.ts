@@ -12,6 +12,9 @@ interface Node {
   default?: unknown;
   enum?: unknown[];
   minimum?: number;
+  maximum?: number;
+  maxLength?: number;
+  maxProperties?: number;
   required?: string[];
   properties?: Record<string, Node>;
   items?: Node;
@@ -34,8 +37,15 @@ function rows(n: Node, path: string, required: boolean, out: string[]): void {
   if (n.enum) notes.push(`one of ${n.enum.map((e) => `\`${String(e)}\``).join(', ')}`);
   if (n.default !== undefined) notes.push(`default \`${JSON.stringify(n.default)}\``);
   if (n.minimum !== undefined) notes.push(`minimum ${n.minimum}`);
+  if (n.maximum !== undefined) notes.push(`maximum ${n.maximum}`);
+  if (n.maxLength !== undefined) notes.push(`at most ${n.maxLength} characters`);
+  if (n.maxProperties !== undefined) notes.push(`at most ${n.maxProperties} entries`);
   for (const v of n['x-kubernetes-validations'] ?? []) if (v.message) notes.push(`rule: ${v.message}`);
-  out.push(`| \`${path}\` | ${cell(typeOf(n))} | ${cell([n.description ?? '', ...notes].filter((x) => x !== '').join('. '))} |`);
+  // A description ends with its own full stop; the notes follow it.
+  const description = n.description ?? '';
+  const lead = description === '' || description.endsWith('.') ? description : `${description}.`;
+  const meaning = [lead, notes.join('. ')].filter((x) => x !== '').join(' ');
+  out.push(`| \`${path}\` | ${cell(typeOf(n))} | ${cell(meaning)} |`);
   // A pod template is a PodTemplateSpec: its spec is the core/v1 PodSpec, documented upstream.
   if (n['x-kubernetes-preserve-unknown-fields']) return;
   const children = n.type === 'array' ? n.items?.properties : n.properties;

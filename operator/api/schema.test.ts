@@ -108,8 +108,38 @@ describe('CRD shape', () => {
     [poolRoot, 'spec', ['!has(self.minSize) || self.minSize <= self.targetSize', '!has(self.maxSize) || self.targetSize <= self.maxSize']],
     [claimRoot, 'spec.poolName', ['self == oldSelf']],
     [claimRoot, 'spec.reclaimPolicy', ['self == oldSelf']],
+    [poolRoot, 'spec.template.metadata.labels', ["self.all(k, !k.startsWith('warmpool.dev/'))"]],
+    [poolRoot, 'spec.template.metadata.annotations', ["self.all(k, !k.startsWith('warmpool.dev/'))"]],
+    [
+      poolRoot,
+      'spec.metrics.path',
+      ["!self.matches('(^|/)[.][.]?(/|$)')", "!self.matches('%2[eE]')", "!self.contains('?') && !self.contains('#') && !self.contains('\\\\')"],
+    ],
   ])('%#: CEL rules of %s', (root, path, rules) => {
     expect(at(root, path)?.['x-kubernetes-validations']?.map((r) => r.rule)).toEqual(rules);
+  });
+
+  // The API server refuses a CRD whose CEL it cannot bound: every map a rule walks has maxProperties, every string a
+  // rule reads has maxLength.
+  test.each([
+    [poolRoot, 'spec.template.metadata.labels', 'maxProperties'],
+    [poolRoot, 'spec.template.metadata.annotations', 'maxProperties'],
+    [poolRoot, 'spec.metrics.path', 'maxLength'],
+  ] as const)('%#: %s is bounded by %s', (root, path, bound) => {
+    expect(at(root, path)?.[bound]).toBeGreaterThan(0);
+  });
+
+  // Every integer a user sets has a maximum, every string a length (bound every number).
+  test.each([poolRoot, claimRoot])('%#: every spec integer has a maximum, every free spec string a maxLength', (root) => {
+    const unbounded: string[] = [];
+    const walk = (node: OpenApiSchema, path: string): void => {
+      if (node.type === 'integer' && node.maximum === undefined) unbounded.push(path);
+      if (node.type === 'string' && node.maxLength === undefined && !node.enum) unbounded.push(path);
+      if (node['x-kubernetes-preserve-unknown-fields']) return;
+      for (const [k, v] of Object.entries(node.properties ?? {})) walk(v, `${path}.${k}`);
+    };
+    walk(at(root, 'spec') ?? {}, 'spec');
+    expect(unbounded).toEqual([]);
   });
 
   test.each([

@@ -22,8 +22,8 @@ import type {
   ScrapeVia,
   WarmupStatus,
 } from './types.js';
-import { CLAIM_KIND, CLAIM_PLURAL, GROUP, POOL_KIND, POOL_PLURAL, VERSION } from './types.js';
-import { CLAIM_DEFAULTS, MAX_SIZE_HEADROOM, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
+import { CLAIM_KIND, CLAIM_PLURAL, GROUP, isReservedKey, POOL_KIND, POOL_PLURAL, RESERVED_KEY_PREFIX, VERSION } from './types.js';
+import { API_LIMITS, CLAIM_DEFAULTS, MAX_SIZE_HEADROOM, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
 import { isRecord } from './conform.js';
 import type { Schema, ValidationRule } from './openapi.js';
 import { boolean, dateTime, int32, int64, listOf, number, object, oneOf, string, stringMap } from './openapi.js';
@@ -32,6 +32,8 @@ import { boolean, dateTime, int32, int64, listOf, number, object, oneOf, string,
 const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const PROMETHEUS_NAME = '^[a-zA-Z_:][a-zA-Z0-9_:]*$';
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
 /** Pool and claim names become label values on member pods (warmpool.dev/pool, warmpool.dev/claim). */
 const LABEL_VALUE_MAX = 63;
 
@@ -57,6 +59,45 @@ function targetSizeBound(low: string, high: string, optional: string, message: s
   };
 }
 
+/** The keys of a string map that the operator reserves, in the map's order. */
+export function reservedKeysOf(map: unknown): string[] {
+  return isRecord(map) ? Object.keys(map).filter(isReservedKey) : [];
+}
+
+export const RESERVED_KEYS_MESSAGE = `keys with the prefix ${RESERVED_KEY_PREFIX} are reserved for the operator`;
+
+/**
+ * Refuses the operator's own keys in a template's labels or annotations: a template label warmpool.dev/claim would
+ * make every member look claimed, an annotation warmpool.dev/claim-uid would get every member deleted at birth. The
+ * message names the keys. maxProperties on the map bounds the rule's CEL cost.
+ */
+const noReservedKeys: ValidationRule = {
+  rule: `self.all(k, !k.startsWith('${RESERVED_KEY_PREFIX}'))`,
+  message: RESERVED_KEYS_MESSAGE,
+  messageExpression: `self.filter(k, k.startsWith('${RESERVED_KEY_PREFIX}')).join(', ') + ': ${RESERVED_KEYS_MESSAGE}'`,
+  holds: (self) => reservedKeysOf(self).length === 0,
+  explain: (self) => `${reservedKeysOf(self).join(', ')}: ${RESERVED_KEYS_MESSAGE}`,
+};
+
+function stringRule(rule: string, message: string, holds: (self: string) => boolean): ValidationRule {
+  return { rule, message, holds: (self) => typeof self !== 'string' || holds(self) };
+}
+
+/**
+ * spec.metrics.path is appended to the member's URL, and a URL parser resolves dot segments (also spelled %2e):
+ * `/../../../../kube-system/pods/x:9100/proxy/metrics` would make the API server's pod proxy read another pod. The
+ * scraper encodes each segment anyway (operator/metrics/scraper.ts); the schema refuses such paths outright.
+ */
+const metricsPathRules: ValidationRule[] = [
+  stringRule("!self.matches('(^|/)[.][.]?(/|$)')", 'may not contain a . or .. segment', (s) => !/(^|\/)\.\.?(\/|$)/.test(s)),
+  stringRule("!self.matches('%2[eE]')", 'may not contain a percent-encoded dot (%2e)', (s) => !/%2[eE]/.test(s)),
+  stringRule(
+    "!self.contains('?') && !self.contains('#') && !self.contains('\\\\')",
+    'may not contain ?, # or a backslash (a path only: no query, no fragment)',
+    (s) => !/[?#\\]/.test(s),
+  ),
+];
+
 function immutable(field: string): ValidationRule {
   return { rule: 'self == oldSelf', message: `${field} is immutable`, holds: (self, oldSelf) => self === oldSelf };
 }
@@ -72,8 +113,14 @@ const podTemplate: Schema<V1PodTemplateSpec> = {
       type: 'object',
       description: 'Labels and annotations for the members; other metadata fields are dropped.',
       properties: {
-        labels: stringMap('Labels of the members (the operator adds its own warmpool.dev/ labels).'),
-        annotations: stringMap('Annotations of the members.'),
+        labels: stringMap(`Labels of the members. Keys with the prefix ${RESERVED_KEY_PREFIX} are the operator's and refused.`, {
+          maxProperties: API_LIMITS.maxTemplateKeys,
+          'x-kubernetes-validations': [noReservedKeys],
+        }),
+        annotations: stringMap(`Annotations of the members. Keys with the prefix ${RESERVED_KEY_PREFIX} are the operator's and refused.`, {
+          maxProperties: API_LIMITS.maxTemplateKeys,
+          'x-kubernetes-validations': [noReservedKeys],
+        }),
       },
     },
     spec: {
@@ -130,7 +177,7 @@ const claimQueue = object<ClaimQueueSpec>(
       { Priority: true, FIFO: true, FairShare: true },
       { default: QUEUE_DEFAULTS.strategy },
     ),
-    maxPending: int32('Most claims that may wait; unset means unbounded.', { minimum: 0 }),
+    maxPending: int32('Most claims that may wait; unset means unbounded.', { minimum: 0, maximum: API_LIMITS.maxPending }),
     onFull: oneOf<OnFull>(
       'Which claim fails (reason QueueFull) when one more would exceed maxPending.',
       { RejectNewest: true, RejectOldest: true },
@@ -155,17 +202,26 @@ const metrics = object<MemberMetricsSpec>(
   },
   {
     port: int32('Port of the endpoint.', { minimum: 1, maximum: 65535 }),
-    path: string('Path of the endpoint.', { default: METRICS_DEFAULTS.path, pattern: '^/' }),
-    intervalSeconds: int32('Seconds between scrapes.', { default: METRICS_DEFAULTS.intervalSeconds, minimum: 1 }),
+    path: string('Path of the endpoint, taken literally: each segment is percent-encoded when the URL is built.', {
+      default: METRICS_DEFAULTS.path,
+      maxLength: API_LIMITS.maxPathLength,
+      pattern: '^/',
+      'x-kubernetes-validations': metricsPathRules,
+    }),
+    intervalSeconds: int32('Seconds between scrapes.', {
+      default: METRICS_DEFAULTS.intervalSeconds,
+      minimum: 1,
+      maximum: API_LIMITS.maxScrapeIntervalSeconds,
+    }),
     via: oneOf<ScrapeVia>(
       'Direct dials http://<podIP>:<port><path>; APIServerProxy goes through the pod proxy subresource.',
       { Direct: true, APIServerProxy: true },
       { default: METRICS_DEFAULTS.via },
     ),
-    httpRequestsCounter: string('Counter of HTTP requests served.', { pattern: PROMETHEUS_NAME }),
-    tcpRequestsCounter: string('Counter of TCP connections (or requests) served.', { pattern: PROMETHEUS_NAME }),
-    methodRequestsCounter: string('Counter of method (RPC) requests served.', { pattern: PROMETHEUS_NAME }),
-    inflightGauge: string('Gauge of requests in flight.', { pattern: PROMETHEUS_NAME }),
+    httpRequestsCounter: string('Counter of HTTP requests served.', { maxLength: API_LIMITS.maxMetricNameLength, pattern: PROMETHEUS_NAME }),
+    tcpRequestsCounter: string('Counter of TCP connections (or requests) served.', { maxLength: API_LIMITS.maxMetricNameLength, pattern: PROMETHEUS_NAME }),
+    methodRequestsCounter: string('Counter of method (RPC) requests served.', { maxLength: API_LIMITS.maxMetricNameLength, pattern: PROMETHEUS_NAME }),
+    inflightGauge: string('Gauge of requests in flight.', { maxLength: API_LIMITS.maxMetricNameLength, pattern: PROMETHEUS_NAME }),
   },
 );
 
@@ -187,11 +243,18 @@ export const poolSpecSchema = object<InstancePoolSpec>(
   },
   {
     template: podTemplate,
-    targetSize: int32('Desired warm members (warming + ready); claimed members do not count toward it.', { minimum: 0 }),
-    minSize: int32('Lowest targetSize may go (kubectl scale, autoscalers).', { default: POOL_DEFAULTS.minSize, minimum: 0 }),
+    targetSize: int32('Desired warm members (warming + ready); claimed members do not count toward it.', {
+      minimum: 0,
+      maximum: API_LIMITS.maxMembers,
+    }),
+    minSize: int32('Lowest targetSize may go (kubectl scale, autoscalers).', {
+      default: POOL_DEFAULTS.minSize,
+      minimum: 0,
+      maximum: API_LIMITS.maxMembers,
+    }),
     maxSize: int32(
       `Highest targetSize may go, and a cap on all members, claimed included (the cost ceiling). Unset: targetSize + ${MAX_SIZE_HEADROOM}.`,
-      { minimum: 0 },
+      { minimum: 0, maximum: API_LIMITS.maxMembers },
     ),
     lifecycleClass: oneOf<LifecycleClass>(
       'ephemeral: a member that fails or is evicted counts as errored. spot: members may be evicted at any time; an eviction is routine churn, not an error (a claim bound to the member becomes Lost).',
@@ -201,10 +264,12 @@ export const poolSpecSchema = object<InstancePoolSpec>(
     warmingTimeoutSeconds: int32('A member not Ready by then is recycled and counted as errored.', {
       default: POOL_DEFAULTS.warmingTimeoutSeconds,
       minimum: 1,
+      maximum: API_LIMITS.maxSeconds,
     }),
     readyTTLSeconds: int32('Ready members older than this are recycled as stale (with jitter); 0 means never.', {
       default: POOL_DEFAULTS.readyTTLSeconds,
       minimum: 0,
+      maximum: API_LIMITS.maxSeconds,
     }),
     paused: boolean('Stop replenishing; members stay.'),
     drain: boolean('Delete every unclaimed member and stop replenishing; claimed members keep running.'),
@@ -317,8 +382,10 @@ export const claimSpecSchema = object<PoolClaimSpec>(
       pattern: DNS1123_SUBDOMAIN,
       'x-kubernetes-validations': [immutable('poolName')],
     }),
-    acquiredBy: string('Who claims (stamped on the member; FairShare rotates over its values).'),
-    acquiredFor: string('What the member is claimed for (stamped on the member).'),
+    acquiredBy: string('Who claims (stamped on the member; FairShare rotates over its values).', {
+      maxLength: API_LIMITS.maxAcquiredByLength,
+    }),
+    acquiredFor: string('What the member is claimed for (stamped on the member).', { maxLength: API_LIMITS.maxAcquiredForLength }),
     reclaimPolicy: oneOf<ReclaimPolicy>(
       'On release, Delete terminates the member; Return gives it back to the pool as ready (for stateless members). Immutable.',
       { Delete: true, Return: true },
@@ -326,9 +393,13 @@ export const claimSpecSchema = object<PoolClaimSpec>(
     ),
     waitTimeoutSeconds: int32('How long to wait for a ready member; 0 fails at once (NoReadyMembers); unset waits indefinitely.', {
       minimum: 0,
+      maximum: API_LIMITS.maxSeconds,
     }),
-    ttlSecondsAfterBound: int32('Longest the member is held; then the claim is Released (reason Expired).', { minimum: 0 }),
-    priority: int32('Higher is served first.', { default: CLAIM_DEFAULTS.priority }),
+    ttlSecondsAfterBound: int32('Longest the member is held; then the claim is Released (reason Expired).', {
+      minimum: 0,
+      maximum: API_LIMITS.maxSeconds,
+    }),
+    priority: int32('Higher is served first.', { default: CLAIM_DEFAULTS.priority, minimum: INT32_MIN, maximum: INT32_MAX }),
   },
 );
 
@@ -518,7 +589,7 @@ export type OpenApiSchema = Omit<Schema, 'properties' | 'items' | 'additionalPro
   properties?: Record<string, OpenApiSchema>;
   items?: OpenApiSchema;
   additionalProperties?: OpenApiSchema;
-  'x-kubernetes-validations'?: Omit<ValidationRule, 'holds'>[];
+  'x-kubernetes-validations'?: Omit<ValidationRule, 'holds' | 'explain'>[];
 };
 
 export function toOpenApi(schema: Schema): OpenApiSchema {
@@ -528,7 +599,7 @@ export function toOpenApi(schema: Schema): OpenApiSchema {
     ...(properties && { properties: Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, toOpenApi(v)])) }),
     ...(items && { items: toOpenApi(items) }),
     ...(additionalProperties && { additionalProperties: toOpenApi(additionalProperties) }),
-    ...(rules && { 'x-kubernetes-validations': rules.map(({ holds: _holds, ...rule }) => rule) }),
+    ...(rules && { 'x-kubernetes-validations': rules.map(({ holds: _holds, explain: _explain, ...rule }) => rule) }),
   };
 }
 

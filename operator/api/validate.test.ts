@@ -124,7 +124,56 @@ describe('validatePool', () => {
     ['a negative targetSize', poolWith({ targetSize: -1 }), [{ field: 'spec.targetSize', message: 'must be greater than or equal to 0' }]],
     ['a fractional targetSize', poolWith({ targetSize: 1.5 }), [{ field: 'spec.targetSize', message: 'must be of type integer' }]],
     ['a string targetSize', poolWith({ targetSize: '3' }), [{ field: 'spec.targetSize', message: 'must be of type integer' }]],
-    ['a targetSize beyond int32', poolWith({ targetSize: 2 ** 31 }), [{ field: 'spec.targetSize', message: 'must fit in a 32-bit integer' }]],
+    [
+      'a targetSize beyond int32',
+      poolWith({ targetSize: 2 ** 31 }),
+      [
+        { field: 'spec.targetSize', message: 'must be less than or equal to 100000' },
+        { field: 'spec.targetSize', message: 'must fit in a 32-bit integer' },
+      ],
+    ],
+    [
+      'sizes above 100000',
+      poolWith({ targetSize: 100_001, minSize: 100_001, maxSize: 100_001 }),
+      [
+        { field: 'spec.targetSize', message: 'must be less than or equal to 100000' },
+        { field: 'spec.minSize', message: 'must be less than or equal to 100000' },
+        { field: 'spec.maxSize', message: 'must be less than or equal to 100000' },
+      ],
+    ],
+    [
+      'timeouts and TTLs above a year',
+      poolWith({ warmingTimeoutSeconds: 31_536_001, readyTTLSeconds: 31_536_001 }),
+      [
+        { field: 'spec.warmingTimeoutSeconds', message: 'must be less than or equal to 31536000' },
+        { field: 'spec.readyTTLSeconds', message: 'must be less than or equal to 31536000' },
+      ],
+    ],
+    [
+      'a maxPending above 100000',
+      poolWith({ claimQueue: { maxPending: 100_001 } }),
+      [{ field: 'spec.claimQueue.maxPending', message: 'must be less than or equal to 100000' }],
+    ],
+    [
+      'a template label warmpool.dev/claim',
+      poolWith({ template: templateWith({}, { labels: { app: 'a', 'warmpool.dev/claim': 'c' } }) }),
+      [{ field: 'spec.template.metadata.labels', message: 'warmpool.dev/claim: keys with the prefix warmpool.dev/ are reserved for the operator' }],
+    ],
+    [
+      'template annotations warmpool.dev/claim-uid and warmpool.dev/anything',
+      poolWith({ template: templateWith({}, { annotations: { 'warmpool.dev/claim-uid': 'u', note: 'x', 'warmpool.dev/anything': '' } }) }),
+      [
+        {
+          field: 'spec.template.metadata.annotations',
+          message: 'warmpool.dev/claim-uid, warmpool.dev/anything: keys with the prefix warmpool.dev/ are reserved for the operator',
+        },
+      ],
+    ],
+    [
+      'more than 256 template labels',
+      poolWith({ template: templateWith({}, { labels: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`k${i}`, 'v'])) }) }),
+      [{ field: 'spec.template.metadata.labels', message: 'must have at most 256 properties' }],
+    ],
     ['minSize above targetSize', poolWith({ minSize: 4 }), [{ field: 'spec.targetSize', message: 'targetSize must be at least minSize' }]],
     ['targetSize above maxSize', poolWith({ maxSize: 2 }), [{ field: 'spec.targetSize', message: 'targetSize must be at most maxSize' }]],
     ['a negative maxSize', poolWith({ maxSize: -1 }), [{ field: 'spec.maxSize', message: 'must be greater than or equal to 0' }]],
@@ -167,6 +216,39 @@ describe('validatePool', () => {
         { field: 'spec.metrics.inflightGauge', message: "must match '^[a-zA-Z_:][a-zA-Z0-9_:]*$'" },
       ],
     ],
+    [
+      'a metrics interval above an hour, a counter name above 256 characters',
+      poolWith({ metrics: { port: 9090, intervalSeconds: 3601, httpRequestsCounter: 'c'.repeat(257) } }),
+      [
+        { field: 'spec.metrics.intervalSeconds', message: 'must be less than or equal to 3600' },
+        { field: 'spec.metrics.httpRequestsCounter', message: 'may not be more than 256 characters' },
+      ],
+    ],
+    ['a metrics path of 1025 characters', poolWith({ metrics: { port: 9090, path: `/${'a'.repeat(1024)}` } }), [
+      { field: 'spec.metrics.path', message: 'may not be more than 1024 characters' },
+    ]],
+    ...[
+      '/../../../../kube-system/pods/x:9100/proxy/metrics',
+      '/..',
+      '/a/./b',
+      '/a/.',
+      '/./metrics',
+      '/a/../../b',
+    ].map((path): [string, Json, FieldError[]] => [
+      `the metrics path ${path}`,
+      poolWith({ metrics: { port: 9090, path } }),
+      [{ field: 'spec.metrics.path', message: 'may not contain a . or .. segment' }],
+    ]),
+    ...['/%2e%2e/kube-system', '/%2E%2E/x', '/a/%2e/b', '/.%2e/x', '/%2e'].map((path): [string, Json, FieldError[]] => [
+      `the metrics path ${path}`,
+      poolWith({ metrics: { port: 9090, path } }),
+      [{ field: 'spec.metrics.path', message: 'may not contain a percent-encoded dot (%2e)' }],
+    ]),
+    ...['/metrics?x', '/metrics#x', '/?', '/a\\..\\b', '/a\\b'].map((path): [string, Json, FieldError[]] => [
+      `the metrics path ${path}`,
+      poolWith({ metrics: { port: 9090, path } }),
+      [{ field: 'spec.metrics.path', message: 'may not contain ?, # or a backslash (a path only: no query, no fragment)' }],
+    ]),
   ])('refuses %s', (_name, input, errors) => {
     expect(errorsOf(validatePool(input))).toEqual(errors);
   });
@@ -180,6 +262,26 @@ describe('validatePool', () => {
     ['a null with a default is defaulted', poolWith({ claimQueue: null }), (p) => p.spec.claimQueue, { strategy: 'Priority', onFull: 'RejectNewest' }],
     ['an absent claimQueue is defaulted', poolWith({ claimQueue: undefined }), (p) => p.spec.claimQueue, { strategy: 'Priority', onFull: 'RejectNewest' }],
     ['a partial claimQueue is defaulted', poolWith({ claimQueue: { maxPending: 4 } }), (p) => p.spec.claimQueue, { maxPending: 4, strategy: 'Priority', onFull: 'RejectNewest' }],
+    [
+      'the largest sizes and 30-day timeouts',
+      poolWith({ targetSize: 100_000, maxSize: 100_000, minSize: 100_000, warmingTimeoutSeconds: 2_592_000, readyTTLSeconds: 31_536_000 }),
+      (p) => [p.spec.targetSize, p.spec.warmingTimeoutSeconds, p.spec.readyTTLSeconds],
+      [100_000, 2_592_000, 31_536_000],
+    ],
+    [
+      'subdomains of warmpool.dev are ordinary keys',
+      poolWith({ template: templateWith({}, { labels: { 'team.warmpool.dev/x': 'a', warmpool: 'b' }, annotations: { 'sim.warmpool.dev/ready-after': '1s' } }) }),
+      (p) => p.spec.template.metadata?.annotations,
+      { 'sim.warmpool.dev/ready-after': '1s' },
+    ],
+    ...['/metrics', '/metrics;x', '/a%2Fb', '/a..b/.x/x./...', '/stats/prometheus/', '//metrics', '/100%25'].map(
+      (path): [string, Json, (pool: InstancePool) => unknown, unknown] => [
+        `the metrics path ${path}`,
+        poolWith({ metrics: { port: 9090, path } }),
+        (p) => p.spec.metrics?.path,
+        path,
+      ],
+    ),
     ['explicit values are kept', poolWith({ lifecycleClass: 'spot', readyTTLSeconds: 30 }), (p) => [p.spec.lifecycleClass, p.spec.readyTTLSeconds], ['spot', 30]],
     ['pod spec fields are kept', validPool, (p) => p.spec.template.spec?.nodeSelector, { zone: 'a' }],
     ['nulls in pod spec fields are kept', poolWith({ template: templateWith({ nodeSelector: null }) }), (p) => p.spec.template.spec?.nodeSelector, null],
@@ -262,6 +364,25 @@ describe('validateClaim', () => {
     ['a negative ttlSecondsAfterBound', claimWith({ ttlSecondsAfterBound: -1 }), undefined, [{ field: 'spec.ttlSecondsAfterBound', message: 'must be greater than or equal to 0' }]],
     ['a fractional priority', claimWith({ priority: 0.5 }), undefined, [{ field: 'spec.priority', message: 'must be of type integer' }]],
     ['acquiredBy not a string', claimWith({ acquiredBy: 7 }), undefined, [{ field: 'spec.acquiredBy', message: 'must be of type string' }]],
+    ['a 300 KiB acquiredBy', claimWith({ acquiredBy: 'x'.repeat(300 * 1024) }), undefined, [{ field: 'spec.acquiredBy', message: 'may not be more than 253 characters' }]],
+    ['an acquiredFor of 1025 characters', claimWith({ acquiredFor: 'x'.repeat(1025) }), undefined, [{ field: 'spec.acquiredFor', message: 'may not be more than 1024 characters' }]],
+    [
+      'timeouts above a year',
+      claimWith({ waitTimeoutSeconds: 31_536_001, ttlSecondsAfterBound: 31_536_001 }),
+      undefined,
+      [
+        { field: 'spec.waitTimeoutSeconds', message: 'must be less than or equal to 31536000' },
+        { field: 'spec.ttlSecondsAfterBound', message: 'must be less than or equal to 31536000' },
+      ],
+    ],
+    ['a priority above int32', claimWith({ priority: 2 ** 31 }), undefined, [
+      { field: 'spec.priority', message: 'must be less than or equal to 2147483647' },
+      { field: 'spec.priority', message: 'must fit in a 32-bit integer' },
+    ]],
+    ['a priority below int32', claimWith({ priority: -(2 ** 31) - 1 }), undefined, [
+      { field: 'spec.priority', message: 'must be greater than or equal to -2147483648' },
+      { field: 'spec.priority', message: 'must fit in a 32-bit integer' },
+    ]],
     ['a changed poolName', claimWith({ poolName: 'other' }), old, [{ field: 'spec.poolName', message: 'poolName is immutable' }]],
     ['a changed reclaimPolicy', claimWith({ reclaimPolicy: 'Return' }), old, [{ field: 'spec.reclaimPolicy', message: 'reclaimPolicy is immutable' }]],
     [
@@ -282,6 +403,8 @@ describe('validateClaim', () => {
 
   test.each<[string, unknown, PoolClaim | undefined]>([
     ['a negative priority', claimWith({ priority: -10 }), undefined],
+    ['the int32 extremes of priority', claimWith({ priority: -(2 ** 31) }), undefined],
+    ['30-day timeouts and the longest strings', claimWith({ waitTimeoutSeconds: 2_592_000, ttlSecondsAfterBound: 2_592_000, acquiredBy: 'b'.repeat(253), acquiredFor: 'f'.repeat(1024) }), undefined],
     ['zero timeouts', claimWith({ waitTimeoutSeconds: 0, ttlSecondsAfterBound: 0 }), undefined],
     ['a dotted poolName', claimWith({ poolName: 'runners.v2' }), undefined],
     ['an update that keeps poolName and reclaimPolicy', claimWith({ priority: 5, acquiredFor: 'job' }), old],
@@ -302,36 +425,32 @@ describe('validateClaim', () => {
 });
 
 describe('reservedLabelWarnings', () => {
-  function poolWithLabels(labels: Record<string, string> | undefined): InstancePool {
-    const result = validatePool(poolWith({ template: templateWith({}, labels ? { labels } : {}) }));
-    if (!result.ok) throw new Error(JSON.stringify(result.errors));
-    return result.pool;
+  // A pool as an older CRD would have stored it: not through validatePool, which refuses these now.
+  function poolWithMetadata(metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }): InstancePool {
+    return { ...(validPool as unknown as InstancePool), spec: { ...(validPool.spec as InstancePool['spec']), template: { ...validPool.spec.template, metadata } } };
   }
 
-  test.each<[string, Record<string, string> | undefined, string[]]>([
-    ['no labels', undefined, []],
-    ['own labels only', { app: 'runner', 'warmpool.dev/custom': 'x' }, []],
+  test.each<[string, { labels?: Record<string, string>; annotations?: Record<string, string> }, string[]]>([
+    ['no labels', {}, []],
+    ['own keys only, subdomains of warmpool.dev included', { labels: { app: 'runner', 'team.warmpool.dev/x': 'y' }, annotations: { 'sim.warmpool.dev/ready-after': '1s' } }, []],
     [
-      'the pool and state labels',
-      { app: 'runner', 'warmpool.dev/state': 'ready', 'warmpool.dev/pool': 'other' },
+      'reserved labels and annotations',
+      { labels: { app: 'runner', 'warmpool.dev/claim': 'c', 'warmpool.dev/custom': 'x' }, annotations: { 'warmpool.dev/claim-uid': 'u' } },
       [
-        'spec.template.metadata.labels: warmpool.dev/pool is reserved for the operator, which sets it on members itself',
-        'spec.template.metadata.labels: warmpool.dev/state is reserved for the operator, which sets it on members itself',
+        'spec.template.metadata.labels: warmpool.dev/claim: keys with the prefix warmpool.dev/ are reserved for the operator',
+        'spec.template.metadata.labels: warmpool.dev/custom: keys with the prefix warmpool.dev/ are reserved for the operator',
+        'spec.template.metadata.annotations: warmpool.dev/claim-uid: keys with the prefix warmpool.dev/ are reserved for the operator',
       ],
     ],
-    [
-      'the template hash and claim labels',
-      { 'warmpool.dev/template-hash': 'abc', 'warmpool.dev/claim': 'c' },
-      [
-        'spec.template.metadata.labels: warmpool.dev/template-hash is reserved for the operator, which sets it on members itself',
-        'spec.template.metadata.labels: warmpool.dev/claim is reserved for the operator, which sets it on members itself',
-      ],
-    ],
-  ])('%s', (_name, labels, warnings) => {
-    expect(reservedLabelWarnings(poolWithLabels(labels))).toEqual(warnings);
+  ])('%s', (_name, metadata, warnings) => {
+    expect(reservedLabelWarnings(poolWithMetadata(metadata))).toEqual(warnings);
   });
 
-  test('a pool with reserved labels is still valid', () => {
-    expect(validatePool(poolWith({ template: templateWith({}, { labels: { 'warmpool.dev/pool': 'x' } }) })).ok).toBe(true);
+  test('agrees with the refusal: a key it names makes the pool invalid, and the other way round', () => {
+    const cases: Record<string, string>[] = [{ 'warmpool.dev/pool': 'x' }, { 'warmpool.dev/x': 'y' }, { 'x.warmpool.dev/y': 'z' }, { app: 'a' }];
+    for (const labels of cases) {
+      const pool = poolWithMetadata({ labels });
+      expect(validatePool(pool).ok).toBe(reservedLabelWarnings(pool).length === 0);
+    }
   });
 });

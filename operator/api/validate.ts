@@ -5,9 +5,9 @@ import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { FieldError } from './conform.js';
 import { conform, isRecord } from './conform.js';
 import type { Schema } from './openapi.js';
-import { claimSpecSchema, claimStatusSchema, metadataSchema, poolSpecSchema, poolStatusSchema } from './schema.js';
+import { claimSpecSchema, claimStatusSchema, metadataSchema, poolSpecSchema, poolStatusSchema, RESERVED_KEYS_MESSAGE, reservedKeysOf } from './schema.js';
 import type { InstancePool, PoolClaim } from './types.js';
-import { API_VERSION, CLAIM_KIND, POOL_KIND, RESERVED_LABELS } from './types.js';
+import { API_VERSION, CLAIM_KIND, POOL_KIND } from './types.js';
 
 export type { FieldError } from './conform.js';
 
@@ -56,11 +56,17 @@ export function validateClaim(input: unknown, old?: PoolClaim): ClaimValidation 
   return { ok: true, claim: { ...claim.value, ...(status && { status }) } };
 }
 
-/** Template labels the operator sets itself on members: worth a warning Event, not a refusal of the pool. */
+/**
+ * The operator's own keys in the template's labels and annotations, one message per key. The schema refuses them
+ * (validatePool too), so only a pool that never went through it (an older CRD) has any; member-pod.ts never copies
+ * them onto a member either way.
+ */
 export function reservedLabelWarnings(pool: InstancePool): string[] {
-  const labels = pool.spec.template.metadata?.labels ?? {};
-  return RESERVED_LABELS.filter((key) => Object.hasOwn(labels, key)).map(
-    (key) => `spec.template.metadata.labels: ${key} is reserved for the operator, which sets it on members itself`,
+  const metadata = pool.spec.template.metadata;
+  return (['labels', 'annotations'] as const).flatMap((field) =>
+    reservedKeysOf(metadata?.[field]).map(
+      (key) => `spec.template.metadata.${field}: ${key}: ${RESERVED_KEYS_MESSAGE}`,
+    ),
   );
 }
 
