@@ -165,7 +165,7 @@ describe('validatePool', () => {
       [
         {
           field: 'spec.template.metadata.annotations',
-          message: 'warmpool.dev/claim-uid, warmpool.dev/anything: keys with the prefix warmpool.dev/ are reserved for the operator',
+          message: 'warmpool.dev/claim-uid: keys with the prefix warmpool.dev/ are reserved for the operator',
         },
       ],
     ],

@@ -52,8 +52,8 @@ export function encodedMetricsPath(path: string): string {
 }
 
 function checkedPort(port: number): number {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UnsafeEndpointError(`spec.metrics.port ${port} is not a port`);
-  return port;
+  if (Number.isInteger(port) && port >= 1 && port <= 65535) return port;
+  throw new UnsafeEndpointError(`spec.metrics.port ${port} is not a port`);
 }
 
 /** `http://<podIP>:<port><path>`, with IPv6 addresses bracketed; the path's segments encoded (encodedMetricsPath). */
@@ -69,7 +69,8 @@ export function memberEndpointUrl(podIP: string, port: number, path: string = DE
  * part encoded, so no spec value can name another pod.
  */
 export function podProxyPath(namespace: string, pod: string, port: number, path: string = DEFAULT_METRICS_PATH): string {
-  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${checkedPort(port)}/proxy${encodedMetricsPath(path)}`;
+  const target = `${encodeURIComponent(pod)}:${checkedPort(port)}`;
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${target}/proxy${encodedMetricsPath(path)}`;
 }
 
 /** A response that came back with a status other than 2xx. */
@@ -315,7 +316,8 @@ export class UtilizationScraper {
     state.intervalMs = Math.max(1, spec.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000;
     state.unsafe = unsafeEndpoint(spec);
     if (state.unsafe !== undefined) {
-      log.warn('spec.metrics is unsafe to scrape; not scraping the members', { namespace: state.namespace, name: state.name, reason: state.unsafe });
+      const fields = { namespace: state.namespace, name: state.name, reason: state.unsafe };
+      log.warn('spec.metrics is unsafe to scrape; not scraping the members', fields);
     }
     state.queries = [];
     const slot = (selector: string | undefined): number => {
