@@ -231,7 +231,8 @@ export function podStageDocuments(): string[] {
 
 /**
  * Audit policy: writes only, at Metadata level, so tests and benchmarks can count API writes per user (the
- * apiserver's own metrics have no user label). Reads are not logged: they would dwarf the file.
+ * apiserver's own metrics have no user label). Reads are not logged: they would dwarf the file. The one read logged
+ * is a GET through the pod proxy, so a test can check which pods the operator's scraper reached.
  */
 export const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -245,5 +246,10 @@ rules:
     resources: ['leases']
 - level: Metadata
   verbs: ['create', 'update', 'patch', 'delete', 'deletecollection']
+- level: Metadata
+  verbs: ['get']
+  resources:
+  - group: ''
+    resources: ['pods/proxy']
 - level: None
 `;
