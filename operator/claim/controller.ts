@@ -284,22 +284,29 @@ export class ClaimController {
       // Binds are pipelined: the pass does not wait for its binds' two round trips, so the next claims of the pool
       // are planned while they are in flight. Their claims and members stay out of later passes until they finish
       // (inFlight here, recentBinds for the member); a failed bind has the pool planned again.
-      const running = chain(list)
-        .then(() => void this.bindFailures.delete(uid))
-        .catch((err: unknown) => {
+      // The claim leaves inFlight before the pool is planned again: a pass planned while it is still there would
+      // leave the claim alone.
+      const running = chain(list).then(
+        () => {
+          this.inFlight.delete(uid);
+          this.bindFailures.delete(uid);
+          // No pass on success: the claim is done and its member is no longer anyone else's. Planning the whole
+          // pool again after every bind made a burst of n claims cost n passes over n claims.
+        },
+        (err: unknown) => {
+          this.inFlight.delete(uid);
           if (err instanceof RequeueNow) {
             this.d.queue.addAfter(key, CONFLICT_REQUEUE_MS);
             return;
           }
           // The planner decides what the failure means (retry after the claim's back-off, or fail it); plan the
           // pool again now so its other claims are not held up.
-          this.bindFailures.set(uid, recordBindFailure(this.bindFailures.get(uid), { code: statusCode(err), message: errorMessage(err) }, this.now()));
+          const failure = recordBindFailure(this.bindFailures.get(uid), { code: statusCode(err), message: errorMessage(err) }, this.now());
+          this.bindFailures.set(uid, failure);
           this.d.observer.failed(namespace, poolName, err);
           this.d.queue.add(key);
-        })
-        // No pass on success: the claim is done and its member is no longer anyone else's. Planning the whole pool
-        // again after every bind made a burst of n claims cost n passes over n claims.
-        .finally(() => this.inFlight.delete(uid));
+        },
+      );
       this.inFlight.set(uid, running);
     }
     const results = await Promise.allSettled(awaited);
