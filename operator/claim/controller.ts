@@ -15,14 +15,16 @@ import {
   type PoolClaim,
   type PoolClaimStatus,
 } from '../api/types.js';
-import { isConflict, isNotFound } from '../kube/errors.js';
+import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { CacheIndex } from '../kube/cache-index.js';
 import type { Cache } from '../kube/informer-set.js';
 import { mergePatchCustom, mergePatchCustomStatus, mergePatchPod } from '../kube/patch.js';
 import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
-import { toMillis } from '../pool/members.js';
+import { clampDelayMs } from '../kube/timers.js';
+import { memberOwner, toMillis } from '../pool/members.js';
+import { recordBindFailure, type BindFailure } from './bind-failure.js';
 import { statusMergePatch, type ClaimAction } from './model.js';
 import type { ClaimObserver } from './observer.js';
 import { planClaims } from './plan.js';
@@ -75,6 +77,12 @@ export class ClaimController {
    * same status again: a write too many on the claim path.
    */
   private readonly ownClaimWrites = new Map<string, { staleRv: string; claim: PoolClaim; at: number }>();
+  /**
+   * Claims whose bind failed, by claim uid, until they bind or are deleted: the planner holds each back for its own
+   * back-off, or fails it (BindFailed) when the API server refused it for good. Per claim, so one claim in trouble
+   * neither hot-loops nor delays the pool's other claims (a rate-limited requeue of the pool key did both).
+   */
+  private readonly bindFailures = new Map<string, BindFailure>();
   /** When this process first saw each new claim, for the latency metrics (creationTimestamp has 1 s resolution). */
   private readonly firstSeen = new Map<string, number>();
 
@@ -107,6 +115,7 @@ export class ClaimController {
     });
     claims.onDelete((c) => {
       this.firstSeen.delete(c.metadata.uid ?? '');
+      this.bindFailures.delete(c.metadata.uid ?? '');
       byClaim(c);
     });
     const byPod = (p: V1Pod): void => {
@@ -135,6 +144,7 @@ export class ClaimController {
       members,
       templateHash: pool ? templateHash(pool.spec.template) : undefined,
       now,
+      bindFailures: this.bindFailures,
     });
     const planned = this.inFlight.size === 0 ? actions : actions.filter((a) => !('claim' in a) || !this.inFlight.has(a.claim.uid));
     if (planned.length === 0) return;
@@ -170,6 +180,7 @@ export class ClaimController {
       const pod = await this.d.core.readNamespacedPod({ name: named.name, namespace });
       // A pod that lost its pool label is out of the pod cache for good: no longer a member, whatever it records.
       return (
+        memberOwner(pod, this.d.pools.get(claim.spec.poolName, namespace)?.metadata.uid) !== undefined &&
         pod.metadata?.uid === named.uid &&
         pod.metadata.labels?.[LABEL_POOL] === claim.spec.poolName &&
         pod.metadata.annotations?.[ANN_CLAIM_UID] === claim.metadata.uid &&
@@ -273,17 +284,29 @@ export class ClaimController {
       // Binds are pipelined: the pass does not wait for its binds' two round trips, so the next claims of the pool
       // are planned while they are in flight. Their claims and members stay out of later passes until they finish
       // (inFlight here, recentBinds for the member); a failed bind has the pool planned again.
-      const running = chain(list)
-        .catch((err: unknown) => {
-          if (err instanceof RequeueNow) this.d.queue.addAfter(key, CONFLICT_REQUEUE_MS);
-          else {
-            this.d.observer.failed(namespace, poolName, err);
-            this.d.queue.addRateLimited(key);
+      // The claim leaves inFlight before the pool is planned again: a pass planned while it is still there would
+      // leave the claim alone.
+      const running = chain(list).then(
+        () => {
+          this.inFlight.delete(uid);
+          this.bindFailures.delete(uid);
+          // No pass on success: the claim is done and its member is no longer anyone else's. Planning the whole
+          // pool again after every bind made a burst of n claims cost n passes over n claims.
+        },
+        (err: unknown) => {
+          this.inFlight.delete(uid);
+          if (err instanceof RequeueNow) {
+            this.d.queue.addAfter(key, CONFLICT_REQUEUE_MS);
+            return;
           }
-        })
-        // No pass on success: the claim is done and its member is no longer anyone else's. Planning the whole pool
-        // again after every bind made a burst of n claims cost n passes over n claims.
-        .finally(() => this.inFlight.delete(uid));
+          // The planner decides what the failure means (retry after the claim's back-off, or fail it); plan the
+          // pool again now so its other claims are not held up.
+          const failure = recordBindFailure(this.bindFailures.get(uid), { code: statusCode(err), message: errorMessage(err) }, this.now());
+          this.bindFailures.set(uid, failure);
+          this.d.observer.failed(namespace, poolName, err);
+          this.d.queue.add(key);
+        },
+      );
       this.inFlight.set(uid, running);
     }
     const results = await Promise.allSettled(awaited);
@@ -298,7 +321,7 @@ export class ClaimController {
     // Another writer won a member, or our cache was behind: plan again shortly, once the cache has moved. Not a
     // rate-limited retry: the rest of the pass succeeded, and a growing back-off would stall a busy pool.
     if (conflict) return { requeueAfterMs: Math.min(requeueAfterMs ?? CONFLICT_REQUEUE_MS, CONFLICT_REQUEUE_MS) };
-    return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+    return requeueAfterMs === undefined ? undefined : { requeueAfterMs: clampDelayMs(requeueAfterMs) };
   }
 
   private async carryOut(namespace: string, poolName: string, a: ClaimAction, claim: PoolClaim | undefined): Promise<void> {

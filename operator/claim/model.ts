@@ -32,7 +32,7 @@ export const CONDITION_RECONCILING = 'Reconciling';
 export const CONDITION_STALLED = 'Stalled';
 
 export type PendingReason = 'Queued' | 'PoolNotFound';
-export type FailReason = 'NoReadyMembers' | 'PoolNotFound' | 'PoolDraining' | 'QueueFull';
+export type FailReason = 'NoReadyMembers' | 'PoolNotFound' | 'PoolDraining' | 'QueueFull' | 'BindFailed';
 
 export interface ClaimRef {
   name: string;
@@ -180,7 +180,7 @@ export interface SetPoolPendingAction {
   pendingClaims: number;
 }
 
-export type ClaimRequeueWhy = 'wait-timeout' | 'ttl' | 'pending-grace';
+export type ClaimRequeueWhy = 'wait-timeout' | 'ttl' | 'pending-grace' | 'bind-backoff';
 
 /** Plan the pool again after this delay: the earliest timer of the pass. At most one per plan. */
 export interface RequeueAction {

@@ -2,6 +2,7 @@
 // per bind (a child of the pass's span) naming the claim and the member.
 import { observeReconcile, type ClaimResult, type Metrics } from '../metrics/registry.js';
 import type { Logger } from 'winston';
+import { errorMessage } from '../kube/errors.js';
 import { SpanAttributes, withSpan } from '../telemetry/tracing.js';
 
 export interface BindTimes {
@@ -17,7 +18,7 @@ export interface ClaimObserver {
   ended(namespace: string, pool: string, result: Exclude<ClaimResult, 'bound'>): void;
   recycled(namespace: string, pool: string): void;
   pending(namespace: string, pool: string, count: number): void;
-  /** A pipelined bind failed for a reason other than a lost race; the pool is retried with back-off. */
+  /** A pipelined bind failed for a reason other than a lost race; the claim backs off or fails (BindFailed). */
   failed(namespace: string, pool: string, err: unknown): void;
 }
 
@@ -52,7 +53,8 @@ export function claimObserver(metrics: Metrics, log: Logger): ClaimObserver {
     pending: (namespace, pool, count) => metrics.pendingClaims.set({ namespace, pool }, count),
     failed: (namespace, pool, err) => {
       metrics.reconcileErrors.inc({ controller: 'claim' });
-      log.warn('bind failed', { namespace, name: pool, err: String(err) });
+      // One line: the code and the API server's message, not the client's HTTP dump.
+      log.warn('bind failed', { namespace, name: pool, err: errorMessage(err) });
     },
   };
 }

@@ -22,9 +22,11 @@ import { getCondition } from '../api/conditions.js';
 import { CLAIM_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from '../api/defaults.js';
 import type { InstancePool, PoolClaim, ReclaimPolicy } from '../api/types.js';
 import { ANN_CLAIMED_AT } from '../api/types.js';
+import { clampDelayMs } from '../kube/timers.js';
 import type { MemberView } from '../pool/members.js';
-import { classifyMember, toMillis } from '../pool/members.js';
+import { classifyMember, memberOwner, toMillis } from '../pool/members.js';
 import { allocate } from './allocate.js';
+import { bindRetryAt, type BindFailure } from './bind-failure.js';
 import type {
   ClaimAction,
   ClaimRef,
@@ -61,8 +63,13 @@ export interface ClaimPlanInput {
   pool: InstancePool | undefined;
   /** Every PoolClaim of the namespace whose spec.poolName names this pool. */
   claims: readonly PoolClaim[];
-  /** Every member pod of the pool (label warmpool.dev/pool), claimed and terminating ones included. */
+  /**
+   * Every pod carrying the pool's label (warmpool.dev/pool), claimed and terminating ones included. Only the pool's
+   * own members among them (memberOwner) are ever bound, counted or deleted; anything else is an impostor, ignored.
+   */
   members: readonly V1Pod[];
+  /** The bind failures of claims, by claim uid, as the shell recorded them (none when absent). */
+  bindFailures?: ReadonlyMap<string, BindFailure>;
   /** The pool's current template hash; a member returns to the pool only when it carries this one. */
   templateHash: string | undefined;
   /** Epoch milliseconds. */
@@ -88,6 +95,12 @@ interface Pass {
 }
 
 const TERMINAL = new Set(['Released', 'Failed', 'Lost']);
+
+/**
+ * The shortest requeue a plan asks for. A timer due in a millisecond is planned again a little late rather than at
+ * once: no spec value (a deadline a hair away, a clock skew) can make a pool's passes spin.
+ */
+export const REQUEUE_FLOOR_MS = 100;
 
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -359,7 +372,20 @@ function planQueue(
     const uid = claim.status?.member?.uid;
     if (claim.status?.phase === 'Bound' && uid !== undefined) excluded.add(uid);
   }
-  const pairs = allocate(ordered, views, pool.spec.claimOrder ?? POOL_DEFAULTS.claimOrder, excluded);
+  // A claim whose last bind failed waits out its back-off without holding up the claims behind it.
+  const failures = pass.input.bindFailures;
+  const eligible =
+    failures === undefined || failures.size === 0
+      ? ordered
+      : ordered.filter((claim) => {
+          const failure = failures.get(claim.metadata.uid ?? '');
+          if (failure === undefined) return true;
+          const retryAt = bindRetryAt(failure);
+          if (retryAt <= pass.now) return true;
+          pass.timers.push({ at: retryAt, why: 'bind-backoff' });
+          return false;
+        });
+  const pairs = allocate(eligible, views, pool.spec.claimOrder ?? POOL_DEFAULTS.claimOrder, excluded);
   const served = new Set<PoolClaim>();
   for (const { claim, member } of pairs) {
     const pod = pass.byName.get(member.name)?.pod;
@@ -400,8 +426,15 @@ function planQueue(
   return kept.length;
 }
 
-function planPending(pass: Pass, pending: PoolClaim[], views: readonly MemberView[]): void {
+function planPending(pass: Pass, all: PoolClaim[], views: readonly MemberView[]): void {
   const pool = pass.input.pool;
+  // A bind the API server refused for good (a retry would be refused the same way) fails its claim at once.
+  const pending: PoolClaim[] = [];
+  for (const claim of all) {
+    const failure = pass.input.bindFailures?.get(claim.metadata.uid ?? '');
+    if (failure?.final === true) fail(pass, claim, 'BindFailed', `binding a member of pool ${pass.poolName} failed: ${failure.message}`);
+    else pending.push(claim);
+  }
   if (pool === undefined) {
     // Wait for the pool to appear (GitOps may apply claims first), up to waitTimeoutSeconds.
     const message = `InstancePool ${pass.poolName} not found`;
@@ -424,8 +457,11 @@ function planPending(pass: Pass, pending: PoolClaim[], views: readonly MemberVie
 }
 
 export function planClaims(input: ClaimPlanInput): ClaimAction[] {
-  // Sorted by name, so the plan does not depend on the order of the caches.
+  // Sorted by name, so the plan does not depend on the order of the caches. Only the pool's own members: a pod that
+  // merely carries the pool's labels (anyone who can create a pod can label one) is never bound, counted or deleted.
+  const poolUid = input.pool?.metadata.uid;
   const members: Member[] = input.members
+    .filter((pod) => memberOwner(pod, poolUid) !== undefined)
     .map((pod) => ({ pod, view: classifyMember(pod) }))
     .sort((a, b) => compareNames(a.view.name, b.view.name));
   const pass: Pass = {
@@ -461,6 +497,8 @@ export function planClaims(input: ClaimPlanInput): ClaimAction[] {
   planPending(pass, pending, members.map((m) => m.view));
 
   const next = pass.timers.filter((t) => t.at > pass.now).sort((a, b) => a.at - b.at)[0];
-  if (next !== undefined) pass.actions.push({ kind: 'requeue', afterMs: next.at - pass.now, why: next.why });
+  if (next !== undefined) {
+    pass.actions.push({ kind: 'requeue', afterMs: clampDelayMs(Math.max(REQUEUE_FLOOR_MS, next.at - pass.now)), why: next.why });
+  }
   return pass.actions;
 }
