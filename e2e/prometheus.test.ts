@@ -2,7 +2,7 @@
 // every second, and a PromQL query for the pool's ready members through the HTTP API returns the pool's size. Then
 // the same over HTTPS with the chart's settings: authenticated, authorized scrapes only.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -72,6 +72,7 @@ describe("the chart's secure metrics", () => {
   let address = '';
   let readerToken = '';
   let strangerToken = '';
+  let operatorUser = '';
   let secureOp: OperatorProcess | undefined;
   let securePrometheus: RunningPrometheus | undefined;
 
@@ -107,6 +108,7 @@ describe("the chart's secure metrics", () => {
       a.startsWith('--metrics-bind-address=') ? `--metrics-bind-address=${address}` : a.startsWith('--health-probe-bind-address=') ? '--health-probe-bind-address=127.0.0.1:0' : a,
     );
     const operatorToken = await token(full);
+    operatorUser = `system:serviceaccount:${sns}:${full}`;
     secureOp = await spawnOperator(local, await tokenKubeconfig(join(scratch, 'operator.kubeconfig'), operatorToken));
     url = `https://${address}/metrics`;
 
@@ -156,7 +158,31 @@ describe("the chart's secure metrics", () => {
     ).catch((e: unknown) => {
       throw new Error(`${String(e)}\nprometheus:\n${securePrometheus?.output().slice(-3000) ?? ''}`);
     });
-  }, 60_000);
+
+    // Reviews are cached: ten scrapes a second apart cost no more reviews than the first one did.
+    await eventually(
+      'ten scrapes',
+      async () => ((await query(promUrl, `count_over_time(up{instance="${address}"}[1m])`))[0]?.value ?? 0) >= 10 || undefined,
+      30_000,
+      500,
+    );
+    const auditLog = process.env.WARMPOOL_TEST_AUDIT_LOG;
+    if (auditLog) {
+      const reviews = { tokenreviews: 0, subjectaccessreviews: 0 };
+      for (const line of readFileSync(auditLog, 'utf8').split('\n')) {
+        if (!line.includes(operatorUser)) continue;
+        const e = JSON.parse(line) as { user?: { username?: string }; verb?: string; objectRef?: { resource?: string } };
+        const r = e.objectRef?.resource;
+        if (e.user?.username === operatorUser && e.verb === 'create' && (r === 'tokenreviews' || r === 'subjectaccessreviews')) reviews[r]++;
+      }
+      // At most: the four tokens of the first test (none, a bad one, the stranger's, the reader's) and one more for
+      // the reader's token should its 60 s entry expire during the run; two users reviewed, plus one renewal.
+      process.stdout.write(`secure metrics: ${JSON.stringify(reviews)} reviews for all scrapes and requests\n`);
+      expect(reviews.tokenreviews).toBeGreaterThanOrEqual(1);
+      expect(reviews.tokenreviews).toBeLessThanOrEqual(4);
+      expect(reviews.subjectaccessreviews).toBeLessThanOrEqual(3);
+    }
+  }, 90_000);
 });
 
 interface Rendered {
