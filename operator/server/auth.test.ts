@@ -1,5 +1,6 @@
 import type { AccessReviewResult, ReviewClients, TokenReviewResult, UserInfo } from './auth.js';
-import { MetricsAuthorizer, TtlCache, bearerToken } from './auth.js';
+import { MetricsAuthorizer, TtlCache, bearerToken, withAuthorization } from './auth.js';
+import { healthzHandler, startHttpServer, type RunningServer } from './http.js';
 
 describe('bearerToken', () => {
   test.each([
@@ -149,5 +150,27 @@ describe('MetricsAuthorizer', () => {
 
   test('no message carries the token', async () => {
     for (const h of ['Bearer forged-secret', 'Bearer app-token']) expect((await auth.check(h)).message).not.toMatch(/forged-secret|app-token/);
+  });
+});
+
+describe('withAuthorization', () => {
+  const api = new FakeReviews({ good: { username: 'reader' }, other: { username: 'other' } }, new Set(['reader']));
+  let server: RunningServer;
+  beforeAll(async () => {
+    const auth = new MetricsAuthorizer({ clients: api });
+    server = await startHttpServer({ address: '127.0.0.1:0', routes: { '/metrics': withAuthorization(auth, healthzHandler()) } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  const get = (token?: string) =>
+    fetch(`http://127.0.0.1:${server.port}/metrics`, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
+
+  test('401 with a Bearer challenge, 403, or the handler', async () => {
+    const none = await get();
+    expect([none.status, none.headers.get('www-authenticate')]).toEqual([401, 'Bearer']);
+    expect((await get('other')).status).toBe(403);
+    const ok = await get('good');
+    expect([ok.status, await ok.text()]).toEqual([200, 'ok\n']);
   });
 });
