@@ -12,6 +12,7 @@ import { repoRoot } from './cluster/paths.js';
 import { eventually, helm, kubectl, kubectlRaw, useNamespace } from '../test/support/kube.js';
 import { spawnOperator, type OperatorProcess } from '../test/support/operator.js';
 import { claimWhere, condition, poolWhere } from '../test/support/pools.js';
+import { httpsGet } from '../test/support/prometheus.js';
 
 const root = repoRoot();
 const chart = join(root, 'charts', 'warmpool');
@@ -119,7 +120,7 @@ const METHOD_GRANTS: Record<string, string[]> = {
   replaceNamespacedLease: ['coordination.k8s.io/leases:update'],
 };
 
-const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: string[]; podProxyOnly?: boolean }[] = [
+const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: string[]; podProxyOnly?: boolean; secureMetricsOnly?: boolean }[] = [
   {
     what: 'informers watch pools, claims and members after listing them',
     file: 'operator/manager.ts',
@@ -139,7 +140,15 @@ const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: stri
     evidence: /blockOwnerDeletion: true/,
     grants: ['warmpool.dev/instancepools/finalizers:update'],
   },
+  {
+    what: 'secure metrics (--metrics-secure): the token of each scrape is reviewed, then its user',
+    file: 'operator/server/auth.ts',
+    evidence: /\.createTokenReview\([\s\S]*\.createSubjectAccessReview\(/,
+    grants: ['authentication.k8s.io/tokenreviews:create', 'authorization.k8s.io/subjectaccessreviews:create'],
+    secureMetricsOnly: true,
+  },
 ];
+const METRICS_AUTH_PERMISSIONS = ['authentication.k8s.io/tokenreviews:create', 'authorization.k8s.io/subjectaccessreviews:create'];
 const LEASE_PERMISSIONS = ['coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:update'];
 
 function operatorSources(dir = join(root, 'operator')): string[] {
@@ -148,10 +157,10 @@ function operatorSources(dir = join(root, 'operator')): string[] {
   );
 }
 
-function usedPermissions(podProxy: boolean): string[] {
+function usedPermissions(podProxy: boolean, secureMetrics = true): string[] {
   return sorted([
     ...Object.values(METHOD_GRANTS).flat(),
-    ...OTHER_GRANTS.filter((o) => podProxy || !o.podProxyOnly).flatMap((o) => o.grants),
+    ...OTHER_GRANTS.filter((o) => (podProxy || !o.podProxyOnly) && (secureMetrics || !o.secureMetricsOnly)).flatMap((o) => o.grants),
   ]);
 }
 
@@ -200,6 +209,9 @@ const EVERYTHING_ON = [
   'rbac.podProxy=true',
   'memberMetrics=true',
   'tracing.otlpEndpoint=http://otel-collector.observability:4318',
+  'metrics.certSecret=warmpool-metrics-tls',
+  'metrics.networkPolicy.enabled=true',
+  'metrics.networkPolicy.from[0].namespaceSelector.matchLabels.team=monitoring',
 ];
 
 describe('lint and render', () => {
@@ -229,6 +241,7 @@ describe('lint and render', () => {
     expect(kinds).toEqual(
       [
         `ClusterRole/${full}`,
+        `ClusterRole/${full}-metrics-reader`,
         `ClusterRoleBinding/${full}`,
         `Deployment/${full}`,
         `Role/${full}-leader-election`,
@@ -248,11 +261,12 @@ describe('lint and render', () => {
     const release = uniqueName('dry');
     const text = await render(release, ns, [`watchNamespaces={${teamA},${teamB}}`, ...EVERYTHING_ON]);
     const ms = manifests(text);
-    expect(ofKind(ms, 'ClusterRole')).toHaveLength(0);
-    expect(ofKind(ms, 'ClusterRoleBinding')).toHaveLength(0);
+    // Cluster-wide only what secure metrics need: the reader role for scrapers, the review permissions for the operator.
+    expect(ofKind(ms, 'ClusterRole').map((r) => r.metadata.name).sort()).toEqual([`${release}-warmpool-metrics-auth`, `${release}-warmpool-metrics-reader`]);
+    expect(ofKind(ms, 'ClusterRoleBinding').map((r) => r.metadata.name)).toEqual([`${release}-warmpool-metrics-auth`]);
     expect(ofKind(ms, 'Role').map((r) => r.metadata.namespace).sort()).toEqual([ns, teamA, teamB].sort());
     expect(ofKind(ms, 'RoleBinding').map((r) => r.metadata.namespace).sort()).toEqual([ns, teamA, teamB].sort());
-    for (const kind of ['PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule', 'ConfigMap']) expect(ofKind(ms, kind)).toHaveLength(1);
+    for (const kind of ['PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'NetworkPolicy']) expect(ofKind(ms, kind)).toHaveLength(1);
     const out = await kubectl(['apply', '--dry-run=server', '-f', '-'], text);
     expect(out.trim().split('\n')).toHaveLength(ms.length);
   });
@@ -267,7 +281,9 @@ describe('lint and render', () => {
     expect(deployment?.spec.replicas).toBe(2);
     expect(pod?.serviceAccountName).toBe('op-warmpool');
     expect(c?.args).toEqual([
-      '--metrics-bind-address=0.0.0.0:8080',
+      '--metrics-bind-address=0.0.0.0:8443',
+      '--metrics-secure',
+      '--metrics-cert-dir=/var/run/warmpool/metrics-certs',
       '--health-probe-bind-address=0.0.0.0:8081',
       '--leader-elect',
       '--leader-election-namespace=ops',
@@ -293,6 +309,66 @@ describe('lint and render', () => {
     expect(ofKind<DeploymentManifest>(plain, 'Deployment')[0]?.spec.template.spec.containers[0]?.args.some((a) => a.startsWith('--namespaces'))).toBe(false);
     expect(ofKind(plain, 'PodDisruptionBudget')).toHaveLength(0);
   });
+
+  test('metrics: HTTPS behind authn/authz by default, with its Service port, ServiceMonitor, reader role and NetworkPolicy', async () => {
+    type Port = { name: string; port: number; targetPort: string };
+    type Endpoint = { port: string; scheme: string; bearerTokenFile?: string; tlsConfig?: Record<string, unknown> };
+    const service = (ms: Manifest[]) => (ofKind<Manifest & { spec: { ports: Port[] } }>(ms, 'Service')[0]?.spec.ports ?? [])[0];
+    const endpoint = (ms: Manifest[]) => ofKind<Manifest & { spec: { endpoints: Endpoint[] } }>(ms, 'ServiceMonitor')[0]?.spec.endpoints[0];
+    const args = (ms: Manifest[]) => ofKind<DeploymentManifest>(ms, 'Deployment')[0]?.spec.template.spec.containers[0]?.args ?? [];
+
+    const secure = manifests(await render('m', 'ops', ['metrics.serviceMonitor.enabled=true']));
+    expect(args(secure).filter((a) => a.startsWith('--metrics'))).toEqual(['--metrics-bind-address=0.0.0.0:8443', '--metrics-secure']);
+    expect(service(secure)).toEqual({ name: 'https', port: 8443, targetPort: 'metrics', protocol: 'TCP' });
+    expect(endpoint(secure)).toMatchObject({
+      port: 'https',
+      scheme: 'https',
+      bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+      tlsConfig: { insecureSkipVerify: true },
+    });
+    const reader = ofKind<RoleManifest>(secure, 'ClusterRole').find((r) => r.metadata.name === 'm-warmpool-metrics-reader');
+    expect(reader?.rules).toEqual([{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
+    expect(ofKind(secure, 'NetworkPolicy')).toHaveLength(0);
+
+    // A certificate from a Secret: mounted read-only, read by the operator; the ServiceMonitor verifies with a CA.
+    const ca = { ca: { secret: { name: 'metrics-tls', key: 'ca.crt' } }, serverName: 'm-warmpool-metrics.ops.svc' };
+    const withCert = manifests(
+      await render('m', 'ops', [
+        'metrics.serviceMonitor.enabled=true',
+        'metrics.certSecret=metrics-tls',
+        'metrics.serviceMonitor.tlsConfig.ca.secret.name=metrics-tls',
+        'metrics.serviceMonitor.tlsConfig.ca.secret.key=ca.crt',
+        'metrics.serviceMonitor.tlsConfig.serverName=m-warmpool-metrics.ops.svc',
+      ]),
+    );
+    expect(args(withCert)).toContain('--metrics-cert-dir=/var/run/warmpool/metrics-certs');
+    const pod = ofKind<Manifest & { spec: { template: { spec: { volumes: { name: string; secret?: { secretName: string } }[] } } } }>(withCert, 'Deployment')[0]?.spec.template.spec;
+    expect(pod?.volumes.find((v) => v.name === 'metrics-certs')?.secret?.secretName).toBe('metrics-tls');
+    expect(endpoint(withCert)?.tlsConfig).toEqual(ca);
+
+    // Plain HTTP when asked: no flag, no reader role, no review permissions.
+    const plain = manifests(await render('m', 'ops', ['metrics.secure=false', 'metrics.port=8080', 'metrics.serviceMonitor.enabled=true']));
+    expect(args(plain).filter((a) => a.startsWith('--metrics'))).toEqual(['--metrics-bind-address=0.0.0.0:8080']);
+    expect(service(plain)?.name).toBe('http');
+    expect(endpoint(plain)).toEqual(expect.objectContaining({ port: 'http', scheme: 'http' }));
+    expect(endpoint(plain)?.bearerTokenFile).toBeUndefined();
+    expect(ofKind(plain, 'ClusterRole').map((r) => r.metadata.name)).toEqual(['m-warmpool']);
+    expect(JSON.stringify(plain)).not.toMatch(/tokenreviews|subjectaccessreviews/);
+
+    // The NetworkPolicy: the operator's pods, ingress to the metrics port from the selected peers only.
+    const from = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } };
+    const policed = manifests(
+      await render('m', 'ops', ['metrics.networkPolicy.enabled=true', 'metrics.networkPolicy.from[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring']),
+    );
+    const [policy] = ofKind<Manifest & { spec: Record<string, unknown> }>(policed, 'NetworkPolicy');
+    expect(policy?.spec).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'warmpool', 'app.kubernetes.io/instance': 'm' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [from], ports: [{ port: 'metrics', protocol: 'TCP' }] }],
+    });
+    const closed = manifests(await render('m', 'ops', ['metrics.networkPolicy.enabled=true']));
+    expect(ofKind<Manifest & { spec: { ingress: unknown[] } }>(closed, 'NetworkPolicy')[0]?.spec.ingress).toEqual([]);
+  });
 });
 
 describe('values.schema.json', () => {
@@ -304,6 +380,10 @@ describe('values.schema.json', () => {
     ['image.repository=', '/image/repository'],
     ['logLevel=pool=loud', '/logLevel'],
     ['metrics.port=0', '/metrics/port'],
+    ['metrics.secure=yes', '/metrics/secure'],
+    ['metrics.certSecret=Not_A_Name', '/metrics/certSecret'],
+    ['metrics.serviceMonitor.bearerTokenFile=token', '/metrics/serviceMonitor/bearerTokenFile'],
+    ['metrics.networkPolicy.from[0].namespaces=monitoring', '/metrics/networkPolicy/from/0'],
     ['tracing.otlpEndpoint=otel-collector:4318', '/tracing/otlpEndpoint'],
     ['prometheusRule.disabledAlerts={NoSuchAlert}', '/prometheusRule/disabledAlerts/0'],
     ['prometheusRule.claimLatencyP99Seconds=-1', '/prometheusRule/claimLatencyP99Seconds'],
@@ -438,12 +518,13 @@ describe('RBAC', () => {
       expect(`${o.file}: ${o.evidence.test(readFileSync(join(root, o.file), 'utf8')) ? 'found' : 'not found'}: ${o.what}`).toMatch(/: found: /);
     }
 
-    for (const podProxy of [false, true]) {
-      const used = usedPermissions(podProxy);
+    for (const [podProxy, secure] of [[false, true], [true, true], [false, false]] as const) {
+      const used = usedPermissions(podProxy, secure);
       const proxy = `rbac.podProxy=${podProxy}`;
-      // Cluster-wide: the ClusterRole, plus the lease Role.
-      const wide = manifests(await render('rbac', 'ops', [proxy]));
-      const clusterRoles = ofKind<RoleManifest>(wide, 'ClusterRole');
+      const secureValue = `metrics.secure=${secure}`;
+      // Cluster-wide: the ClusterRole, plus the lease Role. (The metrics-reader ClusterRole is for scrapers.)
+      const wide = manifests(await render('rbac', 'ops', [proxy, secureValue]));
+      const clusterRoles = ofKind<RoleManifest>(wide, 'ClusterRole').filter((r) => r.metadata.name !== 'rbac-warmpool-metrics-reader');
       const roles = ofKind<RoleManifest>(wide, 'Role');
       expect(clusterRoles).toHaveLength(1);
       expect(roles).toHaveLength(1);
@@ -456,11 +537,17 @@ describe('RBAC', () => {
       expect(JSON.stringify([...clusterRoles, ...roles].map((r) => r.rules))).not.toContain('*');
 
       // Namespaced: the same rules in a Role per watched namespace, nothing cluster-wide.
-      const narrow = manifests(await render('rbac', 'ops', [proxy, 'watchNamespaces={team-a,team-b}']));
-      expect(ofKind(narrow, 'ClusterRole')).toHaveLength(0);
+      // Namespaced: the same rules in a Role per watched namespace; cluster-wide only the metrics reviews, which are
+      // cluster-scoped.
+      const narrow = manifests(await render('rbac', 'ops', [proxy, secureValue, 'watchNamespaces={team-a,team-b}']));
+      const narrowClusterRoles = ofKind<RoleManifest>(narrow, 'ClusterRole').filter((r) => r.metadata.name !== 'rbac-warmpool-metrics-reader');
+      expect(narrowClusterRoles.map((r) => r.metadata.name)).toEqual(secure ? ['rbac-warmpool-metrics-auth'] : []);
+      expect(sorted(narrowClusterRoles.flatMap((r) => permissions(r.rules)))).toEqual(secure ? sorted(METRICS_AUTH_PERMISSIONS) : []);
       const perNamespace = ofKind<RoleManifest>(narrow, 'Role').filter((r) => r.metadata.namespace !== 'ops');
       expect(perNamespace.map((r) => r.metadata.namespace).sort()).toEqual(['team-a', 'team-b']);
-      for (const r of perNamespace) expect(sorted(permissions(r.rules))).toEqual(sorted(used.filter((p) => !LEASE_PERMISSIONS.includes(p))));
+      for (const r of perNamespace) {
+        expect(sorted(permissions(r.rules))).toEqual(sorted(used.filter((p) => !LEASE_PERMISSIONS.includes(p) && !METRICS_AUTH_PERMISSIONS.includes(p))));
+      }
     }
   });
 
@@ -539,6 +626,8 @@ describe('RBAC', () => {
             '--namespaces', pools,
             '--leader-elect', '--leader-election-namespace', ns, '--leader-election-id', full,
             '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0',
+            // The chart's default: metrics over HTTPS, each scrape reviewed with the chart's RBAC.
+            '--metrics-secure',
           ],
           config,
         );
@@ -580,7 +669,15 @@ describe('RBAC', () => {
 
         const port = /"metricsPort":(\d+)/.exec(running.output())?.[1];
         expect(port).toBeDefined();
-        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        // A scraper bound to the chart's metrics-reader ClusterRole gets the metrics; without a token, nobody does.
+        const url = `https://127.0.0.1:${port}/metrics`;
+        expect((await httpsGet(url)).status).toBe(401);
+        await kubectl(['-n', ns, 'create', 'serviceaccount', 'scraper']);
+        await kubectl(['create', 'clusterrolebinding', `${full}-scraper`, `--clusterrole=${full}-metrics-reader`, `--serviceaccount=${ns}:scraper`]);
+        cleanups.push(async () => void (await kubectlRaw(['delete', '--ignore-not-found', 'clusterrolebinding', `${full}-scraper`])));
+        const scrape = await httpsGet(url, (await kubectl(['-n', ns, 'create', 'token', 'scraper'])).trim());
+        expect(scrape.status).toBe(200);
+        const metrics = scrape.body;
         const requests = metrics.split('\n').filter((l) => l.startsWith('warmpool_api_requests_total{'));
         expect(requests.filter((l) => /code="2\d\d"/.test(l)).length).toBeGreaterThan(0);
         expect(requests.filter((l) => /code="40[13]"/.test(l))).toEqual([]);

@@ -7,7 +7,13 @@ import { startTracing } from './telemetry/tracing.js';
 
 const USAGE = `usage: warmpool operator [flags]
   --kubeconfig PATH                  kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)
-  --metrics-bind-address ADDR        serve /metrics here (default 127.0.0.1:8080; "0" disables)
+  --metrics-bind-address ADDR        serve /metrics here (default 127.0.0.1:8080)
+  --metrics-secure                   serve /metrics over HTTPS, only to clients whose bearer token passes a
+                                     TokenReview and whose user may get the non-resource URL /metrics
+                                     (SubjectAccessReview); without it /metrics is plain HTTP, open to anyone
+                                     who can reach the address (for local runs)
+  --metrics-cert-dir DIR             with --metrics-secure: serve DIR/tls.crt and DIR/tls.key, re-read when they
+                                     change (cert-manager); default: a self-signed certificate made at start
   --health-probe-bind-address ADDR   serve /healthz and /readyz here (default 127.0.0.1:8081)
   --leader-elect                     elect a leader with a Lease, so several replicas can run and one acts
   --leader-election-namespace NS     namespace of the Lease (default: $POD_NAMESPACE, else the first watched
@@ -24,6 +30,8 @@ export async function runOperator(argv: string[]): Promise<number> {
     options: {
       kubeconfig: { type: 'string' },
       'metrics-bind-address': { type: 'string', default: '127.0.0.1:8080' },
+      'metrics-secure': { type: 'boolean', default: false },
+      'metrics-cert-dir': { type: 'string' },
       'health-probe-bind-address': { type: 'string', default: '127.0.0.1:8081' },
       'leader-elect': { type: 'boolean', default: false },
       'leader-election-namespace': { type: 'string' },
@@ -39,6 +47,10 @@ export async function runOperator(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (values['metrics-cert-dir'] !== undefined && !values['metrics-secure']) {
+    process.stderr.write('warmpool operator: --metrics-cert-dir needs --metrics-secure\n');
+    return 2;
+  }
   const log = logger('main');
   const stopTracing = await startTracing();
   const namespaces = values.namespaces.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -46,6 +58,8 @@ export async function runOperator(argv: string[]): Promise<number> {
     kubeConfig: makeKubeConfig({ path: values.kubeconfig }),
     namespaces,
     metricsBindAddress: values['metrics-bind-address'],
+    metricsSecure: values['metrics-secure'],
+    metricsCertDir: values['metrics-cert-dir'],
     healthProbeBindAddress: values['health-probe-bind-address'],
     leaderElect: values['leader-elect'],
     leaderElectionNamespace: values['leader-election-namespace'] ?? process.env.POD_NAMESPACE ?? namespaces[0] ?? 'default',
@@ -53,7 +67,7 @@ export async function runOperator(argv: string[]): Promise<number> {
     identity: values.identity ?? process.env.POD_NAME,
     memberMetrics: values['member-metrics'],
   });
-  log.info('listening', { metricsPort: op.metricsPort, probePort: op.probePort });
+  log.info('listening', { metricsPort: op.metricsPort, metricsScheme: values['metrics-secure'] ? 'https' : 'http', probePort: op.probePort });
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {

@@ -19,6 +19,8 @@ import { createMetrics, onApiRequest, queueHooks } from './metrics/registry.js';
 import { UtilizationScraper, kubeScrapeClients } from './metrics/scraper.js';
 import { PoolController } from './pool/controller.js';
 import { poolObserver } from './pool/observer.js';
+import { MetricsAuthorizer, reviewClients, withAuthorization } from './server/auth.js';
+import { directoryCertificates, selfSignedCertificates, type CertificateSource } from './server/certs.js';
 import { healthzHandler, metricsHandler, readyzHandler, startHttpServer } from './server/http.js';
 import { logger } from './telemetry/logger.js';
 
@@ -27,6 +29,10 @@ export interface OperatorOptions {
   /** Namespaces to watch; empty means all (cluster-wide RBAC). */
   namespaces?: readonly string[];
   metricsBindAddress?: string;
+  /** /metrics over HTTPS, each request authenticated (TokenReview) and authorized (SubjectAccessReview). */
+  metricsSecure?: boolean;
+  /** tls.crt and tls.key for the secure metrics server, re-read on change; unset: self-signed, in memory. */
+  metricsCertDir?: string;
   healthProbeBindAddress?: string;
   leaderElect?: boolean;
   leaderElectionNamespace?: string;
@@ -157,9 +163,25 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     address: opts.healthProbeBindAddress ?? '127.0.0.1:8081',
     routes: { '/healthz': healthzHandler(), '/readyz': readyzHandler(() => pools.synced && claims.synced && pods.synced) },
   });
+  let certificates: CertificateSource | undefined;
+  let metricsRoute = metricsHandler(metrics.registry);
+  if (opts.metricsSecure) {
+    certificates = opts.metricsCertDir
+      ? await directoryCertificates(opts.metricsCertDir, {
+          onError: (err) => log.warn('metrics certificate not reloaded; serving the previous one', { dir: opts.metricsCertDir, err: String(err) }),
+        })
+      : selfSignedCertificates();
+    const authorizer = new MetricsAuthorizer({ clients: reviewClients(kc, onApiRequest(metrics)) });
+    metricsRoute = withAuthorization(authorizer, metricsRoute, (d, r) =>
+      log.debug('metrics request refused', { status: d.status, reason: d.message, remote: r.socket.remoteAddress }),
+    );
+  } else if (opts.metricsCertDir) {
+    throw new Error('--metrics-cert-dir needs --metrics-secure');
+  }
   const metricsServer = await startHttpServer({
     address: opts.metricsBindAddress ?? '127.0.0.1:8080',
-    routes: { '/metrics': metricsHandler(metrics.registry) },
+    routes: { '/metrics': metricsRoute },
+    tls: certificates,
   });
 
   await Promise.all([pools.start(), claims.start(), pods.start()]);
@@ -211,6 +233,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       await Promise.all([pools.stop(), claims.stop(), pods.stop()]);
       await events.flush?.();
       await Promise.all([probe.close(), metricsServer.close()]);
+      certificates?.stop();
       resolveDone();
     })();
     return stopping;

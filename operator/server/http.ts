@@ -1,9 +1,12 @@
 // The operator's small HTTP servers: /metrics on --metrics-bind-address, /healthz and /readyz on the probe
-// address. node:http, exact paths, GET and HEAD only; a failing handler answers 500 instead of ending the process.
+// address. node:http (node:https with a certificate source), exact paths, GET and HEAD only, no request bodies,
+// bounded headers and time; a failing handler answers 500 instead of ending the process.
 import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { CertificateSource } from './certs.js';
 
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
@@ -12,6 +15,8 @@ export interface HttpServerOptions {
   address: string;
   /** Handlers by exact path, e.g. { '/metrics': metricsHandler(registry) }. */
   routes: Readonly<Record<string, RouteHandler>>;
+  /** Serve HTTPS with this certificate, swapped in whenever the source changes it. */
+  tls?: CertificateSource;
 }
 
 export interface RunningServer {
@@ -29,11 +34,28 @@ export function parseAddress(address: string): { host: string | undefined; port:
   return { host: host === '' ? undefined : host, port };
 }
 
+// What one request may cost: a scrape or a probe is a GET with a few headers, answered in well under a second.
+const LIMITS = { maxHeaderSize: 16_384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, handshakeTimeoutMs: 10_000 };
+
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
   const { host, port } = parseAddress(options.address);
-  const server = createServer((request, response) => {
+  const listener = (request: IncomingMessage, response: ServerResponse): void => {
     void route(options.routes, request, response);
-  });
+  };
+  const common: ServerOptions = {
+    maxHeaderSize: LIMITS.maxHeaderSize,
+    headersTimeout: LIMITS.headersTimeoutMs,
+    requestTimeout: LIMITS.requestTimeoutMs,
+  };
+  const source = options.tls;
+  let server: Server;
+  if (source) {
+    const https = createHttpsServer({ ...common, ...source.current(), handshakeTimeout: LIMITS.handshakeTimeoutMs }, listener);
+    source.onChange((pair) => https.setSecureContext(pair));
+    server = https;
+  } else {
+    server = createServer(common, listener);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -62,6 +84,11 @@ async function route(
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('Allow', 'GET, HEAD');
     return reply(response, 405, 'method not allowed\n');
+  }
+  // Nothing here reads a body: refuse one rather than let a client stream into the socket until the timeout.
+  if (Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined) {
+    response.setHeader('Connection', 'close');
+    return reply(response, 413, 'request body not allowed\n');
   }
   try {
     await handler(request, response);

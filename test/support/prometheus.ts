@@ -2,6 +2,7 @@
 // start a service on every interface), a reader of the text exposition format, and a throwaway server bound to
 // loopback that scrapes given targets.
 import { spawn } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +64,37 @@ export async function scrape(url: string): Promise<{ text: string; samples: Samp
   return { text, samples: parseExposition(text) };
 }
 
+/**
+ * GET over HTTPS without verifying the server's certificate (the operator's self-signed one, as the chart's
+ * ServiceMonitor scrapes it), with an optional bearer token; resolves with the status and body whatever the status.
+ */
+export function httpsGet(url: string, token?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      { rejectUnauthorized: false, agent: false, headers: token === undefined ? {} : { Authorization: `Bearer ${token}` }, timeout: 15_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (b: Buffer) => (body += b.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** How Prometheus scrapes the targets; the default is plain HTTP with no credentials. */
+export interface ScrapeOptions {
+  scheme?: 'http' | 'https';
+  /** Prometheus's tls_config.insecure_skip_verify. */
+  insecureSkipVerify?: boolean;
+  /** A file holding the bearer token to send (authorization.credentials_file). */
+  bearerTokenFile?: string;
+}
+
 export interface RunningPrometheus {
   /** Base URL of the HTTP API, e.g. http://127.0.0.1:41234 */
   url: string;
@@ -71,7 +103,7 @@ export interface RunningPrometheus {
 }
 
 /** A Prometheus on 127.0.0.1 scraping `targets` (host:port) as job "warmpool", storage in a temp dir. */
-export async function startPrometheus(targets: readonly string[], scrapeIntervalSeconds = 1): Promise<RunningPrometheus> {
+export async function startPrometheus(targets: readonly string[], scrapeIntervalSeconds = 1, scrape: ScrapeOptions = {}): Promise<RunningPrometheus> {
   const bin = join(await prometheusDir(), 'usr', 'bin', 'prometheus');
   const dir = mkdtempSync(join(tmpdir(), 'warmpool-prometheus-'));
   const config = join(dir, 'prometheus.yml');
@@ -79,7 +111,15 @@ export async function startPrometheus(targets: readonly string[], scrapeInterval
     config,
     JSON.stringify({
       global: { scrape_interval: `${scrapeIntervalSeconds}s`, evaluation_interval: `${scrapeIntervalSeconds}s` },
-      scrape_configs: [{ job_name: 'warmpool', static_configs: [{ targets }] }],
+      scrape_configs: [
+        {
+          job_name: 'warmpool',
+          static_configs: [{ targets }],
+          scheme: scrape.scheme ?? 'http',
+          ...(scrape.insecureSkipVerify === undefined ? {} : { tls_config: { insecure_skip_verify: scrape.insecureSkipVerify } }),
+          ...(scrape.bearerTokenFile === undefined ? {} : { authorization: { type: 'Bearer', credentials_file: scrape.bearerTokenFile } }),
+        },
+      ],
     }),
   );
   const port = await freePort();

@@ -39,6 +39,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default (include "warmpool.fullname" .) .Values.leaderElection.leaseName }}
 {{- end }}
 
+{{- define "warmpool.metricsPortName" -}}
+{{- ternary "https" "http" .Values.metrics.secure }}
+{{- end }}
+
 {{- define "warmpool.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
@@ -82,4 +86,15 @@ the same rules back the ClusterRole (all namespaces) and each namespaced Role (w
   resources: ["pods/proxy"]
   verbs: ["get"]
 {{- end }}
+{{- end }}
+
+{{/* Secure metrics: who a scraper is (TokenReview) and whether it may read /metrics (SubjectAccessReview). Both
+are cluster-scoped, so a ClusterRole grants them even when watchNamespaces limits everything else to Roles. */}}
+{{- define "warmpool.metricsAuthRules" -}}
+- apiGroups: ["authentication.k8s.io"]
+  resources: ["tokenreviews"]
+  verbs: ["create"]
+- apiGroups: ["authorization.k8s.io"]
+  resources: ["subjectaccessreviews"]
+  verbs: ["create"]
 {{- end }}
