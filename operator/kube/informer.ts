@@ -4,6 +4,7 @@
 // list items lack, asks for watch bookmarks and tracks when the watch last showed signs of life.
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import { clampDelayMs } from './timers.js';
 
 export const RESTART_BASE_DELAY_MS = 1000;
 export const RESTART_MAX_DELAY_MS = 30_000;
@@ -195,7 +196,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       void this.run();
-    }, delay);
+    }, clampDelayMs(delay));
     this.restartTimer.unref();
   }
 
