@@ -8,6 +8,7 @@ import { ClaimController } from './claim/controller.js';
 import { claimObserver } from './claim/observer.js';
 import { makeInstrumentedClients } from './kube/api-metrics.js';
 import { CacheIndex } from './kube/cache-index.js';
+import { describeError } from './kube/errors.js';
 import { EventRecorder } from './kube/events.js';
 import { Expectations } from './kube/expectations.js';
 import { SupervisedInformer } from './kube/informer.js';
@@ -63,8 +64,8 @@ function informersFor<T extends KubernetesObject>(
         path: pathFor(ns),
         list: () => list(ns),
         labelSelector,
-        onWatchError: (err, restartInMs) => log.warn('watch stopped; restarting', { path: pathFor(ns), restartInMs, err: String(err) }),
-        onHandlerError: (err) => log.error('event handler failed', { err: String(err) }),
+        onWatchError: (err, restartInMs) => log.warn('watch stopped; restarting', { path: pathFor(ns), restartInMs, err: describeError(err) }),
+        onHandlerError: (err) => log.error('event handler failed', { err: describeError(err) }),
       }),
   );
 }
@@ -106,7 +107,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const events = new EventRecorder({
     core,
     instance: identity,
-    onError: (err) => log.debug('event write failed', { err: String(err) }),
+    onError: (err) => log.debug('event write failed', { err: describeError(err) }),
   });
   // Pacing (see WorkQueue): a pass plans a whole pool, and a burst of binds or claims sends an event per object.
   // A pool pass may take a third of the time under such a burst, a claim pass half; an idle pool is not delayed.
@@ -145,7 +146,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     members: (ns, name) => podsByPool.list(ns, name),
     onUtilization: (key, utilization) =>
       void poolController.utilizationChanged(key, utilization).catch((err: unknown) =>
-        log.warn('utilization status write failed', { key, err: String(err) }),
+        log.warn('utilization status write failed', { key, err: describeError(err) }),
       ),
   });
   let leading = false;
@@ -172,10 +173,10 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     for (const p of pools.list()) scraper.sync(p);
     workers = Promise.all([
       runWorkers(poolQueue, opts.poolWorkers ?? 4, (key) => poolController.reconcile(key), {
-        onError: (key, err) => log.warn('pool reconcile failed', { key, err: String(err) }),
+        onError: (key, err) => log.warn('pool reconcile failed', { key, err: describeError(err) }),
       }),
       runWorkers(claimQueue, opts.claimWorkers ?? 4, (key) => claimController.reconcile(key), {
-        onError: (key, err) => log.warn('claim reconcile failed', { key, err: String(err) }),
+        onError: (key, err) => log.warn('claim reconcile failed', { key, err: describeError(err) }),
       }),
     ]).then(() => undefined);
     // Level-triggered start: every pool is reconciled once, whatever happened while nobody led.
@@ -230,7 +231,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
         void stop();
       },
       onNewLeader: (holder) => log.info('leader', { holder, self: holder === identity }),
-      onError: (err) => log.warn('leader election', { err: String(err) }),
+      onError: (err) => log.warn('leader election', { err: describeError(err) }),
     });
     void elector.run();
   } else {
