@@ -37,6 +37,11 @@ export interface OperatorOptions {
   memberMetrics?: boolean;
   poolWorkers?: number;
   claimWorkers?: number;
+  /**
+   * Seconds the apiserver keeps each informer's watch open (default 25, see kube/informer.ts). Readiness fails when an
+   * informer heard nothing for twice this long; tests shorten it.
+   */
+  watchTimeoutSeconds?: number;
 }
 
 export interface RunningOperator {
@@ -55,6 +60,7 @@ function informersFor<T extends KubernetesObject>(
   pathFor: (ns: string | undefined) => string,
   list: (ns: string | undefined) => Promise<KubernetesListObject<T>>,
   labelSelector?: string,
+  watchTimeoutSeconds?: number,
 ): SupervisedInformer<T>[] {
   const scopes = namespaces.length === 0 ? [undefined] : namespaces;
   return scopes.map(
@@ -64,7 +70,9 @@ function informersFor<T extends KubernetesObject>(
         path: pathFor(ns),
         list: () => list(ns),
         labelSelector,
-        onWatchError: (err, restartInMs) => log.warn('watch stopped; restarting', { path: pathFor(ns), restartInMs, err: describeError(err) }),
+        watchTimeoutSeconds,
+        onWatchError: (err, restartInMs, relist) =>
+          log.warn('watch stopped; restarting', { path: pathFor(ns), restartInMs, relist, err: describeError(err) }),
         onHandlerError: (err) => log.error('event handler failed', { err: describeError(err) }),
       }),
   );
@@ -85,8 +93,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       (ns
         ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })
         : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as Promise<KubernetesListObject<T>>;
-  const pools = new InformerSet(informersFor<InstancePool>(kc, namespaces, customPath(POOL_PLURAL), listCustom<InstancePool>(POOL_PLURAL)));
-  const claims = new InformerSet(informersFor<PoolClaim>(kc, namespaces, customPath(CLAIM_PLURAL), listCustom<PoolClaim>(CLAIM_PLURAL)));
+  const wt = opts.watchTimeoutSeconds;
+  const pools = new InformerSet(informersFor<InstancePool>(kc, namespaces, customPath(POOL_PLURAL), listCustom<InstancePool>(POOL_PLURAL), undefined, wt));
+  const claims = new InformerSet(informersFor<PoolClaim>(kc, namespaces, customPath(CLAIM_PLURAL), listCustom<PoolClaim>(CLAIM_PLURAL), undefined, wt));
   const pods = new InformerSet(
     informersFor<V1Pod>(
       kc,
@@ -97,6 +106,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           ? core.listNamespacedPod({ namespace: ns, labelSelector: LABEL_POOL })
           : core.listPodForAllNamespaces({ labelSelector: LABEL_POOL }),
       LABEL_POOL,
+      wt,
     ),
   );
 
@@ -156,7 +166,11 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
 
   const probe = await startHttpServer({
     address: opts.healthProbeBindAddress ?? '127.0.0.1:8081',
-    routes: { '/healthz': healthzHandler(), '/readyz': readyzHandler(() => pools.synced && claims.synced && pods.synced) },
+    // Ready while every cache has synced and keeps hearing from its watch: a cache that froze is not served from.
+    routes: {
+      '/healthz': healthzHandler(),
+      '/readyz': readyzHandler(() => [...pools.notReadyReasons(), ...claims.notReadyReasons(), ...pods.notReadyReasons()]),
+    },
   });
   const metricsServer = await startHttpServer({
     address: opts.metricsBindAddress ?? '127.0.0.1:8080',

@@ -95,3 +95,71 @@ test('lists, survives a failed watch, then streams events with the previous obje
   await informer.stop();
   expect(watches).toHaveLength(2);
 });
+
+// After an etcd restore the apiserver has not reached the resourceVersion the informer holds: it keeps a watch from
+// it open ~3 s, sends an ERROR event (504, cause ResourceVersionTooLarge) and ends the stream. client-node alone
+// watches again from the same resourceVersion forever.
+test('a watch ERROR "Too large resource version" makes the real ListWatch relist, then it follows again', async () => {
+  let listCount = 0;
+  const watchUrls: URL[] = [];
+  let stream: ServerResponse | undefined;
+  const srv = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (url.searchParams.get('watch') !== 'true') {
+      listCount++;
+      // The first list answers from before the restore: a resourceVersion the server will not reach.
+      const rv = listCount === 1 ? '99999999' : '120';
+      res.end(JSON.stringify({ apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: rv }, items: [{ metadata: podJson('a', '5').metadata }] }));
+      return;
+    }
+    watchUrls.push(url);
+    if (url.searchParams.get('resourceVersion') === '99999999') {
+      const status = {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        message: 'Too large resource version: 99999999, current: 120',
+        reason: 'Timeout',
+        details: { causes: [{ type: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
+        code: 504,
+      };
+      res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
+      return;
+    }
+    res.write(`${JSON.stringify({ type: 'ADDED', object: podJson('b', '121') })}\n`);
+    stream = res;
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const kc2 = new KubeConfig();
+  kc2.loadFromClusterAndUser(
+    { name: 'fake', server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, skipTLSVerify: true },
+    { name: 'u', token: 't' },
+  );
+  const core = kc2.makeApiClient(CoreV1Api);
+  const relists: boolean[] = [];
+  const informer = new SupervisedInformer<V1Pod>({
+    kc: kc2,
+    path: '/api/v1/namespaces/ns/pods',
+    list: () => core.listNamespacedPod({ namespace: 'ns' }),
+    onWatchError: (_err, _delay, relist) => relists.push(relist),
+    watchTimeoutSeconds: 7,
+    random: () => 0,
+  });
+  const added: string[] = [];
+  informer.onAdd((p) => added.push(p.metadata?.name ?? ''));
+  try {
+    await informer.start();
+    await until(() => added.includes('b'), 'the event after the relist');
+    expect(relists).toEqual([true]);
+    expect(listCount).toBe(2);
+    expect(watchUrls.map((u) => u.searchParams.get('resourceVersion'))).toEqual(['99999999', '120']);
+    expect(watchUrls[1]?.searchParams.get('timeoutSeconds')).toBe('7');
+    expect(added).toEqual(['a', 'b']);
+  } finally {
+    await informer.stop();
+    stream?.end();
+    srv.closeAllConnections();
+    await new Promise((r) => srv.close(r));
+  }
+});
