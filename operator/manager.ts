@@ -58,7 +58,7 @@ function informersFor<T extends KubernetesObject>(
   kc: KubeConfig,
   namespaces: readonly string[],
   pathFor: (ns: string | undefined) => string,
-  list: (ns: string | undefined) => Promise<KubernetesListObject<T>>,
+  list: (ns: string | undefined, limit: number | undefined) => Promise<KubernetesListObject<T>>,
   labelSelector?: string,
   watchTimeoutSeconds?: number,
 ): SupervisedInformer<T>[] {
@@ -68,7 +68,7 @@ function informersFor<T extends KubernetesObject>(
       new SupervisedInformer<T>({
         kc,
         path: pathFor(ns),
-        list: () => list(ns),
+        list: (options) => list(ns, options?.limit),
         labelSelector,
         watchTimeoutSeconds,
         onWatchError: (err, restartInMs, relist) =>
@@ -89,10 +89,10 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`;
   const listCustom =
     <T extends KubernetesObject>(plural: string) =>
-    (ns: string | undefined): Promise<KubernetesListObject<T>> =>
+    (ns: string | undefined, limit: number | undefined): Promise<KubernetesListObject<T>> =>
       (ns
-        ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })
-        : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as Promise<KubernetesListObject<T>>;
+        ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural, limit })
+        : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural, limit })) as Promise<KubernetesListObject<T>>;
   const wt = opts.watchTimeoutSeconds;
   const pools = new InformerSet(informersFor<InstancePool>(kc, namespaces, customPath(POOL_PLURAL), listCustom<InstancePool>(POOL_PLURAL), undefined, wt));
   const claims = new InformerSet(informersFor<PoolClaim>(kc, namespaces, customPath(CLAIM_PLURAL), listCustom<PoolClaim>(CLAIM_PLURAL), undefined, wt));
@@ -101,10 +101,10 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       kc,
       namespaces,
       (ns) => (ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods'),
-      (ns) =>
+      (ns, limit) =>
         ns
-          ? core.listNamespacedPod({ namespace: ns, labelSelector: LABEL_POOL })
-          : core.listPodForAllNamespaces({ labelSelector: LABEL_POOL }),
+          ? core.listNamespacedPod({ namespace: ns, labelSelector: LABEL_POOL, limit })
+          : core.listPodForAllNamespaces({ labelSelector: LABEL_POOL, limit }),
       LABEL_POOL,
       wt,
     ),

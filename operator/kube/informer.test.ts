@@ -1,7 +1,17 @@
 import { jest } from '@jest/globals';
 import type { ErrorCallback, KubernetesListObject, KubernetesObject, ObjectCallback } from '@kubernetes/client-node';
 import { fakeKubeConfig } from './fake-http.js';
-import { isTooLargeResourceVersion, MAX_FAILED_RESUMES, needsRelist, restartDelayMs, stampTypeMeta, SupervisedInformer, type ListFn } from './informer.js';
+import {
+  isTooLargeResourceVersion,
+  MAX_FAILED_RESUMES,
+  needsRelist,
+  restartDelayMs,
+  isAhead,
+  ResourceVersionAheadError,
+  stampTypeMeta,
+  SupervisedInformer,
+  type ListFn,
+} from './informer.js';
 
 type Obj = KubernetesObject;
 
@@ -303,6 +313,7 @@ describe('needsRelist', () => {
       err: { code: 504, body: JSON.stringify({ message: 'Too large resource version: 9, current: 3', details: { causes: [{ type: 'ResourceVersionTooLarge' }] } }) },
       relist: true,
     },
+    { name: 'our resourceVersion ahead of the server\'s (found after a silent watch)', err: new ResourceVersionAheadError('99999999', '120'), relist: true },
     { name: 'a bare 504 on a watch (no body to tell)', err: httpError(504), relist: true },
     { name: '410 Gone', err: httpError(410), relist: true },
     { name: '400 bad resourceVersion', err: httpError(400), relist: true },
@@ -314,6 +325,17 @@ describe('needsRelist', () => {
     { name: 'client timeout: resume', err: new DOMException('aborted', 'TimeoutError'), relist: false },
   ])('$name', ({ err, relist }) => {
     expect(needsRelist(err)).toBe(relist);
+  });
+
+  test.each([
+    { a: '99999999', b: '120', ahead: true },
+    { a: '120', b: '120', ahead: false },
+    { a: '119', b: '120', ahead: false },
+    { a: '18446744073709551616', b: '9007199254740993', ahead: true }, // past Number's precision
+    { a: 'abc', b: '1', ahead: false },
+    { a: '5', b: '', ahead: false },
+  ])('isAhead($a, $b) is $ahead', ({ a, b, ahead }) => {
+    expect(isAhead(a, b)).toBe(ahead);
   });
 
   test('isTooLargeResourceVersion reads the cause or the message', () => {

@@ -38,7 +38,9 @@ export function forgetManagedFields(obj: KubernetesObject): void {
   if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
 }
 
-export type ListFn<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
+/** Lists the informer's objects; with a limit, only the first ones (the informer asks for 1 to learn the server's
+ * current resourceVersion). */
+export type ListFn<T extends KubernetesObject> = (options?: { limit?: number }) => Promise<KubernetesListObject<T>>;
 type WatchCallback = Parameters<Watch['watch']>[2];
 type WatchDone = Parameters<Watch['watch']>[3];
 
@@ -47,6 +49,24 @@ type WatchDone = Parameters<Watch['watch']>[3];
 export const DEFAULT_WATCH_TIMEOUT_SECONDS = 25;
 /** Failed restarts from the same resourceVersion after which the informer relists anyway. */
 export const MAX_FAILED_RESUMES = 3;
+
+/**
+ * The informer's resourceVersion is ahead of the server's own. kube-apiserver 1.37 holds a watch from a
+ * resourceVersion it has not reached (after an etcd restore) open without a word until the watch times out, instead
+ * of refusing it: the informer finds out by asking the server's current resourceVersion after a silent watch.
+ */
+export class ResourceVersionAheadError extends Error {
+  constructor(ours: string, theirs: string) {
+    super(`resourceVersion ${ours} is ahead of the server's ${theirs} (was etcd restored?)`);
+    this.name = 'ResourceVersionAheadError';
+  }
+}
+
+/** Whether resourceVersion a is ahead of b. They are opaque strings by contract; etcd's are decimal integers, and
+ * anything else is never called ahead. */
+export function isAhead(a: string, b: string): boolean {
+  return /^\d{1,30}$/.test(a) && /^\d{1,30}$/.test(b) && BigInt(a) > BigInt(b);
+}
 
 /** Whether the API server says a resourceVersion it was given is ahead of its own (after an etcd restore). */
 export function isTooLargeResourceVersion(err: unknown): boolean {
@@ -60,14 +80,15 @@ export function isTooLargeResourceVersion(err: unknown): boolean {
 
 /**
  * Whether an informer must drop its resourceVersion and list from scratch after this error, rather than watch again
- * from where it was. The apiserver answers a resourceVersion it cannot serve with 410 Gone (compacted) or a 504 whose
- * cause is ResourceVersionTooLarge (it has not reached it: an etcd restore); resuming repeats either forever. A 504
+ * from where it was. The apiserver answers a resourceVersion it cannot serve with 410 Gone (compacted), a 504 whose
+ * cause is ResourceVersionTooLarge (it has not reached it: an etcd restore) or, for a watch, silence until the watch
+ * times out (ResourceVersionAheadError, once asked); resuming repeats any of them forever. A 504
  * on a watch comes without a body, so every 504 relists. Network errors, throttling (429) and the apiserver's
  * transient 500/502/503 say nothing against the resourceVersion: resume. Any other answer (400, 401, 403, 404...)
  * relists too: a fresh list costs little next to a cache that may have stopped following.
  */
 export function needsRelist(err: unknown): boolean {
-  if (isTooLargeResourceVersion(err)) return true;
+  if (err instanceof ResourceVersionAheadError || isTooLargeResourceVersion(err)) return true;
   const code = statusCode(err);
   if (code === undefined) return false;
   return ![429, 500, 502, 503].includes(code);
@@ -92,7 +113,7 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
   watchTimeoutSeconds?: number;
   /**
    * Builds the underlying informer; tests pass a fake. Defaults to a ListWatch over a bookmark-asking Watch. It calls
-   * onHeard for each event and bookmark of a watch, and for a watch the server ended cleanly at its timeout.
+   * onHeard for each event and bookmark of a watch.
    */
   makeInformer?(list: ListFn<T>, onHeard: () => void): InnerInformer<T>;
   now?: () => number;
@@ -142,11 +163,12 @@ export class SupervisedInformer<T extends KubernetesObject> {
       return result;
     };
     const onHeard = (): void => this.heard();
+    const serverResourceVersion = async (): Promise<string> => (await opts.list({ limit: 1 })).metadata?.resourceVersion ?? '';
     this.inner = opts.makeInformer
       ? opts.makeInformer(list, onHeard)
       : new RelistableListWatch<T>(
           opts.path,
-          new SupervisedWatch(opts.kc, onHeard, this.watchTimeoutSeconds),
+          new SupervisedWatch(opts.kc, onHeard, this.watchTimeoutSeconds, serverResourceVersion),
           list,
           false,
           opts.labelSelector,
@@ -210,9 +232,10 @@ export class SupervisedInformer<T extends KubernetesObject> {
   }
 
   /**
-   * Seconds since the informer last heard from its watch: an event, a bookmark, or the server ending the watch
-   * cleanly at its timeout (counted from start() until then). A healthy informer hears something at least once per
-   * watch timeout; a growing value means it is failing or stuck. 0 before start().
+   * Seconds since the informer last heard from its watch: an event, a bookmark, or (after a watch that timed out
+   * without either) the server's word that it has reached the informer's resourceVersion; counted from start() until
+   * the first. A healthy informer hears one of these at least once per watch timeout; a growing value means it is
+   * failing or stuck. 0 before start().
    */
   lastEventAgeSeconds(): number {
     return this.lastHeardMs === undefined ? 0 : Math.max(0, (this.now() - this.lastHeardMs) / 1000);
@@ -329,11 +352,14 @@ function watchStatusError(status: unknown): Error {
 }
 
 /**
- * client-node's Watch with these changes: it asks for bookmarks and for a server-side timeout, so a quiet watch
- * hears a bookmark and ends cleanly before client-node's 30 s inactivity abort; it reports what it heard (events,
- * bookmarks, a clean end after at least half the timeout); it turns an ERROR event (a Status: client-node ignores
- * all but 410 and reconnects from the same resourceVersion forever) into an error passed to done, so the supervisor
- * decides; and it turns a throw before the request (which client-node would leave as an unhandled rejection on a
+ * client-node's Watch with these changes. It asks for bookmarks and for a server-side timeout (under client-node's
+ * own 30 s inactivity abort). It reports what it heard: events and bookmarks. It turns an ERROR event (a Status:
+ * client-node ignores all but 410 and watches again from the same resourceVersion forever) into an error passed to
+ * done, for the supervisor to decide on. A watch that timed out without a word is either quiet or stuck on a
+ * resourceVersion the server has not reached (the apiserver sends a bookmark only once it has moved past the watch's
+ * resourceVersion): it asks the server's current resourceVersion (a list of 1) and ends with
+ * ResourceVersionAheadError if ours is ahead, or else counts that answer as heard and lets ListWatch reconnect at
+ * once. And it turns a throw before the request (which client-node would leave as an unhandled rejection on a
  * reconnect) into an error passed to done.
  */
 class SupervisedWatch extends Watch {
@@ -341,8 +367,22 @@ class SupervisedWatch extends Watch {
     config: KubeConfig,
     private readonly onHeard: () => void,
     private readonly timeoutSeconds: number,
+    private readonly serverResourceVersion: () => Promise<string>,
   ) {
     super(config);
+  }
+
+  private quietEnd(ours: string, done: WatchDone): void {
+    this.serverResourceVersion().then(
+      (theirs) => {
+        if (isAhead(ours, theirs)) return done(new ResourceVersionAheadError(ours, theirs));
+        this.onHeard();
+        // The server ending a quiet watch at its timeout is client-node's own inactivity timeout by another name: it
+        // reconnects at once only for an error of this name (a clean end would wait a growing back-off).
+        done(new DOMException('watch timed out without events', 'TimeoutError'));
+      },
+      (err: unknown) => done(err),
+    );
   }
 
   override async watch(
@@ -353,16 +393,23 @@ class SupervisedWatch extends Watch {
   ): Promise<AbortController> {
     const openedAt = Date.now();
     let errorEvent: unknown;
+    let heard = false;
     const observedDone: WatchDone = (err: unknown) => {
       if (err !== null && err !== undefined) return done(err);
       // A 410 event already made ListWatch drop its resourceVersion; it relists by itself on this clean end.
       if (errorEvent !== undefined && statusCode(watchStatusError(errorEvent)) !== 410) return done(watchStatusError(errorEvent));
-      if (errorEvent === undefined && Date.now() - openedAt >= (this.timeoutSeconds * 1000) / 2) this.onHeard();
+      if (errorEvent === undefined && !heard && (Date.now() - openedAt) * 2 >= this.timeoutSeconds * 1000) {
+        return this.quietEnd(String(queryParams.resourceVersion ?? ''), done);
+      }
       done(null);
     };
     const observedCallback: WatchCallback = (phase, apiObj, watchObj) => {
-      if (phase === 'ERROR') errorEvent = apiObj;
-      else this.onHeard();
+      if (phase === 'ERROR') {
+        errorEvent = apiObj;
+      } else {
+        heard = true;
+        this.onHeard();
+      }
       callback(phase, apiObj, watchObj);
     };
     try {
