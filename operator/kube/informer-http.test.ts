@@ -101,9 +101,11 @@ test('lists, survives a failed watch, then streams events with the previous obje
 // open without a word (not even a bookmark) until the watch's timeout. client-node alone watches again from the same
 // resourceVersion forever, either way.
 test.each([
-  { answer: 'an ERROR event "Too large resource version"', silent: false },
-  { answer: 'silence until the watch times out', silent: true },
-])('a watch answered with $answer makes the real ListWatch relist, then it follows again', async ({ silent }) => {
+  { answer: 'an ERROR event "Too large resource version"', silent: false, gone: false, reported: [true] },
+  { answer: 'silence until the watch times out', silent: true, gone: false, reported: [true] },
+  // 410 (compacted): client-node relists by itself, at once, without reporting an error.
+  { answer: 'an ERROR event 410 Expired', silent: false, gone: true, reported: [] },
+])('a watch answered with $answer makes the real ListWatch relist, then it follows again', async ({ silent, gone, reported }) => {
   let listCount = 0;
   const watchUrls: URL[] = [];
   let stream: ServerResponse | undefined;
@@ -125,7 +127,8 @@ test.each([
         setTimeout(() => res.end(), Number(url.searchParams.get('timeoutSeconds')) * 1000);
         return;
       }
-      const status = {
+      const expired = { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'too old resource version: 5 (120)', reason: 'Expired', code: 410 };
+      const status = gone ? expired : {
         kind: 'Status',
         apiVersion: 'v1',
         status: 'Failure',
@@ -161,7 +164,7 @@ test.each([
   try {
     await informer.start();
     await until(() => added.includes('b'), 'the event after the relist');
-    expect(relists).toEqual([true]);
+    expect(relists).toEqual(reported);
     expect(listCount).toBe(2);
     expect(watchUrls.map((u) => u.searchParams.get('resourceVersion'))).toEqual(['99999999', '120']);
     expect(watchUrls[1]?.searchParams.get('timeoutSeconds')).toBe('1');
