@@ -32,7 +32,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`warmpool: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
+    // One line: an API error's own message is client-node's whole HTTP dump, headers included.
+    void import('../operator/kube/errors.js').then(({ describeError }) => process.stderr.write(`warmpool: ${describeError(err)}\n`));
   },
 );

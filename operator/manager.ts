@@ -8,6 +8,7 @@ import { ClaimController } from './claim/controller.js';
 import { claimObserver } from './claim/observer.js';
 import { makeInstrumentedClients } from './kube/api-metrics.js';
 import { CacheIndex } from './kube/cache-index.js';
+import { describeError } from './kube/errors.js';
 import { EventRecorder } from './kube/events.js';
 import { Expectations } from './kube/expectations.js';
 import { SupervisedInformer } from './kube/informer.js';
@@ -42,6 +43,11 @@ export interface OperatorOptions {
   memberMetrics?: boolean;
   poolWorkers?: number;
   claimWorkers?: number;
+  /**
+   * Seconds the apiserver keeps each informer's watch open (default 25, see kube/informer.ts). Readiness fails when an
+   * informer heard nothing for twice this long; tests shorten it.
+   */
+  watchTimeoutSeconds?: number;
 }
 
 export interface RunningOperator {
@@ -58,8 +64,9 @@ function informersFor<T extends KubernetesObject>(
   kc: KubeConfig,
   namespaces: readonly string[],
   pathFor: (ns: string | undefined) => string,
-  list: (ns: string | undefined) => Promise<KubernetesListObject<T>>,
+  list: (ns: string | undefined, limit: number | undefined) => Promise<KubernetesListObject<T>>,
   labelSelector?: string,
+  watchTimeoutSeconds?: number,
 ): SupervisedInformer<T>[] {
   const scopes = namespaces.length === 0 ? [undefined] : namespaces;
   return scopes.map(
@@ -67,10 +74,12 @@ function informersFor<T extends KubernetesObject>(
       new SupervisedInformer<T>({
         kc,
         path: pathFor(ns),
-        list: () => list(ns),
+        list: (options) => list(ns, options?.limit),
         labelSelector,
-        onWatchError: (err, restartInMs) => log.warn('watch stopped; restarting', { path: pathFor(ns), restartInMs, err: String(err) }),
-        onHandlerError: (err) => log.error('event handler failed', { err: String(err) }),
+        watchTimeoutSeconds,
+        onWatchError: (err, restartInMs, relist) =>
+          log.warn('watch stopped; restarting', { path: pathFor(ns), restartInMs, relist, err: describeError(err) }),
+        onHandlerError: (err) => log.error('event handler failed', { err: describeError(err) }),
       }),
   );
 }
@@ -86,22 +95,24 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`;
   const listCustom =
     <T extends KubernetesObject>(plural: string) =>
-    (ns: string | undefined): Promise<KubernetesListObject<T>> =>
+    (ns: string | undefined, limit: number | undefined): Promise<KubernetesListObject<T>> =>
       (ns
-        ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })
-        : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as Promise<KubernetesListObject<T>>;
-  const pools = new InformerSet(informersFor<InstancePool>(kc, namespaces, customPath(POOL_PLURAL), listCustom<InstancePool>(POOL_PLURAL)));
-  const claims = new InformerSet(informersFor<PoolClaim>(kc, namespaces, customPath(CLAIM_PLURAL), listCustom<PoolClaim>(CLAIM_PLURAL)));
+        ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural, limit })
+        : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural, limit })) as Promise<KubernetesListObject<T>>;
+  const wt = opts.watchTimeoutSeconds;
+  const pools = new InformerSet(informersFor<InstancePool>(kc, namespaces, customPath(POOL_PLURAL), listCustom<InstancePool>(POOL_PLURAL), undefined, wt));
+  const claims = new InformerSet(informersFor<PoolClaim>(kc, namespaces, customPath(CLAIM_PLURAL), listCustom<PoolClaim>(CLAIM_PLURAL), undefined, wt));
   const pods = new InformerSet(
     informersFor<V1Pod>(
       kc,
       namespaces,
       (ns) => (ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods'),
-      (ns) =>
+      (ns, limit) =>
         ns
-          ? core.listNamespacedPod({ namespace: ns, labelSelector: LABEL_POOL })
-          : core.listPodForAllNamespaces({ labelSelector: LABEL_POOL }),
+          ? core.listNamespacedPod({ namespace: ns, labelSelector: LABEL_POOL, limit })
+          : core.listPodForAllNamespaces({ labelSelector: LABEL_POOL, limit }),
       LABEL_POOL,
+      wt,
     ),
   );
 
@@ -112,7 +123,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const events = new EventRecorder({
     core,
     instance: identity,
-    onError: (err) => log.debug('event write failed', { err: String(err) }),
+    onError: (err) => log.debug('event write failed', { err: describeError(err) }),
   });
   // Pacing (see WorkQueue): a pass plans a whole pool, and a burst of binds or claims sends an event per object.
   // A pool pass may take a third of the time under such a burst, a claim pass half; an idle pool is not delayed.
@@ -151,7 +162,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     members: (ns, name) => podsByPool.list(ns, name),
     onUtilization: (key, utilization) =>
       void poolController.utilizationChanged(key, utilization).catch((err: unknown) =>
-        log.warn('utilization status write failed', { key, err: String(err) }),
+        log.warn('utilization status write failed', { key, err: describeError(err) }),
       ),
   });
   let leading = false;
@@ -161,7 +172,11 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
 
   const probe = await startHttpServer({
     address: opts.healthProbeBindAddress ?? '127.0.0.1:8081',
-    routes: { '/healthz': healthzHandler(), '/readyz': readyzHandler(() => pools.synced && claims.synced && pods.synced) },
+    // Ready while every cache has synced and keeps hearing from its watch: a cache that froze is not served from.
+    routes: {
+      '/healthz': healthzHandler(),
+      '/readyz': readyzHandler(() => [...pools.notReadyReasons(), ...claims.notReadyReasons(), ...pods.notReadyReasons()]),
+    },
   });
   let certificates: CertificateSource | undefined;
   let metricsRoute = metricsHandler(metrics.registry);
@@ -194,10 +209,10 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     for (const p of pools.list()) scraper.sync(p);
     workers = Promise.all([
       runWorkers(poolQueue, opts.poolWorkers ?? 4, (key) => poolController.reconcile(key), {
-        onError: (key, err) => log.warn('pool reconcile failed', { key, err: String(err) }),
+        onError: (key, err) => log.warn('pool reconcile failed', { key, err: describeError(err) }),
       }),
       runWorkers(claimQueue, opts.claimWorkers ?? 4, (key) => claimController.reconcile(key), {
-        onError: (key, err) => log.warn('claim reconcile failed', { key, err: String(err) }),
+        onError: (key, err) => log.warn('claim reconcile failed', { key, err: describeError(err) }),
       }),
     ]).then(() => undefined);
     // Level-triggered start: every pool is reconciled once, whatever happened while nobody led.
@@ -253,7 +268,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
         void stop();
       },
       onNewLeader: (holder) => log.info('leader', { holder, self: holder === identity }),
-      onError: (err) => log.warn('leader election', { err: String(err) }),
+      onError: (err) => log.warn('leader election', { err: describeError(err) }),
     });
     void elector.run();
   } else {

@@ -2,8 +2,8 @@
 // per bind (a child of the pass's span) naming the claim and the member.
 import { observeReconcile, type ClaimResult, type Metrics } from '../metrics/registry.js';
 import type { Logger } from 'winston';
-import { errorMessage } from '../kube/errors.js';
 import { SpanAttributes, withSpan } from '../telemetry/tracing.js';
+import { describeError } from '../kube/errors.js';
 
 export interface BindTimes {
   queueSeconds: number;
@@ -27,7 +27,7 @@ export function claimObserver(metrics: Metrics, log: Logger): ClaimObserver {
     pass: (namespace, pool, fn) =>
       withSpan('claim.reconcile', { [SpanAttributes.namespace]: namespace, [SpanAttributes.pool]: pool }, () =>
         observeReconcile(metrics, 'claim', fn).catch((err: unknown) => {
-          log.debug('claim pass failed', { namespace, name: pool, err: String(err) });
+          log.debug('claim pass failed', { namespace, name: pool, err: describeError(err) });
           throw err;
         }),
       ),
@@ -53,8 +53,7 @@ export function claimObserver(metrics: Metrics, log: Logger): ClaimObserver {
     pending: (namespace, pool, count) => metrics.pendingClaims.set({ namespace, pool }, count),
     failed: (namespace, pool, err) => {
       metrics.reconcileErrors.inc({ controller: 'claim' });
-      // One line: the code and the API server's message, not the client's HTTP dump.
-      log.warn('bind failed', { namespace, name: pool, err: errorMessage(err) });
+      log.warn('bind failed', { namespace, name: pool, err: describeError(err) });
     },
   };
 }

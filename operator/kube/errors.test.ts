@@ -1,5 +1,14 @@
 import { ApiException } from '@kubernetes/client-node';
-import { errorMessage, isAlreadyExists, isConflict, isNotFound, statusCode, statusReason } from './errors.js';
+import {
+  describeError,
+  errorMessage,
+  isAlreadyExists,
+  isConflict,
+  isNotFound,
+  MAX_ERROR_DESCRIPTION,
+  statusCode,
+  statusReason,
+} from './errors.js';
 
 function apiError(code: number, status?: object | string): ApiException<unknown> {
   const body = typeof status === 'object' ? JSON.stringify(status) : status;
@@ -57,5 +66,49 @@ describe('statusReason and errorMessage', () => {
     expect(errorMessage(notFound)).toBe('HTTP 404');
     expect(errorMessage(new Error('socket hang up'))).toBe('socket hang up');
     expect(errorMessage('plain')).toBe('plain');
+  });
+});
+
+describe('describeError', () => {
+  // What client-node throws for a 429: its message is the whole response, headers included.
+  const throttled = new ApiException(
+    429,
+    'Unknown API Status Code!',
+    JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'TooManyRequests', message: 'too many requests, retry later', code: 429 }),
+    { 'retry-after': '1', 'content-type': 'application/json', 'audit-id': 'b3a0', 'x-kubernetes-pf-flowschema-uid': 'f1' },
+  );
+
+  test.each<{ name: string; err: unknown; want: string }>([
+    { name: 'a 429 is code, reason and message', err: throttled, want: 'HTTP 429 TooManyRequests: too many requests, retry later' },
+    { name: 'Conflict', err: conflict, want: 'HTTP 409 Conflict: Operation cannot be fulfilled on pods "m1": the object has been modified' },
+    { name: 'Status without message', err: notFound, want: 'HTTP 404 NotFound' },
+    { name: 'body not JSON', err: bare409, want: 'HTTP 409' },
+    { name: 'watch error with a status text', err: Object.assign(new Error('Gone'), { statusCode: 410 }), want: 'HTTP 410: Gone' },
+    {
+      name: 'fetch failure names its cause',
+      err: new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }) }),
+      want: 'TypeError: fetch failed: connect ECONNREFUSED 127.0.0.1:6443',
+    },
+    { name: 'plain error', err: new Error('socket hang up'), want: 'socket hang up' },
+    { name: 'multi-line message', err: new Error('first\n  second\r\nthird'), want: 'first second third' },
+    { name: 'string', err: 'boom', want: 'boom' },
+    { name: 'object', err: { a: 1 }, want: '{"a":1}' },
+    { name: 'undefined', err: undefined, want: 'undefined' },
+  ])('$name', ({ err, want }) => {
+    expect(describeError(err)).toBe(want);
+  });
+
+  test('the line never carries the headers and is bounded', () => {
+    expect(String(throttled)).toMatch(/Headers:.*retry-after/s); // what the logs printed before
+    expect(describeError(throttled)).not.toMatch(/Headers|retry-after|\n/);
+    const huge = new Error('x'.repeat(10_000));
+    expect(describeError(huge)).toHaveLength(MAX_ERROR_DESCRIPTION);
+  });
+
+  test('a cycle of causes ends', () => {
+    const a = new Error('a');
+    const b = new Error('b', { cause: a });
+    (a as { cause?: unknown }).cause = b;
+    expect(describeError(a)).toBe('a: b: a: b');
   });
 });

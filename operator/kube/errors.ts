@@ -64,3 +64,46 @@ export function errorMessage(err: unknown): string {
   const message = nonEmptyString(statusBody(err)?.message);
   return message === undefined ? `HTTP ${code}` : `HTTP ${code}: ${message}`;
 }
+
+/** The longest error description a log line carries; an apiserver message can quote a whole object. */
+export const MAX_ERROR_DESCRIPTION = 1024;
+
+/**
+ * One line for a log: `HTTP <code> <reason>: <message>` for an API error, `<message>: <cause>` for others. Never
+ * String(err): client-node's ApiException puts the whole response (body and every header) in its message, so a 429
+ * at start-up would print a screenful per attempt.
+ */
+export function describeError(err: unknown): string {
+  return oneLine(describe(err));
+}
+
+function describe(err: unknown, depth = 0): string {
+  const code = statusCode(err);
+  if (code !== undefined) {
+    const status = statusBody(err);
+    const reason = nonEmptyString(status?.reason);
+    // ApiException's own message is that dump; other HTTP errors (the watch's) carry the status text.
+    const message =
+      nonEmptyString(status?.message) ?? (err instanceof ApiException || !(err instanceof Error) ? undefined : nonEmptyString(err.message));
+    return `HTTP ${code}${reason === undefined ? '' : ` ${reason}`}${message === undefined ? '' : `: ${message}`}`;
+  }
+  if (err instanceof Error) {
+    const name = err.name !== 'Error' && err.name !== '' ? `${err.name}: ` : '';
+    // fetch failures say only "fetch failed"; the reason (ECONNREFUSED...) is in the cause.
+    const cause = err.cause === undefined || depth >= 3 ? '' : `: ${describe(err.cause, depth + 1)}`;
+    return `${name}${err.message}${cause}`;
+  }
+  if (typeof err === 'object' && err !== null) {
+    try {
+      return JSON.stringify(err);
+    } catch {
+      return Object.prototype.toString.call(err);
+    }
+  }
+  return String(err);
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  return line.length <= MAX_ERROR_DESCRIPTION ? line : `${line.slice(0, MAX_ERROR_DESCRIPTION - 1)}…`;
+}

@@ -95,3 +95,132 @@ test('lists, survives a failed watch, then streams events with the previous obje
   await informer.stop();
   expect(watches).toHaveLength(2);
 });
+
+// After an etcd restore the apiserver has not reached the resourceVersion the informer holds. Older apiservers keep a
+// watch from it open ~3 s, send an ERROR event (504, cause ResourceVersionTooLarge) and end the stream; 1.37 holds it
+// open without a word (not even a bookmark) until the watch's timeout. client-node alone watches again from the same
+// resourceVersion forever, either way.
+test.each([
+  { answer: 'an ERROR event "Too large resource version"', silent: false, gone: false, reported: [true] },
+  { answer: 'silence until the watch times out', silent: true, gone: false, reported: [true] },
+  // 410 (compacted): client-node relists by itself, at once, without reporting an error.
+  { answer: 'an ERROR event 410 Expired', silent: false, gone: true, reported: [] },
+])('a watch answered with $answer makes the real ListWatch relist, then it follows again', async ({ silent, gone, reported }) => {
+  let listCount = 0;
+  const watchUrls: URL[] = [];
+  let stream: ServerResponse | undefined;
+  const srv = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (url.searchParams.get('watch') !== 'true') {
+      // The server's own resourceVersion, asked after a silent watch.
+      if (url.searchParams.get('limit') === '1') return void res.end(JSON.stringify({ kind: 'PodList', metadata: { resourceVersion: '120' }, items: [] }));
+      listCount++;
+      // The first list answers from before the restore: a resourceVersion the server will not reach.
+      const rv = listCount === 1 ? '99999999' : '120';
+      res.end(JSON.stringify({ apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: rv }, items: [{ metadata: podJson('a', '5').metadata }] }));
+      return;
+    }
+    watchUrls.push(url);
+    if (url.searchParams.get('resourceVersion') === '99999999') {
+      if (silent) {
+        setTimeout(() => res.end(), Number(url.searchParams.get('timeoutSeconds')) * 1000);
+        return;
+      }
+      const expired = { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'too old resource version: 5 (120)', reason: 'Expired', code: 410 };
+      const status = gone ? expired : {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        message: 'Too large resource version: 99999999, current: 120',
+        reason: 'Timeout',
+        details: { causes: [{ type: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
+        code: 504,
+      };
+      res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
+      return;
+    }
+    res.write(`${JSON.stringify({ type: 'ADDED', object: podJson('b', '121') })}\n`);
+    stream = res;
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const kc2 = new KubeConfig();
+  kc2.loadFromClusterAndUser(
+    { name: 'fake', server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, skipTLSVerify: true },
+    { name: 'u', token: 't' },
+  );
+  const core = kc2.makeApiClient(CoreV1Api);
+  const relists: boolean[] = [];
+  const informer = new SupervisedInformer<V1Pod>({
+    kc: kc2,
+    path: '/api/v1/namespaces/ns/pods',
+    list: (o) => core.listNamespacedPod({ namespace: 'ns', limit: o?.limit }),
+    onWatchError: (_err, _delay, relist) => relists.push(relist),
+    watchTimeoutSeconds: 1,
+    random: () => 0,
+  });
+  const added: string[] = [];
+  informer.onAdd((p) => added.push(p.metadata?.name ?? ''));
+  try {
+    await informer.start();
+    await until(() => added.includes('b'), 'the event after the relist');
+    expect(relists).toEqual(reported);
+    expect(listCount).toBe(2);
+    expect(watchUrls.map((u) => u.searchParams.get('resourceVersion'))).toEqual(['99999999', '120']);
+    expect(watchUrls[1]?.searchParams.get('timeoutSeconds')).toBe('1');
+    expect(added).toEqual(['a', 'b']);
+  } finally {
+    await informer.stop();
+    stream?.end();
+    srv.closeAllConnections();
+    await new Promise((r) => srv.close(r));
+  }
+});
+
+test('a quiet watch that times out without a bookmark asks the server, counts as heard and reconnects at once', async () => {
+  const requests: URL[] = [];
+  const srv = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    requests.push(url);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (url.searchParams.get('watch') !== 'true') {
+      res.end(JSON.stringify({ apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '120' }, items: [] }));
+      return;
+    }
+    // Nothing happens: the server ends the watch at its timeout, with no bookmark (it has not moved past 120).
+    setTimeout(() => res.end(), Number(url.searchParams.get('timeoutSeconds')) * 1000);
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const kc2 = new KubeConfig();
+  kc2.loadFromClusterAndUser(
+    { name: 'fake', server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, skipTLSVerify: true },
+    { name: 'u', token: 't' },
+  );
+  const core = kc2.makeApiClient(CoreV1Api);
+  const errors: unknown[] = [];
+  const informer = new SupervisedInformer<V1Pod>({
+    kc: kc2,
+    path: '/api/v1/namespaces/ns/pods',
+    list: (o) => core.listNamespacedPod({ namespace: 'ns', limit: o?.limit }),
+    onWatchError: (err) => errors.push(err),
+    watchTimeoutSeconds: 1,
+  });
+  try {
+    await informer.start();
+    const t0 = Date.now();
+    const watches = () => requests.filter((u) => u.searchParams.get('watch') === 'true').length;
+    await until(() => watches() >= 3, 'three watches');
+    // Back to back: a clean end would have made ListWatch wait 1 s, then 2 s, before watching again.
+    expect(Date.now() - t0).toBeLessThan(3_000 + 1_500);
+    expect(errors).toEqual([]);
+    const lists = requests.filter((u) => u.searchParams.get('watch') !== 'true');
+    expect(lists.filter((u) => u.searchParams.get('limit') !== '1')).toHaveLength(1); // no relist
+    expect(lists.filter((u) => u.searchParams.get('limit') === '1').length).toBeGreaterThanOrEqual(2);
+    expect(requests.filter((u) => u.searchParams.get('watch') === 'true').every((u) => u.searchParams.get('resourceVersion') === '120')).toBe(true);
+    expect(informer.lastEventAgeSeconds()).toBeLessThan(1.5);
+  } finally {
+    await informer.stop();
+    srv.closeAllConnections();
+    await new Promise((r) => srv.close(r));
+  }
+});

@@ -43,6 +43,11 @@ export class InformerSet<T extends KubernetesObject> implements Cache<T> {
     return this.parts.every((p) => p.synced);
   }
 
+  /** Why the parts that are not ready are not (see SupervisedInformer.notReadyReason); empty when all are. */
+  notReadyReasons(): string[] {
+    return this.parts.flatMap((p) => p.notReadyReason() ?? []);
+  }
+
   async start(): Promise<void> {
     await Promise.all(this.parts.map((p) => p.start()));
   }

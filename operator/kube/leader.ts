@@ -8,6 +8,7 @@ import type { ConfigurationOptions, KubeConfig, V1Lease } from '@kubernetes/clie
 import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
 import { acquiredSpec, decideLease, leaseBody, releasedSpec, renewedSpec } from './lease.js';
 import { timeoutOptions } from './request-options.js';
+import { clampDelayMs } from './timers.js';
 
 export type LeaseClient = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
 
@@ -216,7 +217,7 @@ export class LeaderElector {
         this.wake = undefined;
         resolve();
       };
-      this.sleepTimer = setTimeout(this.wake, ms);
+      this.sleepTimer = setTimeout(this.wake, clampDelayMs(ms));
     });
   }
 

@@ -120,6 +120,85 @@ describe('WorkQueue delays', () => {
   });
 });
 
+describe('WorkQueue delays past setTimeout\'s limit', () => {
+  const THIRTY_DAYS_MS = 2_592_000_000;
+  const HOUR_MS = 3_600_000;
+
+  /** A level-triggered controller over the queue: each pass of 'a' asks to come back when the deadline is due. */
+  function requeueingUntil(q: WorkQueue, deadlineMs: number): { passes: () => number } {
+    let passes = 0;
+    const loop = async (): Promise<void> => {
+      for (;;) {
+        const key = await q.get();
+        if (key === undefined) return;
+        passes++;
+        // Past the deadline the planner has done its work and asks for nothing more.
+        if (Date.now() < deadlineMs) q.addAfter(key, deadlineMs - Date.now());
+        q.done(key);
+      }
+    };
+    void loop();
+    return { passes: () => passes };
+  }
+
+  test('a 30-day requeue does not come back within a minute (setTimeout alone would fire in 1 ms)', async () => {
+    const q = new WorkQueue();
+    const c = requeueingUntil(q, Date.now() + THIRTY_DAYS_MS);
+    q.add('a');
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(c.passes()).toBe(1);
+    q.shutDown();
+  });
+
+  test('a clamped key is recomputed within an hour, then once an hour', async () => {
+    const q = new WorkQueue();
+    const c = requeueingUntil(q, Date.now() + THIRTY_DAYS_MS);
+    q.add('a');
+    await jest.advanceTimersByTimeAsync(HOUR_MS - 1);
+    expect(c.passes()).toBe(1);
+    await jest.advanceTimersByTimeAsync(1 + 10);
+    expect(c.passes()).toBe(2);
+    await jest.advanceTimersByTimeAsync(3 * HOUR_MS);
+    expect(c.passes()).toBe(5);
+    expect(jest.getTimerCount()).toBe(1); // one timer per key, never a pile of them
+    q.shutDown();
+  });
+
+  test('the deadline itself is honoured once it is within reach', async () => {
+    const q = new WorkQueue();
+    const c = requeueingUntil(q, Date.now() + HOUR_MS + 5_000);
+    q.add('a');
+    await jest.advanceTimersByTimeAsync(HOUR_MS);
+    expect(c.passes()).toBe(2); // woke at the clamp, asked again for the 5 s left
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(c.passes()).toBe(3);
+    q.shutDown();
+  });
+
+  test.each([
+    { name: 'Infinity', ms: Infinity },
+    { name: 'NaN', ms: NaN },
+    { name: 'int32 max seconds in ms', ms: 2_147_483_647_000 },
+  ])('addAfter($name) sleeps the clamp, not 1 ms', ({ ms }) => {
+    const q = new WorkQueue();
+    q.addAfter('a', ms);
+    jest.advanceTimersByTime(HOUR_MS - 1);
+    expect(q.len()).toBe(0);
+    jest.advanceTimersByTime(1);
+    expect(q.len()).toBe(1);
+  });
+
+  test('of two clamped requeues the earlier still wins', () => {
+    const q = new WorkQueue();
+    q.addAfter('a', THIRTY_DAYS_MS);
+    q.addAfter('a', 10 * HOUR_MS);
+    q.addAfter('a', 2_000);
+    jest.advanceTimersByTime(2_000);
+    expect(q.len()).toBe(1);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+});
+
 describe('WorkQueue rate limiting', () => {
   test('the per-key back-off doubles with each failure and forget() resets it', () => {
     const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 1000 });

@@ -5,6 +5,7 @@
 // `queue` (if it is added meanwhile it is only marked dirty, and done() puts it back), so one key is never worked on
 // by two workers at once.
 import { backoffDelayMs, TokenBucket } from './rate-limit.js';
+import { clampDelayMs } from './timers.js';
 
 /** Metric hooks, named after client-go's workqueue metrics. Every hook is optional. */
 export interface WorkQueueHooks {
@@ -92,14 +93,19 @@ export class WorkQueue {
     this.enqueueOrPace(key);
   }
 
-  /** Adds the key after ms; when it is already waiting, the earlier of the two times wins. */
+  /**
+   * Adds the key after ms; when it is already waiting, the earlier of the two times wins. Every controller requeue
+   * lands here, so this is where a delay is clamped (timers.ts): a key asked back in 30 days comes back within the
+   * hour, and its planner, level-triggered, simply asks again for the time that is left.
+   */
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
-    if (ms <= 0) {
+    const delayMs = clampDelayMs(ms);
+    if (delayMs <= 0) {
       this.add(key);
       return;
     }
-    const readyAtMs = this.now() + ms;
+    const readyAtMs = this.now() + delayMs;
     const pending = this.delayed.get(key);
     if (pending !== undefined) {
       if (pending.readyAtMs <= readyAtMs) return;
@@ -108,7 +114,7 @@ export class WorkQueue {
     const timer = setTimeout(() => {
       this.delayed.delete(key);
       this.add(key);
-    }, ms);
+    }, delayMs);
     this.delayed.set(key, { readyAtMs, timer });
   }
 
@@ -211,7 +217,7 @@ export class WorkQueue {
       this.paced.delete(key);
       this.notBefore.delete(key);
       if (this.dirty.has(key) && !this.processing.has(key) && !this.shuttingDown) this.enqueue(key);
-    }, waitMs);
+    }, clampDelayMs(waitMs));
     this.paced.set(key, timer);
   }
 

@@ -4,6 +4,7 @@ import type { InstancePool, InstancePoolStatus } from '../api/types.js';
 import { observeReconcile, recycleReason, type Metrics } from '../metrics/registry.js';
 import type { Logger } from 'winston';
 import { SpanAttributes, withSpan } from '../telemetry/tracing.js';
+import { describeError } from '../kube/errors.js';
 import type { DeleteReason } from './model.js';
 
 export interface PoolObserver {
@@ -24,7 +25,7 @@ export function poolObserver(metrics: Metrics, log: Logger): PoolObserver {
     reconcile: (pool, fn) =>
       withSpan('pool.reconcile', { [SpanAttributes.namespace]: pool.metadata.namespace ?? '', [SpanAttributes.pool]: pool.metadata.name ?? '' }, () =>
         observeReconcile(metrics, 'pool', fn).catch((err: unknown) => {
-          log.warn('reconcile failed', { namespace: pool.metadata.namespace, name: pool.metadata.name, err: String(err) });
+          log.warn('reconcile failed', { namespace: pool.metadata.namespace, name: pool.metadata.name, err: describeError(err) });
           throw err;
         }),
       ),

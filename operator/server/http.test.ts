@@ -26,6 +26,26 @@ describe('parseAddress', () => {
   });
 });
 
+describe('readyzHandler with reasons', () => {
+  test('an empty list is ready; reasons are the 503 body, the first three of them', async () => {
+    let reasons: string[] = [];
+    const server = await startHttpServer({ address: '127.0.0.1:0', routes: { '/readyz': readyzHandler(() => reasons) } });
+    try {
+      const get = async () => {
+        const r = await fetch(`http://127.0.0.1:${server.port}/readyz`);
+        return { status: r.status, body: await r.text() };
+      };
+      expect(await get()).toEqual({ status: 200, body: 'ok\n' });
+      reasons = ['/api/v1/pods: nothing heard for 61 s (limit 50 s)'];
+      expect(await get()).toEqual({ status: 503, body: 'not ready: /api/v1/pods: nothing heard for 61 s (limit 50 s)\n' });
+      reasons = ['a', 'b', 'c', 'd', 'e'];
+      expect(await get()).toEqual({ status: 503, body: 'not ready: a; b; c; and 2 more\n' });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('startHttpServer', () => {
   let server: RunningServer;
   let ready = false;

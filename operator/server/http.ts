@@ -114,12 +114,17 @@ export function healthzHandler(): RouteHandler {
 }
 
 /**
- * Readiness from a callback (e.g. the informers have synced). Leadership does not enter into it: a replica that
- * is not the leader is still ready, or rolling updates would wait on the election.
+ * Readiness from a callback: true or an empty list is ready; false or a list of reasons (e.g. an informer that has
+ * not synced or has heard nothing for too long) is not, and the first few reasons are the 503's body. Leadership
+ * does not enter into it: a replica that is not the leader is still ready, or rolling updates would wait on the
+ * election.
  */
-export function readyzHandler(ready: () => boolean | Promise<boolean>): RouteHandler {
+export function readyzHandler(ready: () => boolean | readonly string[] | Promise<boolean | readonly string[]>): RouteHandler {
   return async (_request, response) => {
-    if (await ready()) reply(response, 200, 'ok\n');
-    else reply(response, 503, 'not ready\n');
+    const answer = await ready();
+    if (answer === true || (Array.isArray(answer) && answer.length === 0)) return reply(response, 200, 'ok\n');
+    const reasons = Array.isArray(answer) ? answer : [];
+    const shown = reasons.slice(0, 3).join('; ') + (reasons.length > 3 ? `; and ${reasons.length - 3} more` : '');
+    reply(response, 503, `not ready${shown === '' ? '' : `: ${shown}`}\n`);
   };
 }

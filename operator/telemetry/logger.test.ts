@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ApiException } from '@kubernetes/client-node';
 import winston from 'winston';
 import { configureLogging, logger, parseLogLevels } from './logger.js';
 
@@ -95,6 +96,15 @@ describe('logger', () => {
     expect([error.name, error.message, String(error.stack).split('\n')[0]]).toEqual(['Error', 'quota exceeded', 'Error: quota exceeded']);
     expect(lines[1]).toMatchObject({ controller: 'pool', level: 'error', message: 'on its own' });
     expect(String(lines[1]?.stack).split('\n')[0]).toBe('Error: on its own');
+  });
+
+  test('an API error is one line (code, reason, message), never the client\'s HTTP dump', () => {
+    const { lines, raw } = capture('');
+    const status = { kind: 'Status', reason: 'TooManyRequests', message: 'too many requests, retry later', code: 429 };
+    const throttled = new ApiException(429, 'Unknown API Status Code!', JSON.stringify(status), { 'retry-after': '1', 'audit-id': 'a1' });
+    logger('manager').warn('watch stopped; restarting', { err: throttled });
+    expect(lines[0]?.err).toBe('HTTP 429 TooManyRequests: too many requests, retry later');
+    expect(raw.join('')).not.toMatch(/Headers|retry-after|audit-id/);
   });
 
   test('the human format is one colourised line with the object and fields', () => {

@@ -9,6 +9,7 @@
 // A level a component has switched off costs one comparison: its methods return before building a log entry.
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import winston from 'winston';
+import { describeError, statusCode } from '../kube/errors.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -76,10 +77,15 @@ const LEVEL = Symbol.for('level');
 
 const OWN_FIELDS = new Set(['level', 'message', 'timestamp', 'controller', 'namespace', 'name', 'traceId', 'spanId']);
 
-/** Error values as plain fields: JSON.stringify would print `{}` for them. */
+/**
+ * Error values as plain fields: JSON.stringify would print `{}` for them. An API error becomes its one-line
+ * description (code, reason, message): its message is client-node's HTTP dump with every header, its stack noise.
+ */
 const errorFields = winston.format((info) => {
   for (const [key, value] of Object.entries(info)) {
-    if (value instanceof Error) info[key] = { name: value.name, message: value.message, stack: value.stack };
+    if (value instanceof Error) {
+      info[key] = statusCode(value) !== undefined ? describeError(value) : { name: value.name, message: value.message, stack: value.stack };
+    }
   }
   return info;
 });
