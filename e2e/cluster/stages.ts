@@ -231,8 +231,11 @@ export function podStageDocuments(): string[] {
 
 /**
  * Audit policy: writes only, at Metadata level, so tests and benchmarks can count API writes per user (the
- * apiserver's own metrics have no user label). Reads are not logged: they would dwarf the file.
+ * apiserver's own metrics have no user label). Reads are not logged: they would dwarf the file; except for users in
+ * the group AUDIT_ALL_VERBS_GROUP, whose every request is logged (a test counting a client's watches and gets).
  */
+export const AUDIT_ALL_VERBS_GROUP = 'warmpool.dev:audit-all-verbs';
+
 export const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ['RequestReceived']
@@ -243,6 +246,8 @@ rules:
   resources:
   - group: 'coordination.k8s.io'
     resources: ['leases']
+- level: Metadata
+  userGroups: ['${AUDIT_ALL_VERBS_GROUP}']
 - level: Metadata
   verbs: ['create', 'update', 'patch', 'delete', 'deletecollection']
 - level: None
