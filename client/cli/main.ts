@@ -21,7 +21,7 @@ Usage:
                               [--priority N] [--reclaim-policy Delete|Return] [--wait-timeout DURATION]
   kubectl warmpool release CLAIM [CLAIM...] [-o name]
   kubectl warmpool status [POOL]
-  kubectl warmpool top
+  kubectl warmpool top [POOL]
 
 Commands:
   claim     Create a PoolClaim of POOL (name generated from the pool's). With --wait, wait until the operator binds a
