@@ -1,7 +1,7 @@
 // Claim a warm CI runner from a program, use it, and give it back at the end of the scope.
 // Outside this repository: import { claim } from 'warmpool/client' (the package's client entry point).
 // Run (after make build, with KUBECONFIG set and examples/ci-runners.yaml applied):
-//   node dist/examples/client.js   (or any TypeScript runner)
+//   node dist/examples/client.js
 import { claim, claimMany, ClaimTimeoutError, QueueFullError } from '../client/index.js';
 
 async function main(): Promise<void> {
