@@ -62,6 +62,11 @@ warmpool is running. In another shell:
   kubectl get pclaim build-1234 -o jsonpath='{.status.member.podIP}{"\\n"}'
   kubectl delete pclaim build-1234                       # release it (the member is deleted and replaced)
 
+  export PATH=${join(repoRoot(), 'bin')}:$PATH   # the kubectl plugin: kubectl warmpool ...
+  kubectl warmpool claim ci-runners --wait -o jsonpath='{.status.member.podIP}{"\\n"}'
+  kubectl warmpool status ci-runners                     # members by state, warm-up, pending claims
+  kubectl warmpool release <claim>                       # kubectl get pclaim lists the claims
+
 Ctrl-C stops the operator${startedCluster ? ' and the cluster' : ''}.
 `);
   }

@@ -231,9 +231,12 @@ export function podStageDocuments(): string[] {
 
 /**
  * Audit policy: writes only, at Metadata level, so tests and benchmarks can count API writes per user (the
- * apiserver's own metrics have no user label). Reads are not logged: they would dwarf the file. The one read logged
- * is a GET through the pod proxy, so a test can check which pods the operator's scraper reached.
+ * apiserver's own metrics have no user label). Reads are not logged: they would dwarf the file. Two exceptions: a GET
+ * through the pod proxy, so a test can check which pods the operator's scraper reached; and every request of users
+ * in the group AUDIT_ALL_VERBS_GROUP (a test counting a client's watches and gets).
  */
+export const AUDIT_ALL_VERBS_GROUP = 'warmpool.dev:audit-all-verbs';
+
 export const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ['RequestReceived']
@@ -244,6 +247,8 @@ rules:
   resources:
   - group: 'coordination.k8s.io'
     resources: ['leases']
+- level: Metadata
+  userGroups: ['${AUDIT_ALL_VERBS_GROUP}']
 - level: Metadata
   verbs: ['create', 'update', 'patch', 'delete', 'deletecollection']
 - level: Metadata
