@@ -36,6 +36,8 @@ export interface OperatorOptions {
   memberMetrics?: boolean;
   poolWorkers?: number;
   claimWorkers?: number;
+  /** Most members one pool may have, claimed ones included (`--max-members-per-pool`). */
+  maxMembersPerPool?: number;
 }
 
 export interface RunningOperator {
@@ -122,6 +124,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     expectations: new Expectations(),
     events,
     observer: poolObserver(metrics, logger('pool')),
+    maxMembersPerPool: opts.maxMembersPerPool,
   });
   const claimController = new ClaimController({
     core,
