@@ -290,6 +290,7 @@ describe('lint and render', () => {
       '--leader-election-id=op-warmpool',
       '--namespaces=team-a,team-b',
       '--member-metrics',
+      '--max-members-per-pool=1000',
       '--identity=x',
     ]);
     const env = Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));
@@ -387,6 +388,7 @@ describe('values.schema.json', () => {
     ['tracing.otlpEndpoint=otel-collector:4318', '/tracing/otlpEndpoint'],
     ['prometheusRule.disabledAlerts={NoSuchAlert}', '/prometheusRule/disabledAlerts/0'],
     ['prometheusRule.claimLatencyP99Seconds=-1', '/prometheusRule/claimLatencyP99Seconds'],
+    ['maxMembersPerPool=0', '/maxMembersPerPool'],
     ['replica=2', "'replica'"],
   ];
 

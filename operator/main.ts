@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { makeKubeConfig } from './kube/config.js';
 import { startOperator } from './manager.js';
+import { DEFAULT_MAX_MEMBERS_PER_POOL } from './pool/model.js';
 import { logger } from './telemetry/logger.js';
 import { startTracing } from './telemetry/tracing.js';
 
@@ -22,7 +23,21 @@ const USAGE = `usage: warmpool operator [flags]
   --namespaces A,B                   watch only these namespaces (namespaced RBAC); default all
   --member-metrics                   export per-member utilization series
   --identity NAME                    this replica's name in the Lease (default: $POD_NAME, else host-pid)
+  --max-members-per-pool N           most members one pool may have, claimed ones included (default 1000);
+                                     a pool asking for more is Stalled (reason MemberLimitExceeded)
 Logging: WARMPOOL_LOG=info (or e.g. claim=debug,pool=info). Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT.`;
+
+/** Largest --max-members-per-pool accepted: far above any sane pool, far below what overflows anything. */
+export const MAX_MEMBER_LIMIT = 1_000_000;
+
+/** --max-members-per-pool: a whole number from 1 to MAX_MEMBER_LIMIT; anything else is refused, naming the flag. */
+export function parseMemberLimit(value: string): number {
+  const n = /^[0-9]+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_MEMBER_LIMIT) {
+    throw new Error(`--max-members-per-pool: want a whole number from 1 to ${MAX_MEMBER_LIMIT}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
 
 export async function runOperator(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -39,6 +54,7 @@ export async function runOperator(argv: string[]): Promise<number> {
       namespaces: { type: 'string', default: '' },
       'member-metrics': { type: 'boolean', default: false },
       identity: { type: 'string' },
+      'max-members-per-pool': { type: 'string', default: String(DEFAULT_MAX_MEMBERS_PER_POOL) },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -51,6 +67,7 @@ export async function runOperator(argv: string[]): Promise<number> {
     process.stderr.write('warmpool operator: --metrics-cert-dir needs --metrics-secure\n');
     return 2;
   }
+  const maxMembersPerPool = parseMemberLimit(values['max-members-per-pool']);
   const log = logger('main');
   const stopTracing = await startTracing();
   const namespaces = values.namespaces.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -66,6 +83,7 @@ export async function runOperator(argv: string[]): Promise<number> {
     leaderElectionId: values['leader-election-id'],
     identity: values.identity ?? process.env.POD_NAME,
     memberMetrics: values['member-metrics'],
+    maxMembersPerPool,
   });
   log.info('listening', { metricsPort: op.metricsPort, metricsScheme: values['metrics-secure'] ? 'https' : 'http', probePort: op.probePort });
 

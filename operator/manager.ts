@@ -19,6 +19,7 @@ import { WorkQueue } from './kube/workqueue.js';
 import { createMetrics, onApiRequest, queueHooks } from './metrics/registry.js';
 import { UtilizationScraper, kubeScrapeClients } from './metrics/scraper.js';
 import { PoolController } from './pool/controller.js';
+import { ownedMembers } from './pool/members.js';
 import { poolObserver } from './pool/observer.js';
 import { MetricsAuthorizer, reviewClients, withAuthorization } from './server/auth.js';
 import { directoryCertificates, selfSignedCertificates, type CertificateSource } from './server/certs.js';
@@ -48,6 +49,8 @@ export interface OperatorOptions {
    * informer heard nothing for twice this long; tests shorten it.
    */
   watchTimeoutSeconds?: number;
+  /** Most members one pool may have, claimed ones included (`--max-members-per-pool`). */
+  maxMembersPerPool?: number;
 }
 
 export interface RunningOperator {
@@ -139,6 +142,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     expectations: new Expectations(),
     events,
     observer: poolObserver(metrics, logger('pool')),
+    maxMembersPerPool: opts.maxMembersPerPool,
   });
   const claimController = new ClaimController({
     core,
@@ -159,7 +163,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const scraper = new UtilizationScraper({
     metrics,
     clients: kubeScrapeClients(kc, onApiRequest(metrics)),
-    members: (ns, name) => podsByPool.list(ns, name),
+    // Only the pool's own members are scraped: a pod that merely carries the pool's label is not read from.
+    members: (ns, name) => ownedMembers(podsByPool.list(ns, name), pools.get(name, ns)?.metadata.uid),
     onUtilization: (key, utilization) =>
       void poolController.utilizationChanged(key, utilization).catch((err: unknown) =>
         log.warn('utilization status write failed', { key, err: describeError(err) }),

@@ -25,10 +25,10 @@ import type { Cache } from '../kube/informer-set.js';
 import { jsonPatchPod, mergePatchCustom, mergePatchCustomStatus, pointer } from '../kube/patch.js';
 import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
-import { classifyMember } from './members.js';
+import { classifyMember, memberOwner, ownedMembers, type MemberOwner } from './members.js';
 import { memberPod } from './member-pod.js';
-import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
-import { planPool, slowStartBatches } from './plan.js';
+import { isBackoffFailure, resolveSpec, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
+import { evictionFailure, planPool, slowStartBatches } from './plan.js';
 import { ownedStatus, statusEqual } from './status.js';
 import type { PoolObserver } from './observer.js';
 
@@ -46,6 +46,8 @@ export interface PoolControllerDeps {
   expectations: Expectations;
   events: Pick<EventRecorder, 'record'>;
   observer: PoolObserver;
+  /** The operator-wide cap on one pool's members (`--max-members-per-pool`); default DEFAULT_MAX_MEMBERS_PER_POOL. */
+  maxMembersPerPool?: number;
   now?: () => number;
 }
 
@@ -58,6 +60,8 @@ interface PoolMemory {
   warnedLabels: boolean;
   lastUtilization?: PoolUtilization;
   createError?: string;
+  /** Pods carrying the pool's label that are not its members, already reported (an Event once per pod). */
+  impostors: Set<string>;
 }
 
 export const poolKey = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -96,10 +100,12 @@ export class PoolController {
       if (key && poolChangeMatters(p, old, this.memory.get(key)?.lastWritten)) queue.add(key);
     });
     pools.onDelete(enqueuePool);
+    // Expectations move only for the pool's own members: a pod someone else labelled must not stand in for a
+    // create of ours. Every labelled pod still enqueues the pool, which reports an impostor once.
     pods.onAdd((pod) => {
       const key = memberPoolKey(pod);
       if (!key) return;
-      expectations.creationObserved(key);
+      if (this.ownerOf(key, pod) !== undefined) expectations.creationObserved(key);
       queue.add(key);
     });
     pods.onUpdate((pod, old) => {
@@ -107,6 +113,7 @@ export class PoolController {
       if (!key) return;
       if (pod.metadata?.deletionTimestamp && !old?.metadata?.deletionTimestamp) {
         expectations.deletionObserved(key, pod.metadata.uid ?? '');
+        this.recordEviction(key, pod);
       }
       queue.add(key);
     });
@@ -114,14 +121,54 @@ export class PoolController {
       const key = memberPoolKey(pod);
       if (!key) return;
       expectations.deletionObserved(key, pod.metadata?.uid ?? '');
+      this.recordEviction(key, pod);
       queue.add(key);
     });
+  }
+
+  private ownerOf(key: string, pod: V1Pod): MemberOwner | undefined {
+    const [namespace, name] = splitKey(key);
+    return memberOwner(pod, this.d.pools.get(name, namespace)?.metadata.uid);
+  }
+
+  /**
+   * A member the API server evicted and removed (Eviction API, preemption, taint) never passes through our deletes,
+   * and may be gone before the next pass: record its failure when its deletion is seen (once per uid).
+   */
+  private recordEviction(key: string, pod: V1Pod): void {
+    const [namespace, name] = splitKey(key);
+    const pool = this.d.pools.get(name, namespace);
+    const uid = pod.metadata?.uid;
+    if (!pool || !uid || memberOwner(pod, pool.metadata.uid) === undefined) return;
+    const failure = evictionFailure(classifyMember(pod), resolveSpec(pool.spec).lifecycleClass, this.now());
+    if (!failure) return;
+    const mem = this.memoryFor(key, pool.metadata.uid ?? '');
+    if (!mem.failures.some((f) => f.uid === uid)) mem.failures.push(failure);
+  }
+
+  /** A Warning Event once per pod that carries the pool's label without being its member; it is left alone. */
+  private reportImpostors(pool: InstancePool, impostors: readonly V1Pod[], mem: PoolMemory): void {
+    const seen = new Set<string>();
+    for (const pod of impostors) {
+      const uid = pod.metadata?.uid ?? '';
+      seen.add(uid);
+      if (mem.impostors.has(uid)) continue;
+      mem.impostors.add(uid);
+      this.d.events.record(
+        pool,
+        'Warning',
+        'ImpostorPod',
+        `pod ${pod.metadata?.name ?? ''} carries the pool's labels but is not its member (its controller is not ` +
+          'this pool nor a claim of it): it is not counted, claimed or deleted',
+      );
+    }
+    for (const uid of mem.impostors) if (!seen.has(uid)) mem.impostors.delete(uid);
   }
 
   private memoryFor(key: string, uid: string): PoolMemory {
     let m = this.memory.get(key);
     if (!m || m.uid !== uid) {
-      m = { uid, failures: [], ttlRecycles: [], lastStatusWriteAt: 0, warnedLabels: false };
+      m = { uid, failures: [], ttlRecycles: [], lastStatusWriteAt: 0, warnedLabels: false, impostors: new Set() };
       this.memory.set(key, m);
     }
     return m;
@@ -168,16 +215,17 @@ export class PoolController {
     }
 
     const now = this.now();
-    const members = this.d.podsByPool
-      .list(namespace, name)
-      // Unclaimed members are the pool's by controller reference; a claimed member's controller is its claim (so
-      // the garbage collector takes it with the claim) and it stays the pool's by label.
-      .filter(
-        (p) =>
-          (p.metadata?.ownerReferences ?? []).some((o) => o.controller && o.uid === uid) ||
-          p.metadata?.labels?.[LABEL_STATE] === 'claimed',
-      )
-      .map(classifyMember);
+    // Members by controller reference (the pool, or for a bound member its claim), never by label: anyone who can
+    // create a pod can label one, and such a pod is reported, never counted, planned or deleted.
+    const labelled = this.d.podsByPool.list(namespace, name);
+    const owned = ownedMembers(labelled, uid);
+    if (owned.length !== labelled.length) {
+      const ownedSet = new Set(owned);
+      this.reportImpostors(pool, labelled.filter((p) => !ownedSet.has(p)), mem);
+    } else if (mem.impostors.size > 0) {
+      mem.impostors.clear();
+    }
+    const members = owned.map(classifyMember);
     mem.failures = mem.failures.filter((f) => now - f.at < 10 * 60_000);
     mem.ttlRecycles = mem.ttlRecycles.filter((t) => now - t < TTL_RECYCLE_WINDOW_MS);
     const hash = templateHash(pool.spec.template);
@@ -193,6 +241,7 @@ export class PoolController {
       validationErrors,
       createError: mem.createError,
       lastWrittenStatus: mem.lastWritten,
+      maxMembersPerPool: this.d.maxMembersPerPool,
     });
 
     let requeueAfterMs: number | undefined;
@@ -274,7 +323,10 @@ export class PoolController {
       if (!d) return;
       if (o.status === 'fulfilled') {
         observer.recycled(pool, d.reason);
-        if (d.errored && isBackoffFailure(d.reason)) mem.failures.push({ at: now, reason: d.reason });
+        const lifecycleClass = resolveSpec(pool.spec).lifecycleClass;
+        if (d.errored && isBackoffFailure(d.reason, lifecycleClass) && !mem.failures.some((f) => f.uid === d.uid)) {
+          mem.failures.push({ at: now, reason: d.reason, uid: d.uid });
+        }
         if (d.reason === 'ttl') mem.ttlRecycles.push(now);
         if (d.reason !== 'scale-down' && d.reason !== 'pool-deleting') {
           events.record(pool, d.errored ? 'Warning' : 'Normal', 'MemberRecycled', `deleted member ${d.pod}: ${d.reason}`);

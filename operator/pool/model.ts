@@ -24,6 +24,19 @@ export const DRIFT_BATCH_FRACTION = 0.25;
 /** Most creates asked for in one pass, like the ReplicaSet controller's burstReplicas. */
 export const MAX_CREATES_PER_PASS = 500;
 
+/**
+ * Creation grows in rounds, like TCP slow start: a new round only once the scheduler has placed every earlier
+ * member, and a round creates at most as many members as are already placed (at least this many). A cluster with
+ * room for C more pods so sees at most about 2C members of a pool, never thousands held Pending.
+ */
+export const SLOW_START_INITIAL = 1;
+
+/** The operator-wide cap on one pool's members (claimed and terminating included), `--max-members-per-pool`. */
+export const DEFAULT_MAX_MEMBERS_PER_POOL = 1000;
+
+/** No requeue sooner than this: a timer due in a few ms is not worth a pass of its own. */
+export const REQUEUE_FLOOR_MS = 1000;
+
 /** The warm-up figures in status are taken over this many of the most recently ready members. */
 export const WARMUP_SAMPLES = 20;
 
@@ -123,10 +136,16 @@ export type PoolAction = CreateAction | DeleteAction | MarkReadyAction | Requeue
 export interface FailureRecord {
   at: number;
   reason: DeleteReason;
+  /** The member's uid, so a failure seen twice (our delete, then its watch event) is recorded once. */
+  uid?: string;
 }
 
-/** Delete reasons that mean the template or its workload is unhealthy: these drive back-off and Degraded. */
-export function isBackoffFailure(reason: DeleteReason): boolean {
+/**
+ * Failures that mean the template, its workload or its placement is unhealthy: these drive back-off and Degraded.
+ * An eviction does for an ephemeral pool (its members are not meant to be disrupted); for a spot pool it is routine.
+ */
+export function isBackoffFailure(reason: DeleteReason, lifecycleClass: LifecycleClass = 'ephemeral'): boolean {
+  if (reason === 'evicted') return lifecycleClass === 'ephemeral';
   return reason === 'failed' || reason === 'unhealthy' || reason === 'warming-timeout';
 }
 
@@ -135,9 +154,11 @@ export interface FailureAssessment {
   /** Back-off failures within FAILURE_WINDOW_MS. */
   recent: number;
   warmingTimeouts: number;
+  evictions: number;
   /** recent >= FAILURE_THRESHOLD: condition Degraded, creation backs off and goes one member at a time. */
   degraded: boolean;
-  reason: 'CrashLooping' | 'WarmingTimeout';
+  /** The most frequent kind of failure in the window (a tie goes to the most recent). */
+  reason: 'CrashLooping' | 'WarmingTimeout' | 'Evicted';
   /** Delay after the last failure before the next create; 0 when not degraded. */
   backoffMs: number;
   lastAt: number | undefined;

@@ -82,21 +82,22 @@ function failures(n: number, reason: DeleteReason, lastAgoMs: number, stepMs = S
 
 describe('replenishing to target', () => {
   test.each<[string, Partial<InstancePoolSpec>, MemberView[], number]>([
-    ['empty pool fills to target', { targetSize: 3 }, [], 3],
+    ['empty pool starts with one (slow start)', { targetSize: 3 }, [], 1],
+    ['placed members open the window to the deficit', { targetSize: 5 }, many('r', 3, 'ready'), 2],
     ['deficit of one', { targetSize: 3 }, many('r', 2, 'ready'), 1],
     ['warming members count as warm', { targetSize: 3 }, [...many('r', 1, 'ready'), ...many('w', 2, 'warming')], 0],
     ['claimed members do not count toward target', { targetSize: 3 }, [...many('r', 3, 'ready'), ...many('c', 2, 'claimed')], 0],
     ['a claim leaves a deficit', { targetSize: 3 }, [...many('r', 2, 'ready'), ...many('c', 1, 'claimed')], 1],
     ['terminating members never count as warm', { targetSize: 3 }, [...many('r', 2, 'ready'), ...many('t', 3, 'terminating')], 1],
     ['terminating members cause no over-creation', { targetSize: 3 }, [...many('r', 3, 'ready'), ...many('t', 2, 'terminating')], 0],
-    ['targetSize below minSize is raised', { targetSize: 1, minSize: 3 }, [], 3],
-    ['targetSize above maxSize is capped', { targetSize: 20, maxSize: 5 }, [], 5],
+    ['targetSize below minSize is raised', { targetSize: 1, minSize: 3 }, many('c', 3, 'claimed'), 3],
+    ['targetSize above maxSize is capped', { targetSize: 20, maxSize: 5 }, many('r', 3, 'ready'), 2],
     ['target zero creates nothing', { targetSize: 0 }, [], 0],
     ['maxSize caps claimed + warm', { targetSize: 5, maxSize: 6 }, many('c', 4, 'claimed'), 2],
     ['maxSize reached by claimed members', { targetSize: 5, maxSize: 6 }, many('c', 6, 'claimed'), 0],
-    ['maxSize exceeded by claimed members', { targetSize: 2, maxSize: 3 }, [...many('c', 4, 'claimed'), ...many('r', 1, 'ready')], 0],
     ['default maxSize is targetSize + 10', { targetSize: 2 }, many('c', 11, 'claimed'), 1],
-    ['terminating members do not hold maxSize', { targetSize: 2, maxSize: 2 }, many('t', 2, 'terminating'), 2],
+    ['terminating members hold maxSize until gone', { targetSize: 2, maxSize: 2 }, many('t', 2, 'terminating'), 0],
+    ['terminating members hold their share of maxSize', { targetSize: 3, maxSize: 4 }, [...many('r', 1, 'ready'), ...many('t', 2, 'terminating')], 1],
   ])('%s', (_name, spec, members, expected) => {
     const r = plan({ pool: pool(spec), members });
     expect(creates(r)).toBe(expected);
@@ -105,7 +106,7 @@ describe('replenishing to target', () => {
 
   test('in-flight creates count as warm', () => {
     expect(creates(plan({ members: many('r', 1, 'ready'), inFlightCreates: 2 }))).toBe(0);
-    expect(creates(plan({ members: [], inFlightCreates: 1 }))).toBe(2);
+    expect(creates(plan({ members: many('r', 1, 'ready'), inFlightCreates: 1 }))).toBe(0);
   });
 
   test('in-flight creates count toward maxSize', () => {
@@ -113,7 +114,7 @@ describe('replenishing to target', () => {
   });
 
   test('one create action for the whole deficit', () => {
-    const r = plan({ pool: pool({ targetSize: 5 }) });
+    const r = plan({ pool: pool({ targetSize: 5 }), members: many('c', 5, 'claimed') });
     expect(r.actions).toEqual([{ kind: 'create', count: 5 }]);
   });
 });
@@ -312,7 +313,7 @@ describe('back-off after repeated failures', () => {
     ['old failures have left the window', failures(8, 'failed', FAILURE_WINDOW_MS), 3, undefined, undefined],
     ['scale-down and ttl are not failures', [...failures(6, 'scale-down', S), ...failures(6, 'ttl', S)], 3, undefined, undefined],
   ])('%s', (_name, history, expectedCreates, reason, backoffAfter) => {
-    const r = plan({ pool: pool({ targetSize: 3 }), failureHistory: history, random: () => 0 });
+    const r = plan({ pool: pool({ targetSize: 3 }), members: many('c', 3, 'claimed'), failureHistory: history, random: () => 0 });
     expect(creates(r)).toBe(expectedCreates);
     if (reason === undefined) {
       expect(cond(r, 'Degraded')?.status).toBe('False');
@@ -463,10 +464,18 @@ describe('template drift', () => {
     expect(cond(r, 'Reconciling')?.status).toBe('False');
   });
 
-  test('with no room under maxSize, replaces a batch in place', () => {
-    const r = plan({ pool: pool({ targetSize: 4, maxSize: 4 }), members: many('old', 4, 'ready', { templateHash: OLD }) });
-    expect(deleted(r)).toHaveLength(1);
-    expect(creates(r)).toBe(1);
+  test('with no room under maxSize, replaces a batch in place; the replacement waits until it is gone', () => {
+    const input = { pool: pool({ targetSize: 4, maxSize: 4 }), members: many('old', 4, 'ready', { templateHash: OLD }) };
+    const first = plan(input);
+    expect(deleted(first)).toEqual(['old0:template-drift']);
+    expect(creates(first)).toBe(0);
+    const terminating = input.members.map((m) => (m.name === 'old0' ? { ...m, phase: 'terminating' as const } : m));
+    const second = plan({ ...input, members: terminating });
+    expect(deleted(second)).toEqual([]);
+    expect(creates(second)).toBe(0);
+    const third = plan({ ...input, members: input.members.filter((m) => m.name !== 'old0') });
+    expect(deleted(third)).toEqual([]);
+    expect(creates(third)).toBe(1);
   });
 
   test('a member without a hash label counts as drifted', () => {
@@ -672,7 +681,7 @@ describe('resolveSpec', () => {
 
 describe('members the API server refuses', () => {
   it('a refused create stalls the pool (Reconciling False, Stalled and Ready False with CreateFailed) while it still retries', () => {
-    const r = plan({ pool: pool({ targetSize: 2 }), members: [], createError: 'creating members failed (422): invalid' });
+    const r = plan({ pool: pool({ targetSize: 2 }), members: many('c', 2, 'claimed'), createError: 'creating members failed (422): invalid' });
     const cond = (type: string) => r.status.conditions?.find((c) => c.type === type);
     expect(cond('Stalled')).toMatchObject({ status: 'True', reason: 'CreateFailed', message: 'creating members failed (422): invalid' });
     expect(cond('Reconciling')).toMatchObject({ status: 'False', reason: 'CreateFailed' });

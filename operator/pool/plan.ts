@@ -8,7 +8,7 @@
 //   4. paused, or expectations unsatisfied: stop here (a lagging cache must never make extra members);
 //   5. delete failed members, warming timeouts, TTL-expired ready members (capped), excess warm members, drifted ones;
 //   6. create the deficit, bounded by maxSize (claimed included) and by back-off after repeated failures.
-import type { InstancePool, InstancePoolStatus } from '../api/types.js';
+import type { InstancePool, InstancePoolStatus, LifecycleClass } from '../api/types.js';
 import type { MemberView } from './members.js';
 import type {
   DeleteReason,
@@ -21,16 +21,20 @@ import type {
 import {
   BACKOFF_BASE_MS,
   BACKOFF_CAP_MS,
+  DEFAULT_MAX_MEMBERS_PER_POOL,
   DRIFT_BATCH_FRACTION,
   FAILURE_THRESHOLD,
   FAILURE_WINDOW_MS,
   MAX_CREATES_PER_PASS,
+  REQUEUE_FLOOR_MS,
+  SLOW_START_INITIAL,
   TTL_JITTER,
   TTL_RECYCLE_FRACTION,
   TTL_RECYCLE_WINDOW_MS,
   isBackoffFailure,
   resolveSpec,
 } from './model.js';
+import { clampDelayMs } from '../kube/timers.js';
 import type { PoolMode } from './status.js';
 import { computeStatus } from './status.js';
 
@@ -57,6 +61,8 @@ export interface PlanInput {
   createError?: string;
   /** The status this controller last wrote, when the cache may not show it yet (keeps erroredCount monotone). */
   lastWrittenStatus?: InstancePoolStatus;
+  /** The operator-wide cap on one pool's members (`--max-members-per-pool`); DEFAULT_MAX_MEMBERS_PER_POOL unset. */
+  maxMembersPerPool?: number;
 }
 
 export interface PlanResult {
@@ -106,29 +112,53 @@ export function slowStartBatches(count: number, initial = 1): number[] {
   return batches;
 }
 
-export function assessFailures(history: readonly FailureRecord[], now: number): FailureAssessment {
+export function assessFailures(
+  history: readonly FailureRecord[],
+  now: number,
+  lifecycleClass: LifecycleClass = 'ephemeral',
+): FailureAssessment {
   const recent = history
-    .filter((r) => isBackoffFailure(r.reason) && now - r.at < FAILURE_WINDOW_MS)
+    .filter((r) => isBackoffFailure(r.reason, lifecycleClass) && now - r.at < FAILURE_WINDOW_MS)
     .sort((a, b) => a.at - b.at);
   const warmingTimeouts = recent.filter((r) => r.reason === 'warming-timeout').length;
-  const crashes = recent.length - warmingTimeouts;
+  const evictions = recent.filter((r) => r.reason === 'evicted').length;
+  const crashes = recent.length - warmingTimeouts - evictions;
   const last = recent[recent.length - 1];
-  let reason: FailureAssessment['reason'] = 'CrashLooping';
-  if (warmingTimeouts > crashes || (warmingTimeouts === crashes && last?.reason === 'warming-timeout')) {
-    reason = 'WarmingTimeout';
-  }
+  const kindOf = (r: FailureRecord | undefined): FailureAssessment['reason'] =>
+    r?.reason === 'warming-timeout' ? 'WarmingTimeout' : r?.reason === 'evicted' ? 'Evicted' : 'CrashLooping';
+  const tally: [FailureAssessment['reason'], number][] = [
+    ['CrashLooping', crashes],
+    ['WarmingTimeout', warmingTimeouts],
+    ['Evicted', evictions],
+  ];
+  const most = Math.max(crashes, warmingTimeouts, evictions);
+  const leaders = tally.filter(([, n]) => n === most).map(([kind]) => kind);
+  const reason = leaders.includes(kindOf(last)) ? kindOf(last) : (leaders[0] ?? 'CrashLooping');
   const degraded = recent.length >= FAILURE_THRESHOLD;
   // The pool recovers once enough of the oldest failures have left the window to drop below the threshold.
   const pivot = recent[recent.length - FAILURE_THRESHOLD];
   return {
     recent: recent.length,
     warmingTimeouts,
+    evictions,
     degraded,
     reason,
     backoffMs: degraded ? Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (recent.length - FAILURE_THRESHOLD)) : 0,
     lastAt: last?.at,
     recoversAt: degraded && pivot !== undefined ? pivot.at + FAILURE_WINDOW_MS : undefined,
   };
+}
+
+/**
+ * The failure to record for a member the pool did not delete itself: one the API server evicted (Eviction API,
+ * preemption, a NoExecute taint, node pressure) and removed. The pass may never see it (it can be gone before the
+ * next pass), so the shell records it from the watch event. Undefined when it is not a back-off failure: not
+ * evicted, a spot pool, or claimed (a claimed member is its claim's business).
+ */
+export function evictionFailure(member: MemberView, lifecycleClass: LifecycleClass, now: number): FailureRecord | undefined {
+  if (!member.evicted || !isBackoffFailure('evicted', lifecycleClass)) return undefined;
+  if (member.claimName !== undefined || member.claimUid !== undefined || member.stateLabel === 'claimed') return undefined;
+  return { at: now, reason: 'evicted', uid: member.uid };
 }
 
 /**
@@ -169,6 +199,10 @@ class Pass {
   readonly timers: { at: number; why: RequeueWhy }[] = [];
   created = 0;
   errored = 0;
+  /** Creation is stopped by members the scheduler cannot place. */
+  heldUnschedulable = false;
+  /** The operator's member limit keeps the pool below its target. */
+  limitHit = false;
 
   delete(m: MemberView, reason: DeleteReason, errored: boolean): void {
     if (this.deleted.has(m.uid)) return;
@@ -196,6 +230,27 @@ function deleteReasonOf(m: MemberView): DeleteReason {
   return 'failed';
 }
 
+/** The member limit as given, or the default; anything not a finite non-negative number reads as the default. */
+export function memberLimit(input: Pick<PlanInput, 'maxMembersPerPool'>): number {
+  const l = input.maxMembersPerPool;
+  return typeof l === 'number' && Number.isFinite(l) && l >= 0 ? Math.floor(l) : DEFAULT_MAX_MEMBERS_PER_POOL;
+}
+
+/** Warm members the scheduler has not placed yet (no node), unschedulable ones included, plus creates in flight. */
+function unplacedCount(live: readonly MemberView[], inFlight: number): number {
+  return live.filter((m) => isWarm(m) && !m.nodeName).length + inFlight;
+}
+
+/**
+ * How many members this pass may create as far as placement goes (SLOW_START_INITIAL): none while any earlier
+ * member waits for a node (held unschedulable or not yet looked at), else as many as are placed.
+ */
+export function slowStartWindow(live: readonly MemberView[], inFlight: number): number {
+  if (unplacedCount(live, inFlight) > 0) return 0;
+  const placed = live.filter((m) => Boolean(m.nodeName)).length;
+  return Math.max(SLOW_START_INITIAL, placed);
+}
+
 function replenish(
   pass: Pass,
   members: readonly MemberView[],
@@ -204,7 +259,10 @@ function replenish(
   failures: FailureAssessment,
 ): void {
   const { now, templateHash } = input;
-  const target = spec.target;
+  const limit = memberLimit(input);
+  // The cost ceiling: maxSize, and never more than the operator lets one pool have.
+  const ceiling = Math.min(spec.maxSize, limit);
+  const target = Math.min(spec.target, ceiling);
   const inFlight = Math.max(0, input.inFlightCreates ?? 0);
 
   // Failed members are replaced; an evicted spot member is routine churn, not an error.
@@ -262,6 +320,13 @@ function replenish(
     for (const m of warmSets().warm.sort(order).slice(0, excess)) pass.delete(m, 'scale-down', false);
   }
 
+  // Over the ceiling (maxSize lowered under the claimed members, or the operator's limit): unclaimed members go,
+  // in scale-down order, so the pool runs no more pods than it may while its claims last.
+  const over = pass.live(members).length + inFlight - ceiling;
+  if (over > 0) {
+    for (const m of warmSets().warm.sort(order).slice(0, over)) pass.delete(m, 'scale-down', false);
+  }
+
   // Template drift: old warming members go at once; old ready ones only from a ready surplus above target, so the
   // rollout never lowers what claims can take. Both within the batch.
   ({ drifted } = warmSets());
@@ -277,18 +342,26 @@ function replenish(
     budget--;
   }
 
-  // maxSize caps every non-terminating member, claimed included. With no room to surge and nothing of the new
-  // template warming, the rollout would wait forever: replace a batch in place instead (maxUnavailable-like).
-  const capRoom = (): number => spec.maxSize - (pass.live(members).length + inFlight);
+  // The ceiling caps every member, claimed and terminating ones included: a member in its grace period is still a
+  // pod someone pays for, so its replacement waits until it is gone (TTL recycling or a rollout never runs past it).
+  const capRoom = ceiling - (members.length + inFlight);
+  // With no room to surge and nothing of the new template warming or terminating, the rollout would wait forever:
+  // replace a batch in place instead (maxUnavailable-like); the replacements follow once those are gone.
   ({ drifted } = warmSets());
   const newWarming =
     pass.live(members).filter((m) => m.phase === 'warming' && m.templateHash === templateHash).length + inFlight;
-  if (drifted.length > 0 && budget === batch && capRoom() <= 0 && newWarming === 0) {
+  const terminating = members.some((m) => m.phase === 'terminating');
+  if (drifted.length > 0 && budget === batch && capRoom <= 0 && newWarming === 0 && !terminating) {
     for (const m of [...drifted].sort(order).slice(0, budget)) pass.delete(m, 'template-drift', false);
   }
 
   ({ total, current } = warmSets());
-  let create = Math.min(target - current, allowedWarm - total, capRoom(), MAX_CREATES_PER_PASS);
+  const wanted = Math.min(target - current, allowedWarm - total);
+  const live = pass.live(members);
+  const window = slowStartWindow(live, inFlight);
+  pass.heldUnschedulable = wanted > 0 && live.some((m) => isWarm(m) && m.unschedulable);
+  pass.limitHit = spec.target > limit || (wanted > 0 && limit < spec.maxSize && capRoom <= 0);
+  let create = Math.min(wanted, capRoom, window, MAX_CREATES_PER_PASS);
   if (create > 0 && failures.degraded) {
     // Degraded: wait out the back-off after the last failure, then warm one probe member at a time.
     const resumeAt = (failures.lastAt ?? now) + failures.backoffMs;
@@ -338,7 +411,7 @@ export function planPool(input: PlanInput): PlanResult {
   const members = [...input.members].sort((a, b) => a.name.localeCompare(b.name));
   const inFlight = Math.max(0, input.inFlightCreates ?? 0);
   const validationErrors = input.validationErrors ?? [];
-  const failures = assessFailures(input.failureHistory, now);
+  const failures = assessFailures(input.failureHistory, now, spec.lifecycleClass);
   const deleting = pool.metadata.deletionTimestamp !== undefined && pool.metadata.deletionTimestamp !== null;
   const mode: PoolMode = deleting ? 'terminating' : spec.drain ? 'draining' : spec.paused ? 'paused' : 'active';
   const invalid = !deleting && validationErrors.length > 0;
@@ -388,13 +461,19 @@ export function planPool(input: PlanInput): PlanResult {
     erroredThisPass: pass.errored,
     drifted: mode === 'active' ? after.filter((m) => isWarm(m) && m.templateHash !== input.templateHash).length : 0,
     waitingFor,
+    memberLimit: memberLimit(input),
+    limitHit: pass.limitHit,
+    heldUnschedulable: pass.heldUnschedulable,
+    maxSize: spec.maxSize,
   });
 
   const actions: PoolAction[] = [...pass.deletes, ...pass.marks];
   if (pass.created > 0) actions.push({ kind: 'create', count: pass.created });
   const earliest = [...pass.timers].sort((a, b) => a.at - b.at)[0];
   if (earliest !== undefined) {
-    actions.push({ kind: 'requeue', afterMs: Math.max(1, Math.ceil(earliest.at - now)), why: earliest.why });
+    // At or above the floor, and within what a timer can hold (a far-off TTL wakes early and recomputes).
+    const afterMs = clampDelayMs(Math.max(REQUEUE_FLOOR_MS, Math.ceil(earliest.at - now)));
+    actions.push({ kind: 'requeue', afterMs, why: earliest.why });
   }
   return { actions, status, finalizerRemovable, waitingFor };
 }

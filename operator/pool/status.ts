@@ -32,6 +32,14 @@ export interface StatusFacts {
   drifted: number;
   /** For mode terminating: what the finalizer waits for. */
   waitingFor: string | undefined;
+  /** The operator-wide cap on one pool's members (--max-members-per-pool); unset: no limit reported. */
+  memberLimit?: number;
+  /** The member limit keeps the pool below its target (Stalled MemberLimitExceeded). */
+  limitHit?: boolean;
+  /** Creation waits because members the scheduler cannot place are held. */
+  heldUnschedulable?: boolean;
+  /** spec.maxSize as resolved (defaults applied): the cost ceiling. */
+  maxSize?: number;
 }
 
 /** The status fields the pool controller owns; pendingClaims and utilization are written by others. */
@@ -105,40 +113,66 @@ interface Counts {
   claimed: number;
   /** Unclaimed members not yet terminating (warm or failed). */
   unclaimed: number;
+  /** Members not terminating, claimed included: what the cost ceiling caps. */
+  live: number;
   unschedulable: MemberView[];
 }
 
 function countMembers(members: readonly MemberView[]): Counts {
-  const counts: Counts = { warming: 0, ready: 0, claimed: 0, unclaimed: 0, unschedulable: [] };
+  const counts: Counts = { warming: 0, ready: 0, claimed: 0, unclaimed: 0, live: 0, unschedulable: [] };
   for (const m of members) {
     if (m.phase === 'warming') counts.warming++;
     if (m.phase === 'ready') counts.ready++;
     if (m.phase === 'claimed') counts.claimed++;
     if (m.phase === 'warming' || m.phase === 'ready' || m.phase === 'failed') counts.unclaimed++;
+    if (m.phase !== 'terminating') counts.live++;
     if (m.phase === 'warming' && m.unschedulable) counts.unschedulable.push(m);
   }
   counts.unschedulable.sort((a, b) => a.name.localeCompare(b.name));
   return counts;
 }
 
+/** The ceiling the pool is over, and what it is called, when its live members exceed it. */
+function overCeiling(f: StatusFacts, c: Counts): string | undefined {
+  if (f.mode === 'terminating' || f.maxSize === undefined) return undefined;
+  const limit = f.memberLimit ?? Infinity;
+  const [ceiling, name] = limit < f.maxSize ? [limit, "the operator's limit (--max-members-per-pool)"] : [f.maxSize, 'maxSize'];
+  if (c.live <= ceiling) return undefined;
+  return (
+    `${plural(c.live, 'member')} (${c.claimed} claimed) over ${name} of ${ceiling}: ` +
+    'no member is created and unclaimed ones are deleted until claims end'
+  );
+}
+
 function degradedCondition(f: StatusFacts, c: Counts): ConditionSpec {
   const parts: string[] = [];
   if (f.failures.degraded) {
-    const crashes = f.failures.recent - f.failures.warmingTimeouts;
+    const crashes = f.failures.recent - f.failures.warmingTimeouts - f.failures.evictions;
+    const evictions = f.failures.evictions > 0 ? `, ${plural(f.failures.evictions, 'eviction')}` : '';
     parts.push(
       `${plural(f.failures.recent, 'member failure')} in the last ${FAILURE_WINDOW_MS / 60_000}m ` +
-        `(${plural(f.failures.warmingTimeouts, 'warming timeout')}, ${plural(crashes, 'crash', 'crashes')}); ` +
+        `(${plural(f.failures.warmingTimeouts, 'warming timeout')}, ${plural(crashes, 'crash', 'crashes')}${evictions}); ` +
         `replacements back off ${Math.round(f.failures.backoffMs / 1000)}s and go one at a time`,
     );
   }
   const first = c.unschedulable[0];
   if (first !== undefined) {
     const why = first.unschedulableMessage ? `: ${first.unschedulableMessage}` : '';
-    parts.push(`${plural(c.unschedulable.length, 'warming member')} unschedulable, held (${first.name}${why})`);
+    const held = f.heldUnschedulable ? '; no more are created until they are' : '';
+    parts.push(`${plural(c.unschedulable.length, 'warming member')} unschedulable, held (${first.name}${why})${held}`);
   }
+  const over = overCeiling(f, c);
+  if (over !== undefined) parts.push(over);
   if (parts.length === 0) return { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'members are healthy' };
-  const reason = f.failures.degraded ? f.failures.reason : 'Unschedulable';
+  const reason = f.failures.degraded ? f.failures.reason : first !== undefined ? 'Unschedulable' : 'OverCeiling';
   return { type: 'Degraded', status: 'True', reason, message: parts.join('; ') };
+}
+
+/** Why the member limit holds the pool below target, naming the limit and the flag that sets it. */
+function limitMessage(f: StatusFacts, c: Counts): string {
+  const limit = `the operator's limit of ${f.memberLimit ?? 0} members per pool (--max-members-per-pool)`;
+  if (f.target > (f.memberLimit ?? Infinity)) return `targetSize ${f.target} is above ${limit}`;
+  return `${plural(c.live, 'member')} (${c.claimed} claimed) reach ${limit}; targetSize ${f.target} cannot be reached`;
 }
 
 function reconcilingCondition(f: StatusFacts, c: Counts, warm: number): ConditionSpec {
@@ -157,7 +191,14 @@ function reconcilingCondition(f: StatusFacts, c: Counts, warm: number): Conditio
   }
   if (f.pending) return on('AwaitingMembers', 'waiting to observe earlier creates and deletes');
   if (f.drifted > 0) return on('RollingOut', `${plural(f.drifted, 'warm member')} on an older template`);
-  if (warm < f.target) return on('ScalingUp', `${warm} of ${f.target} warm members`);
+  const reachable = Math.min(f.target, f.memberLimit ?? Infinity);
+  if (warm < reachable && f.mode === 'active' && f.heldUnschedulable) {
+    // Not in progress: nothing more is created until the scheduler places the held members (kstatus reads
+    // Reconciling=True as in progress whatever Stalled says).
+    return off('Unschedulable', `${warm} of ${f.target} warm members; creation waits for the held members to be scheduled`);
+  }
+  if (warm < reachable) return on('ScalingUp', `${warm} of ${f.target} warm members`);
+  if (f.mode === 'active' && f.limitHit === true && warm < f.target) return off('MemberLimitExceeded', limitMessage(f, c));
   if (warm > f.target) return on('ScalingDown', `${warm} of ${f.target} warm members`);
   if (f.deleted > 0) return on('Recycling', `replacing ${plural(f.deleted, 'member')}`);
   if (c.ready < f.target && c.warming > c.unschedulable.length) {
@@ -176,7 +217,9 @@ function buildConditions(f: StatusFacts, c: Counts): ConditionSpec[] {
     stalled = { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message: f.validationErrors.join('; ') };
   } else if (f.mode === 'active' && f.createError !== undefined && c.ready < f.target) {
     stalled = { type: 'Stalled', status: 'True', reason: 'CreateFailed', message: f.createError };
-  } else if (f.mode === 'active' && degraded.status === 'True' && c.ready < f.target) {
+  } else if (f.mode === 'active' && f.limitHit === true) {
+    stalled = { type: 'Stalled', status: 'True', reason: 'MemberLimitExceeded', message: limitMessage(f, c) };
+  } else if (f.mode === 'active' && degraded.status === 'True' && degraded.reason !== 'OverCeiling' && c.ready < f.target) {
     stalled = { type: 'Stalled', status: 'True', reason: degraded.reason, message: degraded.message };
   }
 
