@@ -130,7 +130,7 @@ const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: stri
   {
     what: "member metrics through the API server's pod proxy (spec.metrics.via: APIServerProxy)",
     file: 'operator/metrics/scraper.ts',
-    evidence: /\/pods\/\$\{[^}]+\}:\$\{[^}]+\}\/proxy/,
+    evidence: /\/pods\/\$\{[^}]+\}\/proxy/,
     grants: ['core/pods/proxy:get'],
     podProxyOnly: true,
   },

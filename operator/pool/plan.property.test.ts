@@ -140,7 +140,6 @@ const isClaimed = (m: MemberView): boolean =>
   m.phase === 'claimed' || m.stateLabel === 'claimed' || m.claimName !== undefined || m.claimUid !== undefined;
 
 test(`${CASES} random plans are bounded`, () => {
-  const started = Date.now();
   // Violations are collected and compared once: an expect per delete of thousands would be most of the run time.
   const problems: string[] = [];
   const check = (seed: number, ok: boolean, what: string): void => {
@@ -203,5 +202,4 @@ test(`${CASES} random plans are bounded`, () => {
     }
   }
   expect(problems).toEqual([]);
-  expect(Date.now() - started).toBeLessThan(5_000);
 });
