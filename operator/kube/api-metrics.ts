@@ -15,7 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import type { HttpLibrary, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { reuseConnections } from './connections.js';
-import { fenceHttpLibrary, type WriteFence } from './fence.js';
+import { fenceAtSocket, fenceHttpLibrary, type WriteFence } from './fence.js';
 import { throttleHttpLibrary, type ThrottleOptions } from './throttle.js';
 
 export interface ApiClients {
@@ -103,7 +103,9 @@ export interface ClientOptions {
 // Outermost first: wait for a token, then (after the wait, which may have outlived the leadership) the fence, then
 // count what is actually sent (each retry of a 429 included), over one shared connection.
 function layered(kc: KubeConfig, onRequest: OnApiRequest, opts: ClientOptions): HttpLibrary {
-  let lib = instrumentHttpLibrary(reuseConnections(opts.httpApi ?? new IsomorphicFetchHttpLibrary(), kc), onRequest);
+  let network = opts.httpApi ?? new IsomorphicFetchHttpLibrary();
+  if (opts.fence !== undefined) network = fenceAtSocket(network, opts.fence);
+  let lib = instrumentHttpLibrary(reuseConnections(network, kc), onRequest);
   if (opts.fence !== undefined) lib = fenceHttpLibrary(lib, opts.fence);
   if (opts.throttle !== undefined) lib = throttleHttpLibrary(lib, opts.throttle);
   return lib;

@@ -87,3 +87,45 @@ describe('the write fence in the request layer', () => {
     expect(http.requests).toHaveLength(1);
   });
 });
+
+describe('the fence at the socket', () => {
+  test('a write that passed the first check is still refused if the fence closed before it reached the socket', async () => {
+    const { createServer } = await import('node:http');
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    let received = 0;
+    const server = createServer((_req, res) => {
+      received++;
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(pod));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      const kc = new KubeConfig();
+      kc.loadFromClusterAndUser({ name: 'local', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }, { name: 'u', token: 't' });
+      // The clock jumps past the lease between the request layer's check and the socket write (a paused process).
+      const checks: string[] = [];
+      let nowMs = 0;
+      const fence = new WriteFence({ now: () => nowMs });
+      fence.lead(new AbortController().signal);
+      fence.extend(10_000);
+      const { core } = makeInstrumentedClients(kc, () => undefined, { fence });
+      const open = fence.isOpen.bind(fence);
+      fence.isOpen = () => {
+        const r = open();
+        checks.push(r ? 'open' : 'closed');
+        nowMs = 20_000;
+        return r;
+      };
+      await expect(core.createNamespacedPod({ namespace: 'ns', body: pod })).rejects.toThrow();
+      expect(checks).toEqual(['open', 'closed']);
+      expect(received).toBe(0);
+      // Reads are not fenced.
+      await core.readNamespacedPod({ namespace: 'ns', name: 'p' });
+      expect(received).toBe(1);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

@@ -9,6 +9,7 @@
 // other write: an Event from a deposed leader would tell the user about a decision nobody acts on.
 import { wrapHttpLibrary } from '@kubernetes/client-node';
 import type { HttpLibrary, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import type { Dispatcher } from 'undici';
 
 /** Thrown instead of sending a write while the fence is closed; the request never left the process. */
 export class FencedError extends Error {
@@ -87,6 +88,43 @@ export function fenceHttpLibrary(inner: HttpLibrary, fence: WriteFence): HttpLib
         if (term === undefined) return Promise.reject(new FencedError(method, url));
         const own = request.getSignal();
         request.setSignal(own === undefined ? term : AbortSignal.any([own, term]));
+      }
+      return inner.send(request).toPromise();
+    },
+  });
+}
+
+/**
+ * The same check once more at the last moment: undici calls a request's onRequestStart right before it writes the
+ * request to its socket, after any wait for a connection. A process paused (SIGSTOP) between the check above and
+ * that write would otherwise send a write after resuming (seen in test/leader-fence.test.ts: one pod create
+ * accepted from the resumed replica). Wrap the library that talks to the network directly, under connection reuse.
+ */
+export function fenceAtSocket(inner: HttpLibrary, fence: WriteFence): HttpLibrary {
+  const interceptor: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) =>
+    dispatch(
+      opts,
+      new Proxy(handler, {
+        get(target, prop) {
+          if (prop === 'onRequestStart') {
+            return (controller: Dispatcher.DispatchController, context: unknown) => {
+              if (!fence.isOpen()) {
+                controller.abort(new FencedError(String(opts.method), `${String(opts.origin)}${opts.path}`));
+                return;
+              }
+              target.onRequestStart?.(controller, context);
+            };
+          }
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
+    );
+  return wrapHttpLibrary({
+    send(request: RequestContext): Promise<ResponseContext> {
+      const dispatcher = request.getDispatcher();
+      if (dispatcher !== undefined && isFencedRequest(request.getHttpMethod(), request.getUrl())) {
+        request.setDispatcher(dispatcher.compose(interceptor));
       }
       return inner.send(request).toPromise();
     },
