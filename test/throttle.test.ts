@@ -14,6 +14,8 @@ let op: OperatorProcess | undefined;
 const USER = 'warmpool-throttled';
 const QPS = 50;
 const BURST = 100;
+// Enough to overrun one seat many times over; more only makes the file slower (one seat binds about one claim a second).
+const CLAIMS = 40;
 
 beforeAll(async () => {
   await installCrds();
@@ -128,22 +130,22 @@ test('a burst of claims under API Priority and Fairness throttling: 429s are wai
   await poolWhere(ns, 'burst', 'ready', (p) => p.status?.readyCount === 20, 60_000);
 
   const t0 = Date.now();
-  const claims = Array.from({ length: 80 }, (_, i) => JSON.parse(claimManifest(ns, `burst-${String(i).padStart(2, '0')}`, 'burst')) as unknown);
+  const claims = Array.from({ length: CLAIMS }, (_, i) => JSON.parse(claimManifest(ns, `burst-${String(i).padStart(2, '0')}`, 'burst')) as unknown);
   await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: claims }));
   let last = '';
-  await eventually('all 80 Bound', async () => {
+  await eventually(`all ${CLAIMS} Bound`, async () => {
     const cs = await listClaims(ns);
     const phases = new Map<string, number>();
     for (const c of cs) phases.set(c.status?.phase ?? 'none', (phases.get(c.status?.phase ?? 'none') ?? 0) + 1);
     last = JSON.stringify([...phases]);
-    return cs.length === 80 && cs.every((c) => c.status?.phase === 'Bound') ? true : undefined;
+    return cs.length === CLAIMS && cs.every((c) => c.status?.phase === 'Bound') ? true : undefined;
   }, Number(process.env.THROTTLE_BIND_TIMEOUT_MS ?? 120_000), 500).catch((e: unknown) => {
     const codes = new Map<string, number>();
     for (const ev of requestsBy(USER, t0)) codes.set(`${ev.verb} ${ev.responseStatus?.code ?? '?'}`, (codes.get(`${ev.verb} ${ev.responseStatus?.code ?? '?'}`) ?? 0) + 1);
     throw new Error(`${String(e)}; claims by phase: ${last}; requests by verb and code: ${JSON.stringify([...codes])}; operator output:\n${op?.output().slice(-6000) ?? ''}`);
   });
   const boundIn = (Date.now() - t0) / 1000;
-  await poolWhere(ns, 'burst', 'refilled', (p) => p.status?.readyCount === 20 && p.status.claimedCount === 80, 60_000);
+  await poolWhere(ns, 'burst', 'refilled', (p) => p.status?.readyCount === 20 && p.status.claimedCount === CLAIMS, 60_000);
   const settledIn = (Date.now() - t0) / 1000;
   const pool = await getPool(ns, 'burst');
   expect(condition(pool, 'Stalled')?.status ?? 'False').toBe('False');
@@ -153,7 +155,7 @@ test('a burst of claims under API Priority and Fairness throttling: 429s are wai
   const throttled = events.filter((e) => e.responseStatus?.code === 429).length;
   const peak = peakPerSecond(events);
   process.stdout.write(
-    `throttle: 80 claims Bound in ${boundIn.toFixed(1)} s, pool refilled in ${settledIn.toFixed(1)} s; ${events.length} requests, ` +
+    `throttle: ${CLAIMS} claims Bound in ${boundIn.toFixed(1)} s, pool refilled in ${settledIn.toFixed(1)} s; ${events.length} requests, ` +
       `${throttled} answered 429 by APF; peak ${peak} requests in one second (bucket ${QPS}/s, burst ${BURST})\n`,
   );
   // The flow schema did bite, and the operator waited it out instead of failing.
