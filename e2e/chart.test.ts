@@ -291,6 +291,8 @@ describe('lint and render', () => {
       '--namespaces=team-a,team-b',
       '--member-metrics',
       '--max-members-per-pool=1000',
+      '--kube-api-qps=50',
+      '--kube-api-burst=100',
       '--identity=x',
     ]);
     const env = Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));
@@ -389,6 +391,8 @@ describe('values.schema.json', () => {
     ['prometheusRule.disabledAlerts={NoSuchAlert}', '/prometheusRule/disabledAlerts/0'],
     ['prometheusRule.claimLatencyP99Seconds=-1', '/prometheusRule/claimLatencyP99Seconds'],
     ['maxMembersPerPool=0', '/maxMembersPerPool'],
+    ['kubeApi.qps=0', '/kubeApi/qps'],
+    ['kubeApi.burst=0', '/kubeApi/burst'],
     ['replica=2', "'replica'"],
   ];
 

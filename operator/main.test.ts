@@ -1,4 +1,4 @@
-import { MAX_MEMBER_LIMIT, parseMemberLimit } from './main.js';
+import { MAX_MEMBER_LIMIT, parseBurst, parseMemberLimit, parseQps } from './main.js';
 
 describe('--max-members-per-pool', () => {
   test.each<{ given: string; limit: number }>([
@@ -16,4 +16,23 @@ describe('--max-members-per-pool', () => {
       expect(() => parseMemberLimit(given)).toThrow(/^--max-members-per-pool: want a whole number from 1 to 1000000/);
     },
   );
+});
+
+describe('--kube-api-qps and --kube-api-burst', () => {
+  test.each([
+    { given: '50', qps: 50 },
+    { given: '0.5', qps: 0.5 },
+    { given: '10000', qps: 10000 },
+  ])('qps accepts $given', ({ given, qps }) => {
+    expect(parseQps(given)).toBe(qps);
+  });
+  test.each([{ given: '0' }, { given: '-1' }, { given: '1e3' }, { given: 'NaN' }, { given: '' }, { given: '10001' }])('qps refuses $given, naming the flag', ({ given }) => {
+    expect(() => parseQps(given)).toThrow(/^--kube-api-qps: /);
+  });
+  test.each([{ given: '1', burst: 1 }, { given: '100', burst: 100 }])('burst accepts $given', ({ given, burst }) => {
+    expect(parseBurst(given)).toBe(burst);
+  });
+  test.each([{ given: '0' }, { given: '2.5' }, { given: '' }, { given: '10001' }])('burst refuses $given, naming the flag', ({ given }) => {
+    expect(() => parseBurst(given)).toThrow(/^--kube-api-burst: /);
+  });
 });

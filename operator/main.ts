@@ -1,6 +1,7 @@
 // `warmpool operator`: flags, kube config, tracing, signals. Everything else is wired in manager.ts.
 import { parseArgs } from 'node:util';
 import { makeKubeConfig } from './kube/config.js';
+import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, MAX_KUBE_API_BURST, MAX_KUBE_API_QPS } from './kube/throttle.js';
 import { startOperator } from './manager.js';
 import { DEFAULT_MAX_MEMBERS_PER_POOL } from './pool/model.js';
 import { logger } from './telemetry/logger.js';
@@ -25,6 +26,10 @@ const USAGE = `usage: warmpool operator [flags]
   --identity NAME                    this replica's name in the Lease (default: $POD_NAME, else host-pid)
   --max-members-per-pool N           most members one pool may have, claimed ones included (default 1000);
                                      a pool asking for more is Stalled (reason MemberLimitExceeded)
+  --kube-api-qps N                   client-side limit on API requests per second, sustained (default ${DEFAULT_KUBE_API_QPS})
+  --kube-api-burst N                 requests allowed at once above that rate (default ${DEFAULT_KUBE_API_BURST}); a 429 with
+                                     Retry-After is retried after the delay it asks for
+Exit status: 0 after SIGTERM/SIGINT; 1 when another replica took the lease (with --leader-elect).
 Logging: WARMPOOL_LOG=info (or e.g. claim=debug,pool=info). Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT.`;
 
 /** Largest --max-members-per-pool accepted: far above any sane pool, far below what overflows anything. */
@@ -35,6 +40,24 @@ export function parseMemberLimit(value: string): number {
   const n = /^[0-9]+$/.test(value.trim()) ? Number(value.trim()) : NaN;
   if (!Number.isSafeInteger(n) || n < 1 || n > MAX_MEMBER_LIMIT) {
     throw new Error(`--max-members-per-pool: want a whole number from 1 to ${MAX_MEMBER_LIMIT}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** --kube-api-qps: a number above 0, at most MAX_KUBE_API_QPS. */
+export function parseQps(value: string): number {
+  const n = /^[0-9]+(\.[0-9]+)?$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(n > 0 && n <= MAX_KUBE_API_QPS)) {
+    throw new Error(`--kube-api-qps: want a number above 0 and at most ${MAX_KUBE_API_QPS}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** --kube-api-burst: a whole number from 1 to MAX_KUBE_API_BURST. */
+export function parseBurst(value: string): number {
+  const n = /^[0-9]+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_KUBE_API_BURST) {
+    throw new Error(`--kube-api-burst: want a whole number from 1 to ${MAX_KUBE_API_BURST}, got ${JSON.stringify(value)}`);
   }
   return n;
 }
@@ -55,6 +78,8 @@ export async function runOperator(argv: string[]): Promise<number> {
       'member-metrics': { type: 'boolean', default: false },
       identity: { type: 'string' },
       'max-members-per-pool': { type: 'string', default: String(DEFAULT_MAX_MEMBERS_PER_POOL) },
+      'kube-api-qps': { type: 'string', default: String(DEFAULT_KUBE_API_QPS) },
+      'kube-api-burst': { type: 'string', default: String(DEFAULT_KUBE_API_BURST) },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -68,6 +93,8 @@ export async function runOperator(argv: string[]): Promise<number> {
     return 2;
   }
   const maxMembersPerPool = parseMemberLimit(values['max-members-per-pool']);
+  const kubeApiQps = parseQps(values['kube-api-qps']);
+  const kubeApiBurst = parseBurst(values['kube-api-burst']);
   const log = logger('main');
   const stopTracing = await startTracing();
   const namespaces = values.namespaces.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -84,6 +111,8 @@ export async function runOperator(argv: string[]): Promise<number> {
     identity: values.identity ?? process.env.POD_NAME,
     memberMetrics: values['member-metrics'],
     maxMembersPerPool,
+    kubeApiQps,
+    kubeApiBurst,
   });
   log.info('listening', { metricsPort: op.metricsPort, metricsScheme: values['metrics-secure'] ? 'https' : 'http', probePort: op.probePort });
 
@@ -99,7 +128,7 @@ export async function runOperator(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  await op.done;
+  const code = await op.done;
   await stopTracing();
-  return 0;
+  return code;
 }

@@ -7,6 +7,8 @@ import { GROUP, LABEL_POOL, VERSION, CLAIM_PLURAL, POOL_PLURAL, type InstancePoo
 import { ClaimController } from './claim/controller.js';
 import { claimObserver } from './claim/observer.js';
 import { makeInstrumentedClients } from './kube/api-metrics.js';
+import { FencedError, WriteFence } from './kube/fence.js';
+import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from './kube/throttle.js';
 import { CacheIndex } from './kube/cache-index.js';
 import { describeError } from './kube/errors.js';
 import { EventRecorder } from './kube/events.js';
@@ -14,7 +16,7 @@ import { Expectations } from './kube/expectations.js';
 import { SupervisedInformer } from './kube/informer.js';
 import { InformerSet } from './kube/informer-set.js';
 import { LeaderElector } from './kube/leader.js';
-import { runWorkers } from './kube/workers.js';
+import { runWorkers, type ReconcileResult } from './kube/workers.js';
 import { WorkQueue } from './kube/workqueue.js';
 import { createMetrics, onApiRequest, queueHooks } from './metrics/registry.js';
 import { UtilizationScraper, kubeScrapeClients } from './metrics/scraper.js';
@@ -51,13 +53,19 @@ export interface OperatorOptions {
   watchTimeoutSeconds?: number;
   /** Most members one pool may have, claimed ones included (`--max-members-per-pool`). */
   maxMembersPerPool?: number;
+  /** Client-side token bucket of the controllers' API requests (`--kube-api-qps`, `--kube-api-burst`). */
+  kubeApiQps?: number;
+  kubeApiBurst?: number;
 }
 
 export interface RunningOperator {
   metricsPort: number;
   probePort: number;
-  /** Resolves when the operator has stopped (on stop(), or after losing the lease). */
-  done: Promise<void>;
+  /**
+   * Resolves when the operator has stopped, with the process's exit code: 0 after stop(), 1 after another replica
+   * took the lease (deposed: the restart should be visible, and a fresh process campaigns from a clean state).
+   */
+  done: Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -92,7 +100,16 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const namespaces = opts.namespaces ?? [];
   const identity = opts.identity ?? `${hostname()}-${process.pid}`;
   const metrics = createMetrics({ perMemberUtilization: opts.memberMetrics ?? false });
-  const { core, custom, coordination } = makeInstrumentedClients(kc, onApiRequest(metrics));
+  // Without leader election the fence is always open; with it, closed until this replica holds the Lease.
+  const fence = opts.leaderElect ? new WriteFence() : WriteFence.unfenced();
+  const { core, custom, coordination } = makeInstrumentedClients(kc, onApiRequest(metrics), {
+    fence,
+    throttle: {
+      qps: opts.kubeApiQps ?? DEFAULT_KUBE_API_QPS,
+      burst: opts.kubeApiBurst ?? DEFAULT_KUBE_API_BURST,
+      onRetry: (delayMs) => log.debug('throttled (429): retrying after Retry-After', { delayMs }),
+    },
+  });
 
   const customPath = (plural: string) => (ns: string | undefined) =>
     ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`;
@@ -166,6 +183,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     // Only the pool's own members are scraped: a pod that merely carries the pool's label is not read from.
     members: (ns, name) => ownedMembers(podsByPool.list(ns, name), pools.get(name, ns)?.metadata.uid),
     onUtilization: (key, utilization) =>
+      leading &&
       void poolController.utilizationChanged(key, utilization).catch((err: unknown) =>
         log.warn('utilization status write failed', { key, err: describeError(err) }),
       ),
@@ -208,16 +226,23 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   log.info('caches synced', { namespaces: namespaces.length === 0 ? 'all' : namespaces.join(',') });
 
   let workers: Promise<void> | undefined;
+  // A key taken while not leading (suspended during an outage) is dropped: leading again re-adds every key.
+  const whileLeading =
+    (reconcile: (key: string) => Promise<ReconcileResult>) =>
+    (key: string): Promise<ReconcileResult> =>
+      leading ? reconcile(key) : Promise.resolve();
+  const quietWhenFenced = (what: string) => (key: string, err: unknown) =>
+    err instanceof FencedError ? log.debug(`${what} reconcile stopped: not leading`, { key }) : log.warn(`${what} reconcile failed`, { key, err: describeError(err) });
   const startControllers = (): void => {
     metrics.leader.set(1);
     leading = true;
     for (const p of pools.list()) scraper.sync(p);
-    workers = Promise.all([
-      runWorkers(poolQueue, opts.poolWorkers ?? 4, (key) => poolController.reconcile(key), {
-        onError: (key, err) => log.warn('pool reconcile failed', { key, err: describeError(err) }),
+    workers ??= Promise.all([
+      runWorkers(poolQueue, opts.poolWorkers ?? 4, whileLeading((key) => poolController.reconcile(key)), {
+        onError: quietWhenFenced('pool'),
       }),
-      runWorkers(claimQueue, opts.claimWorkers ?? 4, (key) => claimController.reconcile(key), {
-        onError: (key, err) => log.warn('claim reconcile failed', { key, err: describeError(err) }),
+      runWorkers(claimQueue, opts.claimWorkers ?? 4, whileLeading((key) => claimController.reconcile(key)), {
+        onError: quietWhenFenced('claim'),
       }),
     ]).then(() => undefined);
     // Level-triggered start: every pool is reconciled once, whatever happened while nobody led.
@@ -229,9 +254,17 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     for (const c of claims.list()) claimQueue.add(`${c.metadata.namespace ?? ''}/${c.spec.poolName}`);
     log.info('operator started', { identity });
   };
+  // Leadership paused while the API server cannot be reached: the fence already refuses writes and the elector
+  // aborted the in-flight ones; the workers stay, idle, for when the lease comes back.
+  const suspendControllers = (): void => {
+    leading = false;
+    metrics.leader.set(0);
+    log.warn('lost contact with the API server: work stopped until the lease is renewed', { identity });
+  };
 
-  let resolveDone: () => void = () => undefined;
-  const done = new Promise<void>((r) => (resolveDone = r));
+  let resolveDone: (code: number) => void = () => undefined;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let exitCode = 0;
   let stopping: Promise<void> | undefined;
   let elector: LeaderElector | undefined;
 
@@ -254,7 +287,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       await events.flush?.();
       await Promise.all([probe.close(), metricsServer.close()]);
       certificates?.stop();
-      resolveDone();
+      resolveDone(exitCode);
     })();
     return stopping;
   };
@@ -266,11 +299,24 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       namespace: opts.leaderElectionNamespace ?? namespaces[0] ?? 'default',
       name: opts.leaderElectionId ?? 'warmpool-operator',
       identity,
-      onStartedLeading: () => startControllers(),
-      onStoppedLeading: async () => {
+      onRenewed: (untilMs) => fence.extend(untilMs),
+      onStartedLeading: (signal) => {
+        fence.lead(signal);
+        startControllers();
+      },
+      onStoppedLeading: async (reason) => {
+        if (reason === 'unreachable') {
+          suspendControllers();
+          return;
+        }
         await shutdown();
-        // Leadership lost while running: stop the process's work; a supervisor (Deployment) restarts us.
-        void stop();
+        if (reason === 'taken') {
+          // Deposed: another replica leads. Exit non-zero so the restart is visible; a supervisor (Deployment)
+          // starts us again as a standby.
+          exitCode = 1;
+          log.error('another replica took the lease: exiting', { identity });
+          void stop();
+        }
       },
       onNewLeader: (holder) => log.info('leader', { holder, self: holder === identity }),
       onError: (err) => log.warn('leader election', { err: describeError(err) }),

@@ -22,6 +22,12 @@ export interface ClusterOptions {
   metrics?: boolean;
   /** Write an audit log of API writes (logs/audit.log in the cluster directory; default false). */
   audit?: boolean;
+  /**
+   * Turn API Priority and Fairness on (kwok's disableQPSLimits turns it off), with the apiserver's default
+   * concurrency (400 + 200): FlowSchemas then really throttle, with 429 + Retry-After. system:masters stays exempt,
+   * so tests acting as the admin are not slowed. Default false.
+   */
+  priorityAndFairness?: boolean;
   /** Called with a progress line per step. */
   log?: (line: string) => void;
 }
@@ -91,6 +97,14 @@ function renderConfig(name: string, tools: ToolPaths, opts: ClusterOptions): str
           // No Endpoints reconciler and an explicit loopback address: nothing advertises a non-loopback IP.
           { key: 'endpoint-reconciler-type', value: 'none' },
           { key: 'advertise-address', value: '127.0.0.1' },
+          // After kwok's own flags: the last value of a flag wins.
+          ...(opts.priorityAndFairness
+            ? [
+                { key: 'enable-priority-and-fairness', value: 'true' },
+                { key: 'max-requests-inflight', value: '400' },
+                { key: 'max-mutating-requests-inflight', value: '200' },
+              ]
+            : []),
         ],
       },
     ],

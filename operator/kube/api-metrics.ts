@@ -15,6 +15,8 @@ import {
 } from '@kubernetes/client-node';
 import type { HttpLibrary, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { reuseConnections } from './connections.js';
+import { fenceAtSocket, fenceHttpLibrary, type WriteFence } from './fence.js';
+import { throttleHttpLibrary, type ThrottleOptions } from './throttle.js';
 
 export interface ApiClients {
   core: CoreV1Api;
@@ -92,6 +94,21 @@ export interface ClientOptions {
   userAgent?: string;
   /** The HTTP library under the instrumentation; tests pass a fake. Default: client-node's fetch library. */
   httpApi?: HttpLibrary;
+  /** Writes refused unless this replica leads (leader election); default: none, every write goes out. */
+  fence?: WriteFence;
+  /** Token bucket and Retry-After; default: none (tests, tools). */
+  throttle?: ThrottleOptions;
+}
+
+// Outermost first: wait for a token, then (after the wait, which may have outlived the leadership) the fence, then
+// count what is actually sent (each retry of a 429 included), over one shared connection.
+function layered(kc: KubeConfig, onRequest: OnApiRequest, opts: ClientOptions): HttpLibrary {
+  let network = opts.httpApi ?? new IsomorphicFetchHttpLibrary();
+  if (opts.fence !== undefined) network = fenceAtSocket(network, opts.fence);
+  let lib = instrumentHttpLibrary(reuseConnections(network, kc), onRequest);
+  if (opts.fence !== undefined) lib = fenceHttpLibrary(lib, opts.fence);
+  if (opts.throttle !== undefined) lib = throttleHttpLibrary(lib, opts.throttle);
+  return lib;
 }
 
 /** The clients the controllers use, each request reported to onRequest. */
@@ -101,7 +118,7 @@ export function makeInstrumentedClients(kc: KubeConfig, onRequest: OnApiRequest,
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
-    httpApi: instrumentHttpLibrary(reuseConnections(opts.httpApi ?? new IsomorphicFetchHttpLibrary(), kc), onRequest),
+    httpApi: layered(kc, onRequest, opts),
     middleware: [setHeaderMiddleware('User-Agent', opts.userAgent ?? 'warmpool')],
   });
   return {

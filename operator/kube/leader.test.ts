@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { ApiException } from '@kubernetes/client-node';
 import type { V1Lease } from '@kubernetes/client-node';
 import { fakeKubeConfig } from './fake-http.js';
-import { LeaderElector, type LeaseClient, type LeaderElectorOptions } from './leader.js';
+import { LeaderElector, leadershipStep, type LeaseClient, type LeaderElectorOptions } from './leader.js';
 
 // The apiserver's side of one Lease: optimistic concurrency on resourceVersion, JSON on the wire (so MicroTimes come
 // back as strings, as they do from the real API).
@@ -83,8 +83,8 @@ function elector(server: FakeLeaseServer, identity: string, extra: Partial<Leade
       signals.push(signal);
       log.push('started');
     },
-    onStoppedLeading: () => {
-      log.push('stopped');
+    onStoppedLeading: (reason) => {
+      log.push(`stopped:${reason}`);
     },
     onNewLeader: (id) => log.push(`leader:${id}`),
     onError: (err) => errors.push(err),
@@ -118,7 +118,7 @@ describe('LeaderElector', () => {
 
     await a.elector.stop({ release: true });
     await a.done;
-    expect(a.log).toEqual(['leader:a', 'started', 'stopped']);
+    expect(a.log).toEqual(['leader:a', 'started', 'stopped:stopped']);
     expect(a.signals[0]?.aborted).toBe(true);
     expect(a.elector.isLeader()).toBe(false);
     expect(server.holder()).toBeUndefined();
@@ -182,14 +182,14 @@ describe('LeaderElector', () => {
     expect(a.elector.isLeader()).toBe(true); // still within the 10 s deadline
     await jest.advanceTimersByTimeAsync(4_000);
     expect(a.elector.isLeader()).toBe(false);
-    expect(a.log).toEqual(['leader:a', 'started', 'stopped']);
+    expect(a.log).toEqual(['leader:a', 'started', 'stopped:unreachable']);
     expect(a.signals[0]?.aborted).toBe(true);
     expect(a.errors.length).toBeGreaterThan(0);
 
     server.failing = false;
     await jest.advanceTimersByTimeAsync(2_400);
     expect(a.elector.isLeader()).toBe(true);
-    expect(a.log).toEqual(['leader:a', 'started', 'stopped', 'started']);
+    expect(a.log).toEqual(['leader:a', 'started', 'stopped:unreachable', 'started']);
     expect(a.signals[1]?.aborted).toBe(false);
     await a.elector.stop();
   });
@@ -221,10 +221,29 @@ describe('LeaderElector', () => {
     // The renewal hits a 409, the next round reads the lease and sees the other holder.
     await jest.advanceTimersByTimeAsync(4_000);
     expect(a.elector.isLeader()).toBe(false);
-    expect(a.log).toEqual(['leader:a', 'started', 'leader:intruder', 'stopped']);
+    expect(a.log).toEqual(['leader:a', 'started', 'leader:intruder', 'stopped:taken']);
     expect(a.errors).toEqual([]);
     await a.elector.stop();
     expect(server.holder()).toBe('intruder'); // not ours to release
+  });
+
+  test('an outage suspends the leader; another holder seen once it answers again deposes it', async () => {
+    const server = new FakeLeaseServer();
+    const until: number[] = [];
+    const a = elector(server, 'a', { onRenewed: (ms) => until.push(ms) });
+    await jest.advanceTimersByTimeAsync(0);
+    // Each renewal bounds the fence at the time the request started + renewDeadline.
+    expect(until).toEqual([Date.now() + 10_000]);
+    server.failing = true;
+    await jest.advanceTimersByTimeAsync(12_000);
+    expect(a.log).toEqual(['leader:a', 'started', 'stopped:unreachable']);
+    // Meanwhile somebody else got the lease (the outage was ours alone).
+    server.overwrite('b');
+    server.failing = false;
+    await jest.advanceTimersByTimeAsync(2_400);
+    expect(a.log).toEqual(['leader:a', 'started', 'stopped:unreachable', 'leader:b', 'stopped:taken']);
+    expect(a.elector.isLeader()).toBe(false);
+    await a.elector.stop();
   });
 
   test('stop before run() resolves at once; stop during a campaign ends it', async () => {
@@ -259,5 +278,23 @@ describe('LeaderElector', () => {
     };
     expect(() => new LeaderElector({ ...base, leaseDurationSeconds: 10, renewDeadlineSeconds: 10 })).toThrow(/leaseDuration/);
     expect(() => new LeaderElector({ ...base, renewDeadlineSeconds: 2, retryPeriodSeconds: 2 })).toThrow(/retryPeriod/);
+  });
+});
+
+describe('leadershipStep', () => {
+  const deadline = 10_000;
+  test.each([
+    { name: 'a candidate acquires', leading: false, suspended: false, outcome: 'held', msSinceRenew: 0, want: 'start' },
+    { name: 'a leader renews', leading: true, suspended: false, outcome: 'held', msSinceRenew: 0, want: 'none' },
+    { name: 'a suspended leader gets the lease back', leading: false, suspended: true, outcome: 'held', msSinceRenew: 30_000, want: 'start' },
+    { name: 'a standby sees the holder', leading: false, suspended: false, outcome: 'taken', msSinceRenew: 0, want: 'none' },
+    { name: 'a leader sees another holder', leading: true, suspended: false, outcome: 'taken', msSinceRenew: 2_000, want: 'lose' },
+    { name: 'a suspended leader sees another holder', leading: false, suspended: true, outcome: 'taken', msSinceRenew: 30_000, want: 'lose' },
+    { name: 'a failed renewal within the deadline', leading: true, suspended: false, outcome: 'failed', msSinceRenew: 9_999, want: 'none' },
+    { name: 'failed renewals past the deadline (outage)', leading: true, suspended: false, outcome: 'failed', msSinceRenew: 10_000, want: 'suspend' },
+    { name: 'still unreachable while suspended', leading: false, suspended: true, outcome: 'failed', msSinceRenew: 60_000, want: 'none' },
+    { name: 'a candidate that cannot reach the API server', leading: false, suspended: false, outcome: 'failed', msSinceRenew: 60_000, want: 'none' },
+  ] as const)('$name: $want', ({ leading, suspended, outcome, msSinceRenew, want }) => {
+    expect(leadershipStep({ leading, suspended, outcome, msSinceRenew, renewDeadlineMs: deadline })).toBe(want);
   });
 });

@@ -25,12 +25,47 @@ export interface LeaderElectorOptions {
   retryPeriodSeconds?: number;
   /** Became leader; signal aborts when leadership ends. Not awaited: it may run for as long as it leads. */
   onStartedLeading(signal: AbortSignal): void | Promise<void>;
-  /** Leadership ended (lost or stopped); awaited before the lease is released. */
-  onStoppedLeading(): void | Promise<void>;
+  /**
+   * Leadership ended, awaited (before the lease is released on stop). 'unreachable': renewals failed for
+   * renewDeadline without anyone seen taking the lease (an API server outage); the elector keeps campaigning and
+   * calls onStartedLeading again when it gets the lease back, or this again with 'taken' when it sees another
+   * holder. 'taken': another identity holds the lease. 'stopped': stop() was called.
+   */
+  onStoppedLeading(reason: LeadershipEnd): void | Promise<void>;
+  /** Each successful acquire or renew: this replica may act until untilMs (local clock), the write fence's bound. */
+  onRenewed?(untilMs: number): void;
   /** The lease holder changed (including to this identity). */
   onNewLeader?(identity: string): void;
   /** API errors other than lost races, and errors thrown by the callbacks. */
   onError?(err: unknown): void;
+}
+
+export type LeadershipEnd = 'unreachable' | 'taken' | 'stopped';
+
+/** What one election round found: we hold the lease, another identity does, or an error left it unknown. */
+export type RoundOutcome = 'held' | 'taken' | 'failed';
+
+/**
+ * The pure decision after one round. 'start': lead (again); 'suspend': stop work but stay and campaign, since
+ * nobody else could take the lease while we cannot reach the API server either; 'lose': another holder was seen,
+ * so this replica is deposed (the process exits so the restart is visible); 'none': nothing changes.
+ */
+export function leadershipStep(input: {
+  leading: boolean;
+  /** Stepped down after failed renewals, no other holder seen since. */
+  suspended: boolean;
+  outcome: RoundOutcome;
+  msSinceRenew: number;
+  renewDeadlineMs: number;
+}): 'start' | 'suspend' | 'lose' | 'none' {
+  switch (input.outcome) {
+    case 'held':
+      return input.leading ? 'none' : 'start';
+    case 'taken':
+      return input.leading || input.suspended ? 'lose' : 'none';
+    case 'failed':
+      return input.leading && input.msSinceRenew >= input.renewDeadlineMs ? 'suspend' : 'none';
+  }
 }
 
 // Candidates spread their reads over retryPeriod * [1, 1 + JITTER), as client-go's JitterUntil does.
@@ -54,6 +89,8 @@ export class LeaderElector {
   private holder: string | undefined;
   private lastRenewMs = 0;
   private stopping = false;
+  /** Stepped down because renewals failed; nobody was seen taking the lease. */
+  private suspended = false;
   private releaseOnStop = true;
   private running: Promise<void> | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
@@ -106,14 +143,29 @@ export class LeaderElector {
       if (this.stopping) break;
       if (outcome === 'held') {
         this.lastRenewMs = startedMs;
-        if (!this.leading) this.startLeading();
-      } else if (this.leading && (outcome === 'taken' || Date.now() - this.lastRenewMs >= this.renewDeadlineMs)) {
-        // Somebody else holds the lease, or we could not renew in time: they may act from now on, so we stop.
-        await this.stopLeading();
+        // Counted from before the request went out: nobody can have taken the lease over before then.
+        this.safely(() => this.opts.onRenewed?.(startedMs + this.renewDeadlineMs));
+      }
+      const step = leadershipStep({
+        leading: this.leading,
+        suspended: this.suspended,
+        outcome,
+        msSinceRenew: Date.now() - this.lastRenewMs,
+        renewDeadlineMs: this.renewDeadlineMs,
+      });
+      if (step === 'start') {
+        this.suspended = false;
+        this.startLeading();
+      } else if (step === 'suspend') {
+        this.suspended = true;
+        await this.stopLeading('unreachable');
+      } else if (step === 'lose') {
+        this.suspended = false;
+        await this.stopLeading('taken');
       }
       await this.sleep(this.leading ? this.retryMs : this.retryMs * (1 + JITTER * Math.random()));
     }
-    if (this.leading) await this.stopLeading();
+    if (this.leading) await this.stopLeading('stopped');
     if (this.releaseOnStop) await this.release();
   }
 
@@ -189,11 +241,11 @@ export class LeaderElector {
     void this.safelyAsync(() => this.opts.onStartedLeading(abort.signal));
   }
 
-  private async stopLeading(): Promise<void> {
+  private async stopLeading(reason: LeadershipEnd): Promise<void> {
     this.leading = false;
     this.abort?.abort();
     this.abort = undefined;
-    await this.safelyAsync(() => this.opts.onStoppedLeading());
+    await this.safelyAsync(() => this.opts.onStoppedLeading(reason));
   }
 
   private async release(): Promise<void> {

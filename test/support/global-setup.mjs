@@ -22,6 +22,8 @@ export default async function globalSetup() {
     node: { pods: 250 },
     metrics: true,
     audit: true,
+    // For test/throttle.test.ts: a FlowSchema gives its operator's user a tiny share (admins stay exempt).
+    priorityAndFairness: true,
     log: (l) => process.stderr.write(`[test-cluster] ${l}\n`),
   });
   mkdirSync(join(root, '.cache'), { recursive: true });
