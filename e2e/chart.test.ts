@@ -136,7 +136,7 @@ const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: stri
   },
   {
     what: 'members own their pool with blockOwnerDeletion, which OwnerReferencesPermissionEnforcement checks',
-    file: 'operator/pool/member-pod.ts',
+    file: 'operator/member/member-pod.ts',
     evidence: /blockOwnerDeletion: true/,
     grants: ['warmpool.dev/instancepools/finalizers:update'],
   },

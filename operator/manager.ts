@@ -19,7 +19,8 @@ import { WorkQueue } from './kube/workqueue.js';
 import { createMetrics, onApiRequest, queueHooks } from './metrics/registry.js';
 import { UtilizationScraper, kubeScrapeClients } from './metrics/scraper.js';
 import { PoolController } from './pool/controller.js';
-import { ownedMembers } from './pool/members.js';
+import { ownedMembers } from './member/members.js';
+import { joinKey } from './kube/key.js';
 import { poolObserver } from './pool/observer.js';
 import { MetricsAuthorizer, reviewClients, withAuthorization } from './server/auth.js';
 import { directoryCertificates, selfSignedCertificates, type CertificateSource } from './server/certs.js';
@@ -153,7 +154,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     podsByPool,
     claimsByPool,
     queue: claimQueue,
-    poolQueue,
     events,
     observer: claimObserver(metrics, logger('claim')),
   });
@@ -222,11 +222,11 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     ]).then(() => undefined);
     // Level-triggered start: every pool is reconciled once, whatever happened while nobody led.
     for (const p of pools.list()) {
-      const key = `${p.metadata.namespace ?? ''}/${p.metadata.name ?? ''}`;
+      const key = joinKey(p.metadata.namespace ?? '', p.metadata.name ?? '');
       poolQueue.add(key);
       claimQueue.add(key);
     }
-    for (const c of claims.list()) claimQueue.add(`${c.metadata.namespace ?? ''}/${c.spec.poolName}`);
+    for (const c of claims.list()) claimQueue.add(joinKey(c.metadata.namespace ?? '', c.spec.poolName));
     log.info('operator started', { identity });
   };
 

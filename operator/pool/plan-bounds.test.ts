@@ -5,7 +5,7 @@ import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition, InstancePool, InstancePoolSpec, LifecycleClass } from '../api/types.js';
 import { API_VERSION, POOL_KIND } from '../api/types.js';
 import { MAX_TIMER_DELAY_MS } from '../kube/timers.js';
-import type { MemberPhase, MemberView } from './members.js';
+import type { MemberPhase, MemberView } from '../member/members.js';
 import type { DeleteAction, DeleteReason, FailureRecord } from './model.js';
 import { DEFAULT_MAX_MEMBERS_PER_POOL, REQUEUE_FLOOR_MS, isBackoffFailure } from './model.js';
 import type { PlanInput, PlanResult } from './plan.js';

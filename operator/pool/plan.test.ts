@@ -1,7 +1,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition, InstancePool, InstancePoolSpec, InstancePoolStatus } from '../api/types.js';
 import { API_VERSION, POOL_KIND } from '../api/types.js';
-import type { MemberPhase, MemberView } from './members.js';
+import type { MemberPhase, MemberView } from '../member/members.js';
 import type { DeleteAction, DeleteReason, FailureRecord, PoolAction } from './model.js';
 import { BACKOFF_CAP_MS, FAILURE_WINDOW_MS, TTL_JITTER, resolveSpec } from './model.js';
 import type { PlanInput, PlanResult } from './plan.js';

@@ -9,7 +9,7 @@
 //   5. delete failed members, warming timeouts, TTL-expired ready members (capped), excess warm members, drifted ones;
 //   6. create the deficit, bounded by maxSize (claimed included) and by back-off after repeated failures.
 import type { InstancePool, InstancePoolStatus, LifecycleClass } from '../api/types.js';
-import type { MemberView } from './members.js';
+import type { MemberView } from '../member/members.js';
 import type {
   DeleteReason,
   FailureAssessment,
