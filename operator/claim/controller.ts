@@ -22,6 +22,7 @@ import type { CacheIndex } from '../kube/cache-index.js';
 import type { Cache } from '../kube/informer-set.js';
 import { customClient, podClient, type CustomClient, type PodClient } from '../kube/patch.js';
 import { guardedWrite, PlanAgain } from '../kube/guarded.js';
+import { OwnWrites, type OwnWrite } from '../kube/own-writes.js';
 import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
 import { clampDelayMs } from '../kube/timers.js';
@@ -54,28 +55,24 @@ export interface ClaimControllerDeps {
   now?: () => number;
 }
 
-interface RecentBind {
-  member: string;
-  at: number;
-}
-
 export class ClaimController {
   private readonly now: () => number;
   /**
-   * Binds this process made that the pod cache may not show yet: claim uid -> member. Without it a pass that runs
+   * Binds this process made that the pod cache may not show yet, by member name. Without them a pass that runs
    * before the cache catches up would see the claim still pending and the member still ready, and pair the claim
    * with a second member. The member side is safe anyway (resourceVersion precondition); this guards the claim side.
+   * The context is the pass's claim uids: a member is shown bound only to a claim the pass still lists.
    */
-  private readonly recentBinds = new Map<string, RecentBind>();
+  private readonly ownBinds = new OwnWrites<V1Pod, ReadonlySet<string>>({ ttlMs: BIND_MEMORY_MS, now: () => this.now() });
   private readonly poolPending = new Map<string, { value: number; at: number }>();
   /** Binds under way, by claim uid: later passes leave their claims alone until they finish. */
   private readonly inFlight = new Map<string, Promise<void>>();
   /**
-   * Claims as our last write to them returned them, while the cache still shows the version before that write
-   * (staleRv). Without it the next pass, seconds of cache lag or not, would plan from the old status and write the
+   * Claims as our last write to them returned them, by uid, while the cache still shows the version before that
+   * write. Without them the next pass, seconds of cache lag or not, would plan from the old status and write the
    * same status again: a write too many on the claim path.
    */
-  private readonly ownClaimWrites = new Map<string, { staleRv: string; claim: PoolClaim; at: number }>();
+  private readonly ownClaimWrites = new OwnWrites<PoolClaim>({ ttlMs: BIND_MEMORY_MS, now: () => this.now() });
   /**
    * Claims whose bind failed, by claim uid, until they bind or are deleted: the planner holds each back for its own
    * back-off, or fails it (BindFailed) when the API server refused it for good. Per claim, so one claim in trouble
@@ -115,8 +112,7 @@ export class ClaimController {
     });
     claims.onUpdate((c, old) => {
       // Our own write coming back through the watch: the pass that wrote it already planned from it.
-      const own = this.ownClaimWrites.get(c.metadata.uid ?? '');
-      if (own && own.claim.metadata.resourceVersion === c.metadata.resourceVersion) return;
+      if (this.ownClaimWrites.isEcho(c.metadata.uid ?? '', c)) return;
       if (claimChangeMatters(c, old)) byClaim(c);
     });
     claims.onDelete((c) => {
@@ -138,8 +134,11 @@ export class ClaimController {
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name: poolName } = splitKey(key);
     const pool = this.d.pools.get(poolName, namespace);
-    const claims = this.withOwnWrites(this.d.claimsByPool.list(namespace, poolName));
-    const members = this.coverRecentBinds(this.d.podsByPool.list(namespace, poolName), claims);
+    // The caches as our own writes leave them (see OwnWrites): what the pass plans from.
+    const claims = this.ownClaimWrites.viewAll(this.d.claimsByPool.list(namespace, poolName), (c) => c.metadata.uid ?? '', undefined);
+    const pods = this.d.podsByPool.list(namespace, poolName);
+    const members =
+      this.ownBinds.size === 0 ? [...pods] : this.ownBinds.viewAll(pods, (p) => p.metadata?.name ?? '', new Set(claims.map((c) => c.metadata.uid ?? '')));
     if (claims.length === 0 && !pool) return;
     const now = this.now();
     const actions = planClaims({
@@ -190,57 +189,11 @@ export class ClaimController {
     }
   }
 
-  private withOwnWrites(claims: readonly PoolClaim[]): PoolClaim[] {
-    if (this.ownClaimWrites.size === 0) return [...claims];
-    const now = this.now();
-    return claims.map((c) => {
-      const uid = c.metadata.uid ?? '';
-      const own = this.ownClaimWrites.get(uid);
-      if (!own) return c;
-      if (own.staleRv === c.metadata.resourceVersion && now - own.at < BIND_MEMORY_MS) return own.claim;
-      this.ownClaimWrites.delete(uid); // the cache has moved on: it knows better now
-      return c;
-    });
-  }
-
-  private remember(before: PoolClaim | undefined, written: unknown): void {
+  private remember(before: PoolClaim | undefined, written: PoolClaim | undefined): void {
     const uid = before?.metadata.uid;
-    const rv = before?.metadata.resourceVersion;
-    if (!uid || !rv || typeof written !== 'object' || written === null) return;
-    this.ownClaimWrites.set(uid, { staleRv: rv, claim: written as PoolClaim, at: this.now() });
-  }
-
-  /**
-   * Pods as the pass must see them: a member we bound that the cache still shows unclaimed is presented with the
-   * claim it now records, so the planner neither offers it again nor pairs its claim with another member.
-   */
-  private coverRecentBinds(pods: readonly V1Pod[], claims: readonly PoolClaim[]): V1Pod[] {
-    if (this.recentBinds.size === 0) return [...pods];
-    const now = this.now();
-    const byMember = new Map<string, string>();
-    for (const [uid, b] of this.recentBinds) {
-      if (now - b.at > BIND_MEMORY_MS) this.recentBinds.delete(uid);
-      else byMember.set(b.member, uid);
-    }
-    return pods.map((p) => {
-      const uid = byMember.get(p.metadata?.name ?? '');
-      if (uid === undefined) return p;
-      if (p.metadata?.annotations?.[ANN_CLAIM_UID] === uid) {
-        this.recentBinds.delete(uid); // the cache caught up
-        return p;
-      }
-      const claim = claims.find((c) => c.metadata.uid === uid);
-      return claim
-        ? {
-            ...p,
-            metadata: {
-              ...p.metadata,
-              labels: { ...p.metadata?.labels, [LABEL_STATE]: 'claimed', [LABEL_CLAIM]: claim.metadata.name ?? '' },
-              annotations: { ...p.metadata?.annotations, [ANN_CLAIM_UID]: uid },
-            },
-          }
-        : p;
-    });
+    const staleRv = before?.metadata.resourceVersion;
+    if (!uid || !staleRv || typeof written !== 'object' || written === null) return;
+    this.ownClaimWrites.record(uid, claimWritten(staleRv, written));
   }
 
   private async act(
@@ -281,7 +234,7 @@ export class ClaimController {
       }
       // Binds are pipelined: the pass does not wait for its binds' two round trips, so the next claims of the pool
       // are planned while they are in flight. Their claims and members stay out of later passes until they finish
-      // (inFlight here, recentBinds for the member); a failed bind has the pool planned again.
+      // (inFlight here, ownBinds for the member); a failed bind has the pool planned again.
       // The claim leaves inFlight before the pool is planned again: a pass planned while it is still there would
       // leave the claim alone.
       const running = chain(list).then(
@@ -328,11 +281,11 @@ export class ClaimController {
       case 'bind': {
         const t0 = this.now();
         // Before the patch: a pass planned while it is in flight must not offer this member to another claim.
-        this.recentBinds.set(a.claim.uid, { member: a.member.name, at: t0 });
+        this.ownBinds.record(a.member.name, memberBound(a.claim));
         try {
           await guardedWrite(() => this.podsApi.mergePatch({ namespace, name: a.member.name }, a.patch), 'plan-again');
         } catch (err) {
-          this.recentBinds.delete(a.claim.uid);
+          this.ownBinds.forget(a.member.name);
           throw err;
         }
         // Guarded by the claim's resourceVersion: if another operator bound this claim to another member
@@ -396,8 +349,7 @@ export class ClaimController {
       case 'add-finalizer':
       case 'remove-finalizer':
         {
-          const written = await guardedWrite(() => this.claimsApi.mergePatch({ namespace, name: a.claim.name }, a.patch), 'ignore');
-          if (written !== undefined) this.remember(claim, written);
+          this.remember(claim, await guardedWrite(() => this.claimsApi.mergePatch({ namespace, name: a.claim.name }, a.patch), 'ignore'));
         }
         return;
       case 'set-pool-pending':
@@ -440,6 +392,36 @@ export class ClaimController {
     );
     this.poolPending.set(key, { value, at: now });
   }
+}
+
+/** Our claim write, as the pass sees it until the cache moves off the version it was written over. */
+function claimWritten(staleRv: string, written: PoolClaim): OwnWrite<PoolClaim> {
+  return {
+    apply: () => written,
+    shown: (cached) => cached.metadata.resourceVersion !== staleRv,
+    echo: (cached) => cached.metadata.resourceVersion === written.metadata.resourceVersion,
+  };
+}
+
+/**
+ * Our bind of a member, as the pass sees it until the pod cache records the claim: claimed by the claim, so the
+ * planner neither offers it again nor pairs its claim with another member.
+ */
+function memberBound(claim: { name: string; uid: string }): OwnWrite<V1Pod, ReadonlySet<string>> {
+  return {
+    apply: (p, claimUids) =>
+      claimUids.has(claim.uid)
+        ? {
+            ...p,
+            metadata: {
+              ...p.metadata,
+              labels: { ...p.metadata?.labels, [LABEL_STATE]: 'claimed', [LABEL_CLAIM]: claim.name },
+              annotations: { ...p.metadata?.annotations, [ANN_CLAIM_UID]: claim.uid },
+            },
+          }
+        : undefined,
+    shown: (p) => p.metadata?.annotations?.[ANN_CLAIM_UID] === claim.uid,
+  };
 }
 
 function refObject(namespace: string, ref: { name: string; uid: string }): PoolClaim {
