@@ -129,7 +129,7 @@ const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: stri
   },
   {
     what: "member metrics through the API server's pod proxy (spec.metrics.via: APIServerProxy)",
-    file: 'operator/metrics/scraper.ts',
+    file: 'operator/utilization/scraper.ts',
     evidence: /\/pods\/\$\{[^}]+\}:\$\{[^}]+\}\/proxy/,
     grants: ['core/pods/proxy:get'],
     podProxyOnly: true,

@@ -17,7 +17,7 @@ import { LeaderElector } from './kube/leader.js';
 import { runWorkers } from './kube/workers.js';
 import { WorkQueue } from './kube/workqueue.js';
 import { createMetrics, onApiRequest, queueHooks } from './metrics/registry.js';
-import { UtilizationScraper, kubeScrapeClients } from './metrics/scraper.js';
+import { UtilizationScraper, kubeScrapeClients } from './utilization/scraper.js';
 import { PoolController } from './pool/controller.js';
 import { ownedMembers } from './member/members.js';
 import { joinKey } from './kube/key.js';

@@ -64,34 +64,6 @@ export function customClient<T>(custom: CustomObjectsApi, type: ResourceType): C
   };
 }
 
-/** Merge-patches the status subresource of a custom object: the body is `{ status: statusPatch }`. */
-export function mergePatchCustomStatus(
-  custom: CustomObjectsApi,
-  group: string,
-  version: string,
-  plural: string,
-  namespace: string,
-  name: string,
-  statusPatch: MergePatch,
-  resourceVersion?: string,
-): Promise<unknown> {
-  return customClient(custom, { group, version, plural }).mergePatchStatus({ namespace, name }, statusPatch, resourceVersion);
-}
-
-/** Merge-patches a custom object itself (metadata such as finalizers, labels, annotations; not its status). */
-export function mergePatchCustom(
-  custom: CustomObjectsApi,
-  group: string,
-  version: string,
-  plural: string,
-  namespace: string,
-  name: string,
-  patch: MergePatch,
-  resourceVersion?: string,
-): Promise<unknown> {
-  return customClient(custom, { group, version, plural }).mergePatch({ namespace, name }, patch, resourceVersion);
-}
-
 /** One operation of a JSON Patch (RFC 6902). */
 export interface JsonPatchOp {
   op: 'add' | 'replace' | 'remove' | 'test';

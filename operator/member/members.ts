@@ -143,6 +143,21 @@ function classify(pod: V1Pod): MemberView {
   };
 }
 
+/** Why a member is deleted: the pool planner decides it, the metrics count it (warmpool_members_recycled_total). */
+export type DeleteReason =
+  | 'scale-down'
+  | 'ttl'
+  | 'template-drift'
+  /** Was labelled ready but its Ready condition is no longer True. */
+  | 'unhealthy'
+  /** Pod phase Failed or Succeeded, or a crashing container. */
+  | 'failed'
+  /** Evicted or disrupted (spot reclaim, node pressure, preemption). */
+  | 'evicted'
+  | 'warming-timeout'
+  | 'drain'
+  | 'pool-deleting';
+
 /**
  * Who a pod labelled with a pool belongs to, by its controller reference, never by labels (anyone who can create a
  * pod can label one): 'pool' when its controller is the pool (uid matched), 'claim' when its controller is the

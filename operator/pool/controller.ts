@@ -12,8 +12,8 @@ import {
   type InstancePoolStatus,
   type PoolUtilization,
 } from '../api/types.js';
-import { utilizationChanged } from '../metrics/utilization.js';
-import { reservedLabelWarnings, validatePool } from '../api/validate.js';
+import { utilizationChanged } from '../utilization/utilization.js';
+import { resolvePool, resolveSpec } from '../api/resolve.js';
 import type { EventRecorder } from '../kube/events.js';
 import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import type { Expectations } from '../kube/expectations.js';
@@ -25,8 +25,8 @@ import type { WorkQueue } from '../kube/workqueue.js';
 import { classifyMember, memberOwner, memberPoolKey, ownedMembers, type MemberOwner } from '../member/members.js';
 import { joinKey, splitKey } from '../kube/key.js';
 import { memberPod } from '../member/member-pod.js';
-import { isBackoffFailure, resolveSpec, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
-import { evictionFailure, planPool, slowStartBatches } from './plan.js';
+import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
+import { evictionFailure, planPool } from './plan.js';
 import { ownedStatus, statusEqual } from './status.js';
 import type { PoolObserver } from './observer.js';
 
@@ -193,17 +193,17 @@ export class PoolController {
       return; // the update event brings us back with the finalizer in the cache
     }
 
-    const validation = validatePool(cached);
-    const pool = validation.ok ? validation.pool : cached;
-    const validationErrors = validation.ok ? [] : validation.errors.map((e) => `${e.field}: ${e.message}`);
+    // The door: from here on the pass sees the pool validated and defaulted, and its spec resolved.
+    const verdict = resolvePool(cached);
+    const { pool, spec } = verdict;
+    const validationErrors = verdict.ok ? [] : verdict.errors;
     const mem = this.memoryFor(key, uid);
-    if (validation.ok && !mem.warnedLabels) {
-      const warnings = reservedLabelWarnings(pool);
-      if (warnings.length > 0) events.record(pool, 'Warning', 'ReservedLabels', warnings.join('; '));
+    if (verdict.ok && !mem.warnedLabels) {
+      if (verdict.warnings.length > 0) events.record(pool, 'Warning', 'ReservedLabels', verdict.warnings.join('; '));
       mem.warnedLabels = true;
     }
-    if (!validation.ok) {
-      events.record(pool, 'Warning', 'InvalidSpec', validationErrors.join('; '));
+    if (!verdict.ok) {
+      events.record(pool, 'Warning', 'InvalidSpec', verdict.message);
     }
 
     const now = this.now();
@@ -223,6 +223,7 @@ export class PoolController {
     const hash = templateHash(pool.spec.template);
     const plan = planPool({
       pool,
+      spec,
       members,
       now,
       templateHash: hash,
@@ -417,6 +418,20 @@ export class PoolController {
     mem.lastStatusWriteAt = now;
     return undefined;
   }
+}
+
+/** Batch sizes 1, 2, 4, ... summing to count: createMembers stops at the first batch with an error. */
+export function slowStartBatches(count: number, initial = 1): number[] {
+  const batches: number[] = [];
+  let remaining = Math.max(0, Math.floor(count));
+  let size = Math.max(1, initial);
+  while (remaining > 0) {
+    const batch = Math.min(size, remaining);
+    batches.push(batch);
+    remaining -= batch;
+    size *= 2;
+  }
+  return batches;
 }
 
 /**

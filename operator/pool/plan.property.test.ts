@@ -122,6 +122,7 @@ function randomInput(seed: number): PlanInput {
   }));
   return {
     pool,
+    spec: resolveSpec(pool.spec),
     members,
     now: NOW,
     templateHash: 'h',
