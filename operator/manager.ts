@@ -154,6 +154,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     podsByPool,
     claimsByPool,
     queue: claimQueue,
+    poolQueue,
     events,
     observer: claimObserver(metrics, logger('claim')),
   });
