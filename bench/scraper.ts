@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import { configureLogging } from '../operator/telemetry/logger.js';
 import { createMetrics } from '../operator/metrics/registry.js';
-import { UtilizationScraper, kubeScrapeClients } from '../operator/metrics/scraper.js';
+import { UtilizationScraper, kubeScrapeClients } from '../operator/utilization/scraper.js';
 
 const MEMBERS = Number(process.argv[2] ?? 1000);
 const SECONDS = Number(process.argv[3] ?? 60);

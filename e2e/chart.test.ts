@@ -129,14 +129,14 @@ const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: stri
   },
   {
     what: "member metrics through the API server's pod proxy (spec.metrics.via: APIServerProxy)",
-    file: 'operator/metrics/scraper.ts',
+    file: 'operator/utilization/scraper.ts',
     evidence: /\/pods\/\$\{[^}]+\}\/proxy/,
     grants: ['core/pods/proxy:get'],
     podProxyOnly: true,
   },
   {
     what: 'members own their pool with blockOwnerDeletion, which OwnerReferencesPermissionEnforcement checks',
-    file: 'operator/pool/member-pod.ts',
+    file: 'operator/member/member-pod.ts',
     evidence: /blockOwnerDeletion: true/,
     grants: ['warmpool.dev/instancepools/finalizers:update'],
   },

@@ -19,9 +19,10 @@ import { LeaderElector } from './kube/leader.js';
 import { runWorkers, type ReconcileResult } from './kube/workers.js';
 import { WorkQueue } from './kube/workqueue.js';
 import { createMetrics, onApiRequest, queueHooks } from './metrics/registry.js';
-import { UtilizationScraper, kubeScrapeClients } from './metrics/scraper.js';
+import { UtilizationScraper, kubeScrapeClients } from './utilization/scraper.js';
 import { PoolController } from './pool/controller.js';
-import { ownedMembers } from './pool/members.js';
+import { ownedMembers } from './member/members.js';
+import { joinKey } from './kube/key.js';
 import { poolObserver } from './pool/observer.js';
 import { MetricsAuthorizer, reviewClients, withAuthorization } from './server/auth.js';
 import { directoryCertificates, selfSignedCertificates, type CertificateSource } from './server/certs.js';
@@ -247,11 +248,11 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     ]).then(() => undefined);
     // Level-triggered start: every pool is reconciled once, whatever happened while nobody led.
     for (const p of pools.list()) {
-      const key = `${p.metadata.namespace ?? ''}/${p.metadata.name ?? ''}`;
+      const key = joinKey(p.metadata.namespace ?? '', p.metadata.name ?? '');
       poolQueue.add(key);
       claimQueue.add(key);
     }
-    for (const c of claims.list()) claimQueue.add(`${c.metadata.namespace ?? ''}/${c.spec.poolName}`);
+    for (const c of claims.list()) claimQueue.add(joinKey(c.metadata.namespace ?? '', c.spec.poolName));
     log.info('operator started', { identity });
   };
   // Leadership paused while the API server cannot be reached: the fence already refuses writes and the elector

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { CLAIM_PLURAL, GROUP, LABEL_POOL, POOL_PLURAL, VERSION } from '../../operator/api/types.js';
 import type { InstancePool, PoolClaim, ReclaimPolicy } from '../../operator/api/types.js';
 import { errorMessage, isNotFound, statusCode } from '../../operator/kube/errors.js';
-import { parsePodMetricsList, type PodUsage } from '../../operator/metrics/utilization.js';
+import { parsePodMetricsList, type PodUsage } from '../../operator/utilization/utilization.js';
 import { claim, claimManifest, createClaim, releaseClaim, type ClaimOptions } from '../claim.js';
 import { ClaimFailedError, ClaimTimeoutError, WarmpoolError } from '../errors.js';
 import { kubeFor, type Kube, type KubeOptions } from '../kube.js';

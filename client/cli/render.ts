@@ -4,8 +4,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { InstancePool, PoolClaim } from '../../operator/api/types.js';
 import { ANN_ACQUIRED_BY } from '../../operator/api/types.js';
-import { podCapacity, usagePercent, type PodUsage } from '../../operator/metrics/utilization.js';
-import { classifyMember, ownedMembers, toMillis, type MemberPhase } from '../../operator/pool/members.js';
+import { podCapacity, usagePercent, type PodUsage } from '../../operator/utilization/utilization.js';
+import { classifyMember, ownedMembers, toMillis, type MemberPhase } from '../../operator/member/members.js';
 
 /** kubectl's tabular output: columns left-aligned, three spaces apart. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -87,7 +87,7 @@ function stringRule(rule: string, message: string, holds: (self: string) => bool
 /**
  * spec.metrics.path is appended to the member's URL, and a URL parser resolves dot segments (also spelled %2e):
  * `/../../../../kube-system/pods/x:9100/proxy/metrics` would make the API server's pod proxy read another pod. The
- * scraper encodes each segment anyway (operator/metrics/scraper.ts); the schema refuses such paths outright.
+ * scraper encodes each segment anyway (operator/utilization/scraper.ts); the schema refuses such paths outright.
  */
 const metricsPathRules: ValidationRule[] = [
   stringRule("!self.matches('(^|/)[.][.]?(/|$)')", 'may not contain a . or .. segment', (s) => !/(^|\/)\.\.?(\/|$)/.test(s)),

@@ -9,6 +9,9 @@ export const POOL_KIND = 'InstancePool';
 export const POOL_PLURAL = 'instancepools';
 export const CLAIM_KIND = 'PoolClaim';
 export const CLAIM_PLURAL = 'poolclaims';
+/** Where each custom resource lives in the API, for the typed clients (kube/patch.ts customClient). */
+export const POOL_RESOURCE = { group: GROUP, version: VERSION, plural: POOL_PLURAL } as const;
+export const CLAIM_RESOURCE = { group: GROUP, version: VERSION, plural: CLAIM_PLURAL } as const;
 
 /** metav1.Condition, as the API conventions define it. */
 export interface Condition {

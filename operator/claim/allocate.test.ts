@@ -1,6 +1,6 @@
 import type { ClaimOrder, PoolClaim } from '../api/types.js';
 import { API_VERSION, CLAIM_KIND } from '../api/types.js';
-import type { MemberPhase, MemberView } from '../pool/members.js';
+import type { MemberPhase, MemberView } from '../member/members.js';
 import { allocate, isClaimable } from './allocate.js';
 
 const T0 = Date.parse('2026-11-24T12:00:00Z');

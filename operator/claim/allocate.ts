@@ -2,7 +2,7 @@
 // once, so a burst of claims is paired in one step without racing itself. Pure and deterministic: every tie is
 // broken by member name.
 import type { ClaimOrder, PoolClaim } from '../api/types.js';
-import type { MemberView } from '../pool/members.js';
+import type { MemberView } from '../member/members.js';
 
 export interface Pair {
   claim: PoolClaim;

@@ -5,7 +5,7 @@ import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import { getCondition, setCondition } from '../api/conditions.js';
 import { isRecord } from '../api/conform.js';
 import type { ClaimMember, InstancePool, PoolClaim, PoolClaimStatus, ReclaimPolicy } from '../api/types.js';
-import { claimOwnerReference, poolOwnerReference } from '../pool/member-pod.js';
+import { claimOwnerReference, poolOwnerReference } from '../member/member-pod.js';
 import {
   ANN_ACQUIRED_BY,
   ANN_ACQUIRED_FOR,
@@ -18,7 +18,7 @@ import {
   LABEL_STATE,
   POOL_KIND,
 } from '../api/types.js';
-import { toMillis } from '../pool/members.js';
+import { toMillis } from '../member/members.js';
 
 /**
  * A new claim that must wait gets its first Pending status only after this long. Most waits end sooner (a member

@@ -3,7 +3,7 @@ import { conform } from '../api/conform.js';
 import { claimStatusSchema } from '../api/schema.js';
 import type { ClaimQueueSpec, InstancePool, InstancePoolSpec, PoolClaim, PoolClaimSpec, PoolClaimStatus } from '../api/types.js';
 import { API_VERSION, CLAIM_FINALIZER, CLAIM_KIND, POOL_KIND } from '../api/types.js';
-import { classifyMember, memberOwner, ownedMembers } from '../pool/members.js';
+import { classifyMember, memberOwner, ownedMembers } from '../member/members.js';
 import { isClaimable } from './allocate.js';
 import { MAX_TIMER_DELAY_MS } from '../kube/timers.js';
 import { bindRetryAt, type BindFailure } from './bind-failure.js';

@@ -23,8 +23,8 @@ import { CLAIM_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from '../api/defaults.j
 import type { InstancePool, PoolClaim, ReclaimPolicy } from '../api/types.js';
 import { ANN_CLAIMED_AT } from '../api/types.js';
 import { clampDelayMs } from '../kube/timers.js';
-import type { MemberView } from '../pool/members.js';
-import { classifyMember, memberOwner, toMillis } from '../pool/members.js';
+import type { MemberView } from '../member/members.js';
+import { classifyMember, memberOwner, toMillis } from '../member/members.js';
 import { allocate } from './allocate.js';
 import { bindRetryAt, type BindFailure } from './bind-failure.js';
 import type {

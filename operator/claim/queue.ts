@@ -3,7 +3,7 @@
 // broken by creation time and then name, so two passes over the same claims give the same queue.
 import type { OnFull, PoolClaim, QueueStrategy } from '../api/types.js';
 import { withClaimDefaults } from '../api/defaults.js';
-import { toMillis } from '../pool/members.js';
+import { toMillis } from '../member/members.js';
 
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -1,3 +1,4 @@
+// Test support only (tsconfig.build.json leaves it out of the build).
 // A fake HTTP layer for unit tests of code that calls the generated clients: real client objects (real
 // serialization, headers and error handling) over a scripted server, so tests see exactly what would go on the wire.
 import { KubeConfig, ResponseContext, wrapHttpLibrary } from '@kubernetes/client-node';

@@ -1,7 +1,9 @@
 import { makeInstrumentedClients } from './api-metrics.js';
 import { isConflict } from './errors.js';
 import { fakeHttp, fakeKubeConfig } from './fake-http.js';
-import { mergePatchCustom, mergePatchCustomStatus, mergePatchPod, withResourceVersion } from './patch.js';
+import { customClient, mergePatchPod, withResourceVersion } from './patch.js';
+
+const POOLCLAIMS = { group: 'warmpool.dev', version: 'v1alpha1', plural: 'poolclaims' };
 
 function clients(status = 200) {
   const http = fakeHttp(() =>
@@ -45,18 +47,18 @@ describe('merge patch helpers', () => {
     expect(isConflict(err)).toBe(true);
   });
 
-  test('mergePatchCustomStatus patches the status subresource', async () => {
+  test('customClient.mergePatchStatus patches the status subresource', async () => {
     const c = clients();
-    await mergePatchCustomStatus(c.custom, 'warmpool.dev', 'v1alpha1', 'poolclaims', 'ns', 'c1', { phase: 'Bound' });
+    await customClient(c.custom, POOLCLAIMS).mergePatchStatus({ namespace: 'ns', name: 'c1' }, { phase: 'Bound' });
     const req = c.http.requests[0];
     expect(req?.url.pathname).toBe('/apis/warmpool.dev/v1alpha1/namespaces/ns/poolclaims/c1/status');
     expect(req?.headers['Content-Type']).toBe('application/merge-patch+json');
     expect(JSON.parse(req?.body ?? '')).toEqual({ status: { phase: 'Bound' } });
   });
 
-  test('mergePatchCustom patches the object itself, optionally with a precondition', async () => {
+  test('customClient.mergePatch patches the object itself, optionally with a precondition', async () => {
     const c = clients();
-    await mergePatchCustom(c.custom, 'warmpool.dev', 'v1alpha1', 'poolclaims', 'ns', 'c1', { metadata: { finalizers: ['f'] } }, '3');
+    await customClient(c.custom, POOLCLAIMS).mergePatch({ namespace: 'ns', name: 'c1' }, { metadata: { finalizers: ['f'] } }, '3');
     const req = c.http.requests[0];
     expect(req?.url.pathname).toBe('/apis/warmpool.dev/v1alpha1/namespaces/ns/poolclaims/c1');
     expect(req?.headers['Content-Type']).toBe('application/merge-patch+json');

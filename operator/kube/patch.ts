@@ -1,8 +1,9 @@
-// Patch helpers that send the right content type. The generated patch methods default to JSON Patch
+// Typed clients (pods, custom resources by ResourceType) and patch helpers that send the right content type. The generated patch methods default to JSON Patch
 // (application/json-patch+json, the first type they list); every helper here sends a JSON merge patch instead, where
 // an object is merged field by field and null deletes a field.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
+import type { ObjectKey } from './key.js';
 
 /** A JSON merge patch body. */
 export type MergePatch = object;
@@ -31,34 +32,36 @@ export function mergePatchPod(
   return core.patchNamespacedPod({ namespace, name, body: withResourceVersion(patch, resourceVersion) }, mergePatch);
 }
 
-/** Merge-patches the status subresource of a custom object: the body is `{ status: statusPatch }`. */
-export function mergePatchCustomStatus(
-  custom: CustomObjectsApi,
-  group: string,
-  version: string,
-  plural: string,
-  namespace: string,
-  name: string,
-  statusPatch: MergePatch,
-  resourceVersion?: string,
-): Promise<unknown> {
-  const body = withResourceVersion({ status: statusPatch }, resourceVersion);
-  return custom.patchNamespacedCustomObjectStatus({ group, version, plural, namespace, name, body }, mergePatch);
+/** Where a custom resource lives in the API: what the generated CustomObjectsApi wants spelled out at every call. */
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
 }
 
-/** Merge-patches a custom object itself (metadata such as finalizers, labels, annotations; not its status). */
-export function mergePatchCustom(
-  custom: CustomObjectsApi,
-  group: string,
-  version: string,
-  plural: string,
-  namespace: string,
-  name: string,
-  patch: MergePatch,
-  resourceVersion?: string,
-): Promise<unknown> {
-  const body = withResourceVersion(patch, resourceVersion);
-  return custom.patchNamespacedCustomObject({ group, version, plural, namespace, name, body }, mergePatch);
+/** A typed client of one namespaced custom resource: call sites name the object, never the group or plural. */
+export interface CustomClient<T> {
+  get(key: ObjectKey): Promise<T>;
+  /** Merge-patches the object itself (metadata such as finalizers, labels, annotations; not its status). */
+  mergePatch(key: ObjectKey, patch: MergePatch, resourceVersion?: string): Promise<T>;
+  /** Merge-patches the status subresource: the body sent is `{ status: statusPatch }`. */
+  mergePatchStatus(key: ObjectKey, statusPatch: MergePatch, resourceVersion?: string): Promise<T>;
+}
+
+export function customClient<T>(custom: CustomObjectsApi, type: ResourceType): CustomClient<T> {
+  return {
+    get: async (key) => (await custom.getNamespacedCustomObject({ ...type, ...key })) as T,
+    mergePatch: async (key, patch, resourceVersion) =>
+      (await custom.patchNamespacedCustomObject(
+        { ...type, ...key, body: withResourceVersion(patch, resourceVersion) },
+        mergePatch,
+      )) as T,
+    mergePatchStatus: async (key, statusPatch, resourceVersion) =>
+      (await custom.patchNamespacedCustomObjectStatus(
+        { ...type, ...key, body: withResourceVersion({ status: statusPatch }, resourceVersion) },
+        mergePatch,
+      )) as T,
+  };
 }
 
 /** One operation of a JSON Patch (RFC 6902). */
@@ -81,3 +84,23 @@ export function jsonPatchPod(core: CoreV1Api, namespace: string, name: string, o
 }
 
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+/** A typed client of member pods: read, merge- or JSON-patch, delete with preconditions. */
+export interface PodClient {
+  get(key: ObjectKey): Promise<V1Pod>;
+  create(namespace: string, pod: V1Pod): Promise<V1Pod>;
+  mergePatch(key: ObjectKey, patch: MergePatch, resourceVersion?: string): Promise<V1Pod>;
+  jsonPatch(key: ObjectKey, ops: readonly JsonPatchOp[]): Promise<V1Pod>;
+  /** Deletes only the pod with this uid at this resourceVersion (409 otherwise). */
+  delete(key: ObjectKey, preconditions: { uid: string; resourceVersion: string }): Promise<unknown>;
+}
+
+export function podClient(core: CoreV1Api): PodClient {
+  return {
+    get: (key) => core.readNamespacedPod(key),
+    create: (namespace, body) => core.createNamespacedPod({ namespace, body }),
+    mergePatch: (key, patch, resourceVersion) => mergePatchPod(core, key.namespace, key.name, patch, resourceVersion),
+    jsonPatch: (key, ops) => jsonPatchPod(core, key.namespace, key.name, ops),
+    delete: (key, preconditions) => core.deleteNamespacedPod({ ...key, body: { preconditions } }),
+  };
+}

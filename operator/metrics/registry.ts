@@ -4,8 +4,7 @@
 // a closed set are typed as unions so a typo fails the typecheck rather than creating a new series.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PoolUtilization } from '../api/types.js';
-import type { DeleteReason } from '../pool/model.js';
-import type { MemberUtilization } from './utilization.js';
+import type { DeleteReason } from '../member/members.js';
 
 /** Seconds, from 1 ms to 10 minutes: claim stages, warm-up, reconciles and queue waits all fall in this range. */
 export const DURATION_BUCKETS = [
@@ -52,6 +51,18 @@ export interface HistogramOf<L> {
 }
 
 /** Per-member utilization; it multiplies series by the member count, hence behind an option. */
+/** One member's figures; each is undefined when its source had nothing (yet). */
+export interface MemberUtilization {
+  httpRps?: number;
+  tcpRps?: number;
+  methodRps?: number;
+  /** Sum of the protocol rates that are known. */
+  combinedRps?: number;
+  inflight?: number;
+  cpuPercent?: number;
+  memoryPercent?: number;
+}
+
 export interface MemberUtilizationMetrics {
   rps: GaugeOf<MemberLabels & { protocol: Protocol }>;
   inflight: GaugeOf<MemberLabels>;

@@ -4,31 +4,29 @@
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
 import { templateHash } from '../api/hash.js';
 import {
-  GROUP,
-  LABEL_POOL,
   LABEL_STATE,
   ANN_READY_AT,
   POOL_FINALIZER,
-  POOL_PLURAL,
-  VERSION,
+  POOL_RESOURCE,
   type InstancePool,
   type InstancePoolStatus,
   type PoolUtilization,
 } from '../api/types.js';
-import { utilizationChanged } from '../metrics/utilization.js';
-import { reservedLabelWarnings, validatePool } from '../api/validate.js';
+import { utilizationChanged } from '../utilization/utilization.js';
+import { resolvePool, resolveSpec } from '../api/resolve.js';
 import type { EventRecorder } from '../kube/events.js';
 import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import type { Expectations } from '../kube/expectations.js';
 import type { CacheIndex } from '../kube/cache-index.js';
 import type { Cache } from '../kube/informer-set.js';
-import { jsonPatchPod, mergePatchCustom, mergePatchCustomStatus, pointer } from '../kube/patch.js';
+import { customClient, podClient, pointer, type CustomClient, type PodClient } from '../kube/patch.js';
 import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
-import { classifyMember, memberOwner, ownedMembers, type MemberOwner } from './members.js';
-import { memberPod } from './member-pod.js';
-import { isBackoffFailure, resolveSpec, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
-import { evictionFailure, planPool, slowStartBatches } from './plan.js';
+import { classifyMember, memberOwner, memberPoolKey, ownedMembers, type MemberOwner } from '../member/members.js';
+import { joinKey, splitKey } from '../kube/key.js';
+import { memberPod } from '../member/member-pod.js';
+import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
+import { evictionFailure, planPool } from './plan.js';
 import { ownedStatus, statusEqual } from './status.js';
 import type { PoolObserver } from './observer.js';
 
@@ -64,32 +62,24 @@ interface PoolMemory {
   impostors: Set<string>;
 }
 
-export const poolKey = (namespace: string, name: string): string => `${namespace}/${name}`;
-
-export function splitKey(key: string): [string, string] {
-  const i = key.indexOf('/');
-  return [key.slice(0, i), key.slice(i + 1)];
-}
-
-/** The pool a member pod belongs to, from its label (the controller ownerReference is checked in the pass). */
-export function memberPoolKey(pod: V1Pod): string | undefined {
-  const pool = pod.metadata?.labels?.[LABEL_POOL];
-  return pool && pod.metadata?.namespace ? poolKey(pod.metadata.namespace, pool) : undefined;
-}
-
 export class PoolController {
   private readonly memory = new Map<string, PoolMemory>();
   private readonly now: () => number;
 
+  private readonly podsApi: PodClient;
+  private readonly poolsApi: CustomClient<InstancePool>;
+
   constructor(private readonly d: PoolControllerDeps) {
     this.now = d.now ?? Date.now;
+    this.podsApi = podClient(d.core);
+    this.poolsApi = customClient<InstancePool>(d.custom, POOL_RESOURCE);
   }
 
   /** Wires cache events to the queue and to expectations. */
   register(): void {
     const { pools, pods, queue, expectations } = this.d;
     const keyOf = (p: InstancePool): string | undefined =>
-      p.metadata.namespace && p.metadata.name ? poolKey(p.metadata.namespace, p.metadata.name) : undefined;
+      p.metadata.namespace && p.metadata.name ? joinKey(p.metadata.namespace, p.metadata.name) : undefined;
     const enqueuePool = (p: InstancePool): void => {
       const key = keyOf(p);
       if (key) queue.add(key);
@@ -127,7 +117,7 @@ export class PoolController {
   }
 
   private ownerOf(key: string, pod: V1Pod): MemberOwner | undefined {
-    const [namespace, name] = splitKey(key);
+    const { namespace, name } = splitKey(key);
     return memberOwner(pod, this.d.pools.get(name, namespace)?.metadata.uid);
   }
 
@@ -136,7 +126,7 @@ export class PoolController {
    * and may be gone before the next pass: record its failure when its deletion is seen (once per uid).
    */
   private recordEviction(key: string, pod: V1Pod): void {
-    const [namespace, name] = splitKey(key);
+    const { namespace, name } = splitKey(key);
     const pool = this.d.pools.get(name, namespace);
     const uid = pod.metadata?.uid;
     if (!pool || !uid || memberOwner(pod, pool.metadata.uid) === undefined) return;
@@ -175,7 +165,7 @@ export class PoolController {
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
-    const [namespace, name] = splitKey(key);
+    const { namespace, name } = splitKey(key);
     const cached = this.d.pools.get(name, namespace);
     if (!cached) {
       this.memory.delete(key);
@@ -187,31 +177,33 @@ export class PoolController {
   }
 
   private async sync(key: string, cached: InstancePool): Promise<ReconcileResult> {
-    const { core, custom, expectations, events } = this.d;
-    const [namespace, name] = splitKey(key);
+    const { expectations, events } = this.d;
+    const { namespace, name } = splitKey(key);
     const uid = cached.metadata.uid ?? '';
     const deleting = Boolean(cached.metadata.deletionTimestamp);
     const finalizers = cached.metadata.finalizers ?? [];
 
     // The finalizer first: it is what lets the pool wait for its claimed members when it is deleted.
     if (!deleting && !finalizers.includes(POOL_FINALIZER)) {
-      await mergePatchCustom(custom, GROUP, VERSION, POOL_PLURAL, namespace, name, {
-        metadata: { finalizers: [...finalizers, POOL_FINALIZER] },
-      }, cached.metadata.resourceVersion);
+      await this.poolsApi.mergePatch(
+        { namespace, name },
+        { metadata: { finalizers: [...finalizers, POOL_FINALIZER] } },
+        cached.metadata.resourceVersion,
+      );
       return; // the update event brings us back with the finalizer in the cache
     }
 
-    const validation = validatePool(cached);
-    const pool = validation.ok ? validation.pool : cached;
-    const validationErrors = validation.ok ? [] : validation.errors.map((e) => `${e.field}: ${e.message}`);
+    // The door: from here on the pass sees the pool validated and defaulted, and its spec resolved.
+    const verdict = resolvePool(cached);
+    const { pool, spec } = verdict;
+    const validationErrors = verdict.ok ? [] : verdict.errors;
     const mem = this.memoryFor(key, uid);
-    if (validation.ok && !mem.warnedLabels) {
-      const warnings = reservedLabelWarnings(pool);
-      if (warnings.length > 0) events.record(pool, 'Warning', 'ReservedLabels', warnings.join('; '));
+    if (verdict.ok && !mem.warnedLabels) {
+      if (verdict.warnings.length > 0) events.record(pool, 'Warning', 'ReservedLabels', verdict.warnings.join('; '));
       mem.warnedLabels = true;
     }
-    if (!validation.ok) {
-      events.record(pool, 'Warning', 'InvalidSpec', validationErrors.join('; '));
+    if (!verdict.ok) {
+      events.record(pool, 'Warning', 'InvalidSpec', verdict.message);
     }
 
     const now = this.now();
@@ -231,6 +223,7 @@ export class PoolController {
     const hash = templateHash(pool.spec.template);
     const plan = planPool({
       pool,
+      spec,
       members,
       now,
       templateHash: hash,
@@ -256,7 +249,7 @@ export class PoolController {
         // Guarded by the state label, not the resourceVersion: the pod's own status updates must not make this
         // patch fail and retry (a write too many), while a claim that bound the member meanwhile still does.
         markReady.push(
-          jsonPatchPod(core, namespace, a.pod, [
+          this.podsApi.jsonPatch({ namespace, name: a.pod }, [
             { op: 'test', path: '/metadata/uid', value: a.uid },
             { op: 'test', path: `/metadata/labels/${pointer(LABEL_STATE)}`, value: 'warming' },
             { op: 'replace', path: `/metadata/labels/${pointer(LABEL_STATE)}`, value: 'ready' },
@@ -290,9 +283,9 @@ export class PoolController {
     );
 
     if (plan.finalizerRemovable && finalizers.includes(POOL_FINALIZER)) {
-      await mergePatchCustom(custom, GROUP, VERSION, POOL_PLURAL, namespace, name, {
-        metadata: { finalizers: finalizers.filter((f) => f !== POOL_FINALIZER) },
-      }, cached.metadata.resourceVersion).catch((err: unknown) => {
+      await this.poolsApi
+        .mergePatch({ namespace, name }, { metadata: { finalizers: finalizers.filter((f) => f !== POOL_FINALIZER) } }, cached.metadata.resourceVersion)
+        .catch((err: unknown) => {
         if (!isNotFound(err)) throw err;
       });
       events.record(pool, 'Normal', 'Finalized', 'no members left; the pool can go');
@@ -305,16 +298,12 @@ export class PoolController {
 
   private async deleteMembers(key: string, pool: InstancePool, deletes: DeleteAction[], mem: PoolMemory, now: number): Promise<void> {
     if (deletes.length === 0) return;
-    const { core, expectations, events, observer } = this.d;
+    const { expectations, events, observer } = this.d;
     const namespace = pool.metadata.namespace ?? '';
     expectations.expectDeletions(key, deletes.map((d) => d.uid), now);
     const outcomes = await Promise.allSettled(
       deletes.map((d) =>
-        core.deleteNamespacedPod({
-          name: d.pod,
-          namespace,
-          body: { preconditions: { uid: d.uid, resourceVersion: d.resourceVersion } },
-        }),
+        this.podsApi.delete({ namespace, name: d.pod }, { uid: d.uid, resourceVersion: d.resourceVersion }),
       ),
     );
     const errors: unknown[] = [];
@@ -343,13 +332,13 @@ export class PoolController {
 
   /** Creates in slow-start batches (1, 2, 4, ...): a template the apiserver refuses costs one failed call, not N. */
   private async createMembers(key: string, pool: InstancePool, hash: string, count: number, mem: PoolMemory): Promise<void> {
-    const { core, expectations, events } = this.d;
+    const { expectations, events } = this.d;
     const namespace = pool.metadata.namespace ?? '';
     expectations.expectCreations(key, count, this.now());
     let created = 0;
     for (const batch of slowStartBatches(count)) {
       const outcomes = await Promise.allSettled(
-        Array.from({ length: batch }, () => core.createNamespacedPod({ namespace, body: memberPod(pool, hash, new Date(this.now())) })),
+        Array.from({ length: batch }, () => this.podsApi.create(namespace, memberPod(pool, hash, new Date(this.now())))),
       );
       const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       created += batch - failures.length;
@@ -393,13 +382,13 @@ export class PoolController {
    * a busy pool at a steady load costs no status writes.
    */
   async utilizationChanged(key: string, utilization: PoolUtilization): Promise<void> {
-    const [namespace, name] = splitKey(key);
+    const { namespace, name } = splitKey(key);
     const pool = this.d.pools.get(name, namespace);
     if (!pool || pool.metadata.deletionTimestamp) return;
     const mem = this.memoryFor(key, pool.metadata.uid ?? '');
     const previous = mem.lastUtilization ?? pool.status?.utilization;
     if (previous && !utilizationChanged(previous, utilization)) return;
-    await mergePatchCustomStatus(this.d.custom, GROUP, VERSION, POOL_PLURAL, namespace, name, { utilization });
+    await this.poolsApi.mergePatchStatus({ namespace, name }, { utilization });
     mem.lastUtilization = utilization;
   }
 
@@ -418,9 +407,9 @@ export class PoolController {
     if (mem.lastWritten && statusEqual(status, mem.lastWritten) && now - mem.lastStatusWriteAt < 5_000) return undefined;
     const wait = mem.lastStatusWriteAt + STATUS_MIN_INTERVAL_MS - now;
     if (wait > 0) return wait;
-    const [namespace, name] = splitKey(key);
+    const { namespace, name } = splitKey(key);
     try {
-      await mergePatchCustomStatus(this.d.custom, GROUP, VERSION, POOL_PLURAL, namespace, name, { ...status });
+      await this.poolsApi.mergePatchStatus({ namespace, name }, { ...status });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -429,6 +418,20 @@ export class PoolController {
     mem.lastStatusWriteAt = now;
     return undefined;
   }
+}
+
+/** Batch sizes 1, 2, 4, ... summing to count: createMembers stops at the first batch with an error. */
+export function slowStartBatches(count: number, initial = 1): number[] {
+  const batches: number[] = [];
+  let remaining = Math.max(0, Math.floor(count));
+  let size = Math.max(1, initial);
+  while (remaining > 0) {
+    const batch = Math.min(size, remaining);
+    batches.push(batch);
+    remaining -= batch;
+    size *= 2;
+  }
+  return batches;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The vocabulary of the pool planner: the knobs it works with, the actions it asks the shell to carry out, and
-// the spec with its defaults applied. Times are epoch milliseconds throughout (the shell passes Date.now()).
-import { withPoolDefaults } from '../api/defaults.js';
-import type { InstancePoolSpec, LifecycleClass } from '../api/types.js';
+// (the spec with its defaults applied comes from api/resolve.ts). Times are epoch milliseconds throughout (the shell passes Date.now()).
+import type { LifecycleClass } from '../api/types.js';
+import type { DeleteReason } from '../member/members.js';
 
 /** Failures within this window decide back-off and the Degraded condition. */
 export const FAILURE_WINDOW_MS = 5 * 60_000;
@@ -40,56 +40,10 @@ export const REQUEUE_FLOOR_MS = 1000;
 /** The warm-up figures in status are taken over this many of the most recently ready members. */
 export const WARMUP_SAMPLES = 20;
 
-/** The spec with defaults applied and the target clamped into its bounds. */
-export interface ResolvedSpec {
-  /** spec.targetSize clamped to [minSize, maxSize]. */
-  target: number;
-  minSize: number;
-  /** The cost ceiling: caps every non-terminating member, claimed ones included. */
-  maxSize: number;
-  lifecycleClass: LifecycleClass;
-  warmingTimeoutMs: number;
-  /** 0 means ready members never go stale. */
-  readyTtlMs: number;
-  paused: boolean;
-  drain: boolean;
-}
+// The spec as the planner sees it is resolved at the door (api/resolve.ts); re-exported for the planner's files.
+export { resolveSpec, type ResolvedSpec } from '../api/resolve.js';
 
-/** A non-negative count; anything else (a spec that failed validation) reads as 0, so no NaN reaches status. */
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? Math.max(0, value) : 0;
-}
-
-/** The API defaults (maxSize = targetSize + 10 among them), then targetSize clamped into [minSize, maxSize]. */
-export function resolveSpec(spec: InstancePoolSpec): ResolvedSpec {
-  const d = withPoolDefaults(spec);
-  const minSize = count(d.minSize);
-  const maxSize = count(d.maxSize);
-  return {
-    target: Math.min(Math.max(count(d.targetSize), minSize), maxSize),
-    minSize,
-    maxSize,
-    lifecycleClass: d.lifecycleClass === 'spot' ? 'spot' : 'ephemeral',
-    warmingTimeoutMs: count(d.warmingTimeoutSeconds) * 1000,
-    readyTtlMs: count(d.readyTTLSeconds) * 1000,
-    paused: d.paused === true,
-    drain: d.drain === true,
-  };
-}
-
-export type DeleteReason =
-  | 'scale-down'
-  | 'ttl'
-  | 'template-drift'
-  /** Was labelled ready but its Ready condition is no longer True. */
-  | 'unhealthy'
-  /** Pod phase Failed or Succeeded, or a crashing container. */
-  | 'failed'
-  /** Evicted or disrupted (spot reclaim, node pressure, preemption). */
-  | 'evicted'
-  | 'warming-timeout'
-  | 'drain'
-  | 'pool-deleting';
+export type { DeleteReason } from '../member/members.js';
 
 /** Create `count` members from the current template. The shell issues them in slow-start batches (slowStartBatches). */
 export interface CreateAction {

@@ -5,9 +5,9 @@ import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition, InstancePool, InstancePoolSpec, LifecycleClass } from '../api/types.js';
 import { API_VERSION, POOL_KIND } from '../api/types.js';
 import { MAX_TIMER_DELAY_MS } from '../kube/timers.js';
-import type { MemberPhase, MemberView } from './members.js';
+import type { MemberPhase, MemberView } from '../member/members.js';
 import type { DeleteAction, DeleteReason, FailureRecord } from './model.js';
-import { DEFAULT_MAX_MEMBERS_PER_POOL, REQUEUE_FLOOR_MS, isBackoffFailure } from './model.js';
+import { DEFAULT_MAX_MEMBERS_PER_POOL, REQUEUE_FLOOR_MS, isBackoffFailure, resolveSpec } from './model.js';
 import type { PlanInput, PlanResult } from './plan.js';
 import { assessFailures, evictionFailure, memberLimit, planPool, slowStartWindow } from './plan.js';
 
@@ -59,7 +59,7 @@ function pool(spec: Partial<InstancePoolSpec> = {}, meta: Partial<V1ObjectMeta> 
 }
 
 function plan(over: Partial<PlanInput> = {}): PlanResult {
-  return planPool({
+  const input = {
     pool: pool(),
     members: [],
     now: NOW,
@@ -69,7 +69,9 @@ function plan(over: Partial<PlanInput> = {}): PlanResult {
     recyclesInWindow: 0,
     random: () => 0.5,
     ...over,
-  });
+  };
+  // The shell resolves the spec at the door; the planner sees only the resolved spec.
+  return planPool({ ...input, spec: over.spec ?? resolveSpec(input.pool.spec) });
 }
 
 const creates = (r: PlanResult): number => r.actions.reduce((n, a) => (a.kind === 'create' ? n + a.count : n), 0);

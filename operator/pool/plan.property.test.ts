@@ -4,7 +4,7 @@
 import type { InstancePool, InstancePoolSpec } from '../api/types.js';
 import { API_VERSION, POOL_KIND } from '../api/types.js';
 import { MAX_TIMER_DELAY_MS } from '../kube/timers.js';
-import type { MemberFailure, MemberPhase, MemberView } from './members.js';
+import type { MemberFailure, MemberPhase, MemberView } from '../member/members.js';
 import type { DeleteReason, FailureRecord } from './model.js';
 import { MAX_CREATES_PER_PASS, REQUEUE_FLOOR_MS, SLOW_START_INITIAL, resolveSpec } from './model.js';
 import type { PlanInput } from './plan.js';
@@ -122,6 +122,7 @@ function randomInput(seed: number): PlanInput {
   }));
   return {
     pool,
+    spec: resolveSpec(pool.spec),
     members,
     now: NOW,
     templateHash: 'h',

@@ -1,11 +1,11 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition, InstancePool, InstancePoolSpec, InstancePoolStatus } from '../api/types.js';
 import { API_VERSION, POOL_KIND } from '../api/types.js';
-import type { MemberPhase, MemberView } from './members.js';
+import type { MemberPhase, MemberView } from '../member/members.js';
 import type { DeleteAction, DeleteReason, FailureRecord, PoolAction } from './model.js';
 import { BACKOFF_CAP_MS, FAILURE_WINDOW_MS, TTL_JITTER, resolveSpec } from './model.js';
 import type { PlanInput, PlanResult } from './plan.js';
-import { assessFailures, planPool, scaleDownOrder, slowStartBatches, ttlExpiry, uidFraction } from './plan.js';
+import { assessFailures, planPool, scaleDownOrder, ttlExpiry, uidFraction } from './plan.js';
 import { statusEqual } from './status.js';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
@@ -54,7 +54,7 @@ function pool(spec: Partial<InstancePoolSpec> = {}, meta: Partial<V1ObjectMeta> 
 }
 
 function plan(over: Partial<PlanInput> = {}): PlanResult {
-  return planPool({
+  const input = {
     pool: pool(),
     members: [],
     now: NOW,
@@ -64,7 +64,9 @@ function plan(over: Partial<PlanInput> = {}): PlanResult {
     recyclesInWindow: 0,
     random: () => 0.5,
     ...over,
-  });
+  };
+  // The shell resolves the spec at the door; the planner sees only the resolved spec.
+  return planPool({ ...input, spec: over.spec ?? resolveSpec(input.pool.spec) });
 }
 
 const creates = (r: PlanResult): number =>
@@ -652,19 +654,6 @@ describe('at rest', () => {
     expect(cond(first, 'Ready')).toMatchObject({ status: 'True', reason: 'TargetReached' });
     const second = plan({ pool: pool({}, {}, first.status), members, now: NOW + 60 * S });
     expect(statusEqual(first.status, second.status)).toBe(true);
-  });
-});
-
-describe('slowStartBatches', () => {
-  test.each<[number, number | undefined, number[]]>([
-    [0, undefined, []],
-    [1, undefined, [1]],
-    [7, undefined, [1, 2, 4]],
-    [10, undefined, [1, 2, 4, 3]],
-    [100, undefined, [1, 2, 4, 8, 16, 32, 37]],
-    [10, 4, [4, 6]],
-  ])('%i from %p', (count, initial, expected) => {
-    expect(slowStartBatches(count, initial)).toEqual(expected);
   });
 });
 

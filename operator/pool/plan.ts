@@ -9,7 +9,7 @@
 //   5. delete failed members, warming timeouts, TTL-expired ready members (capped), excess warm members, drifted ones;
 //   6. create the deficit, bounded by maxSize (claimed included) and by back-off after repeated failures.
 import type { InstancePool, InstancePoolStatus, LifecycleClass } from '../api/types.js';
-import type { MemberView } from './members.js';
+import type { MemberView } from '../member/members.js';
 import type {
   DeleteReason,
   FailureAssessment,
@@ -32,7 +32,6 @@ import {
   TTL_RECYCLE_FRACTION,
   TTL_RECYCLE_WINDOW_MS,
   isBackoffFailure,
-  resolveSpec,
 } from './model.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { PoolMode } from './status.js';
@@ -40,6 +39,8 @@ import { computeStatus } from './status.js';
 
 export interface PlanInput {
   pool: InstancePool;
+  /** The pool's spec as resolved at the door (api/resolve.ts resolvePool): defaults applied, numbers safe. */
+  spec: ResolvedSpec;
   members: readonly MemberView[];
   /** Epoch milliseconds. */
   now: number;
@@ -96,20 +97,6 @@ export function ttlExpiry(member: MemberView, readyTtlMs: number): number | unde
   const since = member.readyAt ?? member.createdAt;
   if (since === undefined) return undefined;
   return since + Math.round(readyTtlMs * (1 + TTL_JITTER * uidFraction(member.uid)));
-}
-
-/** Batch sizes 1, 2, 4, ... summing to count: the shell stops at the first batch with an error. */
-export function slowStartBatches(count: number, initial = 1): number[] {
-  const batches: number[] = [];
-  let remaining = Math.max(0, Math.floor(count));
-  let size = Math.max(1, initial);
-  while (remaining > 0) {
-    const batch = Math.min(size, remaining);
-    batches.push(batch);
-    remaining -= batch;
-    size *= 2;
-  }
-  return batches;
 }
 
 export function assessFailures(
@@ -406,8 +393,7 @@ function waitingForMembers(pass: Pass, members: readonly MemberView[], inFlight:
 }
 
 export function planPool(input: PlanInput): PlanResult {
-  const { pool, now } = input;
-  const spec = resolveSpec(pool.spec);
+  const { pool, now, spec } = input;
   const members = [...input.members].sort((a, b) => a.name.localeCompare(b.name));
   const inFlight = Math.max(0, input.inFlightCreates ?? 0);
   const validationErrors = input.validationErrors ?? [];

@@ -1,6 +1,6 @@
 import type { Condition, InstancePool, InstancePoolStatus } from '../api/types.js';
 import { API_VERSION, POOL_KIND } from '../api/types.js';
-import type { MemberPhase, MemberView } from './members.js';
+import type { MemberPhase, MemberView } from '../member/members.js';
 import type { FailureRecord } from './model.js';
 import { assessFailures } from './plan.js';
 import type { StatusFacts } from './status.js';

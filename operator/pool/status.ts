@@ -3,7 +3,7 @@
 import { setCondition } from '../api/conditions.js';
 import type { Condition, InstancePool, InstancePoolStatus, PoolPhase, WarmupStatus } from '../api/types.js';
 import { LABEL_POOL } from '../api/types.js';
-import type { MemberView } from './members.js';
+import type { MemberView } from '../member/members.js';
 import type { FailureAssessment } from './model.js';
 import { FAILURE_WINDOW_MS, WARMUP_SAMPLES } from './model.js';
 

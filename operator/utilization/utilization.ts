@@ -10,6 +10,7 @@
 // since only those run next to the main containers.
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { PoolUtilization } from '../api/types.js';
+import type { MemberUtilization } from '../metrics/registry.js';
 import { parseQuantity } from './quantity.js';
 
 /** What one scrape of a member's endpoint read. Counters are cumulative; `at` is epoch milliseconds. */
@@ -21,17 +22,8 @@ export interface EndpointSample {
   inflight?: number;
 }
 
-/** One member's figures; each is undefined when its source had nothing (yet). */
-export interface MemberUtilization {
-  httpRps?: number;
-  tcpRps?: number;
-  methodRps?: number;
-  /** Sum of the protocol rates that are known. */
-  combinedRps?: number;
-  inflight?: number;
-  cpuPercent?: number;
-  memoryPercent?: number;
-}
+// MemberUtilization is declared where it is recorded (metrics/registry.ts): metrics sits below this folder.
+export type { MemberUtilization } from '../metrics/registry.js';
 
 export type MemberRates = Pick<MemberUtilization, 'httpRps' | 'tcpRps' | 'methodRps' | 'combinedRps'>;
 
@@ -141,41 +133,32 @@ export function usagePercent(capacity: readonly ContainerCapacity[], usage: PodU
  * first scrape gives no rates), so the status is not written with zeros that only mean "not measured yet".
  */
 export function aggregateUtilization(members: readonly MemberUtilization[], now: number): PoolUtilization | undefined {
-  let httpRps = 0;
-  let tcpRps = 0;
-  let methodRps = 0;
-  let inflight = 0;
-  let cpu = 0;
-  let cpuCount = 0;
-  let memory = 0;
-  let memoryCount = 0;
+  const sum = { httpRps: 0, tcpRps: 0, methodRps: 0, inflight: 0 };
+  const cpu = { total: 0, count: 0 };
+  const memory = { total: 0, count: 0 };
+  const add = (acc: { total: number; count: number }, figure: number | undefined): void => {
+    if (figure === undefined) return;
+    acc.total += figure;
+    acc.count++;
+  };
   let measured = 0;
   for (const member of members) {
-    httpRps += member.httpRps ?? 0;
-    tcpRps += member.tcpRps ?? 0;
-    methodRps += member.methodRps ?? 0;
-    inflight += member.inflight ?? 0;
-    if (member.cpuPercent !== undefined) {
-      cpu += member.cpuPercent;
-      cpuCount++;
-    }
-    if (member.memoryPercent !== undefined) {
-      memory += member.memoryPercent;
-      memoryCount++;
-    }
+    for (const figure of ['httpRps', 'tcpRps', 'methodRps', 'inflight'] as const) sum[figure] += member[figure] ?? 0;
+    add(cpu, member.cpuPercent);
+    add(memory, member.memoryPercent);
     if (Object.values(member).some((figure) => figure !== undefined)) measured++;
   }
   if (members.length > 0 && measured === 0) return undefined;
   const utilization: PoolUtilization = {
-    combinedRps: round(httpRps + tcpRps + methodRps),
-    httpRps: round(httpRps),
-    tcpRps: round(tcpRps),
-    methodRps: round(methodRps),
-    inflight: round(inflight),
+    combinedRps: round(sum.httpRps + sum.tcpRps + sum.methodRps),
+    httpRps: round(sum.httpRps),
+    tcpRps: round(sum.tcpRps),
+    methodRps: round(sum.methodRps),
+    inflight: round(sum.inflight),
     sampledAt: new Date(now).toISOString(),
   };
-  if (cpuCount > 0) utilization.avgCpuPercent = round(cpu / cpuCount);
-  if (memoryCount > 0) utilization.avgMemoryPercent = round(memory / memoryCount);
+  if (cpu.count > 0) utilization.avgCpuPercent = round(cpu.total / cpu.count);
+  if (memory.count > 0) utilization.avgMemoryPercent = round(memory.total / memory.count);
   return utilization;
 }
 

@@ -8,8 +8,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import winston from 'winston';
 import type { InstancePool, MemberMetricsSpec, PoolUtilization } from '../api/types.js';
 import { configureLogging } from '../telemetry/logger.js';
-import { createMetrics } from './registry.js';
-import type { Metrics } from './registry.js';
+import { createMetrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/registry.js';
 import type { ScrapeClients } from './scraper.js';
 import { UnsafeEndpointError, UtilizationScraper, kubeScrapeClients, memberEndpointUrl, podProxyPath } from './scraper.js';
 

@@ -7,10 +7,12 @@ import {
   ANN_WARMING_STARTED,
   CLAIM_KIND,
   LABEL_CLAIM,
+  LABEL_POOL,
   LABEL_STATE,
   LABEL_TEMPLATE_HASH,
   POOL_KIND,
 } from '../api/types.js';
+import { joinKey } from '../kube/key.js';
 
 /**
  * warming and ready are warm; claimed belongs to a claim whatever its health (the claim decides); terminating has a
@@ -141,6 +143,21 @@ function classify(pod: V1Pod): MemberView {
   };
 }
 
+/** Why a member is deleted: the pool planner decides it, the metrics count it (warmpool_members_recycled_total). */
+export type DeleteReason =
+  | 'scale-down'
+  | 'ttl'
+  | 'template-drift'
+  /** Was labelled ready but its Ready condition is no longer True. */
+  | 'unhealthy'
+  /** Pod phase Failed or Succeeded, or a crashing container. */
+  | 'failed'
+  /** Evicted or disrupted (spot reclaim, node pressure, preemption). */
+  | 'evicted'
+  | 'warming-timeout'
+  | 'drain'
+  | 'pool-deleting';
+
 /**
  * Who a pod labelled with a pool belongs to, by its controller reference, never by labels (anyone who can create a
  * pod can label one): 'pool' when its controller is the pool (uid matched), 'claim' when its controller is the
@@ -160,4 +177,13 @@ export function memberOwner(pod: V1Pod, poolUid: string | undefined): MemberOwne
 /** The pool's members among pods carrying its label; see memberOwner. */
 export function ownedMembers(pods: readonly V1Pod[], poolUid: string | undefined): V1Pod[] {
   return pods.filter((p) => memberOwner(p, poolUid) !== undefined);
+}
+
+/**
+ * The key of the pool a pod names in its pool label, for waking that pool's controllers; membership itself is the
+ * controller reference (memberOwner), checked in the pass.
+ */
+export function memberPoolKey(pod: V1Pod): string | undefined {
+  const pool = pod.metadata?.labels?.[LABEL_POOL];
+  return pool && pod.metadata?.namespace ? joinKey(pod.metadata.namespace, pool) : undefined;
 }

@@ -16,8 +16,8 @@ import { clampDelayMs } from '../kube/timers.js';
 import { logger } from '../telemetry/logger.js';
 import type { MetricQuery } from './exposition.js';
 import { parseSelector, readMetrics } from './exposition.js';
-import type { Metrics } from './registry.js';
-import { dropPoolUtilization, recordMemberUtilization, recordPoolUtilization } from './registry.js';
+import type { Metrics } from '../metrics/registry.js';
+import { dropPoolUtilization, recordMemberUtilization, recordPoolUtilization } from '../metrics/registry.js';
 import type { ContainerCapacity, EndpointSample, MemberUtilization, PodUsage } from './utilization.js';
 import { aggregateUtilization, memberRates, parsePodMetricsList, podCapacity, usagePercent } from './utilization.js';
 
