@@ -55,8 +55,10 @@ export interface FaultRecord {
   endedAt: number;
   /** From endedAt until a claim created after the fault is Bound; undefined if that never happened. */
   recoverySeconds?: number;
-  /** Highest request rate of the operator replicas together (req/s, 1 s samples) from startedAt to recovery. */
+  /** Highest request rate of the operator replicas together (req/s, 1 s samples) while the fault lasted. */
   peakOperatorRequestsPerSecond: number;
+  /** The same from the fault's end until recovery (the catch-up after an outage). */
+  peakOperatorRequestsPerSecondRecovering: number;
   detail: string;
   error?: string;
 }
@@ -421,9 +423,18 @@ async function withCluster(
     const recoverySeconds = await probe(endedAt);
     // The stuck-pending clock starts again a grace period after recovery (claims queued in the fault drain first).
     watcher.faultWindow(Date.now() + 15_000);
-    const rec: FaultRecord = { kind, startedAt, endedAt, recoverySeconds, peakOperatorRequestsPerSecond: peakRate(samples, startedAt, Date.now()), detail, error };
+    const rec: FaultRecord = {
+      kind,
+      startedAt,
+      endedAt,
+      recoverySeconds,
+      peakOperatorRequestsPerSecond: peakRate(samples, startedAt, endedAt),
+      peakOperatorRequestsPerSecondRecovering: peakRate(samples, endedAt, Date.now()),
+      detail,
+      error,
+    };
     faults.push(rec);
-    o.log(`fault ${kind}: ${detail}${error ? ` (error: ${error})` : ''}; recovered in ${recoverySeconds ?? 'never'} s; peak ${rec.peakOperatorRequestsPerSecond} req/s`);
+    o.log(`fault ${kind}: ${detail}${error ? ` (error: ${error})` : ''}; recovered in ${recoverySeconds ?? 'never'} s; peak ${rec.peakOperatorRequestsPerSecond} req/s during, ${rec.peakOperatorRequestsPerSecondRecovering} after`);
   };
 
   for (const kind of o.faults) {
@@ -502,8 +513,11 @@ async function withCluster(
 export function formatReport(r: ChaosReport): string {
   const lines = [
     `chaos run ${r.startedAt}: ${r.durationSeconds} s, ${r.claims.total} claims (${JSON.stringify(r.claims.byOutcome)}), bind p50 ${r.claims.bindSecondsP50 ?? '-'} s p99 ${r.claims.bindSecondsP99 ?? '-'} s`,
-    'fault                recovery  peak operator req/s  detail',
-    ...r.faults.map((f) => `${f.kind.padEnd(20)} ${String(f.recoverySeconds ?? 'never').padStart(8)}  ${String(f.peakOperatorRequestsPerSecond).padStart(19)}  ${f.detail}${f.error ? ` ERROR ${f.error}` : ''}`),
+    'fault                recovery s  peak req/s during  after  detail',
+    ...r.faults.map(
+      (f) =>
+        `${f.kind.padEnd(20)} ${String(f.recoverySeconds ?? 'never').padStart(10)}  ${String(f.peakOperatorRequestsPerSecond).padStart(17)}  ${String(f.peakOperatorRequestsPerSecondRecovering).padStart(5)}  ${f.detail}${f.error ? ` ERROR ${f.error}` : ''}`,
+    ),
     `claims lost: ${r.claims.lost.length} (${[...new Set(r.claims.lost.map((c) => c.reason))].join(', ') || '-'}); failed: ${r.claims.failed.length}; stuck: ${r.claims.stuck.length}`,
     `invariant violations: ${r.violations.length}${r.violations.map((v) => `\n  ${v.kind}: ${v.detail}`).join('')}`,
     `leaked pods: ${r.leakedPods.length}; converged: ${r.converged.ok} after ${r.converged.seconds} s (${r.converged.detail})`,
