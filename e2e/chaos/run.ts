@@ -114,14 +114,15 @@ async function freePort(): Promise<number> {
 
 function peakRate(samples: readonly Sample[], from: number, to: number): number {
   const byReplica = new Map<string, Sample[]>();
-  for (const s of samples) if (s.at >= from - 1500 && s.at <= to) byReplica.set(s.replica, [...(byReplica.get(s.replica) ?? []), s]);
+  // The sample just before `from` starts the first interval, so a rate is counted only for requests made after it.
+  for (const s of samples) if (s.at >= from - 1000 && s.at <= to + 1000) byReplica.set(s.replica, [...(byReplica.get(s.replica) ?? []), s]);
   // Per second, summed over replicas: bucket each replica's rate by the second it ends in.
   const perSecond = new Map<number, number>();
   for (const list of byReplica.values()) {
     for (let i = 1; i < list.length; i++) {
       const a = list[i - 1];
       const b = list[i];
-      if (a === undefined || b === undefined || b.at - a.at <= 0) continue;
+      if (a === undefined || b === undefined || b.at - a.at <= 0 || b.at < from || a.at > to) continue;
       // A restarted process starts its counters again from 0.
       const delta = b.total >= a.total ? b.total - a.total : b.total;
       const sec = Math.floor(b.at / 1000);
@@ -463,7 +464,9 @@ async function withCluster(
       const status = s.pools.find((x) => x.metadata.name === p)?.status;
       return { p, ok: mine.length === o.poolSize && readyN === o.poolSize && status?.readyCount === o.poolSize, text: `${p}: ${mine.length} live, ${readyN} ready, status ready ${status?.readyCount}` };
     });
-    detail = parts.map((x) => x.text).join('; ') + `; ${s.claims.length} claims left`;
+    const text = parts.map((x) => x.text).join('; ') + `; ${s.claims.length} claims left`;
+    if (text !== detail) o.log(`converging: ${text}`);
+    detail = text;
     return s.claims.length === 0 && parts.every((x) => x.ok);
   });
   const convergedSeconds = (Date.now() - lastFault) / 1000;

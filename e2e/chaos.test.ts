@@ -1,0 +1,57 @@
+// The chaos suite's short CI variant: a few hundred claims under every fault kind once, on a cluster of its own
+// (faults kill its API server and etcd, so never the shared test cluster), checked by the independent invariant
+// watcher. runChaos always deletes its cluster (finally, SIGINT and SIGTERM); afterAll and process exit delete it
+// again in case jest itself is torn down mid-run. The fault kinds that wait on the operator's own Lease and outage
+// fixes (issue 18, other branch) are left to `make chaos`: see LATER below.
+import { deleteCluster } from './cluster/cluster.js';
+import { FAULT_KINDS, formatReport, runChaos, type ChaosReport, type FaultKind } from './chaos/run.js';
+
+// leader-pause: a leader resumed after SIGSTOP keeps writing until the Lease-loss fence lands (other branch).
+const LATER: readonly FaultKind[] = ['leader-pause'];
+const FAULTS = FAULT_KINDS.filter((k) => !LATER.includes(k));
+
+const name = `wp-chaos-ci-${process.pid}`;
+const teardown = (): void => void deleteCluster(name).catch(() => undefined);
+process.once('exit', teardown);
+
+afterAll(async () => {
+  await deleteCluster(name).catch(() => undefined);
+  process.removeListener('exit', teardown);
+}, 60_000);
+
+let report: ChaosReport;
+
+test(
+  'a few hundred claims under every fault kind once: no double bind, no leak, nothing stuck, pools converge',
+  async () => {
+    report = await runChaos({
+      name,
+      count: 300,
+      ratePerSecond: 5,
+      concurrency: 40,
+      pools: 3,
+      poolSize: 5,
+      faults: FAULTS,
+      mixed: false,
+      mixedEveryMs: 0,
+      apiserverDownMs: 12_000,
+      etcdDownMs: 8_000,
+      seed: 20261206,
+      log: (l) => process.stderr.write(`[chaos] ${l}\n`),
+    });
+    process.stderr.write(formatReport(report) + '\n');
+    expect(report.violations).toEqual([]);
+    expect(report.leakedPods).toEqual([]);
+    expect(report.claims.stuck).toEqual([]);
+    expect(report.claims.total).toBe(300);
+    expect(report.converged).toMatchObject({ ok: true });
+    // Every fault was injected and a claim made after it was Bound again.
+    expect(report.faults.map((f) => f.kind)).toEqual(FAULTS);
+    expect(report.faults.filter((f) => f.error !== undefined || f.recoverySeconds === undefined)).toEqual([]);
+    // Only claims whose member a fault took may end Lost, and always with the reason.
+    for (const c of report.claims.lost) expect(c.reason).toBe('MemberLost');
+    expect(report.claims.failed).toEqual([]);
+    expect(report.writesAfterLeaseLoss).toEqual([]);
+  },
+  600_000,
+);
