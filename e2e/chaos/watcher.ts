@@ -68,7 +68,7 @@ export class InvariantWatcher {
   private readonly coord: CoordinationV1Api;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
-  private lastTickAt = 0;
+  private lastTickAt: number | undefined;
   private quietFrom = 0;
   latest: Snapshot | undefined;
   ticks = 0;
@@ -124,7 +124,7 @@ export class InvariantWatcher {
           this.leaseHistory.push({ at: snap.at, holder: lease.spec.holderIdentity, acquireTime: acquire });
         }
       }
-      this.check(snap);
+      this.observe(snap);
       this.latest = snap;
       this.ticks++;
       for (const l of this.listeners) l(snap);
@@ -149,9 +149,10 @@ export class InvariantWatcher {
     this.violations.push(v);
   }
 
-  private check(s: Snapshot): void {
+  /** Checks one snapshot against the invariants (tick calls it; public so the checks can be tested without a cluster). */
+  observe(s: Snapshot): void {
     const seen = new Set<string>();
-    const dt = this.lastTickAt === 0 ? 0 : s.at - this.lastTickAt;
+    const dt = this.lastTickAt === undefined ? 0 : s.at - this.lastTickAt;
     this.lastTickAt = s.at;
     const liveClaims = new Map<string, PoolClaim>();
     for (const c of s.claims) {
