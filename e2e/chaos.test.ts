@@ -1,17 +1,18 @@
 // The chaos suite's short CI variant: a few hundred claims under every fault kind once, on a cluster of its own
 // (faults kill its API server and etcd, so never the shared test cluster), checked by the independent invariant
-// watcher. runChaos always deletes its cluster (finally, SIGINT and SIGTERM); afterAll and process exit delete it
-// again in case jest itself is torn down mid-run. The fault kinds that wait on the operator's own Lease and outage
+// watcher. runChaos always deletes its cluster (finally, SIGINT and SIGTERM); afterAll deletes it again and
+// process exit kills whatever is left, in case jest itself is torn down mid-run. The fault kinds that wait on the operator's own Lease and outage
 // fixes (issue 18, other branch) are left to `make chaos`: see LATER below.
 import { deleteCluster } from './cluster/cluster.js';
-import { FAULT_KINDS, formatReport, runChaos, type ChaosReport, type FaultKind } from './chaos/run.js';
+import { FAULT_KINDS, formatReport, killChaosNow, runChaos, type ChaosReport, type FaultKind } from './chaos/run.js';
 
 // leader-pause: a leader resumed after SIGSTOP keeps writing until the Lease-loss fence lands (other branch).
 const LATER: readonly FaultKind[] = ['leader-pause'];
 const FAULTS = FAULT_KINDS.filter((k) => !LATER.includes(k));
 
 const name = `wp-chaos-ci-${process.pid}`;
-const teardown = (): void => void deleteCluster(name).catch(() => undefined);
+// An 'exit' handler runs no promise: it kills the cluster's processes and the replicas synchronously.
+const teardown = (): void => killChaosNow(name);
 process.once('exit', teardown);
 
 afterAll(async () => {

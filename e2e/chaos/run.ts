@@ -5,8 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { LABEL_POOL, LABEL_STATE } from '../../operator/api/types.js';
-import { deleteCluster, startCluster, type Cluster } from '../cluster/cluster.js';
-import { repoRoot } from '../cluster/paths.js';
+import { componentPids, deleteCluster, startCluster, type Cluster } from '../cluster/cluster.js';
+import { kwokWorkdir, repoRoot } from '../cluster/paths.js';
 import { deleteNode, deletePod, evictPod, nodeNotReady, podNotReady, restartComponent } from './faults.js';
 import { runLoad, type ClaimResult, type LoadResult } from './load.js';
 import { apiRequestsTotal, superviseReplica, type Replica, type ReplicaExit } from './operators.js';
@@ -182,6 +182,24 @@ export function writesAfterLeaseLoss(
   return out;
 }
 
+const liveReplicas = new Set<Replica>();
+
+/**
+ * Synchronous last resort for a process 'exit' handler (no promise runs there): SIGKILLs the operator replicas and
+ * every component of the named cluster. deleteCluster afterwards still cleans its directory.
+ */
+export function killChaosNow(name: string): void {
+  const pids = [...[...liveReplicas].map((r) => r.pid()), ...componentPids(join(kwokWorkdir(), 'clusters', name)).values()];
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const t0 = Date.now();
   await deleteCluster(o.name).catch(() => undefined);
@@ -206,6 +224,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (sampler) clearInterval(sampler);
     watcher?.stop();
     await Promise.all(replicas.map((r) => r.stop()));
+    for (const r of replicas) liveReplicas.delete(r);
     await cluster.stop();
     process.removeListener('SIGINT', onExit);
     process.removeListener('SIGTERM', onExit);
@@ -231,7 +250,9 @@ async function withCluster(
   for (const r of ['a', 'b']) {
     const user = `chaos-op-${r}`;
     const kubeconfig = await cluster.kubeconfigFor(user, ['system:masters']);
-    replicas.push(superviseReplica({ name: `replica-${r}`, user, kubeconfig, metricsPort: await freePort(), namespace: NS, leaseId: LEASE, log: o.log }));
+    const replica = superviseReplica({ name: `replica-${r}`, user, kubeconfig, metricsPort: await freePort(), namespace: NS, leaseId: LEASE, log: o.log });
+    replicas.push(replica);
+    liveReplicas.add(replica);
   }
   await Promise.all(replicas.map((r) => r.started(60_000)));
 
