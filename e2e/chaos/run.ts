@@ -119,10 +119,15 @@ function peakRate(samples: readonly Sample[], from: number, to: number): number 
   // Per second, summed over replicas: bucket each replica's rate by the second it ends in.
   const perSecond = new Map<number, number>();
   for (const list of byReplica.values()) {
+    list.sort((x, y) => x.at - y.at);
     for (let i = 1; i < list.length; i++) {
-      const a = list[i - 1];
       const b = list[i];
-      if (a === undefined || b === undefined || b.at - a.at <= 0 || b.at < from || a.at > to) continue;
+      // Over at least a second: two scrapes answered close together (a slow one, then a fast one) would blow a
+      // handful of requests up into a huge rate.
+      let j = i - 1;
+      while (j > 0 && b !== undefined && (list[j]?.at ?? 0) > b.at - 1000) j--;
+      const a = list[j];
+      if (a === undefined || b === undefined || b.at - a.at < 900 || b.at < from || a.at > to) continue;
       // A restarted process starts its counters again from 0.
       const delta = b.total >= a.total ? b.total - a.total : b.total;
       const sec = Math.floor(b.at / 1000);
