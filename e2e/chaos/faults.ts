@@ -3,6 +3,7 @@
 // (the component is back or the object is gone). Recovery is measured by the caller, not here.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { componentPids, type Cluster } from '../cluster/cluster.js';
@@ -41,7 +42,12 @@ export async function restartComponent(cluster: Cluster, component: ControlPlane
   if (cmd === undefined) throw new Error(`${component}: empty command line for pid ${pid}`);
   process.kill(pid, 'SIGKILL');
   await waitGone(pid, 10_000);
+  // Hold the component's listening ports while it is down: other clusters on the machine pick free ports as they
+  // start (kwokctl counts down from 32767), and one took a dead API server's port within 12 s, so it never came back.
+  // A held port resets every connection, which clients see as the server being down.
+  const held = await holdPorts(listenPorts(args));
   await sleep(downMs);
+  await Promise.all(held.map((h) => new Promise<void>((r) => h.close(() => r()))));
   const logFd = openSync(join(cluster.dir, 'logs', `${component}.log`), 'a');
   try {
     const child = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', logFd, logFd] });
@@ -51,6 +57,32 @@ export async function restartComponent(cluster: Cluster, component: ControlPlane
   } finally {
     closeSync(logFd);
   }
+}
+
+/** Loopback ports a component listens on, from its flags (--secure-port, --listen-*-urls); others are dialled. */
+export function listenPorts(args: readonly string[]): number[] {
+  const ports = new Set<number>();
+  for (const a of args) {
+    const m = /^--(secure-port|listen-[a-z-]+)=(.*)$/.exec(a);
+    if (m === null) continue;
+    const value = m[2] ?? '';
+    if (/^\d+$/.test(value)) ports.add(Number(value));
+    for (const u of value.matchAll(/127\.0\.0\.1:(\d+)/g)) ports.add(Number(u[1]));
+  }
+  return [...ports].filter((p) => p > 0 && p < 65536);
+}
+
+async function holdPorts(ports: readonly number[]): Promise<Server[]> {
+  const held: Server[] = [];
+  for (const port of ports) {
+    const server = createServer((sock) => sock.destroy());
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) held.push(server);
+  }
+  return held;
 }
 
 /** Deletes a member pod at once (grace 0), as a person or a node problem would. */

@@ -220,7 +220,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   let watcher: InvariantWatcher | undefined;
   let sampler: NodeJS.Timeout | undefined;
   // Teardown runs even when the process is interrupted: kwokctl's components are detached and would outlive us.
-  const onExit = (): void => void cluster.stop();
+  // A handler replaces the default exit on the signal, so it exits itself once the cluster is gone.
+  const onExit = (): void => {
+    killChaosNow(o.name);
+    void deleteCluster(o.name).finally(() => process.exit(130));
+  };
   process.once('SIGINT', onExit);
   process.once('SIGTERM', onExit);
   try {
