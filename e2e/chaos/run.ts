@@ -208,13 +208,20 @@ export function killChaosNow(name: string): void {
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const t0 = Date.now();
   await deleteCluster(o.name).catch(() => undefined);
-  const cluster = await startCluster({
-    name: o.name,
-    nodes: 3,
-    node: { pods: 250 },
-    audit: true,
-    faults: { noComponentLeaderElection: true, minRequestTimeoutSeconds: 5, etcdCompactionInterval: '10s' },
-    log: (l) => o.log(`[cluster] ${l}`),
+  const start = (): Promise<Cluster> =>
+    startCluster({
+      name: o.name,
+      nodes: 3,
+      node: { pods: 250 },
+      audit: true,
+      faults: { noComponentLeaderElection: true, minRequestTimeoutSeconds: 5, etcdCompactionInterval: '10s' },
+      log: (l) => o.log(`[cluster] ${l}`),
+    });
+  // Two clusters created in the same second on one machine can pick the same free ports (seen once: nodes never
+  // Ready). startCluster deletes a cluster that failed to start; one more try gets other ports.
+  const cluster = await start().catch((e: unknown) => {
+    o.log(`[cluster] start failed, once more: ${e instanceof Error ? e.message.slice(0, 300) : String(e)}`);
+    return start();
   });
   const replicas: Replica[] = [];
   let watcher: InvariantWatcher | undefined;
