@@ -217,8 +217,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       faults: { noComponentLeaderElection: true, minRequestTimeoutSeconds: 5, etcdCompactionInterval: '10s' },
       log: (l) => o.log(`[cluster] ${l}`),
     });
-  // Two clusters created in the same second on one machine can pick the same free ports (seen once: nodes never
-  // Ready). startCluster deletes a cluster that failed to start; one more try gets other ports.
+  // Seen once with another cluster starting in the same second: nodes never Ready (cause not pinned down; two
+  // kwokctl runs can pick the same free ports). startCluster deletes a cluster that failed; one more try.
   const cluster = await start().catch((e: unknown) => {
     o.log(`[cluster] start failed, once more: ${e instanceof Error ? e.message.slice(0, 300) : String(e)}`);
     return start();
