@@ -66,7 +66,7 @@ uninstall: ## Remove the CRDs (and with them every pool and claim) from the clus
 	@"$(TOOLS)/bin/kubectl" delete --ignore-not-found -f crds/
 
 ##@ Test
-.PHONY: test test-unit e2e bench bench-cluster
+.PHONY: test test-unit e2e bench bench-cluster chaos
 test: build ## Unit, integration and e2e tests (one local cluster for the run).
 	@mkdir -p .cache
 	@$(JEST) --json --outputFile=.cache/jest-results.json
@@ -76,6 +76,11 @@ test-unit: deps ## Unit tests only (no cluster).
 
 e2e: build ## The e2e suite against $KUBECONFIG when set, else a local cluster.
 	@$(JEST) e2e/ --selectProjects cluster
+
+# Long: its own cluster, 10,000 claims by default. CHAOS_COUNT, CHAOS_RATE, CHAOS_CONCURRENCY, CHAOS_POOLS,
+# CHAOS_POOL_SIZE, CHAOS_FAULTS (comma list or all), CHAOS_MIXED=0, CHAOS_SEED, CHAOS_REPORT (JSON path).
+chaos: build ## Chaos run: claim load under real faults; prints the report, writes it as JSON (.cache/chaos/).
+	@$(WITH_NODE) node dist/e2e/chaos/main.js
 
 bench: build ## Benchmarks (print their figures).
 	@$(WITH_NODE) node dist/bench/run.js && $(WITH_NODE) node dist/bench/scraper.js 1000 60

@@ -30,6 +30,22 @@ export interface ClusterOptions {
   priorityAndFairness?: boolean;
   /** Called with a progress line per step. */
   log?: (line: string) => void;
+  /** Settings for fault injection (the chaos suite); unset, the cluster runs with kwokctl's defaults. */
+  faults?: FaultOptions;
+}
+
+/** A control plane that survives its own faults: see the README's "Failure modes" and e2e/chaos. */
+export interface FaultOptions {
+  /**
+   * Run kube-scheduler and kube-controller-manager without leader election: with it they exit when they cannot
+   * renew (about 10 s without the API server) and kwokctl never restarts them, so an outage would leave pods
+   * unscheduled for good. One instance each: nothing to elect.
+   */
+  noComponentLeaderElection?: boolean;
+  /** kube-apiserver --min-request-timeout: watches are cut after a random 1-2 times this (default 1800 s). */
+  minRequestTimeoutSeconds?: number;
+  /** kube-apiserver --etcd-compaction-interval (Go duration): compacts often so resumed watches meet 410 Gone. */
+  etcdCompactionInterval?: string;
 }
 
 export interface Cluster {
@@ -86,28 +102,37 @@ function renderConfig(name: string, tools: ToolPaths, opts: ClusterOptions): str
     writeFileSync(policy, AUDIT_POLICY);
     options.kubeAuditPolicy = policy;
   }
+  const apiserverArgs = [
+    // No Endpoints reconciler and an explicit loopback address: nothing advertises a non-loopback IP.
+    { key: 'endpoint-reconciler-type', value: 'none' },
+    { key: 'advertise-address', value: '127.0.0.1' },
+  ];
+  const f = opts.faults;
+  if (f?.minRequestTimeoutSeconds !== undefined) {
+    apiserverArgs.push({ key: 'min-request-timeout', value: String(Math.max(1, Math.floor(f.minRequestTimeoutSeconds))) });
+  }
+  if (f?.etcdCompactionInterval !== undefined) apiserverArgs.push({ key: 'etcd-compaction-interval', value: f.etcdCompactionInterval });
+  if (opts.priorityAndFairness) {
+    // After kwok's own flags: the last value of a flag wins.
+    apiserverArgs.push(
+      { key: 'enable-priority-and-fairness', value: 'true' },
+      { key: 'max-requests-inflight', value: '400' },
+      { key: 'max-mutating-requests-inflight', value: '200' },
+    );
+  }
+  const componentsPatches: { name: string; extraArgs: { key: string; value: string }[] }[] = [
+    { name: 'kube-apiserver', extraArgs: apiserverArgs },
+  ];
+  if (f?.noComponentLeaderElection === true) {
+    for (const name of ['kube-scheduler', 'kube-controller-manager']) {
+      componentsPatches.push({ name, extraArgs: [{ key: 'leader-elect', value: 'false' }] });
+    }
+  }
   const kwokctl = {
     apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
     kind: 'KwokctlConfiguration',
     options,
-    componentsPatches: [
-      {
-        name: 'kube-apiserver',
-        extraArgs: [
-          // No Endpoints reconciler and an explicit loopback address: nothing advertises a non-loopback IP.
-          { key: 'endpoint-reconciler-type', value: 'none' },
-          { key: 'advertise-address', value: '127.0.0.1' },
-          // After kwok's own flags: the last value of a flag wins.
-          ...(opts.priorityAndFairness
-            ? [
-                { key: 'enable-priority-and-fairness', value: 'true' },
-                { key: 'max-requests-inflight', value: '400' },
-                { key: 'max-mutating-requests-inflight', value: '200' },
-              ]
-            : []),
-        ],
-      },
-    ],
+    componentsPatches,
   };
   // Passing any Stage replaces all of kwok's defaults, node stages included, so kwok's own node stages go along.
   const nodeStages = ['fast/node-initialize.yaml', 'heartbeat-with-lease/node-heartbeat-with-lease.yaml'].map((f) =>

@@ -1,0 +1,143 @@
+// Fault injectors: each one does a real thing to a real component of the chaos cluster (a process killed,
+// paused or restarted, a pod evicted, a node gone) and returns when the fault is over from the injector's side
+// (the component is back or the object is gone). Recovery is measured by the caller, not here.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { componentPids, type Cluster } from '../cluster/cluster.js';
+import { nodeManifest, podOctetFor } from '../cluster/nodes.js';
+
+export type ControlPlaneComponent = 'kube-apiserver' | 'etcd';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (alive(pid) && Date.now() < deadline) await sleep(50);
+  if (alive(pid)) throw new Error(`process ${pid} still alive ${ms} ms after SIGKILL`);
+}
+
+/**
+ * SIGKILLs a control-plane component, keeps it down for downMs, then starts it again with the same command line
+ * and working directory (read from /proc before the kill), detached as kwokctl starts it, and records the new pid
+ * in the cluster's pid file so `kwokctl delete cluster` still stops it. etcd keeps its data directory.
+ */
+export async function restartComponent(cluster: Cluster, component: ControlPlaneComponent, downMs: number): Promise<void> {
+  const pid = componentPids(cluster.dir).get(component);
+  if (pid === undefined || !alive(pid)) throw new Error(`${component}: no running process in ${cluster.dir}/pids`);
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+  const cwd = readlinkSync(`/proc/${pid}/cwd`);
+  const [cmd, ...args] = argv;
+  if (cmd === undefined) throw new Error(`${component}: empty command line for pid ${pid}`);
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid, 10_000);
+  // Hold the component's listening ports while it is down: other clusters on the machine pick free ports as they
+  // start (kwokctl counts down from 32767), and one took a dead API server's port within 12 s, so it never came back.
+  // A held port resets every connection, which clients see as the server being down.
+  const held = await holdPorts(listenPorts(args));
+  await sleep(downMs);
+  await Promise.all(held.map((h) => new Promise<void>((r) => h.close(() => r()))));
+  const logFd = openSync(join(cluster.dir, 'logs', `${component}.log`), 'a');
+  try {
+    const child = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', logFd, logFd] });
+    if (child.pid === undefined) throw new Error(`${component}: spawn failed`);
+    child.unref();
+    writeFileSync(join(cluster.dir, 'pids', `${component}.pid`), String(child.pid));
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** Loopback ports a component listens on, from its flags (--secure-port, --listen-*-urls); others are dialled. */
+export function listenPorts(args: readonly string[]): number[] {
+  const ports = new Set<number>();
+  for (const a of args) {
+    const m = /^--(secure-port|listen-[a-z-]+)=(.*)$/.exec(a);
+    if (m === null) continue;
+    const value = m[2] ?? '';
+    if (/^\d+$/.test(value)) ports.add(Number(value));
+    for (const u of value.matchAll(/127\.0\.0\.1:(\d+)/g)) ports.add(Number(u[1]));
+  }
+  return [...ports].filter((p) => p > 0 && p < 65536);
+}
+
+async function holdPorts(ports: readonly number[]): Promise<Server[]> {
+  const held: Server[] = [];
+  for (const port of ports) {
+    const server = createServer((sock) => sock.destroy());
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) held.push(server);
+  }
+  return held;
+}
+
+/** Deletes a member pod at once (grace 0), as a person or a node problem would. */
+export async function deletePod(core: CoreV1Api, namespace: string, name: string): Promise<void> {
+  await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
+}
+
+/** Evicts a pod through the Eviction API (what kubectl drain and the descheduler do). */
+export async function evictPod(core: CoreV1Api, namespace: string, name: string): Promise<void> {
+  await core.createNamespacedPodEviction({
+    namespace,
+    name,
+    body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
+  });
+}
+
+/** Turns a running pod NotReady (its Ready condition False), as a failing readiness probe would. */
+export async function podNotReady(cluster: Cluster, namespace: string, name: string): Promise<void> {
+  const now = new Date().toISOString();
+  const patch = {
+    status: {
+      conditions: [
+        { type: 'Ready', status: 'False', reason: 'ChaosNotReady', lastTransitionTime: now },
+        { type: 'ContainersReady', status: 'False', reason: 'ChaosNotReady', lastTransitionTime: now },
+      ],
+    },
+  };
+  await cluster.kubectl(['-n', namespace, 'patch', 'pod', name, '--subresource=status', '--type=strategic', '-p', JSON.stringify(patch)]);
+}
+
+/**
+ * A node going NotReady with its pods: the node's Ready condition and every pod on it turn False (what the node
+ * lifecycle controller and a dying kubelet show). kwok's heartbeat makes the node Ready again a few seconds later;
+ * the pods stay NotReady, as pods of a rebooted node would until replaced.
+ */
+export async function nodeNotReady(cluster: Cluster, core: CoreV1Api, node: string, namespace: string): Promise<string[]> {
+  const now = new Date().toISOString();
+  const patch = { status: { conditions: [{ type: 'Ready', status: 'False', reason: 'ChaosNodeDown', lastHeartbeatTime: now, lastTransitionTime: now }] } };
+  await cluster.kubectl(['patch', 'node', node, '--subresource=status', '--type=strategic', '-p', JSON.stringify(patch)]);
+  const pods = await core.listNamespacedPod({ namespace, fieldSelector: `spec.nodeName=${node}` });
+  const names = pods.items.filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name ?? '');
+  for (const n of names) await podNotReady(cluster, namespace, n).catch(() => undefined);
+  return names;
+}
+
+/**
+ * A node deleted (kwok's other node trouble): the pod garbage collector then deletes the pods bound to it. A fresh
+ * node is added so the cluster keeps its capacity.
+ */
+export async function deleteNode(cluster: Cluster, node: string, replacementIndex: number): Promise<string> {
+  await cluster.kubectl(['delete', 'node', node, '--wait=true', '--timeout=60s']);
+  // Not cluster.addNodes: it numbers after the node count, which a deleted node makes collide with a live one.
+  const manifest = nodeManifest(replacementIndex, podOctetFor(cluster.name), { cpu: '32', memory: '256Gi', pods: 250 });
+  const name = (manifest.metadata as { name: string }).name;
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(manifest));
+  await cluster.kubectl(['wait', '--for=condition=Ready', '--timeout=60s', `node/${name}`]);
+  return name;
+}
