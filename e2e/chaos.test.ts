@@ -1,21 +1,16 @@
 // The chaos suite's short CI variant: a few hundred claims under every fault kind once, on a cluster of its own
 // (faults kill its API server and etcd, so never the shared test cluster), checked by the independent invariant
 // watcher. runChaos always deletes its cluster (finally, SIGINT and SIGTERM); afterAll deletes it again and
-// process exit kills whatever is left, in case jest itself is torn down mid-run. The fault kinds that wait on the operator's own Lease and outage
-// fixes (issue 18, other branch) are left to `make chaos`: see LATER below.
+// process exit kills whatever is left, in case jest itself is torn down mid-run.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { deleteCluster } from './cluster/cluster.js';
 import { repoRoot } from './cluster/paths.js';
 import { FAULT_KINDS, formatReport, killChaosNow, runChaos, type ChaosReport, type FaultKind } from './chaos/run.js';
 
-// leader-pause: a leader resumed after SIGSTOP keeps writing until the Lease-loss fence lands (other branch).
-const LATER: readonly FaultKind[] = ['leader-pause'];
-// The same gap shows under API server and etcd outages: a leader whose Lease ran out while its requests hung
-// completes them after the standby took over (seen in 1 run of 5: 16 status patches within a second). The check
-// runs and the writes are printed; it becomes an assertion (and leader-pause joins FAULTS) with the fence.
-const LEASE_FENCE_LANDED = false;
-const FAULTS = FAULT_KINDS.filter((k) => !LATER.includes(k));
+// Every fault kind, the paused leader included: the request layer's write fence (operator/kube/fence.ts) keeps a
+// replica that lost its Lease from writing, so a write after Lease loss is a failure.
+const FAULTS: readonly FaultKind[] = FAULT_KINDS;
 
 const name = `wp-chaos-ci-${process.pid}`;
 const reportDir = join(repoRoot(), '.cache', 'chaos');
@@ -62,7 +57,7 @@ test(
     // Only claims whose member a fault took may end Lost, and always with the reason.
     for (const c of report.claims.lost) expect(c.reason).toBe('MemberLost');
     expect(report.claims.failed).toEqual([]);
-    expect(LEASE_FENCE_LANDED ? report.writesAfterLeaseLoss : []).toEqual([]);
+    expect(report.writesAfterLeaseLoss).toEqual([]);
   },
   600_000,
 );
