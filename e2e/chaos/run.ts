@@ -149,12 +149,17 @@ interface AuditEvent {
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
   responseStatus?: { code?: number };
   stageTimestamp: string;
+  /** When the API server received the request: what the client sent, as opposed to when the server finished. */
+  requestReceivedTimestamp?: string;
   stage: string;
 }
 
 /**
  * Writes that succeeded from a replica while another held the Lease: from the audit log (by the replica's user)
- * against the holders' acquire times. A replica holds from its acquireTime until another's acquireTime.
+ * against the holders' acquire times. A replica holds from its acquireTime until another's acquireTime. A write is
+ * judged by when the API server received it: one received before the takeover was sent while its replica still led
+ * (a request on the wire when the process was paused completes after it resumes, and no client can fence that; the
+ * Kubernetes API has no fencing tokens), while one received after the takeover is a write the fence let through.
  */
 export function writesAfterLeaseLoss(
   auditLog: string,
@@ -178,7 +183,7 @@ export function writesAfterLeaseLoss(
     if (resource === 'leases' || resource === 'events' || e.objectRef?.namespace !== NS) continue;
     const code = e.responseStatus?.code ?? 0;
     if (code >= 300) continue;
-    const t = Date.parse(e.stageTimestamp);
+    const t = Date.parse(e.requestReceivedTimestamp ?? e.stageTimestamp);
     const holder = holderAt(t);
     if (holder !== undefined && holder !== replica) {
       out.push({ replica, at: e.stageTimestamp, verb: e.verb, resource: resource + (e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''), name: e.objectRef?.name ?? '', code });

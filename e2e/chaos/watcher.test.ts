@@ -115,8 +115,8 @@ test.each(cases)('$name', ({ snapshots, faultUntil, want }) => {
 
 test('writes that succeed while another replica holds the Lease are found in the audit log; others are not', () => {
   const audit = join(dir, 'audit.log');
-  const ev = (user: string, at: string, verb: string, resource: string, code: number): string =>
-    JSON.stringify({ stage: 'ResponseComplete', stageTimestamp: at, verb, user: { username: user }, objectRef: { resource, namespace: 'chaos', name: 'x' }, responseStatus: { code } });
+  const ev = (user: string, at: string, verb: string, resource: string, code: number, receivedAt = at): string =>
+    JSON.stringify({ stage: 'ResponseComplete', stageTimestamp: at, requestReceivedTimestamp: receivedAt, verb, user: { username: user }, objectRef: { resource, namespace: 'chaos', name: 'x' }, responseStatus: { code } });
   writeFileSync(
     audit,
     [
@@ -125,6 +125,8 @@ test('writes that succeed while another replica holds the Lease are found in the
       ev('chaos-op-a', '2026-01-01T00:00:26Z', 'patch', 'pods', 409), // refused: fine
       ev('chaos-op-a', '2026-01-01T00:00:27Z', 'update', 'leases', 200), // the Lease itself: fine
       ev('chaos-op-b', '2026-01-01T00:00:28Z', 'create', 'pods', 201), // the holder: fine
+      // Received while a held the Lease, completed after b took it (a request on the wire across a pause): fine.
+      ev('chaos-op-a', '2026-01-01T00:00:21Z', 'patch', 'pods', 200, '2026-01-01T00:00:19Z'),
     ].join('\n') + '\n',
   );
   const found = writesAfterLeaseLoss(
