@@ -6,27 +6,12 @@ import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from '
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { CoreV1Api } from '@kubernetes/client-node';
-import { componentPids, type Cluster } from '../cluster/cluster.js';
+import { alive, componentPids, waitGone, type Cluster } from '../cluster/cluster.js';
 import { nodeManifest, podOctetFor } from '../cluster/nodes.js';
 
 export type ControlPlaneComponent = 'kube-apiserver' | 'etcd';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (alive(pid) && Date.now() < deadline) await sleep(50);
-  if (alive(pid)) throw new Error(`process ${pid} still alive ${ms} ms after SIGKILL`);
-}
 
 /**
  * SIGKILLs a control-plane component, keeps it down for downMs, then starts it again with the same command line
@@ -41,7 +26,7 @@ export async function restartComponent(cluster: Cluster, component: ControlPlane
   const [cmd, ...args] = argv;
   if (cmd === undefined) throw new Error(`${component}: empty command line for pid ${pid}`);
   process.kill(pid, 'SIGKILL');
-  await waitGone(pid, 10_000);
+  if ((await waitGone([pid], 10_000)).length > 0) throw new Error(`process ${pid} still alive 10000 ms after SIGKILL`);
   // Hold the component's listening ports while it is down: other clusters on the machine pick free ports as they
   // start (kwokctl counts down from 32767), and one took a dead API server's port within 12 s, so it never came back.
   // A held port resets every connection, which clients see as the server being down.

@@ -155,7 +155,8 @@ export function componentPids(dir: string): Map<string, number> {
   return out;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process exists (signal 0). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -164,7 +165,8 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitGone(pids: readonly number[], ms: number): Promise<number[]> {
+/** Waits up to ms for the processes to exit; returns those still alive. */
+export async function waitGone(pids: readonly number[], ms: number): Promise<number[]> {
   const deadline = Date.now() + ms;
   let left = pids.filter(alive);
   while (left.length > 0 && Date.now() < deadline) {
