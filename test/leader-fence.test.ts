@@ -62,11 +62,17 @@ interface AuditEvent {
   objectRef?: { resource?: string; namespace?: string; name?: string };
   responseStatus?: { code?: number };
   stageTimestamp: string;
+  /** When the API server received the request, as opposed to when it answered. */
+  requestReceivedTimestamp?: string;
 }
 
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
-/** Every write of user that the API server answered, from since on (Leases included). */
+/**
+ * Every write of user that the API server received from since on (Leases included). Judged by when the request
+ * arrived: one already on the wire when the process was paused completes after it resumes, and no client can fence
+ * that (the Kubernetes API has no fencing tokens); one that arrives after resuming is a write the fence let through.
+ */
 function writesBy(user: string, since: number): AuditEvent[] {
   const file = process.env.WARMPOOL_TEST_AUDIT_LOG;
   if (!file) throw new Error('no audit log: the test cluster runs with audit on');
@@ -75,7 +81,7 @@ function writesBy(user: string, since: number): AuditEvent[] {
     .filter((l) => l.includes(`"${user}"`))
     .map((l) => JSON.parse(l) as AuditEvent)
     .filter((e) => e.stage === 'ResponseComplete' && e.user.username === user && WRITE_VERBS.has(e.verb))
-    .filter((e) => Date.parse(e.stageTimestamp) >= since);
+    .filter((e) => Date.parse(e.requestReceivedTimestamp ?? e.stageTimestamp) >= since);
 }
 
 const succeeded = (events: AuditEvent[]): AuditEvent[] => events.filter((e) => (e.responseStatus?.code ?? 0) < 300);
