@@ -58,6 +58,8 @@ test(
     for (const c of report.claims.lost) expect(c.reason).toBe('MemberLost');
     expect(report.claims.failed).toEqual([]);
     expect(report.writesAfterLeaseLoss).toEqual([]);
+    // The throttling fault was real: the API server answered the operator 429 while it lasted.
+    expect(report.faults.find((f) => f.kind === 'apf-throttle')?.rejected429).toBeGreaterThan(0);
   },
   600_000,
 );

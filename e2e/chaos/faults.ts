@@ -126,3 +126,60 @@ export async function deleteNode(cluster: Cluster, node: string, replacementInde
   await cluster.kubectl(['wait', '--for=condition=Ready', '--timeout=60s', `node/${name}`]);
   return name;
 }
+
+/**
+ * API Priority and Fairness throttling the operator: a FlowSchema sends the given users' requests (every resource
+ * except Leases, which real clusters give a leader-election level) to a priority level of one seat that rejects what
+ * does not fit, so the operator gets 429 + Retry-After for holdMs. Shares are relative, so one share of the default
+ * ~245 still gets 3 seats; a ballast level that lends all its seats brings ours down to one. Needs a cluster with
+ * APF on and users outside system:masters (which APF exempts). Returns the priority level's line from the
+ * apiserver's dump, as evidence that it was in effect.
+ */
+export async function throttleUsers(cluster: Cluster, name: string, users: readonly string[], holdMs: number): Promise<string> {
+  const items = [
+    {
+      apiVersion: 'flowcontrol.apiserver.k8s.io/v1',
+      kind: 'PriorityLevelConfiguration',
+      metadata: { name: `${name}-ballast` },
+      spec: { type: 'Limited', limited: { nominalConcurrencyShares: 400, lendablePercent: 100, limitResponse: { type: 'Reject' } } },
+    },
+    {
+      apiVersion: 'flowcontrol.apiserver.k8s.io/v1',
+      kind: 'PriorityLevelConfiguration',
+      metadata: { name },
+      spec: { type: 'Limited', limited: { nominalConcurrencyShares: 1, lendablePercent: 0, borrowingLimitPercent: 0, limitResponse: { type: 'Reject' } } },
+    },
+    {
+      apiVersion: 'flowcontrol.apiserver.k8s.io/v1',
+      kind: 'FlowSchema',
+      metadata: { name },
+      spec: {
+        priorityLevelConfiguration: { name },
+        matchingPrecedence: 200,
+        distinguisherMethod: { type: 'ByUser' },
+        rules: [
+          {
+            subjects: users.map((u) => ({ kind: 'User', user: { name: u } })),
+            resourceRules: [{ verbs: ['*'], apiGroups: ['', 'warmpool.dev', 'events.k8s.io', 'policy'], resources: ['*'], namespaces: ['*'], clusterScope: true }],
+          },
+        ],
+      },
+    },
+  ];
+  await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  try {
+    let level: string | undefined;
+    const deadline = Date.now() + 30_000;
+    while (level === undefined && Date.now() < deadline) {
+      const dump = await cluster.kubectl(['get', '--raw', '/debug/api_priority_and_fairness/dump_priority_levels']).catch(() => '');
+      level = dump.split('\n').find((l) => l.startsWith(`${name},`));
+      if (level === undefined) await sleep(250);
+    }
+    if (level === undefined) throw new Error(`priority level ${name} not in effect after 30 s`);
+    await sleep(holdMs);
+    return level.replace(/\s+/g, ' ').trim();
+  } finally {
+    await cluster.kubectl(['delete', 'flowschema', name, '--ignore-not-found']);
+    await cluster.kubectl(['delete', 'prioritylevelconfiguration', name, `${name}-ballast`, '--ignore-not-found']);
+  }
+}

@@ -38,6 +38,7 @@ const report = await runChaos({
   mixedEveryMs: num('CHAOS_MIXED_EVERY_S', 20) * 1000,
   apiserverDownMs: num('CHAOS_APISERVER_DOWN_S', 15) * 1000,
   etcdDownMs: num('CHAOS_ETCD_DOWN_S', 10) * 1000,
+  throttleMs: num('CHAOS_THROTTLE_S', 20) * 1000,
   seed: num('CHAOS_SEED', 20261206),
   reportFile,
   log: (l) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${l}\n`),

@@ -7,7 +7,8 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { LABEL_POOL, LABEL_STATE } from '../../operator/api/types.js';
 import { componentPids, deleteCluster, startCluster, type Cluster } from '../cluster/cluster.js';
 import { kwokWorkdir, repoRoot } from '../cluster/paths.js';
-import { deleteNode, deletePod, evictPod, nodeNotReady, podNotReady, restartComponent } from './faults.js';
+import { AUDIT_ALL_VERBS_GROUP } from '../cluster/stages.js';
+import { deleteNode, deletePod, evictPod, nodeNotReady, podNotReady, restartComponent, throttleUsers } from './faults.js';
 import { runLoad, type ClaimResult, type LoadResult } from './load.js';
 import { apiRequestsTotal, superviseReplica, type Replica, type ReplicaExit } from './operators.js';
 import { InvariantWatcher, type LeaseChange, type Violation } from './watcher.js';
@@ -18,6 +19,7 @@ export const FAULT_KINDS = [
   'leader-pause',
   'apiserver-restart',
   'etcd-restart',
+  'apf-throttle',
   'pod-delete',
   'pod-evict',
   'pod-notready',
@@ -42,6 +44,8 @@ export interface ChaosOptions {
   /** API server down time for apiserver-restart, etcd down time for etcd-restart. */
   apiserverDownMs: number;
   etcdDownMs: number;
+  /** How long apf-throttle holds the operator at one seat of API Priority and Fairness (default 20 s). */
+  throttleMs?: number;
   /** Write the JSON report here (optional). */
   reportFile?: string;
   seed: number;
@@ -59,6 +63,8 @@ export interface FaultRecord {
   peakOperatorRequestsPerSecond: number;
   /** The same from the fault's end until recovery (the catch-up after an outage). */
   peakOperatorRequestsPerSecondRecovering: number;
+  /** Requests of the operator replicas the API server answered 429 while the fault lasted (from the audit log). */
+  rejected429?: number;
   detail: string;
   error?: string;
 }
@@ -90,6 +96,7 @@ export interface ChaosReport {
 }
 
 const NS = 'chaos';
+const OPERATORS_GROUP = 'warmpool.dev:chaos-operators';
 const LEASE = 'warmpool-chaos';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -152,6 +159,19 @@ interface AuditEvent {
   /** When the API server received the request: what the client sent, as opposed to when the server finished. */
   requestReceivedTimestamp?: string;
   stage: string;
+}
+
+/** Requests of users the API server answered 429 (throttled) and received between from and to, from the audit log. */
+export function rejectedBetween(auditLog: string, users: readonly string[], from: number, to: number): number {
+  let n = 0;
+  const names = new Set(users);
+  for (const line of readFileSync(auditLog, 'utf8').split('\n')) {
+    if (!line.includes('"code":429')) continue;
+    const e = JSON.parse(line) as AuditEvent;
+    const t = Date.parse(e.requestReceivedTimestamp ?? e.stageTimestamp);
+    if (e.stage === 'ResponseComplete' && names.has(e.user.username) && t >= from && t <= to) n++;
+  }
+  return n;
 }
 
 /**
@@ -219,6 +239,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       nodes: 3,
       node: { pods: 250 },
       audit: true,
+      // APF on, so the apf-throttle fault's FlowSchema really throttles (the operators run outside system:masters).
+      priorityAndFairness: true,
       faults: { noComponentLeaderElection: true, minRequestTimeoutSeconds: 5, etcdCompactionInterval: '10s' },
       log: (l) => o.log(`[cluster] ${l}`),
     });
@@ -268,9 +290,12 @@ async function withCluster(
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
 
+  // The replicas are cluster-admin through RBAC, not system:masters, which API Priority and Fairness exempts; their
+  // group also has every verb audited, so the 429s they get are counted.
+  await cluster.kubectl(['create', 'clusterrolebinding', 'chaos-operators', '--clusterrole=cluster-admin', `--group=${OPERATORS_GROUP}`]);
   for (const r of ['a', 'b']) {
     const user = `chaos-op-${r}`;
-    const kubeconfig = await cluster.kubeconfigFor(user, ['system:masters']);
+    const kubeconfig = await cluster.kubeconfigFor(user, [OPERATORS_GROUP, AUDIT_ALL_VERBS_GROUP]);
     const replica = superviseReplica({ name: `replica-${r}`, user, kubeconfig, metricsPort: await freePort(), namespace: NS, leaseId: LEASE, log: o.log });
     replicas.push(replica);
     liveReplicas.add(replica);
@@ -422,6 +447,11 @@ async function withCluster(
       case 'etcd-restart':
         await restartComponent(cluster, 'etcd', o.etcdDownMs);
         return `etcd SIGKILL, down ${o.etcdDownMs / 1000} s, restarted (data kept)`;
+      case 'apf-throttle': {
+        const ms = o.throttleMs ?? 20_000;
+        const level = await throttleUsers(cluster, 'chaos-throttle', replicas.map((r) => r.user), ms);
+        return `operators held at one APF seat (Reject) for ${ms / 1000} s: ${level}`;
+      }
       case 'pod-delete': {
         const names = [...memberPods('ready', 3), ...memberPods('claimed', 2)];
         await Promise.all(names.map((n) => deletePod(core, NS, n).catch(() => undefined)));
@@ -473,11 +503,12 @@ async function withCluster(
       recoverySeconds,
       peakOperatorRequestsPerSecond: peakRate(samples, startedAt, endedAt),
       peakOperatorRequestsPerSecondRecovering: peakRate(samples, endedAt, Date.now()),
+      rejected429: cluster.auditLog ? rejectedBetween(cluster.auditLog, replicas.map((r) => r.user), startedAt, endedAt) : undefined,
       detail,
       error,
     };
     faults.push(rec);
-    o.log(`fault ${kind}: ${detail}${error ? ` (error: ${error})` : ''}; recovered in ${recoverySeconds ?? 'never'} s; peak ${rec.peakOperatorRequestsPerSecond} req/s during, ${rec.peakOperatorRequestsPerSecondRecovering} after`);
+    o.log(`fault ${kind}: ${detail}${error ? ` (error: ${error})` : ''}; recovered in ${recoverySeconds ?? 'never'} s; peak ${rec.peakOperatorRequestsPerSecond} req/s during, ${rec.peakOperatorRequestsPerSecondRecovering} after; ${rec.rejected429 ?? '?'} answered 429`);
   };
 
   for (const kind of o.faults) {
@@ -558,10 +589,10 @@ async function withCluster(
 export function formatReport(r: ChaosReport): string {
   const lines = [
     `chaos run ${r.startedAt}: ${r.durationSeconds} s, ${r.claims.total} claims (${JSON.stringify(r.claims.byOutcome)}), bind p50 ${r.claims.bindSecondsP50 ?? '-'} s p99 ${r.claims.bindSecondsP99 ?? '-'} s`,
-    'fault                recovery s  peak req/s during  after  detail',
+    'fault                recovery s  peak req/s during  after   429s  detail',
     ...r.faults.map(
       (f) =>
-        `${f.kind.padEnd(20)} ${String(f.recoverySeconds ?? 'never').padStart(10)}  ${String(f.peakOperatorRequestsPerSecond).padStart(17)}  ${String(f.peakOperatorRequestsPerSecondRecovering).padStart(5)}  ${f.detail}${f.error ? ` ERROR ${f.error}` : ''}`,
+        `${f.kind.padEnd(20)} ${String(f.recoverySeconds ?? 'never').padStart(10)}  ${String(f.peakOperatorRequestsPerSecond).padStart(17)}  ${String(f.peakOperatorRequestsPerSecondRecovering).padStart(5)}  ${String(f.rejected429 ?? '-').padStart(5)}  ${f.detail}${f.error ? ` ERROR ${f.error}` : ''}`,
     ),
     `claims lost: ${r.claims.lost.length} (${[...new Set(r.claims.lost.map((c) => c.reason))].join(', ') || '-'}); failed: ${r.claims.failed.length}; stuck: ${r.claims.stuck.length}`,
     `invariant violations: ${r.violations.length}${r.violations.map((v) => `\n  ${v.kind}: ${v.detail}`).join('')}`,
