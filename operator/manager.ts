@@ -303,6 +303,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       onRenewed: (untilMs) => fence.extend(untilMs),
       onStartedLeading: (signal) => {
         fence.lead(signal);
+        // Leading again after an outage: the API server answers, so informers in back-off look again now.
+        for (const set of [pools, claims, pods]) set.retryNow();
         startControllers();
       },
       onStoppedLeading: async (reason) => {

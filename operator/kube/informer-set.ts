@@ -48,6 +48,11 @@ export class InformerSet<T extends KubernetesObject> implements Cache<T> {
     return this.parts.flatMap((p) => p.notReadyReason() ?? []);
   }
 
+  /** See SupervisedInformer.retryNow: restarts waiting out a back-off go now. */
+  retryNow(): void {
+    for (const p of this.parts) p.retryNow();
+  }
+
   async start(): Promise<void> {
     await Promise.all(this.parts.map((p) => p.start()));
   }

@@ -268,6 +268,27 @@ describe('SupervisedInformer', () => {
     await informer.stop();
   });
 
+  test('retryNow: a restart waiting out its back-off goes at once, with the back-off reset; a no-op while watching', async () => {
+    const { informer, fake, errors } = setup([podList()]);
+    fake.watchFailures = [new Error('down 1'), new Error('down 2'), new Error('down 3'), new Error('down 4')];
+    await informer.start();
+    for (const delay of [1000, 2000, 4000]) await jest.advanceTimersByTimeAsync(delay);
+    expect(errors.map((e) => e.delay)).toEqual([1000, 2000, 4000, 8000]);
+    expect(fake.starts).toBe(4);
+    informer.retryNow();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(fake.starts).toBe(5);
+    // The back-off starts over: the next failure waits the base delay, not 16 s.
+    fake.fail(new Error('once more'));
+    expect(errors.at(-1)?.delay).toBe(1000);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(fake.starts).toBe(6);
+    informer.retryNow();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(fake.starts).toBe(6);
+    await informer.stop();
+  });
+
   test('a throwing handler is contained and the others still run', async () => {
     const { informer, handlerErrors } = setup([podList(pod('a', '1'))]);
     const seen: string[] = [];
