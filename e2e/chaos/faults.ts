@@ -16,9 +16,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /**
  * SIGKILLs a control-plane component, keeps it down for downMs, then starts it again with the same command line
  * and working directory (read from /proc before the kill), detached as kwokctl starts it, and records the new pid
- * in the cluster's pid file so `kwokctl delete cluster` still stops it. etcd keeps its data directory.
+ * in the cluster's pid file so `kwokctl delete cluster` still stops it. etcd keeps its data directory. Returns once
+ * the API server is ready again, with the seconds that took after the start.
  */
-export async function restartComponent(cluster: Cluster, component: ControlPlaneComponent, downMs: number): Promise<void> {
+export async function restartComponent(cluster: Cluster, component: ControlPlaneComponent, downMs: number): Promise<number> {
   const pid = componentPids(cluster.dir).get(component);
   if (pid === undefined || !alive(pid)) throw new Error(`${component}: no running process in ${cluster.dir}/pids`);
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
@@ -42,6 +43,25 @@ export async function restartComponent(cluster: Cluster, component: ControlPlane
   } finally {
     closeSync(logFd);
   }
+  return apiReady(cluster, 120_000);
+}
+
+/**
+ * Waits until the API server says it is ready (/readyz, which checks etcd too); returns the seconds it took. A
+ * restarted kube-apiserver needs several seconds to start, and more on a busy machine: the operator's recovery is
+ * counted from here, not from the spawn.
+ */
+export async function apiReady(cluster: Cluster, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    const ok = await cluster.kubectl(['get', '--raw', '/readyz', '--request-timeout=2s']).then(
+      (out) => out.trim() === 'ok',
+      () => false,
+    );
+    if (ok) return (Date.now() - t0) / 1000;
+    await sleep(200);
+  }
+  throw new Error(`API server not ready ${timeoutMs / 1000} s after the restart`);
 }
 
 /** Loopback ports a component listens on, from its flags (--secure-port, --listen-*-urls); others are dialled. */

@@ -55,7 +55,7 @@ export interface ChaosOptions {
 export interface FaultRecord {
   kind: FaultKind;
   startedAt: number;
-  /** When the injector finished (component back, process resumed, object gone). */
+  /** When the injector finished (API server ready again after a restart, process resumed, object gone). */
   endedAt: number;
   /** From endedAt until a claim created after the fault is Bound; undefined if that never happened. */
   recoverySeconds?: number;
@@ -441,12 +441,14 @@ async function withCluster(
         h.signal('SIGCONT');
         return `SIGSTOP ${h.name}, standby ${took ? 'took over' : 'did NOT take over'}, SIGCONT`;
       }
-      case 'apiserver-restart':
-        await restartComponent(cluster, 'kube-apiserver', o.apiserverDownMs);
-        return `kube-apiserver SIGKILL, down ${o.apiserverDownMs / 1000} s, restarted`;
-      case 'etcd-restart':
-        await restartComponent(cluster, 'etcd', o.etcdDownMs);
-        return `etcd SIGKILL, down ${o.etcdDownMs / 1000} s, restarted (data kept)`;
+      case 'apiserver-restart': {
+        const readyS = await restartComponent(cluster, 'kube-apiserver', o.apiserverDownMs);
+        return `kube-apiserver SIGKILL, down ${o.apiserverDownMs / 1000} s, restarted, ready ${readyS.toFixed(1)} s later`;
+      }
+      case 'etcd-restart': {
+        const readyS = await restartComponent(cluster, 'etcd', o.etcdDownMs);
+        return `etcd SIGKILL, down ${o.etcdDownMs / 1000} s, restarted (data kept), API server ready ${readyS.toFixed(1)} s later`;
+      }
       case 'apf-throttle': {
         const ms = o.throttleMs ?? 20_000;
         const level = await throttleUsers(cluster, 'chaos-throttle', replicas.map((r) => r.user), ms);
