@@ -10,54 +10,54 @@ const ready: Condition = { type: 'Ready', status: 'False', reason: 'Warming', me
 const stalled: Condition = { type: 'Stalled', status: 'False', reason: 'Healthy', message: '', lastTransitionTime: t0 };
 
 describe('setCondition', () => {
-  test.each<[string, Condition[] | undefined, ConditionUpdate, Condition[]]>([
-    [
-      'adds to no conditions',
-      undefined,
-      { type: 'Ready', status: 'True', reason: 'AllReady', message: '' },
-      [{ type: 'Ready', status: 'True', reason: 'AllReady', message: '', lastTransitionTime: t1 }],
-    ],
-    [
-      'appends a new type after the others',
-      [ready],
-      { type: 'Reconciling', status: 'True', reason: 'Scaling', message: 'creating 2' },
-      [ready, { type: 'Reconciling', status: 'True', reason: 'Scaling', message: 'creating 2', lastTransitionTime: t1 }],
-    ],
-    [
-      'keeps the transition time when only reason, message or generation change',
-      [ready, stalled],
-      { type: 'Ready', status: 'False', reason: 'Warming', message: '2/3 ready', observedGeneration: 2 },
-      [{ ...ready, message: '2/3 ready', observedGeneration: 2 }, stalled],
-    ],
-    [
-      'moves the transition time when the status changes, in place',
-      [ready, stalled],
-      { type: 'Ready', status: 'True', reason: 'AllReady', message: '3/3 ready', observedGeneration: 1 },
-      [{ type: 'Ready', status: 'True', reason: 'AllReady', message: '3/3 ready', observedGeneration: 1, lastTransitionTime: t1 }, stalled],
-    ],
-    [
-      'leaves an identical condition as it was',
-      [ready],
-      { type: 'Ready', status: 'False', reason: 'Warming', message: '1/3 ready', observedGeneration: 1 },
-      [ready],
-    ],
-  ])('%s', (_name, conditions, update, expected) => {
+  test.each<{ name: string; conditions: Condition[] | undefined; update: ConditionUpdate; want: Condition[] }>([
+    {
+      name: 'adds to no conditions',
+      conditions: undefined,
+      update: { type: 'Ready', status: 'True', reason: 'AllReady', message: '' },
+      want: [{ type: 'Ready', status: 'True', reason: 'AllReady', message: '', lastTransitionTime: t1 }],
+    },
+    {
+      name: 'appends a new type after the others',
+      conditions: [ready],
+      update: { type: 'Reconciling', status: 'True', reason: 'Scaling', message: 'creating 2' },
+      want: [ready, { type: 'Reconciling', status: 'True', reason: 'Scaling', message: 'creating 2', lastTransitionTime: t1 }],
+    },
+    {
+      name: 'keeps the transition time when only reason, message or generation change',
+      conditions: [ready, stalled],
+      update: { type: 'Ready', status: 'False', reason: 'Warming', message: '2/3 ready', observedGeneration: 2 },
+      want: [{ ...ready, message: '2/3 ready', observedGeneration: 2 }, stalled],
+    },
+    {
+      name: 'moves the transition time when the status changes, in place',
+      conditions: [ready, stalled],
+      update: { type: 'Ready', status: 'True', reason: 'AllReady', message: '3/3 ready', observedGeneration: 1 },
+      want: [{ type: 'Ready', status: 'True', reason: 'AllReady', message: '3/3 ready', observedGeneration: 1, lastTransitionTime: t1 }, stalled],
+    },
+    {
+      name: 'leaves an identical condition as it was',
+      conditions: [ready],
+      update: { type: 'Ready', status: 'False', reason: 'Warming', message: '1/3 ready', observedGeneration: 1 },
+      want: [ready],
+    },
+  ])('$name', ({ conditions, update, want }) => {
     const before = structuredClone(conditions);
-    expect(setCondition(conditions, update, now)).toEqual(expected);
+    expect(setCondition(conditions, update, now)).toEqual(want);
     expect(conditions).toEqual(before);
   });
 });
 
 describe('getCondition and isTrue', () => {
   const conditions: Condition[] = [ready, { ...stalled, status: 'True' }, { ...stalled, type: 'Odd', status: 'Unknown' }];
-  test.each<[Condition[] | undefined, string, Condition | undefined, boolean]>([
-    [conditions, 'Ready', ready, false],
-    [conditions, 'Stalled', { ...stalled, status: 'True' }, true],
-    [conditions, 'Odd', { ...stalled, type: 'Odd', status: 'Unknown' }, false],
-    [conditions, 'Missing', undefined, false],
-    [undefined, 'Ready', undefined, false],
-  ])('%#: %s', (list, type, condition, truth) => {
-    expect(getCondition(list, type)).toEqual(condition);
+  test.each<{ name: string; list: Condition[] | undefined; type: string; want: Condition | undefined; isTrue: boolean }>([
+    { name: 'a False condition', list: conditions, type: 'Ready', want: ready, isTrue: false },
+    { name: 'a True condition', list: conditions, type: 'Stalled', want: { ...stalled, status: 'True' }, isTrue: true },
+    { name: 'an Unknown condition', list: conditions, type: 'Odd', want: { ...stalled, type: 'Odd', status: 'Unknown' }, isTrue: false },
+    { name: 'a type not in the list', list: conditions, type: 'Missing', want: undefined, isTrue: false },
+    { name: 'no conditions at all', list: undefined, type: 'Ready', want: undefined, isTrue: false },
+  ])('$name', ({ list, type, want, isTrue: truth }) => {
+    expect(getCondition(list, type)).toEqual(want);
     expect(isTrue(list, type)).toBe(truth);
   });
 });

@@ -1,95 +1,77 @@
 import type { ResolvedClaimSpec, ResolvedPoolSpec } from './defaults.js';
-import { withClaimDefaults, withPoolDefaults } from './defaults.js';
+import { MAX_SIZE_HEADROOM, POOL_DEFAULTS, QUEUE_DEFAULTS, withClaimDefaults, withPoolDefaults } from './defaults.js';
 import type { InstancePoolSpec, PoolClaimSpec } from './types.js';
 
 const template = { spec: { containers: [{ name: 'app', image: 'busybox' }] } };
 
+// What withPoolDefaults must add to a spec that sets only the required fields: the declared defaults, which the
+// CRD schema carries too (crds/ holds their values; schema.test.ts checks the two agree).
 const resolvedMinimal: ResolvedPoolSpec = {
   template,
   targetSize: 3,
-  minSize: 0,
-  maxSize: 13,
-  lifecycleClass: 'ephemeral',
-  warmingTimeoutSeconds: 600,
-  readyTTLSeconds: 0,
-  paused: false,
-  drain: false,
-  claimOrder: 'OldestReady',
-  claimQueue: { strategy: 'Priority', onFull: 'RejectNewest' },
+  ...POOL_DEFAULTS,
+  maxSize: 3 + MAX_SIZE_HEADROOM,
+  claimQueue: QUEUE_DEFAULTS,
 };
 
+const explicit = {
+  template,
+  targetSize: 5,
+  minSize: 2,
+  lifecycleClass: 'spot',
+  warmingTimeoutSeconds: 2,
+  readyTTLSeconds: 60,
+  paused: true,
+  drain: true,
+  claimOrder: 'SpreadNodes',
+  claimQueue: { strategy: 'FairShare', maxPending: 7, onFull: 'RejectOldest' },
+} as const satisfies InstancePoolSpec;
+
 describe('withPoolDefaults', () => {
-  test.each<[string, InstancePoolSpec, ResolvedPoolSpec]>([
-    ['every default', { template, targetSize: 3 }, resolvedMinimal],
-    ['maxSize follows targetSize when unset', { template, targetSize: 0 }, { ...resolvedMinimal, targetSize: 0, maxSize: 10 }],
-    ['an explicit maxSize stays', { template, targetSize: 3, maxSize: 4 }, { ...resolvedMinimal, maxSize: 4 }],
-    [
-      'explicit values stay',
-      {
-        template,
-        targetSize: 5,
-        minSize: 2,
-        lifecycleClass: 'spot',
-        warmingTimeoutSeconds: 2,
-        readyTTLSeconds: 60,
-        paused: true,
-        drain: true,
-        claimOrder: 'SpreadNodes',
-        claimQueue: { strategy: 'FairShare', maxPending: 7, onFull: 'RejectOldest' },
-      },
-      {
-        template,
-        targetSize: 5,
-        minSize: 2,
-        maxSize: 15,
-        lifecycleClass: 'spot',
-        warmingTimeoutSeconds: 2,
-        readyTTLSeconds: 60,
-        paused: true,
-        drain: true,
-        claimOrder: 'SpreadNodes',
-        claimQueue: { strategy: 'FairShare', maxPending: 7, onFull: 'RejectOldest' },
-      },
-    ],
-    [
-      'a partial claim queue',
-      { template, targetSize: 3, claimQueue: { maxPending: 2 } },
-      { ...resolvedMinimal, claimQueue: { strategy: 'Priority', maxPending: 2, onFull: 'RejectNewest' } },
-    ],
-    [
-      'metrics defaults',
-      { template, targetSize: 3, metrics: { port: 9090, httpRequestsCounter: 'http_requests_total' } },
-      {
+  test.each<{ name: string; spec: InstancePoolSpec; want: ResolvedPoolSpec }>([
+    { name: 'every default', spec: { template, targetSize: 3 }, want: resolvedMinimal },
+    { name: 'maxSize follows targetSize when unset', spec: { template, targetSize: 0 }, want: { ...resolvedMinimal, targetSize: 0, maxSize: 10 } },
+    { name: 'an explicit maxSize stays', spec: { template, targetSize: 3, maxSize: 4 }, want: { ...resolvedMinimal, maxSize: 4 } },
+    { name: 'explicit values stay', spec: explicit, want: { ...explicit, maxSize: 15 } },
+    {
+      name: 'a partial claim queue',
+      spec: { template, targetSize: 3, claimQueue: { maxPending: 2 } },
+      want: { ...resolvedMinimal, claimQueue: { strategy: 'Priority', maxPending: 2, onFull: 'RejectNewest' } },
+    },
+    {
+      name: 'metrics defaults',
+      spec: { template, targetSize: 3, metrics: { port: 9090, httpRequestsCounter: 'http_requests_total' } },
+      want: {
         ...resolvedMinimal,
         metrics: { port: 9090, path: '/metrics', intervalSeconds: 15, via: 'Direct', httpRequestsCounter: 'http_requests_total' },
       },
-    ],
-    [
-      'explicit metrics stay',
-      { template, targetSize: 3, metrics: { port: 9090, path: '/m', intervalSeconds: 5, via: 'APIServerProxy' } },
-      { ...resolvedMinimal, metrics: { port: 9090, path: '/m', intervalSeconds: 5, via: 'APIServerProxy' } },
-    ],
-  ])('%s', (_name, spec, expected) => {
+    },
+    {
+      name: 'explicit metrics stay',
+      spec: { template, targetSize: 3, metrics: { port: 9090, path: '/m', intervalSeconds: 5, via: 'APIServerProxy' } },
+      want: { ...resolvedMinimal, metrics: { port: 9090, path: '/m', intervalSeconds: 5, via: 'APIServerProxy' } },
+    },
+  ])('$name', ({ spec, want }) => {
     const before = structuredClone(spec);
-    expect(withPoolDefaults(spec)).toEqual(expected);
+    expect(withPoolDefaults(spec)).toEqual(want);
     expect(spec).toEqual(before);
   });
 });
 
 describe('withClaimDefaults', () => {
-  test.each<[string, PoolClaimSpec, ResolvedClaimSpec]>([
-    ['every default', { poolName: 'p' }, { poolName: 'p', reclaimPolicy: 'Delete', priority: 0 }],
-    [
-      'explicit values stay, timeouts stay unset when unset',
-      { poolName: 'p', reclaimPolicy: 'Return', priority: -3, acquiredBy: 'ci' },
-      { poolName: 'p', reclaimPolicy: 'Return', priority: -3, acquiredBy: 'ci' },
-    ],
-    [
-      'a zero wait timeout is kept (it means fail at once)',
-      { poolName: 'p', waitTimeoutSeconds: 0, ttlSecondsAfterBound: 2 },
-      { poolName: 'p', reclaimPolicy: 'Delete', priority: 0, waitTimeoutSeconds: 0, ttlSecondsAfterBound: 2 },
-    ],
-  ])('%s', (_name, spec, expected) => {
-    expect(withClaimDefaults(spec)).toEqual(expected);
+  test.each<{ name: string; spec: PoolClaimSpec; want: ResolvedClaimSpec }>([
+    { name: 'every default', spec: { poolName: 'p' }, want: { poolName: 'p', reclaimPolicy: 'Delete', priority: 0 } },
+    {
+      name: 'explicit values stay, timeouts stay unset when unset',
+      spec: { poolName: 'p', reclaimPolicy: 'Return', priority: -3, acquiredBy: 'ci' },
+      want: { poolName: 'p', reclaimPolicy: 'Return', priority: -3, acquiredBy: 'ci' },
+    },
+    {
+      name: 'a zero wait timeout is kept (it means fail at once)',
+      spec: { poolName: 'p', waitTimeoutSeconds: 0, ttlSecondsAfterBound: 2 },
+      want: { poolName: 'p', reclaimPolicy: 'Delete', priority: 0, waitTimeoutSeconds: 0, ttlSecondsAfterBound: 2 },
+    },
+  ])('$name', ({ spec, want }) => {
+    expect(withClaimDefaults(spec)).toEqual(want);
   });
 });

@@ -24,25 +24,25 @@ describe('templateHash', () => {
     expect(templateHash(reordered)).toBe(templateHash(base));
   });
 
-  test.each<[string, V1PodTemplateSpec]>([
-    ['image', { ...base, spec: { containers: [{ name: 'app', image: 'busybox:2', args: ['sleep', '3600'] }], nodeSelector: { zone: 'a' } } }],
-    ['argument order', { ...base, spec: { containers: [{ name: 'app', image: 'busybox:1', args: ['3600', 'sleep'] }], nodeSelector: { zone: 'a' } } }],
-    ['a label', { ...base, metadata: { ...base.metadata, labels: { app: 'web', tier: 'b' } } }],
-    ['an annotation', { ...base, metadata: { ...base.metadata, annotations: {} } }],
-    ['a pod spec field', { ...base, spec: { ...base.spec, containers: base.spec?.containers ?? [], nodeSelector: { zone: 'b' } } }],
-    ['no metadata', { spec: base.spec }],
-  ])('changes with %s', (_name, changed) => {
+  test.each<{ name: string; changed: V1PodTemplateSpec }>([
+    { name: 'image', changed: { ...base, spec: { containers: [{ name: 'app', image: 'busybox:2', args: ['sleep', '3600'] }], nodeSelector: { zone: 'a' } } } },
+    { name: 'argument order', changed: { ...base, spec: { containers: [{ name: 'app', image: 'busybox:1', args: ['3600', 'sleep'] }], nodeSelector: { zone: 'a' } } } },
+    { name: 'a label', changed: { ...base, metadata: { ...base.metadata, labels: { app: 'web', tier: 'b' } } } },
+    { name: 'an annotation', changed: { ...base, metadata: { ...base.metadata, annotations: {} } } },
+    { name: 'a pod spec field', changed: { ...base, spec: { ...base.spec, containers: base.spec?.containers ?? [], nodeSelector: { zone: 'b' } } } },
+    { name: 'no metadata', changed: { spec: base.spec } },
+  ])('changes with $name', ({ changed }) => {
     expect(templateHash(changed)).not.toBe(templateHash(base));
   });
 });
 
 describe('canonicalJson', () => {
-  test.each<[unknown, string]>([
-    [{ b: 1, a: { d: [3, { f: 1, e: 2 }], c: null } }, '{"a":{"c":null,"d":[3,{"e":2,"f":1}]},"b":1}'],
-    [[2, 1], '[2,1]'],
-    ['x', '"x"'],
-    [{ a: undefined, b: 1 }, '{"b":1}'],
-  ])('%j', (value, expected) => {
-    expect(canonicalJson(value)).toBe(expected);
+  test.each<{ name: string; value: unknown; want: string }>([
+    { name: 'keys sorted at every depth, null kept', value: { b: 1, a: { d: [3, { f: 1, e: 2 }], c: null } }, want: '{"a":{"c":null,"d":[3,{"e":2,"f":1}]},"b":1}' },
+    { name: 'array order kept', value: [2, 1], want: '[2,1]' },
+    { name: 'a string', value: 'x', want: '"x"' },
+    { name: 'an undefined value is left out', value: { a: undefined, b: 1 }, want: '{"b":1}' },
+  ])('$name', ({ value, want }) => {
+    expect(canonicalJson(value)).toBe(want);
   });
 });

@@ -29,31 +29,31 @@ function nodes(schema: Schema): Schema[] {
 }
 
 describe('crds/', () => {
-  test.each(crdFiles().map((f) => [f.name, f.text]))('%s is what schema.ts generates (run `make crds`)', (name, text) => {
+  test.each(crdFiles())('$name is what schema.ts generates (run `make crds`)', ({ name, text }) => {
     expect(readFileSync(new URL(name, crdsDir), 'utf8')).toBe(text);
   });
 
-  test.each(crdFiles().map((f) => [f.name, f.text]))('%s parses back to the CRD object', (_name, text) => {
+  test.each(crdFiles())('$name parses back to the CRD object', ({ text }) => {
     expect(customResourceDefinitions()).toContainEqual(parse(text));
   });
 });
 
 describe('schemas agree with types.ts', () => {
-  test.each(interfaceSchemas.map((i) => [i.name, i]))('%s: every key is a schema property and back', (_name, entry) => {
-    expect(Object.keys(entry.schema.properties ?? {}).sort()).toEqual([...entry.keys].sort());
+  test.each(interfaceSchemas)('$name: every key is a schema property and back', ({ keys, schema }) => {
+    expect(Object.keys(schema.properties ?? {}).sort()).toEqual([...keys].sort());
   });
 
-  test.each(interfaceSchemas.map((i) => [i.name, i]))('%s: its schema is part of a CRD', (_name, entry) => {
-    expect([...nodes(poolSchema), ...nodes(claimSchema)]).toContain(entry.schema);
+  test.each(interfaceSchemas)('$name: its schema is part of a CRD', ({ schema }) => {
+    expect([...nodes(poolSchema), ...nodes(claimSchema)]).toContain(schema);
   });
 });
 
 describe('CRD shape', () => {
   test.each([
-    [poolCrd, 'instancepools.warmpool.dev', 'InstancePool', 'instancepools', 'ipool'],
-    [claimCrd, 'poolclaims.warmpool.dev', 'PoolClaim', 'poolclaims', 'pclaim'],
-  ])('%#: names, scope and version', (crd, name, kind, plural, shortName) => {
-    expect(crd.metadata.name).toBe(name);
+    { name: 'InstancePool', crd: poolCrd, crdName: 'instancepools.warmpool.dev', kind: 'InstancePool', plural: 'instancepools', shortName: 'ipool' },
+    { name: 'PoolClaim', crd: claimCrd, crdName: 'poolclaims.warmpool.dev', kind: 'PoolClaim', plural: 'poolclaims', shortName: 'pclaim' },
+  ])('$name: names, scope and version', ({ crd, crdName, kind, plural, shortName }) => {
+    expect(crd.metadata.name).toBe(crdName);
     expect(crd.spec.group).toBe('warmpool.dev');
     expect(crd.spec.scope).toBe('Namespaced');
     expect(crd.spec.names).toEqual({
@@ -78,54 +78,69 @@ describe('CRD shape', () => {
   });
 
   test.each([
-    [poolVersion, ['Target=.spec.targetSize', 'Warming=.status.warmingCount', 'Ready=.status.readyCount', 'Claimed=.status.claimedCount', 'Phase=.status.phase', 'Age=.metadata.creationTimestamp']],
-    [claimVersion, ['Pool=.spec.poolName', 'Phase=.status.phase', 'Member=.status.member.name', 'Age=.metadata.creationTimestamp']],
-  ])('%#: printer columns', (version, columns) => {
+    {
+      name: 'InstancePool',
+      version: poolVersion,
+      columns: ['Target=.spec.targetSize', 'Warming=.status.warmingCount', 'Ready=.status.readyCount', 'Claimed=.status.claimedCount', 'Phase=.status.phase', 'Age=.metadata.creationTimestamp'],
+    },
+    { name: 'PoolClaim', version: claimVersion, columns: ['Pool=.spec.poolName', 'Phase=.status.phase', 'Member=.status.member.name', 'Age=.metadata.creationTimestamp'] },
+  ])('$name: printer columns', ({ version, columns }) => {
     expect(version?.additionalPrinterColumns.map((c) => `${c.name}=${c.jsonPath}`)).toEqual(columns);
   });
 
   test.each([
-    [poolRoot, 'spec.minSize', POOL_DEFAULTS.minSize],
-    [poolRoot, 'spec.lifecycleClass', POOL_DEFAULTS.lifecycleClass],
-    [poolRoot, 'spec.warmingTimeoutSeconds', POOL_DEFAULTS.warmingTimeoutSeconds],
-    [poolRoot, 'spec.readyTTLSeconds', POOL_DEFAULTS.readyTTLSeconds],
-    [poolRoot, 'spec.claimOrder', POOL_DEFAULTS.claimOrder],
-    [poolRoot, 'spec.claimQueue', {}],
-    [poolRoot, 'spec.claimQueue.strategy', QUEUE_DEFAULTS.strategy],
-    [poolRoot, 'spec.claimQueue.onFull', QUEUE_DEFAULTS.onFull],
-    [poolRoot, 'spec.metrics.path', METRICS_DEFAULTS.path],
-    [poolRoot, 'spec.metrics.intervalSeconds', METRICS_DEFAULTS.intervalSeconds],
-    [poolRoot, 'spec.metrics.via', METRICS_DEFAULTS.via],
-    [poolRoot, 'spec.maxSize', undefined],
-    [claimRoot, 'spec.reclaimPolicy', CLAIM_DEFAULTS.reclaimPolicy],
-    [claimRoot, 'spec.priority', CLAIM_DEFAULTS.priority],
-  ])('%#: default of %s', (root, path, expected) => {
+    { name: 'InstancePool spec.minSize', root: poolRoot, path: 'spec.minSize', want: POOL_DEFAULTS.minSize },
+    { name: 'InstancePool spec.lifecycleClass', root: poolRoot, path: 'spec.lifecycleClass', want: POOL_DEFAULTS.lifecycleClass },
+    { name: 'InstancePool spec.warmingTimeoutSeconds', root: poolRoot, path: 'spec.warmingTimeoutSeconds', want: POOL_DEFAULTS.warmingTimeoutSeconds },
+    { name: 'InstancePool spec.readyTTLSeconds', root: poolRoot, path: 'spec.readyTTLSeconds', want: POOL_DEFAULTS.readyTTLSeconds },
+    { name: 'InstancePool spec.claimOrder', root: poolRoot, path: 'spec.claimOrder', want: POOL_DEFAULTS.claimOrder },
+    { name: 'InstancePool spec.claimQueue', root: poolRoot, path: 'spec.claimQueue', want: {} },
+    { name: 'InstancePool spec.claimQueue.strategy', root: poolRoot, path: 'spec.claimQueue.strategy', want: QUEUE_DEFAULTS.strategy },
+    { name: 'InstancePool spec.claimQueue.onFull', root: poolRoot, path: 'spec.claimQueue.onFull', want: QUEUE_DEFAULTS.onFull },
+    { name: 'InstancePool spec.metrics.path', root: poolRoot, path: 'spec.metrics.path', want: METRICS_DEFAULTS.path },
+    { name: 'InstancePool spec.metrics.intervalSeconds', root: poolRoot, path: 'spec.metrics.intervalSeconds', want: METRICS_DEFAULTS.intervalSeconds },
+    { name: 'InstancePool spec.metrics.via', root: poolRoot, path: 'spec.metrics.via', want: METRICS_DEFAULTS.via },
+    { name: 'InstancePool spec.maxSize', root: poolRoot, path: 'spec.maxSize', want: undefined },
+    { name: 'PoolClaim spec.reclaimPolicy', root: claimRoot, path: 'spec.reclaimPolicy', want: CLAIM_DEFAULTS.reclaimPolicy },
+    { name: 'PoolClaim spec.priority', root: claimRoot, path: 'spec.priority', want: CLAIM_DEFAULTS.priority },
+  ])('default of $name', ({ root, path, want }) => {
     expect(at(root, path)).toBeDefined();
-    expect(at(root, path)?.default).toEqual(expected);
+    expect(at(root, path)?.default).toEqual(want);
   });
 
   test.each([
-    [poolRoot, 'spec', ['!has(self.minSize) || self.minSize <= self.targetSize', '!has(self.maxSize) || self.targetSize <= self.maxSize']],
-    [claimRoot, 'spec.poolName', ['self == oldSelf']],
-    [claimRoot, 'spec.reclaimPolicy', ['self == oldSelf']],
-    [poolRoot, 'spec.template.metadata.labels', ["self.all(k, !k.startsWith('warmpool.dev/'))"]],
-    [poolRoot, 'spec.template.metadata.annotations', ["self.all(k, !k.startsWith('warmpool.dev/'))"]],
-    [
-      poolRoot,
-      'spec.metrics.path',
-      ["!self.matches('(^|/)[.][.]?(/|$)')", "!self.matches('%2[eE]')", "!self.contains('?') && !self.contains('#') && !self.contains('\\\\')"],
-    ],
-  ])('%#: CEL rules of %s', (root, path, rules) => {
+    {
+      name: 'InstancePool spec',
+      root: poolRoot,
+      path: 'spec',
+      rules: ['!has(self.minSize) || self.minSize <= self.targetSize', '!has(self.maxSize) || self.targetSize <= self.maxSize'],
+    },
+    { name: 'PoolClaim spec.poolName', root: claimRoot, path: 'spec.poolName', rules: ['self == oldSelf'] },
+    { name: 'PoolClaim spec.reclaimPolicy', root: claimRoot, path: 'spec.reclaimPolicy', rules: ['self == oldSelf'] },
+    { name: 'InstancePool spec.template.metadata.labels', root: poolRoot, path: 'spec.template.metadata.labels', rules: ["self.all(k, !k.startsWith('warmpool.dev/'))"] },
+    {
+      name: 'InstancePool spec.template.metadata.annotations',
+      root: poolRoot,
+      path: 'spec.template.metadata.annotations',
+      rules: ["self.all(k, !k.startsWith('warmpool.dev/'))"],
+    },
+    {
+      name: 'InstancePool spec.metrics.path',
+      root: poolRoot,
+      path: 'spec.metrics.path',
+      rules: ["!self.matches('(^|/)[.][.]?(/|$)')", "!self.matches('%2[eE]')", "!self.contains('?') && !self.contains('#') && !self.contains('\\\\')"],
+    },
+  ])('CEL rules of $name', ({ root, path, rules }) => {
     expect(at(root, path)?.['x-kubernetes-validations']?.map((r) => r.rule)).toEqual(rules);
   });
 
   // The API server refuses a CRD whose CEL it cannot bound: every map a rule walks has maxProperties, every string a
   // rule reads has maxLength.
   test.each([
-    [poolRoot, 'spec.template.metadata.labels', 'maxProperties'],
-    [poolRoot, 'spec.template.metadata.annotations', 'maxProperties'],
-    [poolRoot, 'spec.metrics.path', 'maxLength'],
-  ] as const)('%#: %s is bounded by %s', (root, path, bound) => {
+    { name: 'spec.template.metadata.labels is bounded by maxProperties', root: poolRoot, path: 'spec.template.metadata.labels', bound: 'maxProperties' },
+    { name: 'spec.template.metadata.annotations is bounded by maxProperties', root: poolRoot, path: 'spec.template.metadata.annotations', bound: 'maxProperties' },
+    { name: 'spec.metrics.path is bounded by maxLength', root: poolRoot, path: 'spec.metrics.path', bound: 'maxLength' },
+  ] as const)('$name', ({ root, path, bound }) => {
     expect(at(root, path)?.[bound]).toBeGreaterThan(0);
   });
 
@@ -143,18 +158,18 @@ describe('CRD shape', () => {
   });
 
   test.each([
-    [poolRoot, 'status.observedGeneration', 'integer'],
-    [poolRoot, 'status.conditions', 'array'],
-    [claimRoot, 'status.observedGeneration', 'integer'],
-    [claimRoot, 'status.conditions', 'array'],
-  ])('%#: kstatus reads %s', (root, path, type) => {
+    { name: 'InstancePool status.observedGeneration', root: poolRoot, path: 'status.observedGeneration', type: 'integer' },
+    { name: 'InstancePool status.conditions', root: poolRoot, path: 'status.conditions', type: 'array' },
+    { name: 'PoolClaim status.observedGeneration', root: claimRoot, path: 'status.observedGeneration', type: 'integer' },
+    { name: 'PoolClaim status.conditions', root: claimRoot, path: 'status.conditions', type: 'array' },
+  ])('kstatus reads $name', ({ root, path, type }) => {
     expect(at(root, path)?.type).toBe(type);
   });
 
   test.each([
-    ['status.conditions', poolRoot],
-    ['status.conditions', claimRoot],
-  ])('%s is a list-map keyed by type', (path, root) => {
+    { name: 'InstancePool', root: poolRoot, path: 'status.conditions' },
+    { name: 'PoolClaim', root: claimRoot, path: 'status.conditions' },
+  ])('$name status.conditions is a list-map keyed by type', ({ root, path }) => {
     expect(at(root, path)).toMatchObject({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
   });
 

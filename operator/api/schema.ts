@@ -25,7 +25,7 @@ import type {
 import { CLAIM_KIND, CLAIM_PLURAL, GROUP, isReservedKey, POOL_KIND, POOL_PLURAL, RESERVED_KEY_PREFIX, VERSION } from './types.js';
 import { API_LIMITS, CLAIM_DEFAULTS, MAX_SIZE_HEADROOM, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
 import { isRecord } from './conform.js';
-import type { Schema, ValidationRule } from './openapi.js';
+import type { Presence, Properties, Schema, ValidationRule } from './openapi.js';
 import { boolean, dateTime, int32, int64, listOf, number, object, oneOf, string, stringMap } from './openapi.js';
 
 /** A DNS-1123 subdomain (what Kubernetes allows as an object name); the same regex in RE2 and JavaScript. */
@@ -103,6 +103,35 @@ function immutable(field: string): ValidationRule {
   return { rule: 'self == oldSelf', message: `${field} is immutable`, holds: (self, oldSelf) => self === oldSelf };
 }
 
+/** Each interface of types.ts with its schema node and its keys, for the test that holds the two together at run time. */
+export const interfaceSchemas: { name: string; keys: string[]; schema: Schema }[] = [];
+
+/**
+ * object() for the interface of types.ts named `name`, recorded in interfaceSchemas: `fields` lists every key of T
+ * (the compiler refuses a missing or extra one) and the schema test checks the properties against that list.
+ */
+function interfaceSchema<T>(
+  name: string,
+  description: string,
+  fields: Presence<T>,
+  properties: Properties<T>,
+  more?: Parameters<typeof object<T>>[3],
+): Schema<T> {
+  const schema = object<T>(description, fields, properties, more);
+  interfaceSchemas.push({ name, keys: Object.keys(fields), schema });
+  return schema;
+}
+
+/** A count in a status: never negative. */
+function count(description: string): Schema<number> {
+  return int32(description, { minimum: 0 });
+}
+
+/** A measured figure in a status (seconds, rates, percentages): never negative. */
+function measured(description: string): Schema<number> {
+  return number(description, { minimum: 0 });
+}
+
 // Structural, yet it must not prune any pod spec field: `spec` preserves unknown fields and declares only what a rule
 // needs (at least one container). Only labels and annotations of the template's metadata reach member pods.
 const podTemplate: Schema<V1PodTemplateSpec> = {
@@ -147,7 +176,8 @@ const podTemplate: Schema<V1PodTemplateSpec> = {
 
 const conditions = listOf<Condition>(
   'Latest observations of the object (Ready, Reconciling, Stalled and more), one per type.',
-  object<Condition>(
+  interfaceSchema<Condition>(
+    'Condition',
     'A metav1.Condition.',
     { type: 'required', status: 'required', reason: 'required', message: 'required', lastTransitionTime: 'required', observedGeneration: 'optional' },
     {
@@ -169,7 +199,8 @@ const conditions = listOf<Condition>(
   { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] },
 );
 
-const claimQueue = object<ClaimQueueSpec>(
+const claimQueue = interfaceSchema<ClaimQueueSpec>(
+  'ClaimQueueSpec',
   'How claims wait for ready members.',
   { strategy: 'optional', maxPending: 'optional', onFull: 'optional' },
   {
@@ -189,7 +220,8 @@ const claimQueue = object<ClaimQueueSpec>(
   { default: {} },
 );
 
-const metrics = object<MemberMetricsSpec>(
+const metrics = interfaceSchema<MemberMetricsSpec>(
+  'MemberMetricsSpec',
   "The members' own Prometheus endpoint, scraped for request rates and in-flight requests.",
   {
     port: 'required',
@@ -226,7 +258,8 @@ const metrics = object<MemberMetricsSpec>(
   },
 );
 
-export const poolSpecSchema = object<InstancePoolSpec>(
+export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
+  'InstancePoolSpec',
   'Desired state of the pool.',
   {
     template: 'required',
@@ -290,17 +323,19 @@ export const poolSpecSchema = object<InstancePoolSpec>(
   },
 );
 
-const warmup = object<WarmupStatus>(
+const warmup = interfaceSchema<WarmupStatus>(
+  'WarmupStatus',
   'Measured warm-up time (creation to Ready) of recent members.',
   { lastSeconds: 'optional', averageSeconds: 'optional', samples: 'optional' },
   {
-    lastSeconds: number('Seconds from creation to Ready of the most recent member.', { minimum: 0 }),
-    averageSeconds: number('Mean over the recent members (up to 20).', { minimum: 0 }),
-    samples: int32('Number of members the mean is taken over.', { minimum: 0 }),
+    lastSeconds: measured('Seconds from creation to Ready of the most recent member.'),
+    averageSeconds: measured('Mean over the recent members (up to 20).'),
+    samples: count('Number of members the mean is taken over.'),
   },
 );
 
-const utilization = object<PoolUtilization>(
+const utilization = interfaceSchema<PoolUtilization>(
+  'PoolUtilization',
   'How busy the members are, from their metrics endpoints and metrics.k8s.io.',
   {
     combinedRps: 'required',
@@ -313,20 +348,19 @@ const utilization = object<PoolUtilization>(
     sampledAt: 'required',
   },
   {
-    combinedRps: number('Requests per second over all protocols.', { minimum: 0 }),
-    httpRps: number('HTTP requests per second.', { minimum: 0 }),
-    tcpRps: number('TCP connections (or requests) per second.', { minimum: 0 }),
-    methodRps: number('Method (RPC) requests per second.', { minimum: 0 }),
-    inflight: number('Requests in flight.', { minimum: 0 }),
-    avgCpuPercent: number('Mean cpu use in percent of the container requests (limits where there is no request).', { minimum: 0 }),
-    avgMemoryPercent: number('Mean memory use in percent of the container requests (limits where there is no request).', {
-      minimum: 0,
-    }),
+    combinedRps: measured('Requests per second over all protocols.'),
+    httpRps: measured('HTTP requests per second.'),
+    tcpRps: measured('TCP connections (or requests) per second.'),
+    methodRps: measured('Method (RPC) requests per second.'),
+    inflight: measured('Requests in flight.'),
+    avgCpuPercent: measured('Mean cpu use in percent of the container requests (limits where there is no request).'),
+    avgMemoryPercent: measured('Mean memory use in percent of the container requests (limits where there is no request).'),
     sampledAt: dateTime('Time of the sample these figures come from.'),
   },
 );
 
-export const poolStatusSchema = object<InstancePoolStatus>(
+export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
+  'InstancePoolStatus',
   'Observed state of the pool.',
   {
     phase: 'optional',
@@ -347,14 +381,14 @@ export const poolStatusSchema = object<InstancePoolStatus>(
   {
     phase: oneOf<PoolPhase>('Lifecycle phase.', { Active: true, Paused: true, Draining: true, Terminating: true }),
     observedGeneration: int64('metadata.generation this status was computed for; 0 until the operator has seen the object.', { minimum: 0 }),
-    targetSize: int32('targetSize this status was computed for.', { minimum: 0 }),
-    warmingCount: int32('Members started but not yet Ready.', { minimum: 0 }),
-    readyCount: int32('Members Ready and unclaimed.', { minimum: 0 }),
-    claimedCount: int32('Members bound to a claim.', { minimum: 0 }),
-    erroredCount: int32('Members recycled because they failed (warming timeout, crash, failure).', { minimum: 0 }),
-    replicas: int32('Warm members (warming + ready), for the scale subresource.', { minimum: 0 }),
+    targetSize: count('targetSize this status was computed for.'),
+    warmingCount: count('Members started but not yet Ready.'),
+    readyCount: count('Members Ready and unclaimed.'),
+    claimedCount: count('Members bound to a claim.'),
+    erroredCount: count('Members recycled because they failed (warming timeout, crash, failure).'),
+    replicas: count('Warm members (warming + ready), for the scale subresource.'),
     selector: string('Label selector of the members, for the scale subresource.'),
-    pendingClaims: int32('Claims waiting for a member.', { minimum: 0 }),
+    pendingClaims: count('Claims waiting for a member.'),
     conditions,
     warmup,
     utilization,
@@ -365,7 +399,8 @@ export const poolStatusSchema = object<InstancePoolStatus>(
   { default: { observedGeneration: 0 } },
 );
 
-export const claimSpecSchema = object<PoolClaimSpec>(
+export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
+  'PoolClaimSpec',
   'What the claim asks for.',
   {
     poolName: 'required',
@@ -404,7 +439,8 @@ export const claimSpecSchema = object<PoolClaimSpec>(
   },
 );
 
-const member = object<ClaimMember>(
+const member = interfaceSchema<ClaimMember>(
+  'ClaimMember',
   'The member pod bound to the claim.',
   { name: 'required', uid: 'required', podIP: 'optional', nodeName: 'optional' },
   {
@@ -415,7 +451,8 @@ const member = object<ClaimMember>(
   },
 );
 
-export const claimStatusSchema = object<PoolClaimStatus>(
+export const claimStatusSchema = interfaceSchema<PoolClaimStatus>(
+  'PoolClaimStatus',
   'Observed state of the claim.',
   {
     phase: 'optional',
@@ -432,8 +469,8 @@ export const claimStatusSchema = object<PoolClaimStatus>(
     observedGeneration: int64('metadata.generation this status was computed for; 0 until the operator has seen the object.', { minimum: 0 }),
     member,
     boundAt: dateTime('When the claim was bound.'),
-    waitedSeconds: number('Seconds from creation to Bound.', { minimum: 0 }),
-    queuePosition: int32('Place in the pool queue while Pending (1 is next).', { minimum: 0 }),
+    waitedSeconds: measured('Seconds from creation to Bound.'),
+    queuePosition: count('Place in the pool queue while Pending (1 is next).'),
     releasedAt: dateTime('When the claim was released.'),
     conditions,
   },
@@ -474,116 +511,6 @@ export const claimSchema = rootSchema(
   claimSpecSchema,
   claimStatusSchema,
 );
-
-/** Every key of T, for the test that holds the schemas to types.ts at run time: the compiler rejects a missing or extra key. */
-function keysOf<T>(keys: Record<keyof T, true>): string[] {
-  return Object.keys(keys);
-}
-
-/** Each interface of types.ts with its schema node. */
-export const interfaceSchemas: readonly { name: string; keys: string[]; schema: Schema }[] = [
-  {
-    name: 'InstancePoolSpec',
-    schema: poolSpecSchema,
-    keys: keysOf<InstancePoolSpec>({
-      template: true,
-      targetSize: true,
-      minSize: true,
-      maxSize: true,
-      lifecycleClass: true,
-      warmingTimeoutSeconds: true,
-      readyTTLSeconds: true,
-      paused: true,
-      drain: true,
-      claimOrder: true,
-      claimQueue: true,
-      metrics: true,
-    }),
-  },
-  { name: 'ClaimQueueSpec', schema: claimQueue, keys: keysOf<ClaimQueueSpec>({ strategy: true, maxPending: true, onFull: true }) },
-  {
-    name: 'MemberMetricsSpec',
-    schema: metrics,
-    keys: keysOf<MemberMetricsSpec>({
-      port: true,
-      path: true,
-      intervalSeconds: true,
-      via: true,
-      httpRequestsCounter: true,
-      tcpRequestsCounter: true,
-      methodRequestsCounter: true,
-      inflightGauge: true,
-    }),
-  },
-  {
-    name: 'InstancePoolStatus',
-    schema: poolStatusSchema,
-    keys: keysOf<InstancePoolStatus>({
-      phase: true,
-      observedGeneration: true,
-      targetSize: true,
-      warmingCount: true,
-      readyCount: true,
-      claimedCount: true,
-      erroredCount: true,
-      replicas: true,
-      selector: true,
-      pendingClaims: true,
-      conditions: true,
-      warmup: true,
-      utilization: true,
-      templateHash: true,
-    }),
-  },
-  { name: 'WarmupStatus', schema: warmup, keys: keysOf<WarmupStatus>({ lastSeconds: true, averageSeconds: true, samples: true }) },
-  {
-    name: 'PoolUtilization',
-    schema: utilization,
-    keys: keysOf<PoolUtilization>({
-      combinedRps: true,
-      httpRps: true,
-      tcpRps: true,
-      methodRps: true,
-      inflight: true,
-      avgCpuPercent: true,
-      avgMemoryPercent: true,
-      sampledAt: true,
-    }),
-  },
-  {
-    name: 'Condition',
-    schema: conditions.items ?? {},
-    keys: keysOf<Condition>({ type: true, status: true, reason: true, message: true, lastTransitionTime: true, observedGeneration: true }),
-  },
-  {
-    name: 'PoolClaimSpec',
-    schema: claimSpecSchema,
-    keys: keysOf<PoolClaimSpec>({
-      poolName: true,
-      acquiredBy: true,
-      acquiredFor: true,
-      reclaimPolicy: true,
-      waitTimeoutSeconds: true,
-      ttlSecondsAfterBound: true,
-      priority: true,
-    }),
-  },
-  { name: 'ClaimMember', schema: member, keys: keysOf<ClaimMember>({ name: true, uid: true, podIP: true, nodeName: true }) },
-  {
-    name: 'PoolClaimStatus',
-    schema: claimStatusSchema,
-    keys: keysOf<PoolClaimStatus>({
-      phase: true,
-      observedGeneration: true,
-      member: true,
-      boundAt: true,
-      waitedSeconds: true,
-      queuePosition: true,
-      releasedAt: true,
-      conditions: true,
-    }),
-  },
-];
 
 /** A schema as the API server reads it: the TypeScript twins of the CEL rules left out. */
 export type OpenApiSchema = Omit<Schema, 'properties' | 'items' | 'additionalProperties' | 'x-kubernetes-validations' | '__value'> & {

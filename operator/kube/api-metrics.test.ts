@@ -5,25 +5,25 @@ import { fakeHttp, fakeKubeConfig } from './fake-http.js';
 describe('apiVerb', () => {
   const base = 'https://k:6443';
   test.each([
-    ['GET', '/api/v1/namespaces/ns/pods', 'list'],
-    ['GET', '/api/v1/namespaces/ns/pods?labelSelector=a%3Db', 'list'],
-    ['GET', '/api/v1/pods', 'list'],
-    ['GET', '/api/v1/namespaces/ns/pods/p1', 'get'],
-    ['GET', '/api/v1/namespaces/ns/pods/p1/status', 'get'],
-    ['GET', '/api/v1/namespaces', 'list'],
-    ['GET', '/api/v1/namespaces/ns', 'get'],
-    ['GET', '/api/v1/namespaces/ns/pods?watch=true', 'watch'],
-    ['GET', '/apis/warmpool.dev/v1alpha1/namespaces/ns/instancepools', 'list'],
-    ['GET', '/apis/warmpool.dev/v1alpha1/instancepools', 'list'],
-    ['GET', '/apis/coordination.k8s.io/v1/namespaces/ns/leases/op', 'get'],
-    ['POST', '/api/v1/namespaces/ns/events', 'create'],
-    ['PUT', '/apis/coordination.k8s.io/v1/namespaces/ns/leases/op', 'update'],
-    ['PATCH', '/apis/warmpool.dev/v1alpha1/namespaces/ns/poolclaims/c/status', 'patch'],
-    ['DELETE', '/api/v1/namespaces/ns/pods/p1', 'delete'],
-    ['DELETE', '/api/v1/namespaces/ns/pods', 'deletecollection'],
-    ['GET', '/version', 'get'],
-    ['OPTIONS', '/api/v1/pods', 'options'],
-  ])('%s %s -> %s', (method, path, want) => {
+    { method: 'GET', path: '/api/v1/namespaces/ns/pods', want: 'list' },
+    { method: 'GET', path: '/api/v1/namespaces/ns/pods?labelSelector=a%3Db', want: 'list' },
+    { method: 'GET', path: '/api/v1/pods', want: 'list' },
+    { method: 'GET', path: '/api/v1/namespaces/ns/pods/p1', want: 'get' },
+    { method: 'GET', path: '/api/v1/namespaces/ns/pods/p1/status', want: 'get' },
+    { method: 'GET', path: '/api/v1/namespaces', want: 'list' },
+    { method: 'GET', path: '/api/v1/namespaces/ns', want: 'get' },
+    { method: 'GET', path: '/api/v1/namespaces/ns/pods?watch=true', want: 'watch' },
+    { method: 'GET', path: '/apis/warmpool.dev/v1alpha1/namespaces/ns/instancepools', want: 'list' },
+    { method: 'GET', path: '/apis/warmpool.dev/v1alpha1/instancepools', want: 'list' },
+    { method: 'GET', path: '/apis/coordination.k8s.io/v1/namespaces/ns/leases/op', want: 'get' },
+    { method: 'POST', path: '/api/v1/namespaces/ns/events', want: 'create' },
+    { method: 'PUT', path: '/apis/coordination.k8s.io/v1/namespaces/ns/leases/op', want: 'update' },
+    { method: 'PATCH', path: '/apis/warmpool.dev/v1alpha1/namespaces/ns/poolclaims/c/status', want: 'patch' },
+    { method: 'DELETE', path: '/api/v1/namespaces/ns/pods/p1', want: 'delete' },
+    { method: 'DELETE', path: '/api/v1/namespaces/ns/pods', want: 'deletecollection' },
+    { method: 'GET', path: '/version', want: 'get' },
+    { method: 'OPTIONS', path: '/api/v1/pods', want: 'options' },
+  ])('$method $path -> $want', ({ method, path, want }) => {
     expect(apiVerb(method, base + path)).toBe(want);
   });
 

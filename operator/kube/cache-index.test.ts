@@ -16,12 +16,16 @@ function fakeCache(): { add: Handler; update: Handler; del: Handler; cache: Cons
 const pod = (name: string, pool: string | undefined, namespace = 'ns'): KubernetesObject => ({
   metadata: { name, namespace, labels: pool === undefined ? {} : { pool } },
 });
+/** An index of the fake cache's objects by their label pool. */
+function indexByPool(): { c: ReturnType<typeof fakeCache>; index: CacheIndex<KubernetesObject> } {
+  const c = fakeCache();
+  return { c, index: new CacheIndex(c.cache, (o) => o.metadata?.labels?.pool) };
+}
 const names = (objs: KubernetesObject[]): string[] => objs.map((o) => o.metadata?.name ?? '').sort();
 
 describe('CacheIndex', () => {
   test('groups objects by namespace and key, and follows updates and deletes', () => {
-    const c = fakeCache();
-    const index = new CacheIndex(c.cache, (o) => o.metadata?.labels?.pool);
+    const { c, index } = indexByPool();
     c.add(pod('a', 'p1'));
     c.add(pod('b', 'p1'));
     c.add(pod('c', 'p2'));
@@ -51,8 +55,7 @@ describe('CacheIndex', () => {
   });
 
   test('a delete carrying a stale key still removes the object from where it is', () => {
-    const c = fakeCache();
-    const index = new CacheIndex(c.cache, (o) => o.metadata?.labels?.pool);
+    const { c, index } = indexByPool();
     c.add(pod('a', 'p1'));
     c.update(pod('a', 'p2'));
     c.del(pod('a', 'p1'));

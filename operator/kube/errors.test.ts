@@ -26,35 +26,34 @@ const notFound = apiError(404, { kind: 'Status', reason: 'NotFound', code: 404 }
 const bare409 = apiError(409, 'not json');
 
 describe('statusCode', () => {
-  test.each<[string, unknown, number | undefined]>([
-    ['ApiException', conflict, 409],
-    ['ApiException without body', new ApiException(401, 'Unauthorized', undefined, {}), 401],
-    ['watch error with statusCode', Object.assign(new Error('Gone'), { statusCode: 410 }), 410],
-    ['duck-typed code', { code: 503 }, 503],
-    ['node system error', Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), undefined],
-    ['out-of-range number', { code: 7 }, undefined],
-    ['plain error', new Error('x'), undefined],
-    ['string', 'boom', undefined],
-    ['undefined', undefined, undefined],
-    ['null', null, undefined],
-  ])('%s', (_name, err, want) => {
+  test.each<{ name: string; err: unknown; want: number | undefined }>([
+    { name: 'ApiException', err: conflict, want: 409 },
+    { name: 'ApiException without body', err: new ApiException(401, 'Unauthorized', undefined, {}), want: 401 },
+    { name: 'watch error with statusCode', err: Object.assign(new Error('Gone'), { statusCode: 410 }), want: 410 },
+    { name: 'duck-typed code', err: { code: 503 }, want: 503 },
+    { name: 'node system error', err: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), want: undefined },
+    { name: 'out-of-range number', err: { code: 7 }, want: undefined },
+    { name: 'plain error', err: new Error('x'), want: undefined },
+    { name: 'string', err: 'boom', want: undefined },
+    { name: 'undefined', err: undefined, want: undefined },
+    { name: 'null', err: null, want: undefined },
+  ])('$name', ({ err, want }) => {
     expect(statusCode(err)).toBe(want);
   });
 });
 
 describe('409 and 404 predicates', () => {
-  test.each<[string, unknown, boolean, boolean, boolean]>([
-    // name, err, isConflict, isAlreadyExists, isNotFound
-    ['Conflict', conflict, true, false, false],
-    ['AlreadyExists', exists, false, true, false],
-    ['409 with unreadable body', bare409, true, true, false],
-    ['409 with object body', { code: 409, body: { reason: 'AlreadyExists' } }, false, true, false],
-    ['NotFound', notFound, false, false, true],
-    ['not an API error', new Error('x'), false, false, false],
-  ])('%s', (_name, err, conflictWant, existsWant, notFoundWant) => {
-    expect(isConflict(err)).toBe(conflictWant);
-    expect(isAlreadyExists(err)).toBe(existsWant);
-    expect(isNotFound(err)).toBe(notFoundWant);
+  test.each<{ name: string; err: unknown; conflict: boolean; alreadyExists: boolean; notFound: boolean }>([
+    { name: 'Conflict', err: conflict, conflict: true, alreadyExists: false, notFound: false },
+    { name: 'AlreadyExists', err: exists, conflict: false, alreadyExists: true, notFound: false },
+    { name: '409 with unreadable body', err: bare409, conflict: true, alreadyExists: true, notFound: false },
+    { name: '409 with object body', err: { code: 409, body: { reason: 'AlreadyExists' } }, conflict: false, alreadyExists: true, notFound: false },
+    { name: 'NotFound', err: notFound, conflict: false, alreadyExists: false, notFound: true },
+    { name: 'not an API error', err: new Error('x'), conflict: false, alreadyExists: false, notFound: false },
+  ])('$name', (row) => {
+    expect(isConflict(row.err)).toBe(row.conflict);
+    expect(isAlreadyExists(row.err)).toBe(row.alreadyExists);
+    expect(isNotFound(row.err)).toBe(row.notFound);
   });
 });
 

@@ -1,6 +1,8 @@
 // Test support only (tsconfig.build.json leaves it out of the build).
 // A fake HTTP layer for unit tests of code that calls the generated clients: real client objects (real
 // serialization, headers and error handling) over a scripted server, so tests see exactly what would go on the wire.
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { KubeConfig, ResponseContext, wrapHttpLibrary } from '@kubernetes/client-node';
 import type { HttpLibrary, RequestContext } from '@kubernetes/client-node';
 
@@ -55,4 +57,30 @@ export function fakeKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromClusterAndUser({ name: 'fake', server: 'https://127.0.0.1:9', skipTLSVerify: false }, { name: 'fake', token: 't' });
   return kc;
+}
+
+export interface LoopbackServer {
+  /** A KubeConfig for the server. */
+  kc: KubeConfig;
+  /** Drops open connections (a watch stream would hold close() up) and stops listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * A scripted API server on a loopback port, for what the fake HTTP layer cannot show: the real transport, watch
+ * streams, what reaches the socket. Plain HTTP, which client-node allows only with skipTLSVerify.
+ */
+export async function loopbackServer(handler: RequestListener): Promise<LoopbackServer> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const kc = new KubeConfig();
+  kc.loadFromClusterAndUser({ name: 'loopback', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }, { name: 'u', token: 't' });
+  return {
+    kc,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { makeInstrumentedClients } from './api-metrics.js';
-import { fakeHttp, fakeKubeConfig } from './fake-http.js';
+import { fakeHttp, fakeKubeConfig, loopbackServer } from './fake-http.js';
 import { FencedError, WriteFence, isFencedRequest } from './fence.js';
 
 const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'op', namespace: 'ns' } };
@@ -90,27 +90,20 @@ describe('the write fence in the request layer', () => {
 
 describe('the fence at the socket', () => {
   test('a write that passed the first check is still refused if the fence closed before it reached the socket', async () => {
-    const { createServer } = await import('node:http');
-    const { KubeConfig } = await import('@kubernetes/client-node');
     let received = 0;
-    const server = createServer((_req, res) => {
+    const api = await loopbackServer((_req, res) => {
       received++;
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(JSON.stringify(pod));
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      const kc = new KubeConfig();
-      kc.loadFromClusterAndUser({ name: 'local', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }, { name: 'u', token: 't' });
       // The clock jumps past the lease between the request layer's check and the socket write (a paused process).
       const checks: string[] = [];
       let nowMs = 0;
       const fence = new WriteFence({ now: () => nowMs });
       fence.lead(new AbortController().signal);
       fence.extend(10_000);
-      const { core } = makeInstrumentedClients(kc, () => undefined, { fence });
+      const { core } = makeInstrumentedClients(api.kc, () => undefined, { fence });
       const open = fence.isOpen.bind(fence);
       fence.isOpen = () => {
         const r = open();
@@ -125,7 +118,7 @@ describe('the fence at the socket', () => {
       await core.readNamespacedPod({ namespace: 'ns', name: 'p' });
       expect(received).toBe(1);
     } finally {
-      await new Promise((r) => server.close(r));
+      await api.close();
     }
   });
 });

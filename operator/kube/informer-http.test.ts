@@ -1,10 +1,10 @@
 // SupervisedInformer over the real client-node ListWatch and Watch, against a scripted HTTP server on loopback
 // standing in for the apiserver (no cluster): checks the wiring the fake-informer tests cannot.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
-import { SupervisedInformer } from './informer.js';
+import { loopbackServer, type LoopbackServer } from './fake-http.js';
+import { SupervisedInformer, type SupervisedInformerOptions } from './informer.js';
 
 function podJson(name: string, rv: string) {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ns', resourceVersion: rv, uid: `uid-${name}` } };
@@ -18,14 +18,24 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-let server: Server;
-let kc: KubeConfig;
+/** An informer of the pods in namespace ns, listing through the real CoreV1Api. */
+function podInformer(kc: KubeConfig, options: Partial<SupervisedInformerOptions<V1Pod>>): SupervisedInformer<V1Pod> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return new SupervisedInformer<V1Pod>({
+    kc,
+    path: '/api/v1/namespaces/ns/pods',
+    list: (o) => core.listNamespacedPod({ namespace: 'ns', limit: o?.limit }),
+    ...options,
+  });
+}
+
+let api: LoopbackServer;
 const watches: URL[] = [];
 let lists = 0;
 let open: ServerResponse | undefined;
 
 beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  api = await loopbackServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     if (url.searchParams.get('watch') !== 'true') {
       lists++;
@@ -48,20 +58,15 @@ beforeAll(async () => {
     res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: '8' } } })}\n`);
     open = res;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  kc = new KubeConfig();
-  // Plain HTTP is only allowed with skipTLSVerify.
-  kc.loadFromClusterAndUser({ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }, { name: 'u', token: 't' });
 });
 
 afterAll(async () => {
   open?.end();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await api.close();
 });
 
 test('lists, survives a failed watch, then streams events with the previous object and bookmarks', async () => {
+  const { kc } = api;
   const core = kc.makeApiClient(CoreV1Api);
   const watchErrors: number[] = [];
   const informer = new SupervisedInformer<V1Pod>({
@@ -109,7 +114,7 @@ test.each([
   let listCount = 0;
   const watchUrls: URL[] = [];
   let stream: ServerResponse | undefined;
-  const srv = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const srv = await loopbackServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     res.writeHead(200, { 'content-type': 'application/json' });
     if (url.searchParams.get('watch') !== 'true') {
@@ -143,18 +148,8 @@ test.each([
     res.write(`${JSON.stringify({ type: 'ADDED', object: podJson('b', '121') })}\n`);
     stream = res;
   });
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const kc2 = new KubeConfig();
-  kc2.loadFromClusterAndUser(
-    { name: 'fake', server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, skipTLSVerify: true },
-    { name: 'u', token: 't' },
-  );
-  const core = kc2.makeApiClient(CoreV1Api);
   const relists: boolean[] = [];
-  const informer = new SupervisedInformer<V1Pod>({
-    kc: kc2,
-    path: '/api/v1/namespaces/ns/pods',
-    list: (o) => core.listNamespacedPod({ namespace: 'ns', limit: o?.limit }),
+  const informer = podInformer(srv.kc, {
     onWatchError: (_err, _delay, relist) => relists.push(relist),
     watchTimeoutSeconds: 1,
     random: () => 0,
@@ -172,14 +167,13 @@ test.each([
   } finally {
     await informer.stop();
     stream?.end();
-    srv.closeAllConnections();
-    await new Promise((r) => srv.close(r));
+    await srv.close();
   }
 });
 
 test('a quiet watch that times out without a bookmark asks the server, counts as heard and reconnects at once', async () => {
   const requests: URL[] = [];
-  const srv = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const srv = await loopbackServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     requests.push(url);
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -190,18 +184,8 @@ test('a quiet watch that times out without a bookmark asks the server, counts as
     // Nothing happens: the server ends the watch at its timeout, with no bookmark (it has not moved past 120).
     setTimeout(() => res.end(), Number(url.searchParams.get('timeoutSeconds')) * 1000);
   });
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const kc2 = new KubeConfig();
-  kc2.loadFromClusterAndUser(
-    { name: 'fake', server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, skipTLSVerify: true },
-    { name: 'u', token: 't' },
-  );
-  const core = kc2.makeApiClient(CoreV1Api);
   const errors: unknown[] = [];
-  const informer = new SupervisedInformer<V1Pod>({
-    kc: kc2,
-    path: '/api/v1/namespaces/ns/pods',
-    list: (o) => core.listNamespacedPod({ namespace: 'ns', limit: o?.limit }),
+  const informer = podInformer(srv.kc, {
     onWatchError: (err) => errors.push(err),
     watchTimeoutSeconds: 1,
   });
@@ -220,7 +204,6 @@ test('a quiet watch that times out without a bookmark asks the server, counts as
     expect(informer.lastEventAgeSeconds()).toBeLessThan(1.5);
   } finally {
     await informer.stop();
-    srv.closeAllConnections();
-    await new Promise((r) => srv.close(r));
+    await srv.close();
   }
 });

@@ -165,17 +165,17 @@ afterEach(() => {
 
 describe('restartDelayMs', () => {
   test.each([
-    [0, 0.5, 1000],
-    [1, 0.5, 2000],
-    [4, 0.5, 16000],
-    [5, 0.5, 30000],
-    [50, 0.5, 30000],
-    [0, 0, 800],
-    [0, 1, 1200],
-    [9, 1, 30000],
-    [9, 0, 24000],
-  ])('attempt %i with random %f waits %i ms', (attempt, r, want) => {
-    expect(restartDelayMs(attempt, () => r)).toBe(want);
+    { attempt: 0, random: 0.5, want: 1000 },
+    { attempt: 1, random: 0.5, want: 2000 },
+    { attempt: 4, random: 0.5, want: 16000 },
+    { attempt: 5, random: 0.5, want: 30000 },
+    { attempt: 50, random: 0.5, want: 30000 },
+    { attempt: 0, random: 0, want: 800 },
+    { attempt: 0, random: 1, want: 1200 },
+    { attempt: 9, random: 1, want: 30000 },
+    { attempt: 9, random: 0, want: 24000 },
+  ])('attempt $attempt with random $random waits $want ms', ({ attempt, random, want }) => {
+    expect(restartDelayMs(attempt, () => random)).toBe(want);
   });
 });
 

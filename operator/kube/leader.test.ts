@@ -93,6 +93,14 @@ function elector(server: FakeLeaseServer, identity: string, extra: Partial<Leade
   return { elector: e, log, signals, errors, done: e.run() };
 }
 
+/** A fake lease server and candidate a, which has created the lease and leads. */
+async function aLeading(extra: Partial<LeaderElectorOptions> = {}): Promise<{ server: FakeLeaseServer; a: Recorded }> {
+  const server = new FakeLeaseServer();
+  const a = elector(server, 'a', extra);
+  await jest.advanceTimersByTimeAsync(0);
+  return { server, a };
+}
+
 beforeEach(() => {
   jest.useFakeTimers({ now: 1_700_000_000_000 });
 });
@@ -102,9 +110,7 @@ afterEach(() => {
 
 describe('LeaderElector', () => {
   test('creates the lease, leads, renews every retry period and releases on stop', async () => {
-    const server = new FakeLeaseServer();
-    const a = elector(server, 'a');
-    await jest.advanceTimersByTimeAsync(0);
+    const { server, a } = await aLeading();
     expect(a.elector.isLeader()).toBe(true);
     expect(a.log).toEqual(['leader:a', 'started']);
     expect(server.stored?.spec?.leaseTransitions).toBe(0);
@@ -127,9 +133,7 @@ describe('LeaderElector', () => {
   });
 
   test('only one of two candidates leads; a release hands over at the next retry', async () => {
-    const server = new FakeLeaseServer();
-    const a = elector(server, 'a');
-    await jest.advanceTimersByTimeAsync(0);
+    const { server, a } = await aLeading();
     const b = elector(server, 'b');
     await jest.advanceTimersByTimeAsync(20_000);
     expect(a.elector.isLeader()).toBe(true);
@@ -158,9 +162,7 @@ describe('LeaderElector', () => {
   });
 
   test('a crashed leader (no release) is replaced once its lease has not changed for the lease duration', async () => {
-    const server = new FakeLeaseServer();
-    const a = elector(server, 'a');
-    await jest.advanceTimersByTimeAsync(0);
+    const { server, a } = await aLeading();
     const b = elector(server, 'b');
     await jest.advanceTimersByTimeAsync(5_000);
     await a.elector.stop({ release: false });
@@ -174,9 +176,7 @@ describe('LeaderElector', () => {
   });
 
   test('a leader that cannot renew steps down after the renew deadline and leads again once it can', async () => {
-    const server = new FakeLeaseServer();
-    const a = elector(server, 'a');
-    await jest.advanceTimersByTimeAsync(0);
+    const { server, a } = await aLeading();
     server.failing = true;
     await jest.advanceTimersByTimeAsync(8_000);
     expect(a.elector.isLeader()).toBe(true); // still within the 10 s deadline
@@ -214,9 +214,7 @@ describe('LeaderElector', () => {
   });
 
   test('a leader that finds someone else holding the lease steps down at once', async () => {
-    const server = new FakeLeaseServer();
-    const a = elector(server, 'a');
-    await jest.advanceTimersByTimeAsync(0);
+    const { server, a } = await aLeading();
     server.overwrite('intruder');
     // The renewal hits a 409, the next round reads the lease and sees the other holder.
     await jest.advanceTimersByTimeAsync(4_000);
@@ -228,10 +226,8 @@ describe('LeaderElector', () => {
   });
 
   test('an outage suspends the leader; another holder seen once it answers again deposes it', async () => {
-    const server = new FakeLeaseServer();
     const until: number[] = [];
-    const a = elector(server, 'a', { onRenewed: (ms) => until.push(ms) });
-    await jest.advanceTimersByTimeAsync(0);
+    const { server, a } = await aLeading({ onRenewed: (ms) => until.push(ms) });
     // Each renewal bounds the fence at the time the request started + renewDeadline.
     expect(until).toEqual([Date.now() + 10_000]);
     server.failing = true;

@@ -21,17 +21,32 @@ function lease(holder: string | undefined, durationSeconds?: number, transitions
 }
 
 describe('decideLease', () => {
-  test.each<[string, V1Lease | undefined, number, LeaseDecision]>([
-    ['no lease: create', undefined, NOW, { action: 'create' }],
-    ['we hold it: renew', lease('me', 15), NOW, { action: 'renew' }],
-    ['we hold it, even if it looks expired: renew', lease('me', 15), NOW + 3_600_000, { action: 'renew' }],
-    ['released (no holder): take over', lease(undefined, 1), NOW, { action: 'takeover', reason: 'released' }],
-    ['released (empty holder): take over', lease('', 1), NOW, { action: 'takeover', reason: 'released' }],
-    ['held and fresh: wait', lease('peer', 15), NOW + 14_999, { action: 'wait', holder: 'peer', expiresAtMs: NOW + 15_000 }],
-    ['held, unchanged for its duration: take over', lease('peer', 15), NOW + 15_000, { action: 'takeover', reason: 'expired' }],
-    ['the lease states its own duration', lease('peer', 60), NOW + 30_000, { action: 'wait', holder: 'peer', expiresAtMs: NOW + 60_000 }],
-    ['without a stated duration ours applies', lease('peer'), NOW + 15_000, { action: 'takeover', reason: 'expired' }],
-  ])('%s', (_name, observed, now, want) => {
+  test.each<{ name: string; observed: V1Lease | undefined; now: number; want: LeaseDecision }>([
+    { name: 'no lease: create', observed: undefined, now: NOW, want: { action: 'create' } },
+    { name: 'we hold it: renew', observed: lease('me', 15), now: NOW, want: { action: 'renew' } },
+    { name: 'we hold it, even if it looks expired: renew', observed: lease('me', 15), now: NOW + 3_600_000, want: { action: 'renew' } },
+    { name: 'released (no holder): take over', observed: lease(undefined, 1), now: NOW, want: { action: 'takeover', reason: 'released' } },
+    { name: 'released (empty holder): take over', observed: lease('', 1), now: NOW, want: { action: 'takeover', reason: 'released' } },
+    {
+      name: 'held and fresh: wait',
+      observed: lease('peer', 15),
+      now: NOW + 14_999,
+      want: { action: 'wait', holder: 'peer', expiresAtMs: NOW + 15_000 },
+    },
+    {
+      name: 'held, unchanged for its duration: take over',
+      observed: lease('peer', 15),
+      now: NOW + 15_000,
+      want: { action: 'takeover', reason: 'expired' },
+    },
+    {
+      name: 'the lease states its own duration',
+      observed: lease('peer', 60),
+      now: NOW + 30_000,
+      want: { action: 'wait', holder: 'peer', expiresAtMs: NOW + 60_000 },
+    },
+    { name: 'without a stated duration ours applies', observed: lease('peer'), now: NOW + 15_000, want: { action: 'takeover', reason: 'expired' } },
+  ])('$name', ({ observed, now, want }) => {
     // observedAtMs = NOW: this process first saw this version of the lease at NOW.
     expect(decideLease(observed, 'me', now, 15, NOW)).toEqual(want);
   });

@@ -2,14 +2,14 @@ import { backoffDelayMs, TokenBucket } from './rate-limit.js';
 
 describe('backoffDelayMs', () => {
   test.each([
-    [0, 5],
-    [1, 10],
-    [2, 20],
-    [10, 5120],
-    [13, 40960],
-    [14, 60000],
-    [2000, 60000],
-  ])('after %i failures waits %i ms', (failures, want) => {
+    { failures: 0, want: 5 },
+    { failures: 1, want: 10 },
+    { failures: 2, want: 20 },
+    { failures: 10, want: 5120 },
+    { failures: 13, want: 40960 },
+    { failures: 14, want: 60000 },
+    { failures: 2000, want: 60000 },
+  ])('after $failures failures waits $want ms', ({ failures, want }) => {
     expect(backoffDelayMs(failures, 5, 60_000)).toBe(want);
   });
 });

@@ -1,7 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
 import { makeInstrumentedClients } from './api-metrics.js';
-import { fakeHttp, fakeKubeConfig } from './fake-http.js';
+import { fakeHttp, fakeKubeConfig, loopbackServer } from './fake-http.js';
 import { retryAfterMs, throttleRetryDelayMs } from './throttle.js';
 
 describe('retryAfterMs', () => {
@@ -41,7 +39,8 @@ const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: '
 
 describe('the throttle in the request layer', () => {
   test('a 429 with Retry-After is retried after the delay instead of failing; each attempt is counted', async () => {
-    const server: Server = createServer((req, res) => {
+    let answered = 0;
+    const api = await loopbackServer((_req, res) => {
       answered++;
       if (answered <= 2) {
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
@@ -51,16 +50,10 @@ describe('the throttle in the request layer', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(pod));
     });
-    let answered = 0;
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      const kc = new KubeConfig();
-      kc.loadFromClusterAndUser({ name: 'local', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }, { name: 'u', token: 't' });
       const codes: number[] = [];
       const waits: number[] = [];
-      const { core } = makeInstrumentedClients(kc, (_verb, code) => codes.push(code), {
+      const { core } = makeInstrumentedClients(api.kc, (_verb, code) => codes.push(code), {
         throttle: { qps: 100, burst: 10, onRetry: (ms) => waits.push(ms) },
       });
       const t0 = Date.now();
@@ -73,7 +66,7 @@ describe('the throttle in the request layer', () => {
       expect(took).toBeGreaterThanOrEqual(2000);
       expect(took).toBeLessThan(2400 + 1000);
     } finally {
-      await new Promise((r) => server.close(r));
+      await api.close();
     }
   });
 

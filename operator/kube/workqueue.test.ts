@@ -254,11 +254,17 @@ describe('WorkQueue rate limiting', () => {
 });
 
 describe('WorkQueue pacing', () => {
-  test('after a pass of d ms, the same key waits factor × d before its next pass; each wait covers every add', async () => {
-    const q = new WorkQueue({ pace: { factor: 2, maxMs: 1000 } });
+  /** A queue with these options whose key a has been in its pass for passMs. */
+  async function inPass(options: ConstructorParameters<typeof WorkQueue>[0], passMs: number): Promise<WorkQueue> {
+    const q = new WorkQueue(options);
     q.add('a');
     expect(await q.get()).toBe('a');
-    jest.advanceTimersByTime(10); // a 10 ms pass
+    jest.advanceTimersByTime(passMs);
+    return q;
+  }
+
+  test('after a pass of d ms, the same key waits factor × d before its next pass; each wait covers every add', async () => {
+    const q = await inPass({ pace: { factor: 2, maxMs: 1000 } }, 10);
     q.add('a');
     q.add('a');
     q.done('a');
@@ -275,10 +281,7 @@ describe('WorkQueue pacing', () => {
   });
 
   test('the pause is capped at maxMs and only holds back the key that ran', async () => {
-    const q = new WorkQueue({ pace: { factor: 10, maxMs: 50 } });
-    q.add('a');
-    expect(await q.get()).toBe('a');
-    jest.advanceTimersByTime(100);
+    const q = await inPass({ pace: { factor: 10, maxMs: 50 } }, 100);
     q.done('a');
     q.add('a');
     q.add('b');
@@ -290,10 +293,7 @@ describe('WorkQueue pacing', () => {
   });
 
   test('a key added once its pause is over goes in line at once', async () => {
-    const q = new WorkQueue({ pace: { factor: 1, maxMs: 1000 } });
-    q.add('a');
-    expect(await q.get()).toBe('a');
-    jest.advanceTimersByTime(30);
+    const q = await inPass({ pace: { factor: 1, maxMs: 1000 } }, 30);
     q.done('a');
     jest.advanceTimersByTime(30);
     q.add('a');
@@ -301,10 +301,7 @@ describe('WorkQueue pacing', () => {
   });
 
   test('shutDown drops keys held by pacing', async () => {
-    const q = new WorkQueue({ pace: { factor: 1, maxMs: 1000 } });
-    q.add('a');
-    expect(await q.get()).toBe('a');
-    jest.advanceTimersByTime(30);
+    const q = await inPass({ pace: { factor: 1, maxMs: 1000 } }, 30);
     q.add('a');
     q.done('a');
     q.shutDown();
@@ -312,10 +309,7 @@ describe('WorkQueue pacing', () => {
   });
 
   test('without pace, a key re-added during its pass is back in line when the pass ends', async () => {
-    const q = new WorkQueue();
-    q.add('a');
-    expect(await q.get()).toBe('a');
-    jest.advanceTimersByTime(100);
+    const q = await inPass({}, 100);
     q.add('a');
     q.done('a');
     expect(q.len()).toBe(1);

@@ -11,16 +11,13 @@ function pool(metadata: { labels?: Record<string, string>; annotations?: Record<
 }
 
 const now = new Date('2026-01-01T00:00:00Z');
+/** The labels the operator puts on a new member of pool runners with template hash h1. */
+const ownLabels = { 'warmpool.dev/pool': 'runners', 'warmpool.dev/state': 'warming', 'warmpool.dev/template-hash': 'h1' };
 
 describe('memberPod', () => {
   test('copies the template keys and adds its own', () => {
     const pod = memberPod(pool({ labels: { app: 'runner' }, annotations: { 'sim.warmpool.dev/ready-after': '1s' } }), 'h1', now);
-    expect(pod.metadata?.labels).toEqual({
-      app: 'runner',
-      'warmpool.dev/pool': 'runners',
-      'warmpool.dev/state': 'warming',
-      'warmpool.dev/template-hash': 'h1',
-    });
+    expect(pod.metadata?.labels).toEqual({ app: 'runner', ...ownLabels });
     expect(pod.metadata?.annotations).toEqual({
       'sim.warmpool.dev/ready-after': '1s',
       'warmpool.dev/warming-started-at': now.toISOString(),
@@ -46,12 +43,7 @@ describe('memberPod', () => {
       'h1',
       now,
     );
-    expect(pod.metadata?.labels).toEqual({
-      app: 'runner',
-      'warmpool.dev/pool': 'runners',
-      'warmpool.dev/state': 'warming',
-      'warmpool.dev/template-hash': 'h1',
-    });
+    expect(pod.metadata?.labels).toEqual({ app: 'runner', ...ownLabels });
     expect(pod.metadata?.annotations).toEqual({
       note: 'kept',
       'team.warmpool.dev/owner': 'kept',
@@ -61,6 +53,6 @@ describe('memberPod', () => {
 
   test('a template without metadata', () => {
     const pod = memberPod(pool({}), 'h1', now);
-    expect(Object.keys(pod.metadata?.labels ?? {})).toEqual(['warmpool.dev/pool', 'warmpool.dev/state', 'warmpool.dev/template-hash']);
+    expect(Object.keys(pod.metadata?.labels ?? {})).toEqual(Object.keys(ownLabels));
   });
 });

@@ -50,63 +50,63 @@ function pod(o: PodOpts = {}): V1Pod {
 
 type Expect = Partial<MemberView>;
 
-const cases: [string, PodOpts, Expect][] = [
-  ['a new member is warming', {}, { phase: 'warming', healthy: true, ready: false }],
-  ['a Ready pod still labelled warming is ready', { ready: true }, { phase: 'ready', ready: true, stateLabel: 'warming' }],
-  ['a labelled ready, Ready pod is ready', { state: 'ready', ready: true }, { phase: 'ready' }],
-  ['the claimed label makes it claimed', { state: 'claimed', claim: 'c1', ready: true }, { phase: 'claimed', claimName: 'c1' }],
-  ['a claim label alone makes it claimed', { claim: 'c1', ready: true }, { phase: 'claimed' }],
-  [
-    'a claimed member that fails stays claimed, unhealthy',
-    { state: 'claimed', claim: 'c1', phase: 'Failed' },
-    { phase: 'claimed', healthy: false, failure: 'PodFailed' },
-  ],
-  [
-    'a claimed member that lost readiness is healthy but not ready',
-    { state: 'claimed', claim: 'c1' },
-    { phase: 'claimed', healthy: true, ready: false, failure: undefined },
-  ],
-  ['deletionTimestamp wins over everything', { state: 'claimed', claim: 'c1', deleting: true }, { phase: 'terminating' }],
-  ['a terminating warm member is terminating', { ready: true, deleting: true }, { phase: 'terminating' }],
-  ['pod phase Failed', { phase: 'Failed' }, { phase: 'failed', failure: 'PodFailed', healthy: false }],
-  ['pod phase Succeeded', { phase: 'Succeeded' }, { phase: 'failed', failure: 'PodSucceeded' }],
-  [
-    'CrashLoopBackOff',
-    { containers: [container({ restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } } })] },
-    { phase: 'failed', failure: 'CrashLoopBackOff' },
-  ],
-  ['pending with no container statuses yet', { containers: [], phase: 'Pending' }, { phase: 'warming', healthy: true }],
-  ['restarted while not Ready', { containers: [container({ restartCount: 1 })] }, { phase: 'failed', failure: 'Restarted' }],
-  [
-    'restarted but Ready again is fine',
-    { ready: true, containers: [container({ restartCount: 1, ready: true })] },
-    { phase: 'ready', healthy: true },
-  ],
-  ['labelled ready but no longer Ready', { state: 'ready' }, { phase: 'failed', failure: 'NotReady' }],
-  [
-    'unschedulable',
-    {
+const cases: { name: string; opts: PodOpts; want: Expect }[] = [
+  { name: 'a new member is warming', opts: {}, want: { phase: 'warming', healthy: true, ready: false } },
+  { name: 'a Ready pod still labelled warming is ready', opts: { ready: true }, want: { phase: 'ready', ready: true, stateLabel: 'warming' } },
+  { name: 'a labelled ready, Ready pod is ready', opts: { state: 'ready', ready: true }, want: { phase: 'ready' } },
+  { name: 'the claimed label makes it claimed', opts: { state: 'claimed', claim: 'c1', ready: true }, want: { phase: 'claimed', claimName: 'c1' } },
+  { name: 'a claim label alone makes it claimed', opts: { claim: 'c1', ready: true }, want: { phase: 'claimed' } },
+  {
+    name: 'a claimed member that fails stays claimed, unhealthy',
+    opts: { state: 'claimed', claim: 'c1', phase: 'Failed' },
+    want: { phase: 'claimed', healthy: false, failure: 'PodFailed' },
+  },
+  {
+    name: 'a claimed member that lost readiness is healthy but not ready',
+    opts: { state: 'claimed', claim: 'c1' },
+    want: { phase: 'claimed', healthy: true, ready: false, failure: undefined },
+  },
+  { name: 'deletionTimestamp wins over everything', opts: { state: 'claimed', claim: 'c1', deleting: true }, want: { phase: 'terminating' } },
+  { name: 'a terminating warm member is terminating', opts: { ready: true, deleting: true }, want: { phase: 'terminating' } },
+  { name: 'pod phase Failed', opts: { phase: 'Failed' }, want: { phase: 'failed', failure: 'PodFailed', healthy: false } },
+  { name: 'pod phase Succeeded', opts: { phase: 'Succeeded' }, want: { phase: 'failed', failure: 'PodSucceeded' } },
+  {
+    name: 'CrashLoopBackOff',
+    opts: { containers: [container({ restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } } })] },
+    want: { phase: 'failed', failure: 'CrashLoopBackOff' },
+  },
+  { name: 'pending with no container statuses yet', opts: { containers: [], phase: 'Pending' }, want: { phase: 'warming', healthy: true } },
+  { name: 'restarted while not Ready', opts: { containers: [container({ restartCount: 1 })] }, want: { phase: 'failed', failure: 'Restarted' } },
+  {
+    name: 'restarted but Ready again is fine',
+    opts: { ready: true, containers: [container({ restartCount: 1, ready: true })] },
+    want: { phase: 'ready', healthy: true },
+  },
+  { name: 'labelled ready but no longer Ready', opts: { state: 'ready' }, want: { phase: 'failed', failure: 'NotReady' } },
+  {
+    name: 'unschedulable',
+    opts: {
       phase: 'Pending',
       conditions: [cond('PodScheduled', 'False', { reason: 'Unschedulable', message: '0/1 nodes: Insufficient cpu' })],
     },
-    { phase: 'warming', unschedulable: true, unschedulableMessage: '0/1 nodes: Insufficient cpu', scheduledAt: undefined },
-  ],
-  [
-    'pending but not unschedulable (just not scheduled yet)',
-    { phase: 'Pending', conditions: [] },
-    { phase: 'warming', unschedulable: false, unschedulableMessage: undefined },
-  ],
-  ['evicted', { phase: 'Failed', reason: 'Evicted' }, { phase: 'failed', failure: 'Evicted', evicted: true }],
-  [
-    'marked for disruption (spot reclaim)',
-    { ready: true, conditions: [cond('Ready', 'True'), cond('DisruptionTarget', 'True')] },
-    { phase: 'failed', failure: 'Evicted', evicted: true },
-  ],
+    want: { phase: 'warming', unschedulable: true, unschedulableMessage: '0/1 nodes: Insufficient cpu', scheduledAt: undefined },
+  },
+  {
+    name: 'pending but not unschedulable (just not scheduled yet)',
+    opts: { phase: 'Pending', conditions: [] },
+    want: { phase: 'warming', unschedulable: false, unschedulableMessage: undefined },
+  },
+  { name: 'evicted', opts: { phase: 'Failed', reason: 'Evicted' }, want: { phase: 'failed', failure: 'Evicted', evicted: true } },
+  {
+    name: 'marked for disruption (spot reclaim)',
+    opts: { ready: true, conditions: [cond('Ready', 'True'), cond('DisruptionTarget', 'True')] },
+    want: { phase: 'failed', failure: 'Evicted', evicted: true },
+  },
 ];
 
 describe('classifyMember', () => {
-  test.each(cases)('%s', (_name, opts, expected) => {
-    expect(classifyMember(pod(opts))).toMatchObject(expected);
+  test.each(cases)('$name', ({ opts, want }) => {
+    expect(classifyMember(pod(opts))).toMatchObject(want);
   });
 
   test('an init container in CrashLoopBackOff fails the member', () => {
@@ -151,15 +151,15 @@ describe('classifyMember', () => {
 });
 
 describe('toMillis', () => {
-  test.each<[unknown, number | undefined]>([
-    [new Date(T0), Date.parse(T0)],
-    [T0, Date.parse(T0)],
-    [5, 5],
-    ['not a time', undefined],
-    [undefined, undefined],
-    [null, undefined],
-    [new Date('x'), undefined],
-  ])('%p', (value, expected) => {
-    expect(toMillis(value)).toBe(expected);
+  test.each<{ name: string; value: unknown; want: number | undefined }>([
+    { name: 'a Date', value: new Date(T0), want: Date.parse(T0) },
+    { name: 'an RFC 3339 string', value: T0, want: Date.parse(T0) },
+    { name: 'a number is already milliseconds', value: 5, want: 5 },
+    { name: 'a string that is not a time', value: 'not a time', want: undefined },
+    { name: 'undefined', value: undefined, want: undefined },
+    { name: 'null', value: null, want: undefined },
+    { name: 'an invalid Date', value: new Date('x'), want: undefined },
+  ])('$name', ({ value, want }) => {
+    expect(toMillis(value)).toBe(want);
   });
 });

@@ -12,13 +12,13 @@ import { healthzHandler, metricsHandler, parseAddress, readyzHandler, startHttpS
 
 describe('parseAddress', () => {
   test.each([
-    ['127.0.0.1:8080', { host: '127.0.0.1', port: 8080 }],
-    [':8081', { host: undefined, port: 8081 }],
-    ['0.0.0.0:0', { host: '0.0.0.0', port: 0 }],
-    ['[::1]:9443', { host: '::1', port: 9443 }],
-    ['localhost:65535', { host: 'localhost', port: 65535 }],
-  ])('%s', (address, expected) => {
-    expect(parseAddress(address)).toEqual(expected);
+    { name: 'host and port', address: '127.0.0.1:8080', want: { host: '127.0.0.1', port: 8080 } },
+    { name: 'no host: every interface', address: ':8081', want: { host: undefined, port: 8081 } },
+    { name: 'port 0: any free port', address: '0.0.0.0:0', want: { host: '0.0.0.0', port: 0 } },
+    { name: 'a bracketed IPv6 host', address: '[::1]:9443', want: { host: '::1', port: 9443 } },
+    { name: 'a host name and the highest port', address: 'localhost:65535', want: { host: 'localhost', port: 65535 } },
+  ])('$name', ({ address, want }) => {
+    expect(parseAddress(address)).toEqual(want);
   });
 
   test.each(['8080', '127.0.0.1', '127.0.0.1:', '127.0.0.1:65536', '::1:80', 'host:port', '127.0.0.1:123456'])('%j is rejected', (address) => {

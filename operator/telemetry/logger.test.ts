@@ -7,19 +7,27 @@ import { configureLogging, logger, parseLogLevels } from './logger.js';
 
 describe('parseLogLevels', () => {
   test.each([
-    [undefined, { defaultLevel: 'info', components: {}, invalid: [] }],
-    ['', { defaultLevel: 'info', components: {}, invalid: [] }],
-    ['claim=debug,pool=info,*=warn', { defaultLevel: 'warn', components: { claim: 'debug', pool: 'info' }, invalid: [] }],
-    ['debug', { defaultLevel: 'debug', components: {}, invalid: [] }],
-    [' WARN ', { defaultLevel: 'warn', components: {}, invalid: [] }],
+    { name: 'unset: info', spec: undefined, want: { defaultLevel: 'info', components: {}, invalid: [] } },
+    { name: 'empty: info', spec: '', want: { defaultLevel: 'info', components: {}, invalid: [] } },
+    {
+      name: 'levels per component, * for the rest',
+      spec: 'claim=debug,pool=info,*=warn',
+      want: { defaultLevel: 'warn', components: { claim: 'debug', pool: 'info' }, invalid: [] },
+    },
+    { name: 'a bare level is the default', spec: 'debug', want: { defaultLevel: 'debug', components: {}, invalid: [] } },
+    { name: 'case and spaces do not matter', spec: ' WARN ', want: { defaultLevel: 'warn', components: {}, invalid: [] } },
     // Debug namespaces: bare component names turn on debug for them, a bare * for all.
-    ['claim,pool', { defaultLevel: 'info', components: { claim: 'debug', pool: 'debug' }, invalid: [] }],
-    ['*', { defaultLevel: 'debug', components: {}, invalid: [] }],
-    ['*=none,claim=error', { defaultLevel: 'none', components: { claim: 'error' }, invalid: [] }],
-    ['pool=info,pool=silly', { defaultLevel: 'info', components: { pool: 'silly' }, invalid: [] }],
-    ['claim=loud,=debug,a b,, ,x=', { defaultLevel: 'info', components: {}, invalid: ['claim=loud', '=debug', 'a b', 'x='] }],
-  ])('%j', (spec, expected) => {
-    expect(parseLogLevels(spec)).toEqual(expected);
+    { name: 'bare component names: debug for them', spec: 'claim,pool', want: { defaultLevel: 'info', components: { claim: 'debug', pool: 'debug' }, invalid: [] } },
+    { name: 'a bare *: debug for all', spec: '*', want: { defaultLevel: 'debug', components: {}, invalid: [] } },
+    { name: 'none silences the rest', spec: '*=none,claim=error', want: { defaultLevel: 'none', components: { claim: 'error' }, invalid: [] } },
+    { name: 'the last entry for a component wins', spec: 'pool=info,pool=silly', want: { defaultLevel: 'info', components: { pool: 'silly' }, invalid: [] } },
+    {
+      name: 'unknown levels and malformed entries are reported, empty ones skipped',
+      spec: 'claim=loud,=debug,a b,, ,x=',
+      want: { defaultLevel: 'info', components: {}, invalid: ['claim=loud', '=debug', 'a b', 'x='] },
+    },
+  ])('$name', ({ spec, want }) => {
+    expect(parseLogLevels(spec)).toEqual(want);
   });
 });
 
