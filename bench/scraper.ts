@@ -9,7 +9,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import { configureLogging } from '../operator/telemetry/logger.js';
 import { createMetrics } from '../operator/metrics/registry.js';
-import { UtilizationScraper, kubeScrapeClients } from '../operator/utilization/scraper.js';
+import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
+import { UtilizationScraper, scrapeClients } from '../operator/utilization/scraper.js';
 
 const MEMBERS = Number(process.argv[2] ?? 1000);
 const SECONDS = Number(process.argv[3] ?? 60);
@@ -75,12 +76,16 @@ async function main(): Promise<void> {
     let last: unknown;
     const scraper = new UtilizationScraper({
       metrics,
-      clients: kubeScrapeClients(kc, () => {}),
+      clients: scrapeClients(makeInstrumentedClients(kc, () => {})),
       members: () => pods,
-      onUtilization: (_key, utilization) => {
-        rounds++;
-        last = utilization;
+      store: {
+        set: (_key, utilization) => {
+          rounds++;
+          last = utilization;
+        },
+        delete: () => {},
       },
+      wake: () => {},
     });
     const pool = {
       apiVersion: 'warmpool.dev/v1alpha1' as const,

@@ -19,7 +19,8 @@ import { LeaderElector } from './kube/leader.js';
 import { runWorkers, type ReconcileResult } from './kube/workers.js';
 import { WorkQueue } from './kube/workqueue.js';
 import { createMetrics, onApiRequest, queueHooks } from './metrics/registry.js';
-import { UtilizationScraper, kubeScrapeClients } from './utilization/scraper.js';
+import { UtilizationScraper, scrapeClients } from './utilization/scraper.js';
+import { UtilizationStore } from './utilization/store.js';
 import { PoolController } from './pool/controller.js';
 import { ownedMembers } from './member/members.js';
 import { joinKey } from './kube/key.js';
@@ -103,7 +104,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const metrics = createMetrics({ perMemberUtilization: opts.memberMetrics ?? false });
   // Without leader election the fence is always open; with it, closed until this replica holds the Lease.
   const fence = opts.leaderElect ? new WriteFence() : WriteFence.unfenced();
-  const { core, custom, coordination } = makeInstrumentedClients(kc, onApiRequest(metrics), {
+  const { core, custom, coordination, rawGet } = makeInstrumentedClients(kc, onApiRequest(metrics), {
     fence,
     throttle: {
       qps: opts.kubeApiQps ?? DEFAULT_KUBE_API_QPS,
@@ -150,6 +151,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   // A pool pass may take a third of the time under such a burst, a claim pass half; an idle pool is not delayed.
   const poolQueue = new WorkQueue({ name: 'pool', hooks: queueHooks(metrics), pace: { factor: 2, maxMs: 100 } });
   const claimQueue = new WorkQueue({ name: 'claim', hooks: queueHooks(metrics), pace: { factor: 1, maxMs: 20 } });
+  // The scraper measures into it; the pool controller's status builder reads it.
+  const utilization = new UtilizationStore();
   const poolController = new PoolController({
     core,
     custom,
@@ -161,6 +164,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     events,
     observer: poolObserver(metrics, logger('pool')),
     maxMembersPerPool: opts.maxMembersPerPool,
+    utilization: (key) => utilization.get(key),
   });
   const claimController = new ClaimController({
     core,
@@ -180,14 +184,13 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
 
   const scraper = new UtilizationScraper({
     metrics,
-    clients: kubeScrapeClients(kc, onApiRequest(metrics)),
+    // The controllers' clients: scrapes through the pod proxy and PodMetrics lists share their token bucket.
+    clients: scrapeClients({ custom, rawGet }),
     // Only the pool's own members are scraped: a pod that merely carries the pool's label is not read from.
     members: (ns, name) => ownedMembers(podsByPool.list(ns, name), pools.get(name, ns)?.metadata.uid),
-    onUtilization: (key, utilization) =>
-      leading &&
-      void poolController.utilizationChanged(key, utilization).catch((err: unknown) =>
-        log.warn('utilization status write failed', { key, err: describeError(err) }),
-      ),
+    store: utilization,
+    // The pool's pass writes status.utilization with the rest of its status.
+    wake: (key) => poolQueue.add(key),
   });
   let leading = false;
   pools.onAdd((p) => leading && scraper.sync(p));

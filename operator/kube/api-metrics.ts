@@ -7,13 +7,15 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  HttpMethod,
   IsomorphicFetchHttpLibrary,
+  RequestContext,
   ServerConfiguration,
   createConfiguration,
   setHeaderMiddleware,
   wrapHttpLibrary,
 } from '@kubernetes/client-node';
-import type { HttpLibrary, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import type { HttpLibrary, KubeConfig, ResponseContext } from '@kubernetes/client-node';
 import { reuseConnections } from './connections.js';
 import { fenceAtSocket, fenceHttpLibrary, type WriteFence } from './fence.js';
 import { throttleHttpLibrary, type ThrottleOptions } from './throttle.js';
@@ -22,6 +24,17 @@ export interface ApiClients {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   coordination: CoordinationV1Api;
+  /**
+   * A GET of an API server path through the same layers as the clients (token bucket, fence, counting, the shared
+   * connection), for what the generated clients cannot do: send a path exactly as encoded (a pod proxy path) and
+   * leave the body unread, so the caller can read it with a cap or cancel it.
+   */
+  rawGet: (path: string, options?: RawGetOptions) => Promise<ResponseContext>;
+}
+
+export interface RawGetOptions {
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
 }
 
 /** Called once per request: the Kubernetes verb and the HTTP status, 0 when no response came (network, timeout). */
@@ -115,15 +128,27 @@ function layered(kc: KubeConfig, onRequest: OnApiRequest, opts: ClientOptions): 
 export function makeInstrumentedClients(kc: KubeConfig, onRequest: OnApiRequest, opts: ClientOptions = {}): ApiClients {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('kubeconfig has no current cluster');
+  const httpApi = layered(kc, onRequest, opts);
+  const userAgent = opts.userAgent ?? 'warmpool';
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
-    httpApi: layered(kc, onRequest, opts),
-    middleware: [setHeaderMiddleware('User-Agent', opts.userAgent ?? 'warmpool')],
+    httpApi,
+    middleware: [setHeaderMiddleware('User-Agent', userAgent)],
   });
+  const server = cluster.server.replace(/\/+$/, '');
   return {
     core: new CoreV1Api(configuration),
     custom: new CustomObjectsApi(configuration),
     coordination: new CoordinationV1Api(configuration),
+    rawGet: async (path, { signal, headers = {} } = {}) => {
+      const request = new RequestContext(server + path, HttpMethod.GET);
+      request.setHeaderParam('User-Agent', userAgent);
+      for (const [name, value] of Object.entries(headers)) request.setHeaderParam(name, value);
+      if (signal !== undefined) request.setSignal(signal);
+      // As the generated clients authenticate: credentials, and the per-request agent the connection layer swaps.
+      await kc.applySecurityAuthentication(request);
+      return httpApi.send(request).toPromise();
+    },
   };
 }

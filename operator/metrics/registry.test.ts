@@ -1,16 +1,6 @@
 import { register as globalRegistry } from 'prom-client';
 import type { Metrics } from './registry.js';
-import {
-  DURATION_BUCKETS,
-  createMetrics,
-  dropPoolUtilization,
-  observeReconcile,
-  onApiRequest,
-  queueHooks,
-  recordMemberUtilization,
-  recordPoolUtilization,
-  recycleReason,
-} from './registry.js';
+import { DURATION_BUCKETS, createMetrics, observeReconcile, onApiRequest, queueHooks, recycleReason } from './registry.js';
 
 const pool = { namespace: 'ns', pool: 'web' };
 const other = { namespace: 'ns', pool: 'batch' };
@@ -80,13 +70,6 @@ describe('createMetrics', () => {
     expect(DURATION_BUCKETS.at(-1)).toBe(600);
   });
 
-  test('per-member utilization only when enabled', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
-    expect(metrics.memberUtilization).toBeUndefined();
-    recordMemberUtilization(metrics, { ...pool, member: 'm-1' }, { httpRps: 3 });
-    expect((await samples(metrics)).filter((l) => l.startsWith('warmpool_member_'))).toEqual([]);
-  });
-
   test('after 10 claims the counter reads 10 and the latency histogram has 10 observations', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     for (let i = 0; i < 10; i++) {
@@ -96,35 +79,6 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'warmpool_claims_total{namespace="ns",pool="web",result="bound"}')).toBe(10);
     expect(await value(metrics, 'warmpool_claim_duration_seconds_count{namespace="ns",pool="web",stage="total"}')).toBe(10);
     expect(await value(metrics, 'warmpool_claim_duration_seconds_bucket{le="0.1",namespace="ns",pool="web",stage="total"}')).toBe(3);
-  });
-
-  test('pool utilization: rps by protocol, in-flight, cpu and memory as ratios; absent figures drop their series', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
-    const utilization = {
-      combinedRps: 80,
-      httpRps: 75,
-      tcpRps: 5,
-      methodRps: 0,
-      inflight: 4,
-      avgCpuPercent: 50,
-      avgMemoryPercent: 25,
-      sampledAt: '2026-01-01T00:00:00Z',
-    };
-    recordPoolUtilization(metrics, pool, utilization);
-    expect(await samples(metrics)).toEqual([
-      'warmpool_leader 0',
-      'warmpool_pool_requests_per_second{namespace="ns",pool="web",protocol="http"} 75',
-      'warmpool_pool_requests_per_second{namespace="ns",pool="web",protocol="tcp"} 5',
-      'warmpool_pool_requests_per_second{namespace="ns",pool="web",protocol="method"} 0',
-      'warmpool_pool_requests_per_second{namespace="ns",pool="web",protocol="combined"} 80',
-      'warmpool_pool_inflight_requests{namespace="ns",pool="web"} 4',
-      'warmpool_pool_cpu_utilization_ratio{namespace="ns",pool="web"} 0.5',
-      'warmpool_pool_memory_utilization_ratio{namespace="ns",pool="web"} 0.25',
-    ]);
-    recordPoolUtilization(metrics, pool, { ...utilization, avgCpuPercent: undefined });
-    expect((await samples(metrics)).some((l) => l.startsWith('warmpool_pool_cpu'))).toBe(false);
-    dropPoolUtilization(metrics, pool);
-    expect(await samples(metrics)).toEqual(['warmpool_leader 0']);
   });
 
   test('forgetPool removes every series of that pool and only of that pool', async () => {
@@ -138,7 +92,8 @@ describe('createMetrics', () => {
       metrics.recycles.inc({ ...labels, reason: 'ttl' });
       metrics.readiness.report(labels, 1, 0);
       metrics.scrapeErrors.inc({ ...labels, member: 'm-1' });
-      recordMemberUtilization(metrics, { ...labels, member: 'm-1' }, { httpRps: 1, cpuPercent: 10 });
+      metrics.memberUtilization?.rps.set({ ...labels, member: 'm-1', protocol: 'http' }, 1);
+      metrics.memberUtilization?.cpu.set({ ...labels, member: 'm-1' }, 0.1);
     }
     metrics.reconciles.inc({ controller: 'pool' });
     await metrics.forgetPool('ns', 'web');
@@ -152,7 +107,9 @@ describe('createMetrics', () => {
     const metrics = createMetrics({ defaultMetrics: false, perMemberUtilization: true });
     for (const member of ['m-1', 'm-2']) {
       metrics.scrapeErrors.inc({ ...pool, member });
-      recordMemberUtilization(metrics, { ...pool, member }, { httpRps: 1, inflight: 2, memoryPercent: 10 });
+      metrics.memberUtilization?.rps.set({ ...pool, member, protocol: 'http' }, 1);
+      metrics.memberUtilization?.inflight.set({ ...pool, member }, 2);
+      metrics.memberUtilization?.memory.set({ ...pool, member }, 0.1);
     }
     metrics.poolTargetSize.set(pool, 2);
     metrics.forgetMember('ns', 'web', 'm-1');

@@ -3,7 +3,6 @@
 // typed object and call e.g. `metrics.claims.inc({ namespace, pool, result: 'bound' })`; label values that have
 // a closed set are typed as unions so a typo fails the typecheck rather than creating a new series.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PoolUtilization } from '../api/types.js';
 import type { DeleteReason } from '../member/members.js';
 
 /** Seconds, from 1 ms to 10 minutes: claim stages, warm-up, reconciles and queue waits all fall in this range. */
@@ -51,18 +50,6 @@ export interface HistogramOf<L> {
 }
 
 /** Per-member utilization; it multiplies series by the member count, hence behind an option. */
-/** One member's figures; each is undefined when its source had nothing (yet). */
-export interface MemberUtilization {
-  httpRps?: number;
-  tcpRps?: number;
-  methodRps?: number;
-  /** Sum of the protocol rates that are known. */
-  combinedRps?: number;
-  inflight?: number;
-  cpuPercent?: number;
-  memoryPercent?: number;
-}
-
 export interface MemberUtilizationMetrics {
   rps: GaugeOf<MemberLabels & { protocol: Protocol }>;
   inflight: GaugeOf<MemberLabels>;
@@ -348,47 +335,6 @@ async function removeMatching(metric: AnyMetric, match: Record<string, string>):
     if ('le' in labels) continue;
     if (Object.entries(match).every(([name, value]) => labels[name] === value)) metric.remove(labels);
   }
-}
-
-/** Sets the pool's utilization gauges; cpu and memory series are dropped when there is no figure. */
-export function recordPoolUtilization(metrics: Metrics, labels: PoolLabels, utilization: PoolUtilization): void {
-  metrics.poolRps.set({ ...labels, protocol: 'http' }, utilization.httpRps);
-  metrics.poolRps.set({ ...labels, protocol: 'tcp' }, utilization.tcpRps);
-  metrics.poolRps.set({ ...labels, protocol: 'method' }, utilization.methodRps);
-  metrics.poolRps.set({ ...labels, protocol: 'combined' }, utilization.combinedRps);
-  metrics.poolInflight.set(labels, utilization.inflight);
-  setOrDrop(metrics.poolCpu, labels, percentToRatio(utilization.avgCpuPercent));
-  setOrDrop(metrics.poolMemory, labels, percentToRatio(utilization.avgMemoryPercent));
-}
-
-/** Drops the pool's utilization series, e.g. when it no longer configures spec.metrics. */
-export function dropPoolUtilization(metrics: Metrics, labels: PoolLabels): void {
-  for (const protocol of PROTOCOLS) metrics.poolRps.remove({ ...labels, protocol });
-  metrics.poolInflight.remove(labels);
-  metrics.poolCpu.remove(labels);
-  metrics.poolMemory.remove(labels);
-}
-
-/** Sets a member's utilization gauges, when per-member utilization is enabled. */
-export function recordMemberUtilization(metrics: Metrics, labels: MemberLabels, utilization: MemberUtilization): void {
-  const gauges = metrics.memberUtilization;
-  if (!gauges) return;
-  setOrDrop(gauges.rps, { ...labels, protocol: 'http' }, utilization.httpRps);
-  setOrDrop(gauges.rps, { ...labels, protocol: 'tcp' }, utilization.tcpRps);
-  setOrDrop(gauges.rps, { ...labels, protocol: 'method' }, utilization.methodRps);
-  setOrDrop(gauges.rps, { ...labels, protocol: 'combined' }, utilization.combinedRps);
-  setOrDrop(gauges.inflight, labels, utilization.inflight);
-  setOrDrop(gauges.cpu, labels, percentToRatio(utilization.cpuPercent));
-  setOrDrop(gauges.memory, labels, percentToRatio(utilization.memoryPercent));
-}
-
-function percentToRatio(percent: number | undefined): number | undefined {
-  return percent === undefined ? undefined : percent / 100;
-}
-
-function setOrDrop<L>(gauge: GaugeOf<L>, labels: L, value: number | undefined): void {
-  if (value !== undefined) gauge.set(labels, value);
-  else gauge.remove(labels);
 }
 
 /** Counts a reconcile pass, its failure and its duration around `reconcile`. */

@@ -12,7 +12,7 @@ import {
   type InstancePoolStatus,
   type PoolUtilization,
 } from '../api/types.js';
-import { utilizationChanged } from '../utilization/utilization.js';
+import { statusUtilization } from '../utilization/utilization.js';
 import { resolvePool, resolveSpec } from '../api/resolve.js';
 import type { EventRecorder } from '../kube/events.js';
 import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors.js';
@@ -27,7 +27,7 @@ import { joinKey, splitKey } from '../kube/key.js';
 import { memberPod } from '../member/member-pod.js';
 import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
 import { evictionFailure, planPool } from './plan.js';
-import { ownedStatus, statusEqual } from './status.js';
+import { ownedStatus, statusEqual, writtenStatus } from './status.js';
 import type { PoolObserver } from './observer.js';
 
 /** Status writes of one pool are at least this far apart; the queue's de-duplication folds the events between. */
@@ -46,6 +46,8 @@ export interface PoolControllerDeps {
   observer: PoolObserver;
   /** The operator-wide cap on one pool's members (`--max-members-per-pool`); default DEFAULT_MAX_MEMBERS_PER_POOL. */
   maxMembersPerPool?: number;
+  /** The scraper's latest utilization of a pool (utilization/store.ts), written with the pool's status. */
+  utilization?: (poolKey: string) => PoolUtilization | undefined;
   now?: () => number;
 }
 
@@ -56,7 +58,6 @@ interface PoolMemory {
   lastWritten?: InstancePoolStatus;
   lastStatusWriteAt: number;
   warnedLabels: boolean;
-  lastUtilization?: PoolUtilization;
   createError?: string;
   /** Pods carrying the pool's label that are not its members, already reported (an Event once per pod). */
   impostors: Set<string>;
@@ -276,7 +277,8 @@ export class PoolController {
       create > 0 ? this.createMembers(key, pool, hash, create, mem) : Promise.resolve(),
     ]);
 
-    await this.writeStatus(key, pool, plan.status, mem, now).then(
+    const utilization = statusUtilization(mem.lastWritten?.utilization ?? pool.status?.utilization, this.d.utilization?.(key));
+    await this.writeStatus(key, pool, utilization === undefined ? plan.status : { ...plan.status, utilization }, mem, now).then(
       (delay) => {
         if (delay !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? delay, delay);
       },
@@ -377,22 +379,7 @@ export class PoolController {
     }
   }
 
-  /**
-   * The scraper's latest figures for a pool: written to status.utilization only when they moved meaningfully, so
-   * a busy pool at a steady load costs no status writes.
-   */
-  async utilizationChanged(key: string, utilization: PoolUtilization): Promise<void> {
-    const { namespace, name } = splitKey(key);
-    const pool = this.d.pools.get(name, namespace);
-    if (!pool || pool.metadata.deletionTimestamp) return;
-    const mem = this.memoryFor(key, pool.metadata.uid ?? '');
-    const previous = mem.lastUtilization ?? pool.status?.utilization;
-    if (previous && !utilizationChanged(previous, utilization)) return;
-    await this.poolsApi.mergePatchStatus({ namespace, name }, { utilization });
-    mem.lastUtilization = utilization;
-  }
-
-  /** Writes the controller's own status fields when they differ, at most every STATUS_MIN_INTERVAL_MS. */
+  /** Writes the controller's own status fields (and utilization) when they differ, at most every STATUS_MIN_INTERVAL_MS. */
   private async writeStatus(
     key: string,
     pool: InstancePool,
@@ -401,7 +388,7 @@ export class PoolController {
     now: number,
   ): Promise<number | undefined> {
     this.d.observer.status(pool, status);
-    if (statusEqual(status, ownedStatus(pool.status))) return undefined;
+    if (statusEqual(status, writtenStatus(pool.status))) return undefined;
     this.phaseEvents(pool, mem.lastWritten ?? pool.status, status);
     // Our last write may not be in the cache yet: do not write the same status again while it catches up.
     if (mem.lastWritten && statusEqual(status, mem.lastWritten) && now - mem.lastStatusWriteAt < 5_000) return undefined;
@@ -436,8 +423,9 @@ export function slowStartBatches(count: number, initial = 1): number[] {
 
 /**
  * Whether a pool update can change what a pass decides. Our own status write coming back through the watch cannot
- * (the pass that wrote it planned from the same members), nor can fields of status other writers own
- * (pendingClaims, utilization); without this filter every status write cost a second pass of the whole pool.
+ * (the pass that wrote it planned from the same members), nor can status fields the planner does not compute
+ * (pendingClaims, and utilization: the scraper wakes the pool itself when its figures move); without this filter
+ * every status write cost a second pass of the whole pool.
  * A status someone else changed does matter: the next pass writes ours back.
  */
 export function poolChangeMatters(p: InstancePool, old: InstancePool | undefined, lastWritten: InstancePoolStatus | undefined): boolean {

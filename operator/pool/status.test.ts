@@ -4,7 +4,7 @@ import type { MemberPhase, MemberView } from '../member/members.js';
 import type { FailureRecord } from './model.js';
 import { assessFailures } from './plan.js';
 import type { StatusFacts } from './status.js';
-import { computeStatus, computeWarmup, ownedStatus, statusEqual } from './status.js';
+import { computeStatus, computeWarmup, ownedStatus, statusEqual, writtenStatus } from './status.js';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const S = 1000;
@@ -289,5 +289,14 @@ describe('statusEqual and ownedStatus', () => {
   test('a computed status equals the owned part of itself once written back with other fields', () => {
     const s = computeStatus(facts());
     expect(statusEqual(s, ownedStatus({ ...s, pendingClaims: 2 }))).toBe(true);
+  });
+
+  test('writtenStatus: what the pool controller writes, utilization included, so an unchanged one writes nothing', () => {
+    const s = computeStatus(facts());
+    const utilization = { combinedRps: 1, httpRps: 1, tcpRps: 0, methodRps: 0, inflight: 0, sampledAt: '2026-11-24T12:00:00Z' };
+    const cached = { ...s, pendingClaims: 2, utilization };
+    expect(statusEqual({ ...s, utilization }, writtenStatus(cached))).toBe(true);
+    expect(statusEqual({ ...s, utilization: { ...utilization, httpRps: 9 } }, writtenStatus(cached))).toBe(false);
+    expect(statusEqual(s, writtenStatus({ ...s, pendingClaims: 2 }))).toBe(true);
   });
 });

@@ -42,7 +42,10 @@ export interface StatusFacts {
   maxSize?: number;
 }
 
-/** The status fields the pool controller owns; pendingClaims and utilization are written by others. */
+/**
+ * The status fields the pool planner computes. pendingClaims is the claim controller's; utilization is measured by
+ * the scraper and added by the pool controller's shell (writtenStatus).
+ */
 export const OWNED_STATUS_FIELDS = [
   'phase',
   'observedGeneration',
@@ -63,6 +66,13 @@ export function ownedStatus(status: InstancePoolStatus | undefined): InstancePoo
   for (const field of OWNED_STATUS_FIELDS) {
     if (status?.[field] !== undefined) out[field] = status[field];
   }
+  return out;
+}
+
+/** What the pool controller writes of a status: the planner's fields and utilization, for its no-op check. */
+export function writtenStatus(status: InstancePoolStatus | undefined): InstancePoolStatus {
+  const out = ownedStatus(status);
+  if (status?.utilization !== undefined) out.utilization = status.utilization;
   return out;
 }
 

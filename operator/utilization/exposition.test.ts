@@ -26,13 +26,13 @@ broken{a="x" 5
 
 describe('parseSelector', () => {
   test.each([
-    ['http_requests_total', { name: 'http_requests_total', labels: [] }],
-    [' a:b_c ', { name: 'a:b_c', labels: [] }],
-    ['x{code="200"}', { name: 'x', labels: [['code', '200']] }],
-    ['x{ code = "2\\"0", method="GET" ,}', { name: 'x', labels: [['code', '2"0'], ['method', 'GET']] }],
-    ['x{}', { name: 'x', labels: [] }],
-  ])('%j', (selector, expected) => {
-    expect(parseSelector(selector)).toEqual(expected);
+    { selector: 'http_requests_total', query: { name: 'http_requests_total', labels: [] } },
+    { selector: ' a:b_c ', query: { name: 'a:b_c', labels: [] } },
+    { selector: 'x{code="200"}', query: { name: 'x', labels: [['code', '200']] } },
+    { selector: 'x{ code = "2\\"0", method="GET" ,}', query: { name: 'x', labels: [['code', '2"0'], ['method', 'GET']] } },
+    { selector: 'x{}', query: { name: 'x', labels: [] } },
+  ])('$selector', ({ selector, query }) => {
+    expect(parseSelector(selector)).toEqual(query);
   });
 
   test.each(['', '1abc', 'x{code=200}', 'x{code="200"', 'x{"code"="1"}', 'x{a="1" b="2"}', 'a-b'])('%j is rejected', (s) => {

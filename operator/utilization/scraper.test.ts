@@ -7,26 +7,28 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import winston from 'winston';
 import type { InstancePool, MemberMetricsSpec, PoolUtilization } from '../api/types.js';
+import { makeInstrumentedClients, type ClientOptions, type OnApiRequest } from '../kube/api-metrics.js';
 import { configureLogging } from '../telemetry/logger.js';
 import { createMetrics } from '../metrics/registry.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { ScrapeClients } from './scraper.js';
-import { UnsafeEndpointError, UtilizationScraper, kubeScrapeClients, memberEndpointUrl, podProxyPath } from './scraper.js';
+import { UnsafeEndpointError, UtilizationScraper, memberEndpointUrl, podProxyPath, scrapeClients } from './scraper.js';
+import { UtilizationStore } from './store.js';
 
 describe('URL builders', () => {
   test.each([
-    ['10.0.0.7', 9090, '/metrics', 'http://10.0.0.7:9090/metrics'],
-    ['10.0.0.7', 8080, 'stats/prometheus', 'http://10.0.0.7:8080/stats/prometheus'],
-    ['fd00::12', 9090, '/metrics', 'http://[fd00::12]:9090/metrics'],
-  ])('memberEndpointUrl(%s, %d, %s)', (ip, port, path, url) => {
+    { ip: '10.0.0.7', port: 9090, path: '/metrics', url: 'http://10.0.0.7:9090/metrics' },
+    { ip: '10.0.0.7', port: 8080, path: 'stats/prometheus', url: 'http://10.0.0.7:8080/stats/prometheus' },
+    { ip: 'fd00::12', port: 9090, path: '/metrics', url: 'http://[fd00::12]:9090/metrics' },
+  ])('memberEndpointUrl($ip, $port, $path)', ({ ip, port, path, url }) => {
     expect(memberEndpointUrl(ip, port, path)).toBe(url);
   });
 
   test.each([
-    ['team-a', 'web-7xk2p', 9090, '/metrics', '/api/v1/namespaces/team-a/pods/web-7xk2p:9090/proxy/metrics'],
-    ['ns', 'p', 8080, 'stats/prom?format=text', '/api/v1/namespaces/ns/pods/p:8080/proxy/stats/prom%3Fformat%3Dtext'],
-    ['ns', 'p', 80, undefined, '/api/v1/namespaces/ns/pods/p:80/proxy/metrics'],
-  ])('podProxyPath(%s, %s, %d, %s)', (namespace, pod, port, path, url) => {
+    { namespace: 'team-a', pod: 'web-7xk2p', port: 9090, path: '/metrics', url: '/api/v1/namespaces/team-a/pods/web-7xk2p:9090/proxy/metrics' },
+    { namespace: 'ns', pod: 'p', port: 8080, path: 'stats/prom?format=text', url: '/api/v1/namespaces/ns/pods/p:8080/proxy/stats/prom%3Fformat%3Dtext' },
+    { namespace: 'ns', pod: 'p', port: 80, path: undefined, url: '/api/v1/namespaces/ns/pods/p:80/proxy/metrics' },
+  ])('podProxyPath($namespace, $pod, $port, $path)', ({ namespace, pod, port, path, url }) => {
     expect(podProxyPath(namespace, pod, port, path)).toBe(url);
   });
 
@@ -36,16 +38,16 @@ describe('URL builders', () => {
   const server = 'https://127.0.0.1:6443';
   const proxyPrefix = '/api/v1/namespaces/ns/pods/m-0:9100/proxy/';
   test.each([
-    ['/metrics;x', '/metrics%3Bx'],
-    ['/a%2Fb', '/a%252Fb'],
-    ['/%2e%2e/%2e%2e/kube-system/pods/x:9100/proxy/metrics', '/%252e%252e/%252e%252e/kube-system/pods/x%3A9100/proxy/metrics'],
-    ['/.%2e/x', '/.%252e/x'],
-    ['?x', '/%3Fx'],
-    ['#x', '/%23x'],
-    ['/a\\..\\..\\b', '/a%5C..%5C..%5Cb'],
-    ['/a/b c/é', '/a/b%20c/%C3%A9'],
-    ['//host.example/x', '//host.example/x'],
-  ])('%s stays under the member: %s', (path, encoded) => {
+    { path: '/metrics;x', encoded: '/metrics%3Bx' },
+    { path: '/a%2Fb', encoded: '/a%252Fb' },
+    { path: '/%2e%2e/%2e%2e/kube-system/pods/x:9100/proxy/metrics', encoded: '/%252e%252e/%252e%252e/kube-system/pods/x%3A9100/proxy/metrics' },
+    { path: '/.%2e/x', encoded: '/.%252e/x' },
+    { path: '?x', encoded: '/%3Fx' },
+    { path: '#x', encoded: '/%23x' },
+    { path: '/a\\..\\..\\b', encoded: '/a%5C..%5C..%5Cb' },
+    { path: '/a/b c/é', encoded: '/a/b%20c/%C3%A9' },
+    { path: '//host.example/x', encoded: '//host.example/x' },
+  ])('$path stays under the member: $encoded', ({ path, encoded }) => {
     const proxied = podProxyPath('ns', 'm-0', 9100, path);
     expect(proxied).toBe(`${proxyPrefix.slice(0, -1)}${encoded}`);
     const url = new URL(server + proxied);
@@ -69,14 +71,14 @@ describe('URL builders', () => {
     expect(() => memberEndpointUrl('127.64.0.5', 9100, path)).toThrow(UnsafeEndpointError);
   });
 
-  test.each<[string, number]>([
-    ['127.0.0.1@evil.example', 9100],
-    ['evil.example', 9100],
-    ['', 9100],
-    ['127.64.0.5', 0],
-    ['127.64.0.5', 65536],
-    ['127.64.0.5', 1.5],
-  ])('refuses pod IP %s, port %d', (ip, port) => {
+  test.each([
+    { ip: '127.0.0.1@evil.example', port: 9100 },
+    { ip: 'evil.example', port: 9100 },
+    { ip: '', port: 9100 },
+    { ip: '127.64.0.5', port: 0 },
+    { ip: '127.64.0.5', port: 65536 },
+    { ip: '127.64.0.5', port: 1.5 },
+  ])('refuses pod IP $ip, port $port', ({ ip, port }) => {
     expect(() => memberEndpointUrl(ip, port, '/metrics')).toThrow(UnsafeEndpointError);
   });
 });
@@ -217,6 +219,8 @@ describe('UtilizationScraper', () => {
     let now = 1_700_000_000_000;
     const metrics = createMetrics({ defaultMetrics: false, perMemberUtilization: true });
     const reports: PoolUtilization[] = [];
+    const store = new UtilizationStore();
+    const wakes: string[] = [];
     const listCalls: [string, string][] = [];
     const clients: ScrapeClients = {
       listPodMetrics: async (namespace, selector) => {
@@ -229,10 +233,15 @@ describe('UtilizationScraper', () => {
       metrics,
       clients,
       members: (namespace, pool) => (namespace === 'ns' && pool === 'web' ? options.pods : []),
-      onUtilization: (key, utilization) => {
-        expect(key).toBe('ns/web');
-        reports.push(utilization);
+      store: {
+        set: (key, utilization) => {
+          expect(key).toBe('ns/web');
+          reports.push(utilization);
+          store.set(key, utilization);
+        },
+        delete: (key) => store.delete(key),
       },
+      wake: (key) => wakes.push(key),
       now: () => now,
       concurrency: options.concurrency,
       timeoutMs: options.timeoutMs,
@@ -241,7 +250,7 @@ describe('UtilizationScraper', () => {
     const advance = (ms: number) => {
       now += ms;
     };
-    return { metrics, reports, listCalls, advance, scraper };
+    return { metrics, reports, store, wakes, listCalls, advance, scraper };
   }
 
   const spec = (port: number): MemberMetricsSpec => ({
@@ -394,6 +403,33 @@ describe('UtilizationScraper', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(reports).toHaveLength(1);
   });
+
+  test('the figures go to the store; the pool is woken only when they moved from what its status shows', async () => {
+    const pods = [memberPod('m-0', ips[0] as string, 'ready')];
+    const { scraper, store, wakes, advance } = setup({ pods });
+    const member = fixture.members.get(ips[0] as string) as Member;
+    const pool = poolWith(spec(fixture.port));
+    scraper.sync(pool);
+    await scraper.scrapePool('ns', 'web');
+    const first = store.get('ns/web');
+    expect(first).toMatchObject({ httpRps: 0, avgCpuPercent: 50 });
+    expect(wakes).toEqual(['ns/web']);
+    // The pool's pass wrote it and the cache shows it: a round with the same figures is stored but wakes nobody.
+    scraper.sync({ ...pool, status: { utilization: first } });
+    advance(10_000);
+    await scraper.scrapePool('ns', 'web');
+    expect(store.get('ns/web')?.sampledAt).toBe(new Date(1_700_000_010_000).toISOString());
+    expect(wakes).toEqual(['ns/web']);
+    // 10 requests/s where the status says 0: beyond max(5 %, 1), the pool is woken.
+    advance(10_000);
+    member.counter += 100;
+    await scraper.scrapePool('ns', 'web');
+    expect(store.get('ns/web')?.httpRps).toBe(10);
+    expect(wakes).toEqual(['ns/web', 'ns/web']);
+    // Without spec.metrics nothing is measured: the store forgets the pool (its status keeps what it showed).
+    scraper.sync({ ...pool, spec: { ...pool.spec, metrics: undefined } });
+    expect(store.get('ns/web')).toBeUndefined();
+  });
 });
 
 async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -404,9 +440,10 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
   }
 }
 
-describe('kubeScrapeClients against a stand-in API server on loopback', () => {
+describe("scrapeClients on the controllers' clients, against a stand-in API server on loopback", () => {
   let server: Server;
   let port: number;
+  let connections = 0;
   const requests: string[] = [];
   beforeAll(async () => {
     server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -422,6 +459,7 @@ describe('kubeScrapeClients against a stand-in API server on loopback', () => {
         response.end('no endpoints available');
       }
     });
+    server.on('connection', () => connections++);
     port = await listen(server, 0, '127.0.0.1');
   });
   afterAll(async () => {
@@ -429,16 +467,21 @@ describe('kubeScrapeClients against a stand-in API server on loopback', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  test('pod proxy GET and PodMetrics list, authenticated and counted', async () => {
+  function clientsFor(token: string, onRequest: OnApiRequest = () => undefined, options: ClientOptions = {}): ScrapeClients {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 'secret-token' }],
+      users: [{ name: 'u', token }],
       contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
       currentContext: 'x',
     });
+    return scrapeClients(makeInstrumentedClients(kc, onRequest, options));
+  }
+
+  test('pod proxy GET and PodMetrics list, authenticated and counted', async () => {
     const counted: [string, number][] = [];
-    const clients = kubeScrapeClients(kc, (verb, code) => counted.push([verb, code]));
+    const clients = clientsFor('secret-token', (verb, code) => counted.push([verb, code]));
+    requests.length = 0;
     const text = await clients.apiGet(podProxyPath('ns', 'm-0', 9090, '/metrics'), AbortSignal.timeout(2000), 1024);
     expect(text).toBe('app_http_requests_total 42\n');
     const list = await clients.listPodMetrics('ns', 'warmpool.dev/pool=web');
@@ -458,20 +501,31 @@ describe('kubeScrapeClients against a stand-in API server on loopback', () => {
     ]);
   });
   test('a percent-encoded dot segment reaches the API server encoded, under the member', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-    const clients = kubeScrapeClients(kc, () => undefined);
+    const clients = clientsFor('t');
     const path = podProxyPath('ns', 'm-0', 9090, '/%2e%2e/%2e%2e/%2e%2e/%2e%2e/kube-system/pods/x:9100/proxy/metrics');
     requests.length = 0;
     await expect(clients.apiGet(path, AbortSignal.timeout(2000), 1024)).rejects.toThrow('HTTP 503');
     expect(requests).toEqual([
       'GET /api/v1/namespaces/ns/pods/m-0:9090/proxy/%252e%252e/%252e%252e/%252e%252e/%252e%252e/kube-system/pods/x%3A9100/proxy/metrics Bearer t',
     ]);
+  });
+
+  test("scrapes and PodMetrics lists share the controllers' token bucket and their connection", async () => {
+    // A bucket of one token at 1/s on a clock that stands still: every request after the first waits its turn.
+    const waits: number[] = [];
+    const sleep = async (ms: number): Promise<void> => {
+      waits.push(ms);
+    };
+    const clients = clientsFor('t', undefined, { throttle: { qps: 1, burst: 1, now: () => 0, sleep } });
+    const scrape = (): Promise<string> => clients.apiGet(podProxyPath('ns', 'm-0', 9090, '/metrics'), AbortSignal.timeout(2000), 1024);
+    connections = 0;
+    await scrape();
+    await clients.listPodMetrics('ns', 'warmpool.dev/pool=web');
+    for (let i = 0; i < 5; i++) await scrape();
+    expect(waits).toEqual([1000, 2000, 3000, 4000, 5000, 6000]);
+    // Seven requests, one after the other, over the shared keep-alive agent: a request sent right after the previous
+    // body was read may find its socket not yet back in the pool and open a second one, never one per request.
+    expect(connections).toBeLessThanOrEqual(2);
   });
 });
 
@@ -492,7 +546,8 @@ describe('UtilizationScraper timers and unsafe specs', () => {
         rounds++;
         return [memberPod('m-0', '127.0.0.11', 'ready')];
       },
-      onUtilization: () => undefined,
+      store: new UtilizationStore(),
+      wake: () => undefined,
     });
     return { scraper, rounds: () => rounds };
   }

@@ -1,28 +1,29 @@
 // The shell around utilization.ts: for each pool with spec.metrics, one timer that every interval scrapes the
 // endpoints of the pool's ready and claimed members (directly at the pod IP, or through the API server's pod
-// proxy), lists the pool's PodMetrics once, and hands the aggregate to onUtilization. It watches nothing: the
-// caller passes a function that returns the pool's member pods from its informer cache.
+// proxy), lists the pool's PodMetrics once, records the aggregate in the store and wakes the pool's work queue when
+// it moved meaningfully from what the pool's status shows. It only measures: the pool controller writes the status.
+// It watches nothing: the caller passes a function that returns the pool's member pods from its informer cache,
+// and the API clients the controllers use (so its requests share their token bucket and connection).
 //
 // Cost: scrapes share one concurrency limit across pools, each member keeps one sample, and lines of an
 // exposition that are not asked for are skipped without allocating (see exposition.ts).
 import { isIP } from 'node:net';
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } from '@kubernetes/client-node';
-import type { InstancePool, MemberMetricsSpec, PoolUtilization } from '../api/types.js';
+import type { V1Pod } from '@kubernetes/client-node';
+import { METRICS_DEFAULTS, withPoolDefaults, type ResolvedMetrics } from '../api/defaults.js';
+import type { InstancePool, PoolUtilization } from '../api/types.js';
 import { LABEL_POOL, LABEL_STATE } from '../api/types.js';
-import type { OnApiRequest } from '../kube/api-metrics.js';
-import { instrumentHttpLibrary, makeInstrumentedClients } from '../kube/api-metrics.js';
+import type { ApiClients } from '../kube/api-metrics.js';
+import { joinKey } from '../kube/key.js';
 import { clampDelayMs } from '../kube/timers.js';
 import { logger } from '../telemetry/logger.js';
 import type { MetricQuery } from './exposition.js';
 import { parseSelector, readMetrics } from './exposition.js';
 import type { Metrics } from '../metrics/registry.js';
-import { dropPoolUtilization, recordMemberUtilization, recordPoolUtilization } from '../metrics/registry.js';
+import { dropPoolUtilization, recordMemberUtilization, recordPoolUtilization } from './record.js';
+import type { UtilizationStore } from './store.js';
 import type { ContainerCapacity, EndpointSample, MemberUtilization, PodUsage } from './utilization.js';
-import { aggregateUtilization, memberRates, parsePodMetricsList, podCapacity, usagePercent } from './utilization.js';
+import { aggregateUtilization, memberRates, parsePodMetricsList, podCapacity, usagePercent, utilizationChanged } from './utilization.js';
 
-export const DEFAULT_METRICS_PATH = '/metrics';
-export const DEFAULT_INTERVAL_SECONDS = 15;
 export const DEFAULT_CONCURRENCY = 32;
 export const DEFAULT_TIMEOUT_MS = 2000;
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -57,7 +58,7 @@ function checkedPort(port: number): number {
 }
 
 /** `http://<podIP>:<port><path>`, with IPv6 addresses bracketed; the path's segments encoded (encodedMetricsPath). */
-export function memberEndpointUrl(podIP: string, port: number, path: string = DEFAULT_METRICS_PATH): string {
+export function memberEndpointUrl(podIP: string, port: number, path: string = METRICS_DEFAULTS.path): string {
   const family = isIP(podIP);
   if (family === 0) throw new UnsafeEndpointError(`pod IP ${JSON.stringify(podIP)} is not an IP address`);
   const host = family === 6 ? `[${podIP}]` : podIP;
@@ -68,7 +69,7 @@ export function memberEndpointUrl(podIP: string, port: number, path: string = DE
  * The API server path that proxies to a pod's port: `/api/v1/namespaces/<ns>/pods/<name>:<port>/proxy<path>`, every
  * part encoded, so no spec value can name another pod.
  */
-export function podProxyPath(namespace: string, pod: string, port: number, path: string = DEFAULT_METRICS_PATH): string {
+export function podProxyPath(namespace: string, pod: string, port: number, path: string = METRICS_DEFAULTS.path): string {
   const target = `${encodeURIComponent(pod)}:${checkedPort(port)}`;
   return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${target}/proxy${encodedMetricsPath(path)}`;
 }
@@ -80,7 +81,7 @@ export class HttpStatusError extends Error {
   }
 }
 
-/** The two API server calls the scraper makes; kubeScrapeClients gives the real ones. */
+/** The two API server calls the scraper makes; scrapeClients gives the real ones. */
 export interface ScrapeClients {
   /** metrics.k8s.io/v1beta1 PodMetrics in `namespace` matching `labelSelector`, as the API server sent them. */
   listPodMetrics(namespace: string, labelSelector: string): Promise<unknown>;
@@ -88,13 +89,15 @@ export interface ScrapeClients {
   apiGet(path: string, signal: AbortSignal, maxBytes: number): Promise<string>;
 }
 
-/** The real clients; their requests are counted through onRequest (e.g. onApiRequest(metrics)). */
-export function kubeScrapeClients(kc: KubeConfig, onRequest: OnApiRequest): ScrapeClients {
-  const customObjects = makeInstrumentedClients(kc, onRequest).custom;
-  const http = instrumentHttpLibrary(new IsomorphicFetchHttpLibrary(), onRequest);
+/**
+ * The two calls on the controllers' clients (manager.ts builds them: counted, throttled, write-fenced, one shared
+ * connection). The pod proxy GET goes out raw so its path stays exactly as podProxyPath encoded it and its body is
+ * read with a cap.
+ */
+export function scrapeClients(api: Pick<ApiClients, 'custom' | 'rawGet'>): ScrapeClients {
   return {
     async listPodMetrics(namespace, labelSelector) {
-      const list: unknown = await customObjects.listNamespacedCustomObject({
+      const list: unknown = await api.custom.listNamespacedCustomObject({
         group: 'metrics.k8s.io',
         version: 'v1beta1',
         namespace,
@@ -104,13 +107,7 @@ export function kubeScrapeClients(kc: KubeConfig, onRequest: OnApiRequest): Scra
       return list;
     },
     async apiGet(path, signal, maxBytes) {
-      const server = kc.getCurrentCluster()?.server;
-      if (!server) throw new Error('kubeconfig has no current cluster');
-      const request = new RequestContext(server.replace(/\/+$/, '') + path, HttpMethod.GET);
-      for (const [header, value] of Object.entries(REQUEST_HEADERS)) request.setHeaderParam(header, value);
-      request.setSignal(signal);
-      await kc.applySecurityAuthentication(request);
-      const response = await http.send(request).toPromise();
+      const response = await api.rawGet(path, { signal, headers: { Accept: ACCEPT } });
       if (response.httpStatusCode < 200 || response.httpStatusCode >= 300) {
         await response.body.stream()?.cancel();
         throw new HttpStatusError(response.httpStatusCode);
@@ -147,8 +144,10 @@ export interface ScraperOptions {
   clients: ScrapeClients;
   /** The pool's member pods, from the informer cache. */
   members(namespace: string, pool: string): readonly V1Pod[];
-  /** Called after every round that measured something, with the pool's key `namespace/name`. */
-  onUtilization(poolKey: string, utilization: PoolUtilization): void;
+  /** Where each round that measured something leaves the pool's figures, by pool key (namespace/name). */
+  store: Pick<UtilizationStore, 'set' | 'delete'>;
+  /** Wakes the pool's work queue: its figures moved meaningfully from what its status shows. */
+  wake(poolKey: string): void;
   /** Most scrapes in flight across all pools (default 32). */
   concurrency?: number;
   /** Per-scrape timeout (default 2 s). */
@@ -175,8 +174,10 @@ interface PoolState {
   namespace: string;
   name: string;
   key: string;
-  spec: MemberMetricsSpec;
+  spec: ResolvedMetrics;
   specJson: string;
+  /** status.utilization as the pool cache last showed it: a round wakes the pool only when its figures moved from it. */
+  shown: PoolUtilization | undefined;
   queries: MetricQuery[];
   /** Index of each figure in `queries`, or -1 when the spec does not name it. */
   slots: { http: number; tcp: number; method: number; inflight: number };
@@ -217,14 +218,15 @@ export class UtilizationScraper {
   sync(pool: InstancePool): void {
     const { namespace, name } = pool.metadata;
     if (!namespace || !name) return;
-    const spec = pool.spec.metrics;
+    const spec = pool.spec.metrics && withPoolDefaults(pool.spec).metrics;
     if (!spec || pool.metadata.deletionTimestamp) {
       this.remove(namespace, name);
       return;
     }
-    const key = `${namespace}/${name}`;
+    const key = joinKey(namespace, name);
     const specJson = JSON.stringify(spec);
     const existing = this.pools.get(key);
+    if (existing) existing.shown = pool.status?.utilization;
     if (existing?.specJson === specJson) return;
     const state: PoolState = existing ?? {
       namespace,
@@ -232,6 +234,7 @@ export class UtilizationScraper {
       key,
       spec,
       specJson,
+      shown: pool.status?.utilization,
       queries: [],
       slots: { http: -1, tcp: -1, method: -1, inflight: -1 },
       intervalMs: 0,
@@ -257,12 +260,13 @@ export class UtilizationScraper {
 
   /** Stops the pool's timer and drops its state and utilization series (the pool lost spec.metrics or is gone). */
   remove(namespace: string, name: string): void {
-    const key = `${namespace}/${name}`;
+    const key = joinKey(namespace, name);
     const state = this.pools.get(key);
     if (!state) return;
     state.removed = true;
     clearTimeout(state.timer);
     this.pools.delete(key);
+    this.options.store.delete(key);
     dropPoolUtilization(this.options.metrics, { namespace, pool: name });
     for (const member of state.members.values()) this.options.metrics.forgetMember(namespace, name, member.name);
   }
@@ -272,13 +276,14 @@ export class UtilizationScraper {
     for (const state of this.pools.values()) {
       state.removed = true;
       clearTimeout(state.timer);
+      this.options.store.delete(state.key);
     }
     this.pools.clear();
   }
 
   /** One round for the pool now (the timer's work; also for tests). Joins the round under way, if any. */
   async scrapePool(namespace: string, name: string): Promise<void> {
-    const state = this.pools.get(`${namespace}/${name}`);
+    const state = this.pools.get(joinKey(namespace, name));
     if (!state) return;
     state.inFlight ??= this.runRound(state).finally(() => {
       state.inFlight = undefined;
@@ -307,13 +312,14 @@ export class UtilizationScraper {
     const utilization = aggregateUtilization(figures, now);
     if (!utilization) return;
     recordPoolUtilization(this.options.metrics, { namespace, pool: name }, utilization);
-    this.options.onUtilization(state.key, utilization);
+    this.options.store.set(state.key, utilization);
+    if (utilizationChanged(state.shown, utilization)) this.options.wake(state.key);
   }
 
-  private configure(state: PoolState, spec: MemberMetricsSpec, specJson: string): void {
+  private configure(state: PoolState, spec: ResolvedMetrics, specJson: string): void {
     state.spec = spec;
     state.specJson = specJson;
-    state.intervalMs = Math.max(1, spec.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000;
+    state.intervalMs = Math.max(1, spec.intervalSeconds) * 1000;
     state.unsafe = unsafeEndpoint(spec);
     if (state.unsafe !== undefined) {
       const fields = { namespace: state.namespace, name: state.name, reason: state.unsafe };
@@ -483,7 +489,7 @@ export class UtilizationScraper {
 }
 
 /** Why the spec's endpoint cannot be put in a URL safely, or undefined when it can. */
-function unsafeEndpoint(spec: MemberMetricsSpec): string | undefined {
+function unsafeEndpoint(spec: ResolvedMetrics): string | undefined {
   try {
     podProxyPath('ns', 'pod', spec.port, spec.path);
     return undefined;

@@ -8,21 +8,22 @@ import {
   parsePodMetricsList,
   podCapacity,
   usagePercent,
+  statusUtilization,
   utilizationChanged,
 } from './utilization.js';
 
 describe('counterRate', () => {
   test.each([
-    ['steady growth', 100, 400, 15, 20],
-    ['no change', 50, 50, 10, 0],
-    ['counter reset: the new value is the increase', 1000, 30, 15, 2],
-    ['reset to zero', 1000, 0, 15, 0],
-    ['first sample gives no rate', undefined, 400, 15, undefined],
-    ['counter missing now', 100, undefined, 15, undefined],
-    ['no time between samples', 100, 200, 0, undefined],
-    ['clock went backwards', 100, 200, -1, undefined],
-  ])('%s', (_name, previous, current, seconds, expected) => {
-    expect(counterRate(previous, current, seconds)).toBe(expected);
+    { name: 'steady growth', previous: 100, current: 400, seconds: 15, rate: 20 },
+    { name: 'no change', previous: 50, current: 50, seconds: 10, rate: 0 },
+    { name: 'counter reset: the new value is the increase', previous: 1000, current: 30, seconds: 15, rate: 2 },
+    { name: 'reset to zero', previous: 1000, current: 0, seconds: 15, rate: 0 },
+    { name: 'first sample gives no rate', previous: undefined, current: 400, seconds: 15, rate: undefined },
+    { name: 'counter missing now', previous: 100, current: undefined, seconds: 15, rate: undefined },
+    { name: 'no time between samples', previous: 100, current: 200, seconds: 0, rate: undefined },
+    { name: 'clock went backwards', previous: 100, current: 200, seconds: -1, rate: undefined },
+  ])('$name', ({ previous, current, seconds, rate }) => {
+    expect(counterRate(previous, current, seconds)).toBe(rate);
   });
 });
 
@@ -191,25 +192,49 @@ describe('utilizationChanged', () => {
     avgMemoryPercent: 25,
     sampledAt: '2026-01-01T00:00:00.000Z',
   };
-  test.each<[string, Partial<PoolUtilization> | undefined, boolean]>([
-    ['first figures', undefined, true],
-    ['only sampledAt moved', { sampledAt: '2026-01-01T00:01:00.000Z' }, false],
-    ['rps within 5%', { combinedRps: 83.9, httpRps: 76.1 }, false],
-    ['rps beyond 5%', { combinedRps: 84.1, httpRps: 84.1 }, true],
-    ['small value within 1 unit', { inflight: 5 }, false],
-    ['small value beyond 1 unit', { inflight: 5.01 }, true],
-    ['zero to below 1', { tcpRps: 0.9 }, false],
-    ['zero to above 1', { tcpRps: 1.1 }, true],
-    ['cpu within 5% relative (2.5 points of 50)', { avgCpuPercent: 52.4 }, false],
-    ['cpu beyond', { avgCpuPercent: 47.4 }, true],
-    ['memory figure disappeared', { avgMemoryPercent: undefined }, true],
-  ])('%s', (_name, change, expected) => {
+  test.each<{ name: string; change: Partial<PoolUtilization> | undefined; changed: boolean }>([
+    { name: 'first figures', change: undefined, changed: true },
+    { name: 'only sampledAt moved', change: { sampledAt: '2026-01-01T00:01:00.000Z' }, changed: false },
+    { name: 'rps within 5%', change: { combinedRps: 83.9, httpRps: 76.1 }, changed: false },
+    { name: 'rps beyond 5%', change: { combinedRps: 84.1, httpRps: 84.1 }, changed: true },
+    { name: 'small value within 1 unit', change: { inflight: 5 }, changed: false },
+    { name: 'small value beyond 1 unit', change: { inflight: 5.01 }, changed: true },
+    { name: 'zero to below 1', change: { tcpRps: 0.9 }, changed: false },
+    { name: 'zero to above 1', change: { tcpRps: 1.1 }, changed: true },
+    { name: 'cpu within 5% relative (2.5 points of 50)', change: { avgCpuPercent: 52.4 }, changed: false },
+    { name: 'cpu beyond', change: { avgCpuPercent: 47.4 }, changed: true },
+    { name: 'memory figure disappeared', change: { avgMemoryPercent: undefined }, changed: true },
+  ])('$name', ({ change, changed }) => {
     const previous = change === undefined ? undefined : base;
-    expect(utilizationChanged(previous, { ...base, ...change })).toBe(expected);
+    expect(utilizationChanged(previous, { ...base, ...change })).toBe(changed);
   });
 
   test('a figure appearing counts', () => {
     const { avgCpuPercent: _dropped, ...withoutCpu } = base;
     expect(utilizationChanged(withoutCpu, base)).toBe(true);
+  });
+});
+
+describe('statusUtilization', () => {
+  const shown: PoolUtilization = { combinedRps: 80, httpRps: 80, tcpRps: 0, methodRps: 0, inflight: 4, sampledAt: '2026-01-01T00:00:00.000Z' };
+  const later = '2026-01-01T00:00:15.000Z';
+  test.each<{ name: string; shown: PoolUtilization | undefined; measured: PoolUtilization | undefined; want: PoolUtilization | undefined }>([
+    { name: 'nothing shown, nothing measured', shown: undefined, measured: undefined, want: undefined },
+    { name: 'first measurement', shown: undefined, measured: shown, want: shown },
+    { name: 'not measured (no spec.metrics, no round yet): status keeps what it shows', shown, measured: undefined, want: shown },
+    {
+      name: 'a steady load keeps the status as it is (no write for sampledAt or noise)',
+      shown,
+      measured: { ...shown, combinedRps: 82, httpRps: 82, sampledAt: later },
+      want: shown,
+    },
+    {
+      name: 'a figure that moved meaningfully replaces it',
+      shown,
+      measured: { ...shown, combinedRps: 90, httpRps: 90, sampledAt: later },
+      want: { ...shown, combinedRps: 90, httpRps: 90, sampledAt: later },
+    },
+  ])('$name', ({ shown: before, measured, want }) => {
+    expect(statusUtilization(before, measured)).toEqual(want);
   });
 });

@@ -10,7 +10,6 @@
 // since only those run next to the main containers.
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { PoolUtilization } from '../api/types.js';
-import type { MemberUtilization } from '../metrics/registry.js';
 import { parseQuantity } from './quantity.js';
 
 /** What one scrape of a member's endpoint read. Counters are cumulative; `at` is epoch milliseconds. */
@@ -22,8 +21,17 @@ export interface EndpointSample {
   inflight?: number;
 }
 
-// MemberUtilization is declared where it is recorded (metrics/registry.ts): metrics sits below this folder.
-export type { MemberUtilization } from '../metrics/registry.js';
+/** One member's figures; each is undefined when its source had nothing (yet). */
+export interface MemberUtilization {
+  httpRps?: number;
+  tcpRps?: number;
+  methodRps?: number;
+  /** Sum of the protocol rates that are known. */
+  combinedRps?: number;
+  inflight?: number;
+  cpuPercent?: number;
+  memoryPercent?: number;
+}
 
 export type MemberRates = Pick<MemberUtilization, 'httpRps' | 'tcpRps' | 'methodRps' | 'combinedRps'>;
 
@@ -185,4 +193,15 @@ export function utilizationChanged(previous: PoolUtilization | undefined, next: 
     if (before === undefined || after === undefined) return before !== after;
     return Math.abs(after - before) > Math.max(CHANGE_RELATIVE * Math.abs(before), CHANGE_ABSOLUTE);
   });
+}
+
+/**
+ * What status.utilization should say, given what it says now (`shown`: our last write, else the cache) and the
+ * latest measurement: the measurement when it moved meaningfully (utilizationChanged), else what is shown, so a
+ * pool at a steady load keeps an equal status and costs no write. Nothing measured (no spec.metrics, or no round
+ * yet) leaves what is shown.
+ */
+export function statusUtilization(shown: PoolUtilization | undefined, measured: PoolUtilization | undefined): PoolUtilization | undefined {
+  if (measured === undefined) return shown;
+  return shown !== undefined && !utilizationChanged(shown, measured) ? shown : measured;
 }
