@@ -4,8 +4,6 @@
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
 import { templateHash } from '../api/hash.js';
 import {
-  LABEL_STATE,
-  ANN_READY_AT,
   POOL_FINALIZER,
   POOL_RESOURCE,
   type InstancePool,
@@ -19,7 +17,7 @@ import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors
 import type { Expectations } from '../kube/expectations.js';
 import type { CacheIndex } from '../kube/cache-index.js';
 import type { Cache } from '../kube/informer-set.js';
-import { customClient, podClient, pointer, type CustomClient, type PodClient } from '../kube/patch.js';
+import { customClient, podClient, type CustomClient, type PodClient } from '../kube/patch.js';
 import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
 import { classifyMember, memberOwner, memberPoolKey, ownedMembers, type MemberOwner } from '../member/members.js';
@@ -246,20 +244,10 @@ export class PoolController {
       else if (a.kind === 'create') create = a.count;
       else if (a.kind === 'requeue') requeueAfterMs = a.afterMs;
       else {
-        // Guarded by the state label, not the resourceVersion: the pod's own status updates must not make this
-        // patch fail and retry (a write too many), while a claim that bound the member meanwhile still does.
         markReady.push(
-          this.podsApi.jsonPatch({ namespace, name: a.pod }, [
-            { op: 'test', path: '/metadata/uid', value: a.uid },
-            { op: 'test', path: `/metadata/labels/${pointer(LABEL_STATE)}`, value: 'warming' },
-            { op: 'replace', path: `/metadata/labels/${pointer(LABEL_STATE)}`, value: 'ready' },
-            { op: 'add', path: `/metadata/annotations/${pointer(ANN_READY_AT)}`, value: a.readyAt },
-          ]).then(
+          this.podsApi.jsonPatch({ namespace, name: a.pod }, a.patch).then(
             () => {
-              const m = members.find((x) => x.uid === a.uid);
-              if (m?.warmingStartedAt !== undefined) {
-                this.d.observer.warmedUp(pool, (Date.parse(a.readyAt) - m.warmingStartedAt) / 1000);
-              }
+              if (a.warmupSeconds !== undefined) this.d.observer.warmedUp(pool, a.warmupSeconds);
             },
             (err: unknown) => {
               // 422 (a test failed) or 409: the member changed under us (a claim bound it); the next pass sees it.

@@ -514,7 +514,21 @@ describe('mark-ready', () => {
       ],
     });
     expect(r.actions.filter((a) => a.kind === 'mark-ready')).toEqual([
-      { kind: 'mark-ready', pod: 'a', uid: 'uid-a', resourceVersion: '7', readyAt: new Date(NOW).toISOString() },
+      {
+        kind: 'mark-ready',
+        pod: 'a',
+        uid: 'uid-a',
+        resourceVersion: '7',
+        readyAt: new Date(NOW).toISOString(),
+        // Complete: the shell sends this patch as it is, and observes this warm-up once it succeeds.
+        patch: [
+          { op: 'test', path: '/metadata/uid', value: 'uid-a' },
+          { op: 'test', path: '/metadata/labels/warmpool.dev~1state', value: 'warming' },
+          { op: 'replace', path: '/metadata/labels/warmpool.dev~1state', value: 'ready' },
+          { op: 'add', path: '/metadata/annotations/warmpool.dev~1ready-at', value: new Date(NOW).toISOString() },
+        ],
+        warmupSeconds: 120,
+      },
     ]);
   });
 

@@ -32,6 +32,7 @@ import {
   TTL_RECYCLE_FRACTION,
   TTL_RECYCLE_WINDOW_MS,
   isBackoffFailure,
+  memberReadyPatch,
 } from './model.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { PoolMode } from './status.js';
@@ -370,7 +371,15 @@ function markReady(pass: Pass, members: readonly MemberView[], now: number): voi
     const readyAt = readyStamp(m, now);
     pass.stamped.set(m.uid, readyAt);
     const iso = new Date(readyAt).toISOString();
-    pass.marks.push({ kind: 'mark-ready', pod: m.name, uid: m.uid, resourceVersion: m.resourceVersion, readyAt: iso });
+    pass.marks.push({
+      kind: 'mark-ready',
+      pod: m.name,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      readyAt: iso,
+      patch: memberReadyPatch(m.uid, iso),
+      warmupSeconds: m.warmingStartedAt === undefined ? undefined : (readyAt - m.warmingStartedAt) / 1000,
+    });
   }
 }
 
