@@ -81,17 +81,17 @@ const requeueMs = (r: PlanResult): number | undefined =>
   r.actions.flatMap((a) => (a.kind === 'requeue' ? [a.afterMs] : []))[0];
 
 describe('slow start: no growth while the scheduler has not placed earlier members', () => {
-  test.each<{ name: string; members: MemberView[]; inFlight?: number; window: number }>([
+  // Creates not yet observed stop growth too: they leave the expectations unsatisfied (plan.test.ts).
+  test.each<{ name: string; members: MemberView[]; window: number }>([
     { name: 'an empty pool starts with one', members: [], window: 1 },
     { name: 'as many as are placed', members: many('r', 8, 'ready'), window: 8 },
     { name: 'claimed members are placed too', members: [...many('r', 2, 'ready'), ...many('c', 3, 'claimed')], window: 5 },
     { name: 'one member waiting for the scheduler stops it', members: [...many('r', 8, 'ready'), ...unplaced('u', 1)], window: 0 },
     { name: 'a held unschedulable member stops it', members: [...many('r', 8, 'ready'), ...held('h', 1)], window: 0 },
-    { name: 'creates in flight stop it', members: many('r', 8, 'ready'), inFlight: 1, window: 0 },
     { name: 'terminating members are not placed members', members: many('t', 4, 'terminating'), window: 1 },
-  ])('window: $name', ({ members, inFlight, window }) => {
+  ])('window: $name', ({ members, window }) => {
     const live = members.filter((m) => m.phase !== 'terminating');
-    expect(slowStartWindow(live, inFlight ?? 0)).toBe(window);
+    expect(slowStartWindow(live)).toBe(window);
   });
 
   test('held unschedulable members stop creation, and the pool says so (not in progress, stalled)', () => {

@@ -23,7 +23,7 @@ export interface StatusFacts {
   /** The API server refused the last member create for a reason a retry will not fix (e.g. 422, 403). */
   createError?: string;
   failures: FailureAssessment;
-  /** Creates or deletes were issued earlier and are not observed yet (expectations, in-flight creates). */
+  /** Creates or deletes were issued earlier and are not observed yet (the shell's expectations). */
   pending: boolean;
   /** Members this pass deletes. */
   deleted: number;
