@@ -1,6 +1,6 @@
 // The pool controller's shell: observe one pool and its members from the caches, let planPool decide, carry out
 // what it decided. Every decision is in plan.ts; this file only reads caches, writes to the API and remembers what
-// a level-triggered loop must remember between passes (expectations, recent failures, the status it wrote).
+// a level-triggered loop must remember between passes (expectations, recent failures, its own status writes).
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
 import { templateHash } from '../api/hash.js';
 import {
@@ -20,12 +20,14 @@ import type { Cache } from '../kube/informer-set.js';
 import { customClient, podClient, type CustomClient, type PodClient } from '../kube/patch.js';
 import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
+import { OwnWrites } from '../kube/own-writes.js';
 import { classifyMember, memberOwner, memberPoolKey, ownedMembers, type MemberOwner } from '../member/members.js';
 import { joinKey, splitKey } from '../kube/key.js';
 import { memberPod } from '../member/member-pod.js';
 import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
 import { evictionFailure, planPool } from './plan.js';
 import { ownedStatus, statusEqual } from './status.js';
+import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 import type { PoolObserver } from './observer.js';
 
 /** Status writes of one pool are at least this far apart; the queue's de-duplication folds the events between. */
@@ -51,7 +53,6 @@ interface PoolMemory {
   uid: string;
   failures: FailureRecord[];
   ttlRecycles: number[];
-  lastWritten?: InstancePoolStatus;
   lastStatusWriteAt: number;
   warnedLabels: boolean;
   lastUtilization?: PoolUtilization;
@@ -63,12 +64,15 @@ interface PoolMemory {
 export class PoolController {
   private readonly memory = new Map<string, PoolMemory>();
   private readonly now: () => number;
+  /** Our status writes the pool cache may not show yet, by pool key (see own-status.ts). */
+  private readonly ownStatus: OwnWrites<InstancePool>;
 
   private readonly podsApi: PodClient;
   private readonly poolsApi: CustomClient<InstancePool>;
 
   constructor(private readonly d: PoolControllerDeps) {
     this.now = d.now ?? Date.now;
+    this.ownStatus = new OwnWrites<InstancePool>({ ttlMs: OWN_STATUS_TTL_MS, now: () => this.now() });
     this.podsApi = podClient(d.core);
     this.poolsApi = customClient<InstancePool>(d.custom, POOL_RESOURCE);
   }
@@ -85,7 +89,7 @@ export class PoolController {
     pools.onAdd(enqueuePool);
     pools.onUpdate((p, old) => {
       const key = keyOf(p);
-      if (key && poolChangeMatters(p, old, this.memory.get(key)?.lastWritten)) queue.add(key);
+      if (key && poolChangeMatters(p, old, this.ownStatus.isEcho(key, p))) queue.add(key);
     });
     pools.onDelete(enqueuePool);
     // Expectations move only for the pool's own members: a pod someone else labelled must not stand in for a
@@ -167,6 +171,7 @@ export class PoolController {
     const cached = this.d.pools.get(name, namespace);
     if (!cached) {
       this.memory.delete(key);
+      this.ownStatus.forget(key);
       this.d.expectations.clear(key);
       this.d.observer.forget(namespace, name);
       return;
@@ -193,7 +198,9 @@ export class PoolController {
 
     // The door: from here on the pass sees the pool validated and defaulted, and its spec resolved.
     const verdict = resolvePool(cached);
-    const { pool, spec } = verdict;
+    const { spec } = verdict;
+    // The pool as our own last status write leaves it, until the cache shows that write.
+    const pool = this.ownStatus.view(key, verdict.pool, undefined);
     const validationErrors = verdict.ok ? [] : verdict.errors;
     const mem = this.memoryFor(key, uid);
     if (verdict.ok && !mem.warnedLabels) {
@@ -231,7 +238,6 @@ export class PoolController {
       random: Math.random,
       validationErrors,
       createError: mem.createError,
-      lastWrittenStatus: mem.lastWritten,
       maxMembersPerPool: this.d.maxMembersPerPool,
     });
 
@@ -264,7 +270,7 @@ export class PoolController {
       create > 0 ? this.createMembers(key, pool, hash, create, mem) : Promise.resolve(),
     ]);
 
-    await this.writeStatus(key, pool, plan.status, mem, now).then(
+    await this.writeStatus(key, pool, verdict.pool.status, plan.status, mem, now).then(
       (delay) => {
         if (delay !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? delay, delay);
       },
@@ -380,19 +386,23 @@ export class PoolController {
     mem.lastUtilization = utilization;
   }
 
-  /** Writes the controller's own status fields when they differ, at most every STATUS_MIN_INTERVAL_MS. */
+  /**
+   * Writes the controller's own status fields when they differ from the cache's, at most every
+   * STATUS_MIN_INTERVAL_MS. `pool` is the pool as our last write leaves it (ownStatus), `cachedStatus` the cache's.
+   */
   private async writeStatus(
     key: string,
     pool: InstancePool,
+    cachedStatus: InstancePoolStatus | undefined,
     status: InstancePoolStatus,
     mem: PoolMemory,
     now: number,
   ): Promise<number | undefined> {
     this.d.observer.status(pool, status);
-    if (statusEqual(status, ownedStatus(pool.status))) return undefined;
-    this.phaseEvents(pool, mem.lastWritten ?? pool.status, status);
+    if (statusEqual(status, ownedStatus(cachedStatus))) return undefined;
+    this.phaseEvents(pool, pool.status, status);
     // Our last write may not be in the cache yet: do not write the same status again while it catches up.
-    if (mem.lastWritten && statusEqual(status, mem.lastWritten) && now - mem.lastStatusWriteAt < 5_000) return undefined;
+    if (statusEqual(status, ownedStatus(pool.status)) && now - mem.lastStatusWriteAt < 5_000) return undefined;
     const wait = mem.lastStatusWriteAt + STATUS_MIN_INTERVAL_MS - now;
     if (wait > 0) return wait;
     const { namespace, name } = splitKey(key);
@@ -402,7 +412,7 @@ export class PoolController {
       if (isNotFound(err)) return undefined;
       throw err;
     }
-    mem.lastWritten = status;
+    this.ownStatus.record(key, statusWritten(pool.metadata.uid ?? '', status));
     mem.lastStatusWriteAt = now;
     return undefined;
   }
@@ -426,9 +436,10 @@ export function slowStartBatches(count: number, initial = 1): number[] {
  * Whether a pool update can change what a pass decides. Our own status write coming back through the watch cannot
  * (the pass that wrote it planned from the same members), nor can fields of status other writers own
  * (pendingClaims, utilization); without this filter every status write cost a second pass of the whole pool.
- * A status someone else changed does matter: the next pass writes ours back.
+ * A status someone else changed does matter: the next pass writes ours back. `ownWrite`: this version is our own
+ * status write coming back (OwnWrites.isEcho).
  */
-export function poolChangeMatters(p: InstancePool, old: InstancePool | undefined, lastWritten: InstancePoolStatus | undefined): boolean {
+export function poolChangeMatters(p: InstancePool, old: InstancePool | undefined, ownWrite: boolean): boolean {
   if (!old) return true;
   const meta = (x: InstancePool): string =>
     JSON.stringify([
@@ -442,5 +453,5 @@ export function poolChangeMatters(p: InstancePool, old: InstancePool | undefined
   if (meta(p) !== meta(old)) return true;
   const owned = ownedStatus(p.status);
   if (statusEqual(owned, ownedStatus(old.status))) return false;
-  return lastWritten === undefined || !statusEqual(owned, lastWritten);
+  return !ownWrite;
 }

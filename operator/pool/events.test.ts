@@ -1,5 +1,7 @@
 import type { InstancePool, InstancePoolStatus } from '../api/types.js';
+import { OwnWrites } from '../kube/own-writes.js';
 import { poolChangeMatters } from './controller.js';
+import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 
 const pool = (over: Partial<InstancePool['metadata']> = {}, status: InstancePoolStatus = {}): InstancePool => ({
   apiVersion: 'warmpool.dev/v1alpha1',
@@ -22,6 +24,9 @@ describe('which pool updates wake the pool planner', () => {
     ['a finalizer goes', pool({ finalizers: [] }, written), pool({ finalizers: ['warmpool.dev/pool'] }, written), written, true],
     ['a label changes', pool({ labels: { team: 'a' } }, written), pool({}, written), written, true],
   ])('%s', (_n, now, old, lastWritten, want) => {
-    expect(poolChangeMatters(now, old, lastWritten)).toBe(want);
+    // Our last status write, recorded as the controller records it: the update is its echo when it shows it.
+    const own = new OwnWrites<InstancePool>({ ttlMs: OWN_STATUS_TTL_MS, now: () => 0 });
+    if (lastWritten) own.record('n/p', statusWritten('pu', lastWritten));
+    expect(poolChangeMatters(now, old, own.isEcho('n/p', now))).toBe(want);
   });
 });

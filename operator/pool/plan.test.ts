@@ -7,6 +7,8 @@ import { BACKOFF_CAP_MS, FAILURE_WINDOW_MS, TTL_JITTER, resolveSpec } from './mo
 import type { PlanInput, PlanResult } from './plan.js';
 import { assessFailures, planPool, scaleDownOrder, ttlExpiry, uidFraction } from './plan.js';
 import { statusEqual } from './status.js';
+import { OwnWrites } from '../kube/own-writes.js';
+import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const HASH = 'new-hash';
@@ -230,9 +232,11 @@ describe('failed members', () => {
   });
 
   test('erroredCount never goes back when the cache lags our own write', () => {
+    // The pool as the controller plans from it: the cache as our last status write leaves it (own-status.ts).
+    const own = new OwnWrites<InstancePool>({ ttlMs: OWN_STATUS_TTL_MS, now: () => NOW });
+    own.record('ns/web', statusWritten('pool-uid', { erroredCount: 4 }));
     const r = plan({
-      pool: pool({}, {}, { erroredCount: 1 }),
-      lastWrittenStatus: { erroredCount: 4 },
+      pool: own.view('ns/web', pool({}, {}, { erroredCount: 1 }), undefined),
       members: [...many('r', 2, 'ready'), member('x', 'failed')],
     });
     expect(r.status.erroredCount).toBe(5);

@@ -62,8 +62,6 @@ export interface PlanInput {
   validationErrors?: readonly string[];
   /** The API server's reason for refusing the last member create, while it keeps refusing (Stalled CreateFailed). */
   createError?: string;
-  /** The status this controller last wrote, when the cache may not show it yet (keeps erroredCount monotone). */
-  lastWrittenStatus?: InstancePoolStatus;
   /** The operator-wide cap on one pool's members (`--max-members-per-pool`); DEFAULT_MAX_MEMBERS_PER_POOL unset. */
   maxMembersPerPool?: number;
 }
@@ -439,7 +437,6 @@ export function planPool(input: PlanInput): PlanResult {
   });
   const status = computeStatus({
     pool,
-    lastWritten: input.lastWrittenStatus,
     members: after,
     now,
     templateHash: input.templateHash,

@@ -5,6 +5,8 @@ import type { FailureRecord } from './model.js';
 import { assessFailures } from './plan.js';
 import type { StatusFacts } from './status.js';
 import { computeStatus, computeWarmup, ownedStatus, statusEqual } from './status.js';
+import { OwnWrites } from '../kube/own-writes.js';
+import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const S = 1000;
@@ -48,7 +50,6 @@ function pool(status?: InstancePoolStatus): InstancePool {
 function facts(over: Partial<StatusFacts> = {}): StatusFacts {
   return {
     pool: pool(),
-    lastWritten: undefined,
     members: [member('a', 'ready'), member('b', 'ready')],
     now: NOW,
     templateHash: 'h',
@@ -205,15 +206,22 @@ describe('computeStatus', () => {
     expect(cond(flipped, 'Ready')).toMatchObject({ status: 'True', lastTransitionTime: '2026-11-24T12:01:30Z' });
   });
 
+  // The pool as the controller plans from it: the cache, as our last status write leaves it (own-status.ts).
+  const asWritten = (cached: InstancePool, written: InstancePoolStatus): InstancePool => {
+    const own = new OwnWrites<InstancePool>({ ttlMs: OWN_STATUS_TTL_MS, now: () => NOW });
+    own.record('ns/web', statusWritten(cached.metadata.uid ?? '', written));
+    return own.view('ns/web', cached, undefined);
+  };
+
   test('the last written status wins over a lagging cache', () => {
     const written = computeStatus(facts({ target: 3 }));
-    const s = computeStatus(facts({ target: 3, now: NOW + 60 * S, lastWritten: written, pool: pool({ erroredCount: 0 }) }));
+    const s = computeStatus(facts({ target: 3, now: NOW + 60 * S, pool: asWritten(pool({ erroredCount: 0 }), written) }));
     expect(cond(s, 'Ready')?.lastTransitionTime).toBe(cond(written, 'Ready')?.lastTransitionTime);
   });
 
   test('erroredCount adds this pass to the larger of cached and written', () => {
     expect(computeStatus(facts({ pool: pool({ erroredCount: 5 }), erroredThisPass: 2 })).erroredCount).toBe(7);
-    expect(computeStatus(facts({ pool: pool({ erroredCount: 5 }), lastWritten: { erroredCount: 8 }, erroredThisPass: 1 })).erroredCount).toBe(9);
+    expect(computeStatus(facts({ pool: asWritten(pool({ erroredCount: 5 }), { erroredCount: 8 }), erroredThisPass: 1 })).erroredCount).toBe(9);
   });
 
   test('conditions of other types are kept', () => {
