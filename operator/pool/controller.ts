@@ -1,11 +1,9 @@
 // The pool controller's shell: observe one pool and its members from the caches, let planPool decide, carry out
 // what it decided. Every decision is in plan.ts; this file only reads caches, writes to the API and remembers what
-// a level-triggered loop must remember between passes (expectations, recent failures, the status it wrote).
+// a level-triggered loop must remember between passes (expectations, recent failures, its own status writes).
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
 import { templateHash } from '../api/hash.js';
 import {
-  LABEL_STATE,
-  ANN_READY_AT,
   POOL_FINALIZER,
   POOL_RESOURCE,
   type InstancePool,
@@ -19,15 +17,17 @@ import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors
 import type { Expectations } from '../kube/expectations.js';
 import type { CacheIndex } from '../kube/cache-index.js';
 import type { Cache } from '../kube/informer-set.js';
-import { customClient, podClient, pointer, type CustomClient, type PodClient } from '../kube/patch.js';
+import { customClient, podClient, type CustomClient, type PodClient } from '../kube/patch.js';
 import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
+import { OwnWrites } from '../kube/own-writes.js';
 import { classifyMember, memberOwner, memberPoolKey, ownedMembers, type MemberOwner } from '../member/members.js';
 import { joinKey, splitKey } from '../kube/key.js';
 import { memberPod } from '../member/member-pod.js';
 import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
 import { evictionFailure, planPool } from './plan.js';
 import { ownedStatus, statusEqual, writtenStatus } from './status.js';
+import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 import type { PoolObserver } from './observer.js';
 
 /** Status writes of one pool are at least this far apart; the queue's de-duplication folds the events between. */
@@ -55,7 +55,6 @@ interface PoolMemory {
   uid: string;
   failures: FailureRecord[];
   ttlRecycles: number[];
-  lastWritten?: InstancePoolStatus;
   lastStatusWriteAt: number;
   warnedLabels: boolean;
   createError?: string;
@@ -66,12 +65,15 @@ interface PoolMemory {
 export class PoolController {
   private readonly memory = new Map<string, PoolMemory>();
   private readonly now: () => number;
+  /** Our status writes the pool cache may not show yet, by pool key (see own-status.ts). */
+  private readonly ownStatus: OwnWrites<InstancePool>;
 
   private readonly podsApi: PodClient;
   private readonly poolsApi: CustomClient<InstancePool>;
 
   constructor(private readonly d: PoolControllerDeps) {
     this.now = d.now ?? Date.now;
+    this.ownStatus = new OwnWrites<InstancePool>({ ttlMs: OWN_STATUS_TTL_MS, now: () => this.now() });
     this.podsApi = podClient(d.core);
     this.poolsApi = customClient<InstancePool>(d.custom, POOL_RESOURCE);
   }
@@ -88,7 +90,7 @@ export class PoolController {
     pools.onAdd(enqueuePool);
     pools.onUpdate((p, old) => {
       const key = keyOf(p);
-      if (key && poolChangeMatters(p, old, this.memory.get(key)?.lastWritten)) queue.add(key);
+      if (key && poolChangeMatters(p, old, this.ownStatus.isEcho(key, p))) queue.add(key);
     });
     pools.onDelete(enqueuePool);
     // Expectations move only for the pool's own members: a pod someone else labelled must not stand in for a
@@ -170,6 +172,7 @@ export class PoolController {
     const cached = this.d.pools.get(name, namespace);
     if (!cached) {
       this.memory.delete(key);
+      this.ownStatus.forget(key);
       this.d.expectations.clear(key);
       this.d.observer.forget(namespace, name);
       return;
@@ -196,7 +199,9 @@ export class PoolController {
 
     // The door: from here on the pass sees the pool validated and defaulted, and its spec resolved.
     const verdict = resolvePool(cached);
-    const { pool, spec } = verdict;
+    const { spec } = verdict;
+    // The pool as our own last status write leaves it, until the cache shows that write.
+    const pool = this.ownStatus.view(key, verdict.pool, undefined);
     const validationErrors = verdict.ok ? [] : verdict.errors;
     const mem = this.memoryFor(key, uid);
     if (verdict.ok && !mem.warnedLabels) {
@@ -234,7 +239,6 @@ export class PoolController {
       random: Math.random,
       validationErrors,
       createError: mem.createError,
-      lastWrittenStatus: mem.lastWritten,
       maxMembersPerPool: this.d.maxMembersPerPool,
     });
 
@@ -247,20 +251,10 @@ export class PoolController {
       else if (a.kind === 'create') create = a.count;
       else if (a.kind === 'requeue') requeueAfterMs = a.afterMs;
       else {
-        // Guarded by the state label, not the resourceVersion: the pod's own status updates must not make this
-        // patch fail and retry (a write too many), while a claim that bound the member meanwhile still does.
         markReady.push(
-          this.podsApi.jsonPatch({ namespace, name: a.pod }, [
-            { op: 'test', path: '/metadata/uid', value: a.uid },
-            { op: 'test', path: `/metadata/labels/${pointer(LABEL_STATE)}`, value: 'warming' },
-            { op: 'replace', path: `/metadata/labels/${pointer(LABEL_STATE)}`, value: 'ready' },
-            { op: 'add', path: `/metadata/annotations/${pointer(ANN_READY_AT)}`, value: a.readyAt },
-          ]).then(
+          this.podsApi.jsonPatch({ namespace, name: a.pod }, a.patch).then(
             () => {
-              const m = members.find((x) => x.uid === a.uid);
-              if (m?.warmingStartedAt !== undefined) {
-                this.d.observer.warmedUp(pool, (Date.parse(a.readyAt) - m.warmingStartedAt) / 1000);
-              }
+              if (a.warmupSeconds !== undefined) this.d.observer.warmedUp(pool, a.warmupSeconds);
             },
             (err: unknown) => {
               // 422 (a test failed) or 409: the member changed under us (a claim bound it); the next pass sees it.
@@ -277,8 +271,10 @@ export class PoolController {
       create > 0 ? this.createMembers(key, pool, hash, create, mem) : Promise.resolve(),
     ]);
 
-    const utilization = statusUtilization(mem.lastWritten?.utilization ?? pool.status?.utilization, this.d.utilization?.(key));
-    await this.writeStatus(key, pool, utilization === undefined ? plan.status : { ...plan.status, utilization }, mem, now).then(
+    // pool is read through ownStatus: its utilization is the one we last wrote, until the cache shows it.
+    const utilization = statusUtilization(pool.status?.utilization, this.d.utilization?.(key));
+    const status = utilization === undefined ? plan.status : { ...plan.status, utilization };
+    await this.writeStatus(key, pool, verdict.pool.status, status, mem, now).then(
       (delay) => {
         if (delay !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? delay, delay);
       },
@@ -379,19 +375,23 @@ export class PoolController {
     }
   }
 
-  /** Writes the controller's own status fields (and utilization) when they differ, at most every STATUS_MIN_INTERVAL_MS. */
+  /**
+   * Writes the controller's own status fields (and utilization) when they differ from the cache's, at most every
+   * STATUS_MIN_INTERVAL_MS. `pool` is the pool as our last write leaves it (ownStatus), `cachedStatus` the cache's.
+   */
   private async writeStatus(
     key: string,
     pool: InstancePool,
+    cachedStatus: InstancePoolStatus | undefined,
     status: InstancePoolStatus,
     mem: PoolMemory,
     now: number,
   ): Promise<number | undefined> {
     this.d.observer.status(pool, status);
-    if (statusEqual(status, writtenStatus(pool.status))) return undefined;
-    this.phaseEvents(pool, mem.lastWritten ?? pool.status, status);
+    if (statusEqual(status, writtenStatus(cachedStatus))) return undefined;
+    this.phaseEvents(pool, pool.status, status);
     // Our last write may not be in the cache yet: do not write the same status again while it catches up.
-    if (mem.lastWritten && statusEqual(status, mem.lastWritten) && now - mem.lastStatusWriteAt < 5_000) return undefined;
+    if (statusEqual(status, writtenStatus(pool.status)) && now - mem.lastStatusWriteAt < 5_000) return undefined;
     const wait = mem.lastStatusWriteAt + STATUS_MIN_INTERVAL_MS - now;
     if (wait > 0) return wait;
     const { namespace, name } = splitKey(key);
@@ -401,7 +401,7 @@ export class PoolController {
       if (isNotFound(err)) return undefined;
       throw err;
     }
-    mem.lastWritten = status;
+    this.ownStatus.record(key, statusWritten(pool.metadata.uid ?? '', status));
     mem.lastStatusWriteAt = now;
     return undefined;
   }
@@ -424,11 +424,12 @@ export function slowStartBatches(count: number, initial = 1): number[] {
 /**
  * Whether a pool update can change what a pass decides. Our own status write coming back through the watch cannot
  * (the pass that wrote it planned from the same members), nor can status fields the planner does not compute
- * (pendingClaims, and utilization: the scraper wakes the pool itself when its figures move); without this filter
- * every status write cost a second pass of the whole pool.
- * A status someone else changed does matter: the next pass writes ours back.
+ * (pendingClaims, the claim controller's; utilization: the scraper wakes the pool itself when its figures move);
+ * without this filter every status write cost a second pass of the whole pool.
+ * A status someone else changed does matter: the next pass writes ours back. `ownWrite`: this version is our own
+ * status write coming back (OwnWrites.isEcho).
  */
-export function poolChangeMatters(p: InstancePool, old: InstancePool | undefined, lastWritten: InstancePoolStatus | undefined): boolean {
+export function poolChangeMatters(p: InstancePool, old: InstancePool | undefined, ownWrite: boolean): boolean {
   if (!old) return true;
   const meta = (x: InstancePool): string =>
     JSON.stringify([
@@ -442,5 +443,5 @@ export function poolChangeMatters(p: InstancePool, old: InstancePool | undefined
   if (meta(p) !== meta(old)) return true;
   const owned = ownedStatus(p.status);
   if (statusEqual(owned, ownedStatus(old.status))) return false;
-  return lastWritten === undefined || !statusEqual(owned, lastWritten);
+  return !ownWrite;
 }

@@ -1,6 +1,7 @@
 // The vocabulary of the pool planner: the knobs it works with, the actions it asks the shell to carry out, and
 // (the spec with its defaults applied comes from api/resolve.ts). Times are epoch milliseconds throughout (the shell passes Date.now()).
-import type { LifecycleClass } from '../api/types.js';
+import { ANN_READY_AT, LABEL_STATE, type LifecycleClass } from '../api/types.js';
+import { pointer, type JsonPatchOp } from '../kube/patch.js';
 import type { DeleteReason } from '../member/members.js';
 
 /** Failures within this window decide back-off and the Degraded condition. */
@@ -65,7 +66,7 @@ export interface DeleteAction {
   errored: boolean;
 }
 
-/** One patch of the member: state label warming -> ready and the ready-at annotation, guarded by resourceVersion. */
+/** One patch of the member: state label warming -> ready and the ready-at annotation (memberReadyPatch). */
 export interface MarkReadyAction {
   kind: 'mark-ready';
   pod: string;
@@ -73,6 +74,25 @@ export interface MarkReadyAction {
   resourceVersion: string;
   /** RFC 3339 with milliseconds, for the ready-at annotation. */
   readyAt: string;
+  /** The JSON Patch to send as it is. */
+  patch: JsonPatchOp[];
+  /** Seconds from warming-started-at to readyAt, observed once the patch succeeds; undefined when unknown. */
+  warmupSeconds: number | undefined;
+}
+
+/**
+ * The mark-ready patch of one member. Guarded by uid and the state label, not the resourceVersion: the pod's own
+ * status updates must not make it fail and retry (a write too many), while a claim that bound the member meanwhile
+ * still does (the test of the label fails with 422).
+ */
+export function memberReadyPatch(uid: string, readyAt: string): JsonPatchOp[] {
+  const state = `/metadata/labels/${pointer(LABEL_STATE)}`;
+  return [
+    { op: 'test', path: '/metadata/uid', value: uid },
+    { op: 'test', path: state, value: 'warming' },
+    { op: 'replace', path: state, value: 'ready' },
+    { op: 'add', path: `/metadata/annotations/${pointer(ANN_READY_AT)}`, value: readyAt },
+  ];
 }
 
 export type RequeueWhy = 'warming-timeout' | 'ttl' | 'ttl-cap' | 'backoff' | 'failure-window';

@@ -32,6 +32,7 @@ import {
   TTL_RECYCLE_FRACTION,
   TTL_RECYCLE_WINDOW_MS,
   isBackoffFailure,
+  memberReadyPatch,
 } from './model.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { PoolMode } from './status.js';
@@ -46,10 +47,11 @@ export interface PlanInput {
   now: number;
   /** Hash of the current pod template; members carry theirs in the template-hash label. */
   templateHash: string;
-  /** The shell's ReplicaSet-style expectations: every earlier create and delete has been observed. */
+  /**
+   * The shell's ReplicaSet-style expectations: every earlier create and delete has been observed. Creates not yet
+   * observed are why it is false; the planner then creates and deletes nothing, so it needs no count of them.
+   */
   expectationsSatisfied: boolean;
-  /** Creates issued and not yet observed; counted as warming members of the current template. */
-  inFlightCreates?: number;
   /** This pool's recent errored deletes (the shell appends one per errored delete it carried out). */
   failureHistory: readonly FailureRecord[];
   /** TTL recycles the shell carried out in the last TTL_RECYCLE_WINDOW_MS. */
@@ -60,8 +62,6 @@ export interface PlanInput {
   validationErrors?: readonly string[];
   /** The API server's reason for refusing the last member create, while it keeps refusing (Stalled CreateFailed). */
   createError?: string;
-  /** The status this controller last wrote, when the cache may not show it yet (keeps erroredCount monotone). */
-  lastWrittenStatus?: InstancePoolStatus;
   /** The operator-wide cap on one pool's members (`--max-members-per-pool`); DEFAULT_MAX_MEMBERS_PER_POOL unset. */
   maxMembersPerPool?: number;
 }
@@ -223,17 +223,17 @@ export function memberLimit(input: Pick<PlanInput, 'maxMembersPerPool'>): number
   return typeof l === 'number' && Number.isFinite(l) && l >= 0 ? Math.floor(l) : DEFAULT_MAX_MEMBERS_PER_POOL;
 }
 
-/** Warm members the scheduler has not placed yet (no node), unschedulable ones included, plus creates in flight. */
-function unplacedCount(live: readonly MemberView[], inFlight: number): number {
-  return live.filter((m) => isWarm(m) && !m.nodeName).length + inFlight;
+/** Warm members the scheduler has not placed yet (no node), unschedulable ones included. */
+function unplacedCount(live: readonly MemberView[]): number {
+  return live.filter((m) => isWarm(m) && !m.nodeName).length;
 }
 
 /**
  * How many members this pass may create as far as placement goes (SLOW_START_INITIAL): none while any earlier
  * member waits for a node (held unschedulable or not yet looked at), else as many as are placed.
  */
-export function slowStartWindow(live: readonly MemberView[], inFlight: number): number {
-  if (unplacedCount(live, inFlight) > 0) return 0;
+export function slowStartWindow(live: readonly MemberView[]): number {
+  if (unplacedCount(live) > 0) return 0;
   const placed = live.filter((m) => Boolean(m.nodeName)).length;
   return Math.max(SLOW_START_INITIAL, placed);
 }
@@ -250,7 +250,6 @@ function replenish(
   // The cost ceiling: maxSize, and never more than the operator lets one pool have.
   const ceiling = Math.min(spec.maxSize, limit);
   const target = Math.min(spec.target, ceiling);
-  const inFlight = Math.max(0, input.inFlightCreates ?? 0);
 
   // Failed members are replaced; an evicted spot member is routine churn, not an error.
   for (const m of members) {
@@ -287,11 +286,11 @@ function replenish(
     if (next !== undefined) pass.timer(next.at, 'ttl');
   }
 
-  // Warm members: held unschedulable ones count, so they are not recreated; in-flight creates count as current.
+  // Warm members: held unschedulable ones count, so they are not recreated.
   const warmSets = () => {
     const warm = pass.live(members).filter(isWarm);
     const drifted = warm.filter((m) => m.templateHash !== templateHash);
-    return { warm, drifted, total: warm.length + inFlight, current: warm.length - drifted.length + inFlight };
+    return { warm, drifted, total: warm.length, current: warm.length - drifted.length };
   };
   const order = scaleDownOrder(templateHash);
 
@@ -309,7 +308,7 @@ function replenish(
 
   // Over the ceiling (maxSize lowered under the claimed members, or the operator's limit): unclaimed members go,
   // in scale-down order, so the pool runs no more pods than it may while its claims last.
-  const over = pass.live(members).length + inFlight - ceiling;
+  const over = pass.live(members).length - ceiling;
   if (over > 0) {
     for (const m of warmSets().warm.sort(order).slice(0, over)) pass.delete(m, 'scale-down', false);
   }
@@ -331,12 +330,11 @@ function replenish(
 
   // The ceiling caps every member, claimed and terminating ones included: a member in its grace period is still a
   // pod someone pays for, so its replacement waits until it is gone (TTL recycling or a rollout never runs past it).
-  const capRoom = ceiling - (members.length + inFlight);
+  const capRoom = ceiling - members.length;
   // With no room to surge and nothing of the new template warming or terminating, the rollout would wait forever:
   // replace a batch in place instead (maxUnavailable-like); the replacements follow once those are gone.
   ({ drifted } = warmSets());
-  const newWarming =
-    pass.live(members).filter((m) => m.phase === 'warming' && m.templateHash === templateHash).length + inFlight;
+  const newWarming = pass.live(members).filter((m) => m.phase === 'warming' && m.templateHash === templateHash).length;
   const terminating = members.some((m) => m.phase === 'terminating');
   if (drifted.length > 0 && budget === batch && capRoom <= 0 && newWarming === 0 && !terminating) {
     for (const m of [...drifted].sort(order).slice(0, budget)) pass.delete(m, 'template-drift', false);
@@ -345,7 +343,7 @@ function replenish(
   ({ total, current } = warmSets());
   const wanted = Math.min(target - current, allowedWarm - total);
   const live = pass.live(members);
-  const window = slowStartWindow(live, inFlight);
+  const window = slowStartWindow(live);
   pass.heldUnschedulable = wanted > 0 && live.some((m) => isWarm(m) && m.unschedulable);
   pass.limitHit = spec.target > limit || (wanted > 0 && limit < spec.maxSize && capRoom <= 0);
   let create = Math.min(wanted, capRoom, window, MAX_CREATES_PER_PASS);
@@ -370,7 +368,15 @@ function markReady(pass: Pass, members: readonly MemberView[], now: number): voi
     const readyAt = readyStamp(m, now);
     pass.stamped.set(m.uid, readyAt);
     const iso = new Date(readyAt).toISOString();
-    pass.marks.push({ kind: 'mark-ready', pod: m.name, uid: m.uid, resourceVersion: m.resourceVersion, readyAt: iso });
+    pass.marks.push({
+      kind: 'mark-ready',
+      pod: m.name,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      readyAt: iso,
+      patch: memberReadyPatch(m.uid, iso),
+      warmupSeconds: m.warmingStartedAt === undefined ? undefined : (readyAt - m.warmingStartedAt) / 1000,
+    });
   }
 }
 
@@ -379,7 +385,7 @@ function plural(n: number, word: string): string {
 }
 
 /** What a deleting pool still waits for, or undefined when nothing is left. */
-function waitingForMembers(pass: Pass, members: readonly MemberView[], inFlight: number): string | undefined {
+function waitingForMembers(pass: Pass, members: readonly MemberView[]): string | undefined {
   const claimed = members.filter((m) => m.phase === 'claimed').length;
   const terminating = members.filter((m) => m.phase === 'terminating' || pass.deleted.has(m.uid)).length;
   const undeleted = members.length - claimed - terminating;
@@ -387,7 +393,6 @@ function waitingForMembers(pass: Pass, members: readonly MemberView[], inFlight:
   if (claimed > 0) parts.push(plural(claimed, 'claimed member'));
   if (terminating > 0) parts.push(plural(terminating, 'terminating member'));
   if (undeleted > 0) parts.push(`${plural(undeleted, 'unclaimed member')} to delete`);
-  if (inFlight > 0) parts.push(plural(inFlight, 'pending create'));
   if (parts.length === 0) return undefined;
   return `waiting for ${parts.join(', ')}`;
 }
@@ -395,7 +400,6 @@ function waitingForMembers(pass: Pass, members: readonly MemberView[], inFlight:
 export function planPool(input: PlanInput): PlanResult {
   const { pool, now, spec } = input;
   const members = [...input.members].sort((a, b) => a.name.localeCompare(b.name));
-  const inFlight = Math.max(0, input.inFlightCreates ?? 0);
   const validationErrors = input.validationErrors ?? [];
   const failures = assessFailures(input.failureHistory, now, spec.lifecycleClass);
   const deleting = pool.metadata.deletionTimestamp !== undefined && pool.metadata.deletionTimestamp !== null;
@@ -416,8 +420,8 @@ export function planPool(input: PlanInput): PlanResult {
   let waitingFor: string | undefined;
   let finalizerRemovable = false;
   if (mode === 'terminating') {
-    waitingFor = waitingForMembers(pass, members, inFlight);
-    finalizerRemovable = members.length === 0 && inFlight === 0 && input.expectationsSatisfied;
+    waitingFor = waitingForMembers(pass, members);
+    finalizerRemovable = members.length === 0 && input.expectationsSatisfied;
     if (!finalizerRemovable && waitingFor === undefined) {
       waitingFor = 'waiting for earlier creates and deletes to be observed';
     }
@@ -433,7 +437,6 @@ export function planPool(input: PlanInput): PlanResult {
   });
   const status = computeStatus({
     pool,
-    lastWritten: input.lastWrittenStatus,
     members: after,
     now,
     templateHash: input.templateHash,
@@ -442,7 +445,7 @@ export function planPool(input: PlanInput): PlanResult {
     validationErrors,
     createError: input.createError,
     failures,
-    pending: !input.expectationsSatisfied || inFlight > 0,
+    pending: !input.expectationsSatisfied,
     deleted: pass.deleted.size,
     erroredThisPass: pass.errored,
     drifted: mode === 'active' ? after.filter((m) => isWarm(m) && m.templateHash !== input.templateHash).length : 0,

@@ -1,54 +1,24 @@
 import type { Condition, InstancePool, InstancePoolStatus } from '../api/types.js';
-import { API_VERSION, POOL_KIND } from '../api/types.js';
 import type { MemberPhase, MemberView } from '../member/members.js';
 import type { FailureRecord } from './model.js';
 import { assessFailures } from './plan.js';
 import type { StatusFacts } from './status.js';
 import { computeStatus, computeWarmup, ownedStatus, statusEqual, writtenStatus } from './status.js';
+import { NOW, S, asWritten, member as fixtureMember, pool as fixturePool } from './test-fixtures.js';
 
-const NOW = Date.parse('2026-11-24T12:00:00Z');
-const S = 1000;
-
-function member(name: string, phase: MemberPhase, over: Partial<MemberView> = {}): MemberView {
-  return {
-    name,
-    uid: `uid-${name}`,
-    resourceVersion: '1',
-    stateLabel: phase,
-    phase,
-    healthy: true,
-    failure: undefined,
-    ready: phase === 'ready',
-    unschedulable: false,
-    unschedulableMessage: undefined,
-    evicted: false,
-    createdAt: NOW - 60 * S,
-    scheduledAt: NOW - 60 * S,
-    readyAt: phase === 'ready' || phase === 'claimed' ? NOW - 58 * S : undefined,
+/** Members here warmed up in 2 s: started 60 s ago, ready 58 s ago. */
+const member = (name: string, phase: MemberPhase, over: Partial<MemberView> = {}): MemberView =>
+  fixtureMember(name, phase, {
     warmingStartedAt: NOW - 60 * S,
-    templateHash: 'h',
-    nodeName: 'n',
-    claimName: undefined,
-    claimUid: undefined,
+    readyAt: phase === 'ready' || phase === 'claimed' ? NOW - 58 * S : undefined,
     ...over,
-  };
-}
+  });
 
-function pool(status?: InstancePoolStatus): InstancePool {
-  const p: InstancePool = {
-    apiVersion: API_VERSION,
-    kind: POOL_KIND,
-    metadata: { name: 'web', namespace: 'ns', generation: 2 },
-    spec: { template: { spec: { containers: [{ name: 'c' }] } }, targetSize: 2 },
-  };
-  if (status) p.status = status;
-  return p;
-}
+const pool = (status?: InstancePoolStatus): InstancePool => fixturePool({ targetSize: 2 }, { generation: 2 }, status);
 
 function facts(over: Partial<StatusFacts> = {}): StatusFacts {
   return {
     pool: pool(),
-    lastWritten: undefined,
     members: [member('a', 'ready'), member('b', 'ready')],
     now: NOW,
     templateHash: 'h',
@@ -97,73 +67,73 @@ describe('computeStatus', () => {
     expect(s.conditions?.every((c) => c.observedGeneration === 2)).toBe(true);
   });
 
-  test.each<[string, Partial<StatusFacts>, Record<string, string>]>([
-    [
-      'at target: Ready, reconciled',
-      {},
-      { Ready: 'True/TargetReached', Reconciling: 'False/Reconciled', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
-    ],
-    [
-      'scaling up',
-      { target: 3 },
-      { Ready: 'False/NotEnoughReady', Reconciling: 'True/ScalingUp', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
-    ],
-    [
-      'ready above target but excess pending deletion: not Ready (kstatus)',
-      { target: 1 },
-      { Ready: 'False/ScalingDown', Reconciling: 'True/ScalingDown', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
-    ],
-    [
-      'warm at target, still warming',
-      { members: [member('a', 'ready'), member('b', 'warming')] },
-      { Ready: 'False/NotEnoughReady', Reconciling: 'True/WarmingUp', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
-    ],
-    [
-      'earlier actions not observed yet',
-      { pending: true },
-      { Ready: 'False/AwaitingMembers', Reconciling: 'True/AwaitingMembers', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
-    ],
-    [
-      'template rollout',
-      { drifted: 2 },
-      { Ready: 'False/RollingOut', Reconciling: 'True/RollingOut', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
-    ],
-    [
-      'recycling at target',
-      { deleted: 1, members: [member('a', 'ready'), member('b', 'ready'), member('x', 'terminating')] },
-      { Ready: 'False/Recycling', Reconciling: 'True/Recycling', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
-    ],
-    [
-      'paused below target',
-      { mode: 'paused', target: 5 },
-      { Ready: 'False/NotEnoughReady', Reconciling: 'False/Paused', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
-    ],
-    [
-      'paused at target',
-      { mode: 'paused' },
-      { Ready: 'True/TargetReached', Reconciling: 'False/Paused', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
-    ],
-    [
-      'invalid spec',
-      { validationErrors: ['spec.maxSize: too small'] },
-      { Ready: 'False/InvalidSpec', Reconciling: 'False/InvalidSpec', Stalled: 'True/InvalidSpec', Degraded: 'False/AsExpected' },
-    ],
-    [
-      'terminating',
-      { mode: 'terminating', waitingFor: 'waiting for 1 claimed member' },
-      { Ready: 'False/Terminating', Reconciling: 'True/Terminating', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
-    ],
-    [
-      'crash looping below target',
-      { target: 3, failures: assessFailures(recent(6, 'failed'), NOW) },
-      { Ready: 'False/CrashLooping', Reconciling: 'True/ScalingUp', Stalled: 'True/CrashLooping', Degraded: 'True/CrashLooping' },
-    ],
-    [
-      'crash looping but at target: Degraded, not Stalled',
-      { failures: assessFailures(recent(6, 'failed'), NOW) },
-      { Ready: 'True/TargetReached', Reconciling: 'False/Reconciled', Stalled: 'False/AsExpected', Degraded: 'True/CrashLooping' },
-    ],
-  ])('%s', (_name, over, expected) => {
+  test.each<{ name: string; over: Partial<StatusFacts>; expected: Record<string, string> }>([
+    {
+      name: 'at target: Ready, reconciled',
+      over: {},
+      expected: { Ready: 'True/TargetReached', Reconciling: 'False/Reconciled', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    },
+    {
+      name: 'scaling up',
+      over: { target: 3 },
+      expected: { Ready: 'False/NotEnoughReady', Reconciling: 'True/ScalingUp', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    },
+    {
+      name: 'ready above target but excess pending deletion: not Ready (kstatus)',
+      over: { target: 1 },
+      expected: { Ready: 'False/ScalingDown', Reconciling: 'True/ScalingDown', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    },
+    {
+      name: 'warm at target, still warming',
+      over: { members: [member('a', 'ready'), member('b', 'warming')] },
+      expected: { Ready: 'False/NotEnoughReady', Reconciling: 'True/WarmingUp', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    },
+    {
+      name: 'earlier actions not observed yet',
+      over: { pending: true },
+      expected: { Ready: 'False/AwaitingMembers', Reconciling: 'True/AwaitingMembers', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    },
+    {
+      name: 'template rollout',
+      over: { drifted: 2 },
+      expected: { Ready: 'False/RollingOut', Reconciling: 'True/RollingOut', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    },
+    {
+      name: 'recycling at target',
+      over: { deleted: 1, members: [member('a', 'ready'), member('b', 'ready'), member('x', 'terminating')] },
+      expected: { Ready: 'False/Recycling', Reconciling: 'True/Recycling', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    },
+    {
+      name: 'paused below target',
+      over: { mode: 'paused', target: 5 },
+      expected: { Ready: 'False/NotEnoughReady', Reconciling: 'False/Paused', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    },
+    {
+      name: 'paused at target',
+      over: { mode: 'paused' },
+      expected: { Ready: 'True/TargetReached', Reconciling: 'False/Paused', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    },
+    {
+      name: 'invalid spec',
+      over: { validationErrors: ['spec.maxSize: too small'] },
+      expected: { Ready: 'False/InvalidSpec', Reconciling: 'False/InvalidSpec', Stalled: 'True/InvalidSpec', Degraded: 'False/AsExpected' },
+    },
+    {
+      name: 'terminating',
+      over: { mode: 'terminating', waitingFor: 'waiting for 1 claimed member' },
+      expected: { Ready: 'False/Terminating', Reconciling: 'True/Terminating', Stalled: 'False/AsExpected', Degraded: 'False/AsExpected' },
+    },
+    {
+      name: 'crash looping below target',
+      over: { target: 3, failures: assessFailures(recent(6, 'failed'), NOW) },
+      expected: { Ready: 'False/CrashLooping', Reconciling: 'True/ScalingUp', Stalled: 'True/CrashLooping', Degraded: 'True/CrashLooping' },
+    },
+    {
+      name: 'crash looping but at target: Degraded, not Stalled',
+      over: { failures: assessFailures(recent(6, 'failed'), NOW) },
+      expected: { Ready: 'True/TargetReached', Reconciling: 'False/Reconciled', Stalled: 'False/AsExpected', Degraded: 'True/CrashLooping' },
+    },
+  ])('$name', ({ over, expected }) => {
     expect(summary(computeStatus(facts(over)))).toEqual(expected);
   });
 
@@ -207,13 +177,13 @@ describe('computeStatus', () => {
 
   test('the last written status wins over a lagging cache', () => {
     const written = computeStatus(facts({ target: 3 }));
-    const s = computeStatus(facts({ target: 3, now: NOW + 60 * S, lastWritten: written, pool: pool({ erroredCount: 0 }) }));
+    const s = computeStatus(facts({ target: 3, now: NOW + 60 * S, pool: asWritten(pool({ erroredCount: 0 }), written) }));
     expect(cond(s, 'Ready')?.lastTransitionTime).toBe(cond(written, 'Ready')?.lastTransitionTime);
   });
 
   test('erroredCount adds this pass to the larger of cached and written', () => {
     expect(computeStatus(facts({ pool: pool({ erroredCount: 5 }), erroredThisPass: 2 })).erroredCount).toBe(7);
-    expect(computeStatus(facts({ pool: pool({ erroredCount: 5 }), lastWritten: { erroredCount: 8 }, erroredThisPass: 1 })).erroredCount).toBe(9);
+    expect(computeStatus(facts({ pool: asWritten(pool({ erroredCount: 5 }), { erroredCount: 8 }), erroredThisPass: 1 })).erroredCount).toBe(9);
   });
 
   test('conditions of other types are kept', () => {
@@ -262,17 +232,27 @@ describe('statusEqual and ownedStatus', () => {
     lastTransitionTime: t,
   });
 
-  test.each<[string, InstancePoolStatus | undefined, InstancePoolStatus | undefined, boolean]>([
-    ['identical', { readyCount: 1 }, { readyCount: 1 }, true],
-    ['a count differs', { readyCount: 1 }, { readyCount: 2 }, false],
-    ['condition order does not matter', { conditions: [c('A', 'True'), c('B', 'False')] }, { conditions: [c('B', 'False'), c('A', 'True')] }, true],
-    ['a condition status differs', { conditions: [c('A', 'True')] }, { conditions: [c('A', 'False')] }, false],
-    ['a transition time differs', { conditions: [c('A', 'True')] }, { conditions: [c('A', 'True', '2026-11-24T12:00:01Z')] }, false],
-    ['undefined keys are absent keys', { readyCount: 1, warmup: undefined }, { readyCount: 1 }, true],
-    ['key order does not matter', { readyCount: 1, claimedCount: 2 }, { claimedCount: 2, readyCount: 1 }, true],
-    ['nothing and empty', undefined, {}, true],
-    ['nested warm-up differs', { warmup: { lastSeconds: 1 } }, { warmup: { lastSeconds: 2 } }, false],
-  ])('%s', (_name, a, b, equal) => {
+  test.each<{ name: string; a: InstancePoolStatus | undefined; b: InstancePoolStatus | undefined; equal: boolean }>([
+    { name: 'identical', a: { readyCount: 1 }, b: { readyCount: 1 }, equal: true },
+    { name: 'a count differs', a: { readyCount: 1 }, b: { readyCount: 2 }, equal: false },
+    {
+      name: 'condition order does not matter',
+      a: { conditions: [c('A', 'True'), c('B', 'False')] },
+      b: { conditions: [c('B', 'False'), c('A', 'True')] },
+      equal: true,
+    },
+    { name: 'a condition status differs', a: { conditions: [c('A', 'True')] }, b: { conditions: [c('A', 'False')] }, equal: false },
+    {
+      name: 'a transition time differs',
+      a: { conditions: [c('A', 'True')] },
+      b: { conditions: [c('A', 'True', '2026-11-24T12:00:01Z')] },
+      equal: false,
+    },
+    { name: 'undefined keys are absent keys', a: { readyCount: 1, warmup: undefined }, b: { readyCount: 1 }, equal: true },
+    { name: 'key order does not matter', a: { readyCount: 1, claimedCount: 2 }, b: { claimedCount: 2, readyCount: 1 }, equal: true },
+    { name: 'nothing and empty', a: undefined, b: {}, equal: true },
+    { name: 'nested warm-up differs', a: { warmup: { lastSeconds: 1 } }, b: { warmup: { lastSeconds: 2 } }, equal: false },
+  ])('$name', ({ a, b, equal }) => {
     expect(statusEqual(a, b)).toBe(equal);
   });
 

@@ -10,9 +10,8 @@ import { FAILURE_WINDOW_MS, WARMUP_SAMPLES } from './model.js';
 export type PoolMode = 'active' | 'paused' | 'draining' | 'terminating';
 
 export interface StatusFacts {
+  /** The pool as this controller's last status write leaves it, until the cache shows that write (own-status.ts). */
   pool: InstancePool;
-  /** The status last written by this controller, when the cached pool.status may not show it yet. */
-  lastWritten: InstancePoolStatus | undefined;
   /** Members as the pass leaves them: planned deletions already terminating, planned mark-ready stamped. */
   members: readonly MemberView[];
   now: number;
@@ -23,7 +22,7 @@ export interface StatusFacts {
   /** The API server refused the last member create for a reason a retry will not fix (e.g. 422, 403). */
   createError?: string;
   failures: FailureAssessment;
-  /** Creates or deletes were issued earlier and are not observed yet (expectations, in-flight creates). */
+  /** Creates or deletes were issued earlier and are not observed yet (the shell's expectations). */
   pending: boolean;
   /** Members this pass deletes. */
   deleted: number;
@@ -269,15 +268,16 @@ function withTransitions(
 }
 
 /**
- * erroredCount is cumulative: the larger of the cached and last-written counts plus this pass's errored deletes.
+ * erroredCount is cumulative: the pool's count (the larger of the cached and our last written one, see
+ * own-status.ts) plus this pass's errored deletes.
  * A failed member is counted once, when the plan deletes it: afterwards it is terminating (or gone) and the shell's
  * deletion expectations keep the next pass from acting before the cache shows that.
  */
 export function computeStatus(f: StatusFacts): InstancePoolStatus {
   const c = countMembers(f.members);
-  const previous = f.lastWritten ?? f.pool.status;
+  const previous = f.pool.status;
   const generation = f.pool.metadata.generation;
-  const erroredBase = Math.max(f.pool.status?.erroredCount ?? 0, f.lastWritten?.erroredCount ?? 0);
+  const erroredBase = f.pool.status?.erroredCount ?? 0;
   const status: InstancePoolStatus = {
     phase: phaseOf(f.mode),
     targetSize: f.target,
