@@ -4,6 +4,7 @@
 // by one claim status write. A 409 means another writer won: the pool is planned again from fresh caches.
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
 import { templateHash } from '../api/hash.js';
+import { claimResolver, resolvePool } from '../api/resolve.js';
 import {
   ANN_CLAIM_UID,
   API_VERSION,
@@ -87,6 +88,9 @@ export class ClaimController {
   /** When this process first saw each new claim, for the latency metrics (creationTimestamp has 1 s resolution). */
   private readonly firstSeen = new Map<string, number>();
 
+  /** The door for claims, remembering each cached version's verdict: a pass resolves every claim of its pool. */
+  private readonly resolveClaim = claimResolver();
+
   private readonly podsApi: PodClient;
   private readonly claimsApi: CustomClient<PoolClaim>;
   private readonly poolsApi: CustomClient<InstancePool>;
@@ -137,23 +141,26 @@ export class ClaimController {
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
+    // Observe: the caches as our own writes leave them (see OwnWrites).
     const { namespace, name: poolName } = splitKey(key);
     const pool = this.d.pools.get(poolName, namespace);
-    // The caches as our own writes leave them (see OwnWrites): what the pass plans from.
     const claims = this.ownClaimWrites.viewAll(this.d.claimsByPool.list(namespace, poolName), (c) => c.metadata.uid ?? '', undefined);
     const pods = this.d.podsByPool.list(namespace, poolName);
     const members =
       this.ownBinds.size === 0 ? [...pods] : this.ownBinds.viewAll(pods, (p) => p.metadata?.name ?? '', new Set(claims.map((c) => c.metadata.uid ?? '')));
     if (claims.length === 0 && !pool) return;
+    // Plan, from the pool and claims as resolved at the door: validated and defaulted. An invalid one is planned
+    // from its stored spec with the same defaults, as it always was (see api/resolve.ts).
     const now = this.now();
     const actions = planClaims({
-      pool,
-      claims,
+      pool: pool && resolvePool(pool).resolved,
+      claims: claims.map((c) => this.resolveClaim(c).claim),
       members,
       templateHash: pool ? templateHash(pool.spec.template) : undefined,
       now,
       bindFailures: this.bindFailures,
     });
+    // Act: all but the claims whose binds are still under way.
     const planned = this.inFlight.size === 0 ? actions : actions.filter((a) => !('claim' in a) || !this.inFlight.has(a.claim.uid));
     if (planned.length === 0) return;
     return this.d.observer.pass(namespace, poolName, () => this.act(namespace, poolName, claims, planned, now));

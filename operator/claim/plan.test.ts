@@ -9,6 +9,7 @@ import { MAX_TIMER_DELAY_MS } from '../kube/timers.js';
 import { bindRetryAt, type BindFailure } from './bind-failure.js';
 import type { BindAction, ClaimAction, FailAction } from './model.js';
 import { PENDING_WRITE_GRACE_MS, boundStatus, claimMember, failedStatus, memberClaimPatch, pendingStatus } from './model.js';
+import { claimResolver, resolveClaim, resolvePool, type ResolvedClaim } from '../api/resolve.js';
 import type { ClaimPlanInput } from './plan.js';
 import { REQUEUE_FLOOR_MS, planClaims } from './plan.js';
 import { comparePriority } from './queue.js';
@@ -108,8 +109,19 @@ function bound(c: PoolClaim, p: V1Pod, age = 10, ready = true): PoolClaim {
   return { ...c, status: boundStatus(c, claimMember(p), ready, NOW - age * S, NOW - age * S) };
 }
 
-function plan(over: Partial<ClaimPlanInput>): ClaimAction[] {
-  return planClaims({ pool: pool(), claims: [], members: [], templateHash: HASH, now: NOW, ...over });
+/** The planner's input as the caches hold it: the pool and the claims before the door. */
+type CachedInput = Omit<ClaimPlanInput, 'pool' | 'claims'> & { pool: InstancePool | undefined; claims: readonly PoolClaim[] };
+
+/**
+ * Through the door, as the controller does it: the pool and every claim resolved. The simulation's passes go through
+ * one that remembers each claim version, as the controller's does (its world replaces a claim on every write).
+ */
+function resolved(input: CachedInput, door = resolveClaim): ClaimPlanInput {
+  return { ...input, pool: input.pool && resolvePool(input.pool).resolved, claims: input.claims.map((c) => door(c).claim) };
+}
+
+function plan(over: Partial<CachedInput>): ClaimAction[] {
+  return planClaims(resolved({ pool: pool(), claims: [], members: [], templateHash: HASH, now: NOW, ...over }));
 }
 
 function summary(a: ClaimAction): string {
@@ -142,7 +154,7 @@ function summary(a: ClaimAction): string {
   }
 }
 
-const run = (over: Partial<ClaimPlanInput>): string[] => plan(over).map(summary);
+const run = (over: Partial<CachedInput>): string[] => plan(over).map(summary);
 
 describe('planClaims: binding', () => {
   it('binds a fresh claim to the ready member with one pod patch and one status write, nothing else', () => {
@@ -161,7 +173,7 @@ describe('planClaims: binding', () => {
     expect((actions[0] as BindAction).status.waitedSeconds).toBe(1);
   });
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+  it.each<[string, Partial<CachedInput>, string[]]>([
     ['priority first, the other waits unwritten within the grace', {
       claims: [claim('low', { age: 1 }), claim('high', { age: 1, spec: { priority: 5 } })],
       members: [pod('m1')],
@@ -202,7 +214,7 @@ describe('planClaims: binding', () => {
 describe('planClaims: waiting', () => {
   const queued = (position: number): PoolClaimStatus => pendingStatus(claim('w'), 'Queued', 'waiting for a ready member of pool web', position, T0);
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+  it.each<[string, Partial<CachedInput>, string[]]>([
     ['past the grace: Pending with its position', { claims: [claim('w', { age: 5 })] }, ['set-pending w Queued #1', 'set-pool-pending 1']],
     ['position unchanged: no write', {
       claims: [claim('w', { age: 5, status: queued(1) })],
@@ -253,7 +265,7 @@ describe('planClaims: waiting', () => {
 describe('planClaims: pool missing, draining, deleted', () => {
   const notFound = pendingStatus(claim('c'), 'PoolNotFound', 'InstancePool web not found', undefined, T0);
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+  it.each<[string, Partial<CachedInput>, string[]]>([
     ['missing pool: Pending PoolNotFound once past the grace', { pool: undefined, claims: [claim('c', { age: 5 })] }, ['set-pending c PoolNotFound']],
     ['missing pool, already said so: nothing', { pool: undefined, claims: [claim('c', { age: 5, status: notFound })] }, []],
     ['missing pool, waitTimeoutSeconds elapsed', { pool: undefined, claims: [claim('c', { age: 9, spec: { waitTimeoutSeconds: 9 } })] }, [
@@ -287,7 +299,7 @@ describe('planClaims: pool missing, draining, deleted', () => {
 describe('planClaims: crash repair and idempotency', () => {
   const c = claim('c');
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+  it.each<[string, Partial<CachedInput>, string[]]>([
     ['the member records the claim, the status does not: repair, never bind again', {
       claims: [c],
       members: [pod('m1', { claim: c }), pod('m2')],
@@ -340,7 +352,7 @@ describe('planClaims: bound claims', () => {
   const ttl = (seconds: number, policy: 'Delete' | 'Return' = 'Delete'): PoolClaim =>
     claim('c', { spec: { ttlSecondsAfterBound: seconds, reclaimPolicy: policy } });
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+  it.each<[string, Partial<CachedInput>, string[]]>([
     ['member no longer Ready: the Ready condition follows', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, ready: false })] }, [
       'update-ready c false',
     ]],
@@ -414,7 +426,7 @@ describe('planClaims: deletion and finalizers', () => {
     claim('c', { deleting: true, finalizers: [CLAIM_FINALIZER], ...o, spec: { reclaimPolicy: 'Return', ...o.spec } });
   const c = claim('c');
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+  it.each<[string, Partial<CachedInput>, string[]]>([
     ['Return, member Ready and current: returned, then the finalizer goes', { claims: [ret()], members: [pod('m1', { claim: c })] }, [
       'return-member c m1',
       'remove-finalizer c',
@@ -471,7 +483,7 @@ describe('planClaims: impostors (pods that carry the pool labels but are not its
   });
   const waits = ['set-pool-pending 1', `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`];
   const ghost = claim('ghost');
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+  it.each<[string, Partial<CachedInput>, string[]]>([
     ['a Ready pod with no owner is never bound', { claims: [claim('c', { age: 1 })], members: [pod('fake', { owners: [] })] }, waits],
     ['nor one controlled by another pool (a pool of the same name, deleted and made again)', {
       claims: [claim('c', { age: 1 })],
@@ -514,7 +526,7 @@ describe('planClaims: impostors (pods that carry the pool labels but are not its
 describe('planClaims: bind failures', () => {
   const failure = (o: Partial<BindFailure> = {}): BindFailure => ({ failures: 1, lastAt: NOW - 100, message: 'HTTP 500: boom', final: false, ...o });
   const failures = (entries: Record<string, BindFailure>): Map<string, BindFailure> => new Map(Object.entries(entries));
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
+  it.each<[string, Partial<CachedInput>, string[]]>([
     ['a final refusal fails the claim at once; the member goes to the next claim', {
       claims: [claim('bad', { age: 5 }), claim('good', { age: 1 })],
       members: [pod('m1')],
@@ -553,7 +565,7 @@ describe('planClaims: bind failures', () => {
 });
 
 describe('planClaims: requeue bounds', () => {
-  it.each<[string, Partial<ClaimPlanInput>, string]>([
+  it.each<[string, Partial<CachedInput>, string]>([
     ['a deadline a millisecond away is planned again no sooner than the floor', {
       claims: [{ ...claim('w', { spec: { waitTimeoutSeconds: 10 } }), metadata: { ...claim('w').metadata, creationTimestamp: new Date(NOW - 10 * S + 1) } }],
     }, `requeue ${REQUEUE_FLOOR_MS} wait-timeout`],
@@ -642,6 +654,10 @@ function randomBindFailures(r: () => number, claims: readonly PoolClaim[]): Map<
 }
 
 function randomWorld(seed: number, scale = 1): ClaimPlanInput {
+  return resolved(randomCachedWorld(seed, scale));
+}
+
+function randomCachedWorld(seed: number, scale: number): CachedInput {
   const r = rng(seed);
   const claims: PoolClaim[] = [];
   const ghosts = [claim('ghost-1'), claim('ghost-2')];
@@ -769,7 +785,7 @@ function checkPlan(input: ClaimPlanInput, actions: ClaimAction[]): void {
     );
     // comparePriority is a total order, so comparing the last served with the first unserved covers every pair (and
     // keeps the check linear for thousands of claims).
-    const byOrder = (uids: readonly string[]): PoolClaim[] => uids.map((uid) => claims.get(uid) as PoolClaim).sort(comparePriority);
+    const byOrder = (uids: readonly string[]): ResolvedClaim[] => uids.map((uid) => claims.get(uid) as ResolvedClaim).sort(comparePriority);
     const served = byOrder(binds.map((b) => b.claim.uid));
     const left = byOrder(unserved);
     const lastServed = served[served.length - 1];
@@ -782,7 +798,7 @@ function checkPlan(input: ClaimPlanInput, actions: ClaimAction[]): void {
       const x = positions[i - 1];
       const y = positions[i];
       if (x === undefined || y === undefined || (x.queuePosition ?? 0) === (y.queuePosition ?? 0)) continue;
-      expect(comparePriority(claims.get(x.claim.uid) as PoolClaim, claims.get(y.claim.uid) as PoolClaim)).toBeLessThan(0);
+      expect(comparePriority(claims.get(x.claim.uid) as ResolvedClaim, claims.get(y.claim.uid) as ResolvedClaim)).toBeLessThan(0);
     }
   }
 
@@ -823,6 +839,8 @@ describe('planClaims: properties over random pools, claims and members', () => {
 });
 
 // ---- a multi-pass simulation: plan, apply (with resourceVersion preconditions), let the world move, repeat ------
+
+const simDoor = claimResolver();
 
 interface World {
   pool: InstancePool;
@@ -916,7 +934,7 @@ interface Faults {
 
 function pass(w: World, bindHistory: Map<string, number>, faults?: Faults): ClaimAction[] {
   const members = faults?.stalePods ?? [...w.pods.values()];
-  const input: ClaimPlanInput = { pool: w.pool, claims: [...w.claims.values()], members, templateHash: HASH, now: w.now };
+  const input = resolved({ pool: w.pool, claims: [...w.claims.values()], members, templateHash: HASH, now: w.now }, simDoor);
   const actions = planClaims(input);
   checkPlan(input, actions);
   const broken = new Set<string>();

@@ -1,17 +1,18 @@
+import { resolveClaim, type ResolvedClaim } from '../api/resolve.js';
 import type { PoolClaim, PoolClaimSpec } from '../api/types.js';
 import { API_VERSION, CLAIM_KIND } from '../api/types.js';
 import { applyBackpressure, compareArrival, orderClaims } from './queue.js';
 
 const T0 = Date.parse('2026-11-24T12:00:00Z');
 
-/** A claim created `t` seconds after T0. */
-function claim(name: string, t: number, spec: Partial<PoolClaimSpec> = {}): PoolClaim {
-  return {
+/** A claim created `t` seconds after T0, as resolved at the door (the queue sees only those). */
+function claim(name: string, t: number, spec: Partial<PoolClaimSpec> = {}): ResolvedClaim {
+  return resolveClaim({
     apiVersion: API_VERSION,
     kind: CLAIM_KIND,
     metadata: { name, namespace: 'ns', uid: `uid-${name}`, creationTimestamp: new Date(T0 + t * 1000) },
     spec: { poolName: 'web', ...spec },
-  };
+  }).claim;
 }
 
 const names = (claims: readonly PoolClaim[]): string[] => claims.map((c) => c.metadata.name ?? '');
@@ -67,7 +68,7 @@ describe('orderClaims', () => {
   });
 
   it('treats a claim without creationTimestamp as the newest', () => {
-    const bare: PoolClaim = { ...claim('bare', 0), metadata: { name: 'bare', uid: 'u' } };
+    const bare: ResolvedClaim = { ...claim('bare', 0), metadata: { name: 'bare', uid: 'u' } };
     expect(names([bare, claim('z', 100)].sort(compareArrival))).toEqual(['z', 'bare']);
   });
 });
