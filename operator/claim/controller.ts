@@ -29,13 +29,13 @@ import type { WorkQueue } from '../kube/workqueue.js';
 import { clampDelayMs } from '../kube/timers.js';
 import { memberOwner, memberPoolKey, toMillis } from '../member/members.js';
 import { joinKey, splitKey } from '../kube/key.js';
+import { Arrivals } from './arrivals.js';
 import { recordBindFailure, type BindFailure } from './bind-failure.js';
 import { statusMergePatch, type ClaimAction } from './model.js';
 import type { ClaimObserver } from './observer.js';
 import { planClaims } from './plan.js';
+import { PoolPendingWrites } from './pool-pending.js';
 
-/** The pool's status.pendingClaims is written at most this often: it is for people, not for the claim path. */
-const POOL_PENDING_MIN_INTERVAL_MS = 2_000;
 /** After a lost race for a member, plan the pool again this soon (the informer delivers the winner's write). */
 const CONFLICT_REQUEUE_MS = 50;
 /** How long a bind we made may be missing from the pod cache before we stop covering for the cache. */
@@ -70,7 +70,8 @@ export class ClaimController {
    * The context is the pass's claim uids: a member is shown bound only to a claim the pass still lists.
    */
   private readonly ownBinds = new OwnWrites<V1Pod, ReadonlySet<string>>({ ttlMs: BIND_MEMORY_MS, now: () => this.now() });
-  private readonly poolPending = new Map<string, { value: number; at: number }>();
+  /** What this process last wrote to each pool's status.pendingClaims, which paces the next write. */
+  private readonly poolPending = new PoolPendingWrites();
   /** Binds under way, by claim uid: later passes leave their claims alone until they finish. */
   private readonly inFlight = new Map<string, Promise<void>>();
   /**
@@ -86,7 +87,7 @@ export class ClaimController {
    */
   private readonly bindFailures = new Map<string, BindFailure>();
   /** When this process first saw each new claim, for the latency metrics (creationTimestamp has 1 s resolution). */
-  private readonly firstSeen = new Map<string, number>();
+  private readonly arrivals = new Arrivals();
 
   /** The door for claims, remembering each cached version's verdict: a pass resolves every claim of its pool. */
   private readonly resolveClaim = claimResolver();
@@ -116,7 +117,7 @@ export class ClaimController {
       if (c.metadata.namespace && c.spec?.poolName) queue.add(joinKey(c.metadata.namespace, c.spec.poolName));
     };
     claims.onAdd((c) => {
-      if (c.metadata.uid && c.status?.phase === undefined) this.firstSeen.set(c.metadata.uid, this.now());
+      this.arrivals.seen(c, this.now());
       byClaim(c);
     });
     claims.onUpdate((c, old) => {
@@ -125,7 +126,7 @@ export class ClaimController {
       if (claimChangeMatters(c, old)) byClaim(c);
     });
     claims.onDelete((c) => {
-      this.firstSeen.delete(c.metadata.uid ?? '');
+      this.arrivals.forget(c.metadata.uid ?? '');
       this.bindFailures.delete(c.metadata.uid ?? '');
       byClaim(c);
     });
@@ -305,8 +306,7 @@ export class ClaimController {
         // meanwhile, its status stands and ours is refused; the next pass finds our member recording a claim
         // that names another, and hands it back. Without the guard each side could keep its own member.
         await guardedWrite(() => this.writeClaimStatus(namespace, a.claim.name, claim, a.status, true), 'throw');
-        const arrived = claimArrival(toMillis(claim?.metadata.creationTimestamp), this.firstSeen.get(a.claim.uid)) ?? t0;
-        this.firstSeen.delete(a.claim.uid);
+        const arrived = this.arrivals.take(a.claim.uid, toMillis(claim?.metadata.creationTimestamp)) ?? t0;
         const done = this.now();
         observer.bound(namespace, poolName, {
           queueSeconds: Math.max(0, (t0 - arrived) / 1000),
@@ -392,19 +392,16 @@ export class ClaimController {
   private async writePoolPending(namespace: string, poolName: string, value: number, now: number): Promise<void> {
     const key = joinKey(namespace, poolName);
     this.d.observer.pending(namespace, poolName, value);
-    const last = this.poolPending.get(key);
     const pool = this.d.pools.get(poolName, namespace);
-    if (!pool || (pool.status?.pendingClaims ?? 0) === value || last?.value === value) return;
-    if (last && now - last.at < POOL_PENDING_MIN_INTERVAL_MS) {
-      this.d.queue.addAfter(key, POOL_PENDING_MIN_INTERVAL_MS - (now - last.at));
-      return;
-    }
+    const decision = this.poolPending.decide(key, pool && (pool.status?.pendingClaims ?? 0), value, now);
+    if (decision.kind === 'later') this.d.queue.addAfter(key, decision.afterMs);
+    if (decision.kind !== 'write') return;
     await this.poolsApi.mergePatchStatus({ namespace, name: poolName }, { pendingClaims: value }).catch(
       (err: unknown) => {
         if (!isNotFound(err)) throw err;
       },
     );
-    this.poolPending.set(key, { value, at: now });
+    this.poolPending.wrote(key, value, now);
   }
 }
 
@@ -445,17 +442,6 @@ function refObject(namespace: string, ref: { name: string; uid: string }): PoolC
     metadata: { namespace, name: ref.name, uid: ref.uid },
     spec: { poolName: '' },
   };
-}
-
-/**
- * When a claim arrived, in ms, for its latency metrics. creationTimestamp is truncated to the second, so a claim made
- * at 12:00:00.900 and bound 50 ms later would count 950 ms. The first sight of it by this process is precise and
- * never before its creation; it is used when it falls inside the creation second (seen at once, the usual case).
- * Otherwise (a claim that existed before this process started) the truncated time is all there is.
- */
-export function claimArrival(createdMs: number | undefined, firstSeenMs: number | undefined): number | undefined {
-  if (createdMs === undefined) return firstSeenMs;
-  return firstSeenMs !== undefined && firstSeenMs >= createdMs && firstSeenMs < createdMs + 1000 ? firstSeenMs : createdMs;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { InstancePool, PoolClaim } from '../api/types.js';
-import { claimArrival, claimChangeMatters, podChangeMatters, poolChangeMattersToClaims } from './controller.js';
+import { claimChangeMatters, podChangeMatters, poolChangeMattersToClaims } from './controller.js';
 
 const claim = (over: Partial<PoolClaim['metadata']> = {}, phase?: string): PoolClaim => ({
   apiVersion: 'warmpool.dev/v1alpha1',
@@ -61,18 +61,5 @@ describe('which updates wake the claim planner', () => {
     ['recreated under the same name', pool({ uid: 'other' }), pool(), true],
   ])('pool: %s', (_n, now, old, want) => {
     expect(poolChangeMattersToClaims(now, old)).toBe(want);
-  });
-});
-
-describe('claimArrival, for the latency metrics', () => {
-  const created = Date.parse('2026-11-24T12:00:00Z'); // truncated: the claim was made within this second
-  it.each<[string, number | undefined, number | undefined, number | undefined]>([
-    ['seen within its creation second: the precise first sight', created, created + 900, created + 900],
-    ['seen after its creation second (existed before we started): the truncated time', created, created + 5_000, created],
-    ['a clock skewed before creation: the truncated time', created, created - 10, created],
-    ['never seen (bound by a pass after a restart): the truncated time', created, undefined, created],
-    ['no creationTimestamp: the first sight', undefined, created, created],
-  ])('%s', (_n, c, seen, want) => {
-    expect(claimArrival(c, seen)).toBe(want);
   });
 });
