@@ -1,5 +1,5 @@
 import type { ResolvedClaimSpec, ResolvedPoolSpec } from './defaults.js';
-import { claimResolver, resolveClaim, resolvePool } from './resolve.js';
+import { claimResolver, poolResolver, resolveClaim, resolvePool } from './resolve.js';
 import type { InstancePool, InstancePoolSpec, PoolClaim, PoolClaimSpec, PoolClaimStatus } from './types.js';
 
 function pool(spec: Partial<InstancePoolSpec>): InstancePool {
@@ -127,6 +127,19 @@ describe('resolveClaim, the door for claims', () => {
     if (!v.ok) expect(v.message).toMatch(want.message ?? /./);
     expect(v.claim.metadata).toBe(cached.metadata);
     expect(v.claim.status).toBe(cached.status);
+  });
+
+});
+
+describe('the remembering doors', () => {
+  it('poolResolver validates each cached version once', () => {
+    const door = poolResolver();
+    const first = pool({});
+    const again = door(first);
+    expect(door(first)).toBe(again);
+    const next = { ...first, metadata: { ...first.metadata, resourceVersion: '8' } };
+    expect(door(next)).not.toBe(again);
+    expect(door(next).resolved.metadata.resourceVersion).toBe('8');
   });
 
   it('claimResolver validates each cached version once', () => {

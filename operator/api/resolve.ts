@@ -128,18 +128,29 @@ export function resolveClaim(cached: PoolClaim): ClaimVerdict {
 }
 
 /**
- * resolveClaim remembered per cached object. A pass resolves every claim of its pool, and validation costs tens of
- * microseconds a claim; cached objects are never changed in place (an update replaces them), so a claim is
- * validated once per version. The memory goes with the object.
+ * A door that remembers its verdict per cached object. The claim controller resolves its pool and every claim of it
+ * on each pass, and validation is not free (measured here: ~40 us a claim, ~0.5 ms a pool with a small template);
+ * cached objects are never changed in place (an update replaces them), so each version is validated once. The memory
+ * goes with the object.
  */
-export function claimResolver(): (cached: PoolClaim) => ClaimVerdict {
-  const verdicts = new WeakMap<PoolClaim, ClaimVerdict>();
+function remembered<T extends object, V>(resolve: (cached: T) => V): (cached: T) => V {
+  const verdicts = new WeakMap<T, V>();
   return (cached) => {
     let verdict = verdicts.get(cached);
     if (verdict === undefined) {
-      verdict = resolveClaim(cached);
+      verdict = resolve(cached);
       verdicts.set(cached, verdict);
     }
     return verdict;
   };
+}
+
+/** resolveClaim, remembered per cached object. */
+export function claimResolver(): (cached: PoolClaim) => ClaimVerdict {
+  return remembered(resolveClaim);
+}
+
+/** resolvePool, remembered per cached object. */
+export function poolResolver(): (cached: InstancePool) => PoolVerdict {
+  return remembered(resolvePool);
 }

@@ -4,7 +4,7 @@
 // by one claim status write. A 409 means another writer won: the pool is planned again from fresh caches.
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
 import { templateHash } from '../api/hash.js';
-import { claimResolver, resolvePool } from '../api/resolve.js';
+import { claimResolver, poolResolver } from '../api/resolve.js';
 import {
   ANN_CLAIM_UID,
   API_VERSION,
@@ -89,8 +89,9 @@ export class ClaimController {
   /** When this process first saw each new claim, for the latency metrics (creationTimestamp has 1 s resolution). */
   private readonly arrivals = new Arrivals();
 
-  /** The door for claims, remembering each cached version's verdict: a pass resolves every claim of its pool. */
+  /** The doors, remembering each cached version's verdict: a pass resolves its pool and every claim of it. */
   private readonly resolveClaim = claimResolver();
+  private readonly resolvePool = poolResolver();
 
   private readonly podsApi: PodClient;
   private readonly claimsApi: CustomClient<PoolClaim>;
@@ -154,7 +155,7 @@ export class ClaimController {
     // from its stored spec with the same defaults, as it always was (see api/resolve.ts).
     const now = this.now();
     const actions = planClaims({
-      pool: pool && resolvePool(pool).resolved,
+      pool: pool && this.resolvePool(pool).resolved,
       claims: claims.map((c) => this.resolveClaim(c).claim),
       members,
       templateHash: pool ? templateHash(pool.spec.template) : undefined,
