@@ -549,6 +549,43 @@ describe('planClaims: bound claims', () => {
   });
 });
 
+describe('planClaims: claims and pools the schema would refuse (stored before a CRD upgrade) are planned as stored', () => {
+  // What the door gives the planner for an invalid object is its stored spec with the defaults applied, exactly as the
+  // planner read it before the door existed; these rows pin that outcome.
+  const bad = (name: string, spec: Record<string, unknown>, o: ClaimOpts = {}): PoolClaim => claim(name, { ...o, spec });
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    {
+      name: 'a negative waitTimeoutSeconds fails at once when no member is free',
+      input: { claims: [bad('c', { waitTimeoutSeconds: -5 })] },
+      want: ['fail c NoReadyMembers'],
+    },
+    {
+      name: 'a priority beyond int32 is served first',
+      input: { claims: [claim('a', { age: 5 }), bad('b', { priority: 2 ** 40 }, { age: 1 })], members: [pod('m1')] },
+      want: ['bind b m1', 'set-pending a Queued #1', 'set-pool-pending 1'],
+    },
+    {
+      name: 'an unknown reclaimPolicy deletes the member when the claim goes',
+      input: {
+        claims: [bad('c', { reclaimPolicy: 'Keep' }, { deleting: true, finalizers: [CLAIM_FINALIZER] })],
+        members: [pod('m1', { claim: claim('c') })],
+      },
+      want: ['delete-member c m1 released', 'remove-finalizer c'],
+    },
+    {
+      name: 'a pool with an invalid size still hands out the members it has, by its stored queue policy',
+      input: {
+        pool: pool({ targetSize: -1, claimQueue: { maxPending: 0 } }),
+        claims: [claim('a', { age: 5 }), claim('b', { age: 5 })],
+        members: [pod('m1')],
+      },
+      want: ['bind a m1', 'fail b QueueFull'],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
+  });
+});
+
 describe('planClaims: deletion and finalizers', () => {
   const ret = (o: ClaimOpts = {}): PoolClaim =>
     claim('c', { deleting: true, finalizers: [CLAIM_FINALIZER], ...o, spec: { reclaimPolicy: 'Return', ...o.spec } });

@@ -113,6 +113,7 @@ function claimedAt(member: Member): number | undefined {
 
 function poolGoing(pool: ResolvedPool): boolean {
   const deleting = pool.metadata.deletionTimestamp !== undefined && pool.metadata.deletionTimestamp !== null;
+  // Exactly true: an invalid pool's stored drain (planned as stored, see api/resolve.ts) drains only when it is true.
   return deleting || pool.spec.drain === true;
 }
 
