@@ -1,5 +1,6 @@
-import { resolvePool } from './resolve.js';
-import type { InstancePool, InstancePoolSpec } from './types.js';
+import type { ResolvedClaimSpec, ResolvedPoolSpec } from './defaults.js';
+import { claimResolver, poolResolver, resolveClaim, resolvePool } from './resolve.js';
+import type { InstancePool, InstancePoolSpec, PoolClaim, PoolClaimSpec, PoolClaimStatus } from './types.js';
 
 function pool(spec: Partial<InstancePoolSpec>): InstancePool {
   return {
@@ -29,5 +30,125 @@ describe('resolvePool, the door', () => {
     expect(v.ok).toBe(want.ok);
     expect(v.spec).toMatchObject({ target: want.target, maxSize: want.maxSize });
     if (!v.ok) expect(v.message).toMatch(want.message ?? /./);
+  });
+});
+
+describe('resolvePool, what the claim planner reads', () => {
+  const cases: {
+    name: string;
+    spec: Partial<InstancePoolSpec>;
+    want: { ok: boolean; resolved: Partial<ResolvedPoolSpec> };
+  }[] = [
+    {
+      name: 'a valid pool: the queue policy, claim order and drain defaulted',
+      spec: {},
+      want: { ok: true, resolved: { claimOrder: 'OldestReady', claimQueue: { strategy: 'Priority', onFull: 'RejectNewest' }, drain: false } },
+    },
+    {
+      name: 'a valid pool: what it sets stands',
+      spec: { claimOrder: 'PackNodes', claimQueue: { strategy: 'FIFO', maxPending: 2 }, drain: true },
+      want: { ok: true, resolved: { claimOrder: 'PackNodes', claimQueue: { strategy: 'FIFO', maxPending: 2, onFull: 'RejectNewest' }, drain: true } },
+    },
+    {
+      name: 'an invalid pool: its stored queue policy with the same defaults, as the claim planner always read it',
+      spec: { targetSize: -1, claimQueue: { maxPending: 3 } },
+      want: { ok: false, resolved: { claimOrder: 'OldestReady', claimQueue: { strategy: 'Priority', maxPending: 3, onFull: 'RejectNewest' } } },
+    },
+  ];
+  it.each(cases)('$name', ({ spec, want }) => {
+    const cached = pool(spec);
+    const v = resolvePool(cached);
+    expect(v.ok).toBe(want.ok);
+    expect(v.resolved.spec).toMatchObject(want.resolved);
+    // Metadata and status as cached: the planner compares them with what the caches show.
+    expect(v.resolved.metadata).toBe(cached.metadata);
+  });
+});
+
+function claimOf(spec: unknown, status?: unknown): PoolClaim {
+  return {
+    apiVersion: 'warmpool.dev/v1alpha1',
+    kind: 'PoolClaim',
+    metadata: { name: 'c', namespace: 'ns', uid: 'u', resourceVersion: '7' },
+    spec: spec as PoolClaimSpec,
+    ...(status !== undefined && { status: status as PoolClaimStatus }),
+  };
+}
+
+describe('resolveClaim, the door for claims', () => {
+  const cases: {
+    name: string;
+    spec: unknown;
+    status?: unknown;
+    want: { ok: boolean; spec: Partial<ResolvedClaimSpec>; message?: RegExp };
+  }[] = [
+    {
+      name: 'a valid claim: reclaimPolicy and priority defaulted, the timeouts stay unset',
+      spec: { poolName: 'web' },
+      want: { ok: true, spec: { poolName: 'web', reclaimPolicy: 'Delete', priority: 0 } },
+    },
+    {
+      name: 'a valid claim: what it sets stands',
+      spec: { poolName: 'web', reclaimPolicy: 'Return', priority: -3, waitTimeoutSeconds: 0, ttlSecondsAfterBound: 60, acquiredBy: 'ci' },
+      want: { ok: true, spec: { reclaimPolicy: 'Return', priority: -3, waitTimeoutSeconds: 0, ttlSecondsAfterBound: 60, acquiredBy: 'ci' } },
+    },
+    {
+      name: 'an invalid claim: the message names the field; the stored spec with the same defaults is planned as before',
+      spec: { poolName: 'web', waitTimeoutSeconds: -5 },
+      want: { ok: false, spec: { waitTimeoutSeconds: -5, reclaimPolicy: 'Delete', priority: 0 }, message: /^spec\.waitTimeoutSeconds: / },
+    },
+    {
+      name: 'an invalid reclaimPolicy stays as stored (anything but Return deletes, as before)',
+      spec: { poolName: 'web', reclaimPolicy: 'Keep', priority: 2 },
+      want: { ok: false, spec: { reclaimPolicy: 'Keep' as ResolvedClaimSpec['reclaimPolicy'], priority: 2 }, message: /spec\.reclaimPolicy/ },
+    },
+    {
+      name: 'every error is named',
+      spec: { poolName: 'web', priority: 2 ** 31, ttlSecondsAfterBound: -1 },
+      want: { ok: false, spec: { priority: 2 ** 31, reclaimPolicy: 'Delete' }, message: /spec\.priority: .*; spec\.ttlSecondsAfterBound: / },
+    },
+    {
+      name: 'a spec that is not an object resolves to one that names no pool',
+      spec: 'web',
+      want: { ok: false, spec: { poolName: '', reclaimPolicy: 'Delete', priority: 0 }, message: /^spec: / },
+    },
+    {
+      name: 'a malformed status does not make the claim invalid, and is kept as cached',
+      spec: { poolName: 'web' },
+      status: { phase: 'Sleeping' },
+      want: { ok: true, spec: { reclaimPolicy: 'Delete' } },
+    },
+  ];
+  it.each(cases)('$name', ({ spec, status, want }) => {
+    const cached = claimOf(spec, status);
+    const v = resolveClaim(cached);
+    expect(v.ok).toBe(want.ok);
+    expect(v.claim.spec).toMatchObject(want.spec);
+    if (!v.ok) expect(v.message).toMatch(want.message ?? /./);
+    expect(v.claim.metadata).toBe(cached.metadata);
+    expect(v.claim.status).toBe(cached.status);
+  });
+
+});
+
+describe('the remembering doors', () => {
+  it('poolResolver validates each cached version once', () => {
+    const door = poolResolver();
+    const first = pool({});
+    const again = door(first);
+    expect(door(first)).toBe(again);
+    const next = { ...first, metadata: { ...first.metadata, resourceVersion: '8' } };
+    expect(door(next)).not.toBe(again);
+    expect(door(next).resolved.metadata.resourceVersion).toBe('8');
+  });
+
+  it('claimResolver validates each cached version once', () => {
+    const door = claimResolver();
+    const first = claimOf({ poolName: 'web' });
+    const again = door(first);
+    expect(door(first)).toBe(again);
+    const next = { ...first, metadata: { ...first.metadata, resourceVersion: '8' } };
+    expect(door(next)).not.toBe(again);
+    expect(door(next).claim.metadata.resourceVersion).toBe('8');
   });
 });

@@ -2,9 +2,11 @@
 // installed CRD may be older, the object may not come from the API server), defaulted, and resolved into the
 // numbers the planner works with. The verdict is either a valid pool or an invalid one with its message; either
 // way the planner gets a ResolvedSpec whose numbers are safe (an invalid spec's garbage reads as zero).
-import { withPoolDefaults } from './defaults.js';
-import type { InstancePool, InstancePoolSpec, LifecycleClass } from './types.js';
-import { reservedLabelWarnings, validatePool } from './validate.js';
+// Claims go through the same door (resolveClaim), so the claim planner never applies a default itself.
+import { isRecord } from './conform.js';
+import { withClaimDefaults, withPoolDefaults, type ResolvedClaimSpec, type ResolvedPoolSpec } from './defaults.js';
+import type { InstancePool, InstancePoolSpec, LifecycleClass, PoolClaim, PoolClaimSpec } from './types.js';
+import { reservedLabelWarnings, validateClaim, validatePool } from './validate.js';
 
 /** The spec with defaults applied and the target clamped into its bounds. */
 export interface ResolvedSpec {
@@ -43,6 +45,14 @@ export function resolveSpec(spec: InstancePoolSpec): ResolvedSpec {
   };
 }
 
+/**
+ * A pool as the claim planner reads it: metadata and status as cached, the spec with every default applied (the
+ * queue policy, the claim order, drain). The spec of a valid pool is the validated one; an invalid pool's is its
+ * stored spec with the same defaults, which is how the claim planner read it before the door: its claims keep
+ * binding the members it has, as they did.
+ */
+export type ResolvedPool = InstancePool & { spec: ResolvedPoolSpec };
+
 /** A pool as it comes through the door. */
 export type PoolVerdict =
   | {
@@ -50,6 +60,8 @@ export type PoolVerdict =
       /** Pruned and defaulted as the API server would store it. */
       pool: InstancePool;
       spec: ResolvedSpec;
+      /** What the claim planner reads. */
+      resolved: ResolvedPool;
       /** The operator's own keys in the template (an older CRD let them in); reported, never copied to members. */
       warnings: string[];
     }
@@ -58,6 +70,7 @@ export type PoolVerdict =
       /** As cached: there is no valid form of it. */
       pool: InstancePool;
       spec: ResolvedSpec;
+      resolved: ResolvedPool;
       /** One "field: message" per error. */
       errors: string[];
       message: string;
@@ -66,8 +79,78 @@ export type PoolVerdict =
 export function resolvePool(cached: InstancePool): PoolVerdict {
   const validation = validatePool(cached);
   if (validation.ok) {
-    return { ok: true, pool: validation.pool, spec: resolveSpec(validation.pool.spec), warnings: reservedLabelWarnings(validation.pool) };
+    const { pool } = validation;
+    return {
+      ok: true,
+      pool,
+      spec: resolveSpec(pool.spec),
+      resolved: { ...cached, spec: withPoolDefaults(pool.spec) },
+      warnings: reservedLabelWarnings(pool),
+    };
   }
   const errors = validation.errors.map((e) => `${e.field}: ${e.message}`);
-  return { ok: false, pool: cached, spec: resolveSpec(cached.spec), errors, message: errors.join('; ') };
+  return {
+    ok: false,
+    pool: cached,
+    spec: resolveSpec(cached.spec),
+    resolved: { ...cached, spec: withPoolDefaults(cached.spec) },
+    errors,
+    message: errors.join('; '),
+  };
+}
+
+/** A claim as the claim planner reads it: metadata and status as cached, the spec with every default applied. */
+export type ResolvedClaim = PoolClaim & { spec: ResolvedClaimSpec };
+
+/**
+ * A claim as it comes through the door. Either way the planner gets a ResolvedClaim; an invalid one (stored before a
+ * CRD upgrade, or not from the API server) is its stored spec with the same defaults, which is exactly how the
+ * planner read it before the door, so it is planned as it always was. The verdict says why it is invalid.
+ */
+export type ClaimVerdict =
+  | { ok: true; claim: ResolvedClaim }
+  | {
+      ok: false;
+      claim: ResolvedClaim;
+      /** One "field: message" per error. */
+      errors: string[];
+      message: string;
+    };
+
+export function resolveClaim(cached: PoolClaim): ClaimVerdict {
+  const validation = validateClaim(cached);
+  if (validation.ok) return { ok: true, claim: { ...cached, spec: withClaimDefaults(validation.claim.spec) } };
+  const errors = validation.errors.map((e) => `${e.field}: ${e.message}`);
+  // A spec that is not even an object was never plannable; it resolves to one that names no pool.
+  const stored: unknown = cached.spec;
+  const spec: PoolClaimSpec = isRecord(stored) ? cached.spec : { poolName: '' };
+  return { ok: false, claim: { ...cached, spec: withClaimDefaults(spec) }, errors, message: errors.join('; ') };
+}
+
+/**
+ * A door that remembers its verdict per cached object. The claim controller resolves its pool and every claim of it
+ * on each pass, and validation is not free (measured here: ~40 us a claim, ~0.5 ms a pool with a small template);
+ * cached objects are never changed in place (an update replaces them), so each version is validated once. The memory
+ * goes with the object.
+ */
+function remembered<T extends object, V>(resolve: (cached: T) => V): (cached: T) => V {
+  const verdicts = new WeakMap<T, V>();
+  return (cached) => {
+    let verdict = verdicts.get(cached);
+    if (verdict === undefined) {
+      verdict = resolve(cached);
+      verdicts.set(cached, verdict);
+    }
+    return verdict;
+  };
+}
+
+/** resolveClaim, remembered per cached object. */
+export function claimResolver(): (cached: PoolClaim) => ClaimVerdict {
+  return remembered(resolveClaim);
+}
+
+/** resolvePool, remembered per cached object. */
+export function poolResolver(): (cached: InstancePool) => PoolVerdict {
+  return remembered(resolvePool);
 }

@@ -46,16 +46,16 @@ const picks = (order: ClaimOrder, members: MemberView[], n: number, excluded: st
 
 describe('isClaimable', () => {
   it.each([
-    ['ready, labelled ready', member('m', 1), true],
-    ['on an older template (any ready member may be claimed)', member('m', 1, 'n1', 'ready', { templateHash: 'old' }), true],
-    ['Ready but still labelled warming', member('m', 1, 'n1', 'ready', { stateLabel: 'warming' }), false],
-    ['labelled ready, Ready went False', member('m', 1, 'n1', 'failed', { ready: false, healthy: false, failure: 'NotReady' }), false],
-    ['being deleted', member('m', 1, 'n1', 'terminating'), false],
-    ['claimed', member('m', 1, 'n1', 'claimed'), false],
-    ['carrying only a claim uid', member('m', 1, 'n1', 'ready', { claimUid: 'x' }), false],
-    ['warming', member('m', undefined, 'n1', 'warming', { stateLabel: 'warming', ready: false }), false],
-  ])('%s -> %s', (_name, view, expected) => {
-    expect(isClaimable(view)).toBe(expected);
+    { name: 'ready, labelled ready', view: member('m', 1), want: true },
+    { name: 'on an older template (any ready member may be claimed)', view: member('m', 1, 'n1', 'ready', { templateHash: 'old' }), want: true },
+    { name: 'Ready but still labelled warming', view: member('m', 1, 'n1', 'ready', { stateLabel: 'warming' }), want: false },
+    { name: 'labelled ready, Ready went False', view: member('m', 1, 'n1', 'failed', { ready: false, healthy: false, failure: 'NotReady' }), want: false },
+    { name: 'being deleted', view: member('m', 1, 'n1', 'terminating'), want: false },
+    { name: 'claimed', view: member('m', 1, 'n1', 'claimed'), want: false },
+    { name: 'carrying only a claim uid', view: member('m', 1, 'n1', 'ready', { claimUid: 'x' }), want: false },
+    { name: 'warming', view: member('m', undefined, 'n1', 'warming', { stateLabel: 'warming', ready: false }), want: false },
+  ])('$name -> $want', ({ view, want }) => {
+    expect(isClaimable(view)).toBe(want);
   });
 });
 
@@ -63,10 +63,10 @@ describe('allocate', () => {
   const members = [member('m-new', 30), member('m-old', 10), member('m-none', undefined), member('m-b', 20), member('m-a', 20)];
 
   it.each([
-    ['OldestReady', ['c0:m-old', 'c1:m-a', 'c2:m-b', 'c3:m-new', 'c4:m-none']],
-    ['NewestReady', ['c0:m-new', 'c1:m-a', 'c2:m-b', 'c3:m-old', 'c4:m-none']],
-  ] as const)('%s, ties by name, no ready time last', (order, expected) => {
-    expect(picks(order, members, 5)).toEqual(expected);
+    { order: 'OldestReady', want: ['c0:m-old', 'c1:m-a', 'c2:m-b', 'c3:m-new', 'c4:m-none'] },
+    { order: 'NewestReady', want: ['c0:m-new', 'c1:m-a', 'c2:m-b', 'c3:m-old', 'c4:m-none'] },
+  ] as const)('$order, ties by name, no ready time last', ({ order, want }) => {
+    expect(picks(order, members, 5)).toEqual(want);
   });
 
   it('serves claims in the order given, each member once; the rest stay unpaired', () => {

@@ -4,8 +4,8 @@
 import type { ClaimOrder, PoolClaim } from '../api/types.js';
 import type { MemberView } from '../member/members.js';
 
-export interface Pair {
-  claim: PoolClaim;
+export interface Pair<C extends PoolClaim = PoolClaim> {
+  claim: C;
   member: MemberView;
 }
 
@@ -42,12 +42,12 @@ function newestReady(a: MemberView, b: MemberView): number {
  * (Spread) claimed members of this pool, counting the pairs made so far in this pass; ties go to the node whose
  * oldest ready member is oldest.
  */
-function byNode(
-  claims: readonly PoolClaim[],
+function byNode<C extends PoolClaim>(
+  claims: readonly C[],
   candidates: readonly MemberView[],
   claimed: readonly MemberView[],
   pack: boolean,
-): Pair[] {
+): Pair<C>[] {
   const queues = new Map<string, MemberView[]>();
   for (const member of [...candidates].sort(oldestReady)) {
     const node = member.nodeName ?? '';
@@ -59,7 +59,7 @@ function byNode(
   for (const member of claimed) counts.set(member.nodeName ?? '', (counts.get(member.nodeName ?? '') ?? 0) + 1);
   const next = new Map<string, number>();
 
-  const pairs: Pair[] = [];
+  const pairs: Pair<C>[] = [];
   for (const claim of claims) {
     let best: { node: string; head: MemberView; count: number } | undefined;
     for (const [node, queue] of queues) {
@@ -84,19 +84,19 @@ function byNode(
  * members (the claimed ones inform PackNodes and SpreadNodes); `excluded` holds uids never to hand out, such as
  * members a Bound claim names while the cache does not show them claimed yet. Claims beyond the supply stay unpaired.
  */
-export function allocate(
-  claims: readonly PoolClaim[],
+export function allocate<C extends PoolClaim>(
+  claims: readonly C[],
   members: readonly MemberView[],
   order: ClaimOrder,
   excluded: ReadonlySet<string>,
-): Pair[] {
+): Pair<C>[] {
   const candidates = members.filter((m) => isClaimable(m) && !excluded.has(m.uid));
   if (order === 'PackNodes' || order === 'SpreadNodes') {
     const claimed = members.filter((m) => m.phase === 'claimed');
     return byNode(claims, candidates, claimed, order === 'PackNodes');
   }
   const sorted = candidates.sort(order === 'NewestReady' ? newestReady : oldestReady);
-  const pairs: Pair[] = [];
+  const pairs: Pair<C>[] = [];
   for (const [i, claim] of claims.entries()) {
     const member = sorted[i];
     if (member === undefined) break;

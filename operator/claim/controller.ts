@@ -4,6 +4,7 @@
 // by one claim status write. A 409 means another writer won: the pool is planned again from fresh caches.
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
 import { templateHash } from '../api/hash.js';
+import { claimResolver, poolResolver } from '../api/resolve.js';
 import {
   ANN_CLAIM_UID,
   API_VERSION,
@@ -28,13 +29,13 @@ import type { WorkQueue } from '../kube/workqueue.js';
 import { clampDelayMs } from '../kube/timers.js';
 import { memberOwner, memberPoolKey, toMillis } from '../member/members.js';
 import { joinKey, splitKey } from '../kube/key.js';
+import { Arrivals } from './arrivals.js';
 import { recordBindFailure, type BindFailure } from './bind-failure.js';
 import { statusMergePatch, type ClaimAction } from './model.js';
 import type { ClaimObserver } from './observer.js';
 import { planClaims } from './plan.js';
+import { PoolPendingWrites } from './pool-pending.js';
 
-/** The pool's status.pendingClaims is written at most this often: it is for people, not for the claim path. */
-const POOL_PENDING_MIN_INTERVAL_MS = 2_000;
 /** After a lost race for a member, plan the pool again this soon (the informer delivers the winner's write). */
 const CONFLICT_REQUEUE_MS = 50;
 /** How long a bind we made may be missing from the pod cache before we stop covering for the cache. */
@@ -69,7 +70,8 @@ export class ClaimController {
    * The context is the pass's claim uids: a member is shown bound only to a claim the pass still lists.
    */
   private readonly ownBinds = new OwnWrites<V1Pod, ReadonlySet<string>>({ ttlMs: BIND_MEMORY_MS, now: () => this.now() });
-  private readonly poolPending = new Map<string, { value: number; at: number }>();
+  /** What this process last wrote to each pool's status.pendingClaims, which paces the next write. */
+  private readonly poolPending = new PoolPendingWrites();
   /** Binds under way, by claim uid: later passes leave their claims alone until they finish. */
   private readonly inFlight = new Map<string, Promise<void>>();
   /**
@@ -85,7 +87,11 @@ export class ClaimController {
    */
   private readonly bindFailures = new Map<string, BindFailure>();
   /** When this process first saw each new claim, for the latency metrics (creationTimestamp has 1 s resolution). */
-  private readonly firstSeen = new Map<string, number>();
+  private readonly arrivals = new Arrivals();
+
+  /** The doors, remembering each cached version's verdict: a pass resolves its pool and every claim of it. */
+  private readonly resolveClaim = claimResolver();
+  private readonly resolvePool = poolResolver();
 
   private readonly podsApi: PodClient;
   private readonly claimsApi: CustomClient<PoolClaim>;
@@ -112,7 +118,7 @@ export class ClaimController {
       if (c.metadata.namespace && c.spec?.poolName) queue.add(joinKey(c.metadata.namespace, c.spec.poolName));
     };
     claims.onAdd((c) => {
-      if (c.metadata.uid && c.status?.phase === undefined) this.firstSeen.set(c.metadata.uid, this.now());
+      this.arrivals.seen(c, this.now());
       byClaim(c);
     });
     claims.onUpdate((c, old) => {
@@ -121,7 +127,7 @@ export class ClaimController {
       if (claimChangeMatters(c, old)) byClaim(c);
     });
     claims.onDelete((c) => {
-      this.firstSeen.delete(c.metadata.uid ?? '');
+      this.arrivals.forget(c.metadata.uid ?? '');
       this.bindFailures.delete(c.metadata.uid ?? '');
       byClaim(c);
     });
@@ -137,23 +143,26 @@ export class ClaimController {
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
+    // Observe: the caches as our own writes leave them (see OwnWrites).
     const { namespace, name: poolName } = splitKey(key);
     const pool = this.d.pools.get(poolName, namespace);
-    // The caches as our own writes leave them (see OwnWrites): what the pass plans from.
     const claims = this.ownClaimWrites.viewAll(this.d.claimsByPool.list(namespace, poolName), (c) => c.metadata.uid ?? '', undefined);
     const pods = this.d.podsByPool.list(namespace, poolName);
     const members =
       this.ownBinds.size === 0 ? [...pods] : this.ownBinds.viewAll(pods, (p) => p.metadata?.name ?? '', new Set(claims.map((c) => c.metadata.uid ?? '')));
     if (claims.length === 0 && !pool) return;
+    // Plan, from the pool and claims as resolved at the door: validated and defaulted. An invalid one is planned
+    // from its stored spec with the same defaults, as it always was (see api/resolve.ts).
     const now = this.now();
     const actions = planClaims({
-      pool,
-      claims,
+      pool: pool && this.resolvePool(pool).resolved,
+      claims: claims.map((c) => this.resolveClaim(c).claim),
       members,
       templateHash: pool ? templateHash(pool.spec.template) : undefined,
       now,
       bindFailures: this.bindFailures,
     });
+    // Act: all but the claims whose binds are still under way.
     const planned = this.inFlight.size === 0 ? actions : actions.filter((a) => !('claim' in a) || !this.inFlight.has(a.claim.uid));
     if (planned.length === 0) return;
     return this.d.observer.pass(namespace, poolName, () => this.act(namespace, poolName, claims, planned, now));
@@ -298,8 +307,7 @@ export class ClaimController {
         // meanwhile, its status stands and ours is refused; the next pass finds our member recording a claim
         // that names another, and hands it back. Without the guard each side could keep its own member.
         await guardedWrite(() => this.writeClaimStatus(namespace, a.claim.name, claim, a.status, true), 'throw');
-        const arrived = claimArrival(toMillis(claim?.metadata.creationTimestamp), this.firstSeen.get(a.claim.uid)) ?? t0;
-        this.firstSeen.delete(a.claim.uid);
+        const arrived = this.arrivals.take(a.claim.uid, toMillis(claim?.metadata.creationTimestamp)) ?? t0;
         const done = this.now();
         observer.bound(namespace, poolName, {
           queueSeconds: Math.max(0, (t0 - arrived) / 1000),
@@ -385,19 +393,16 @@ export class ClaimController {
   private async writePoolPending(namespace: string, poolName: string, value: number, now: number): Promise<void> {
     const key = joinKey(namespace, poolName);
     this.d.observer.pending(namespace, poolName, value);
-    const last = this.poolPending.get(key);
     const pool = this.d.pools.get(poolName, namespace);
-    if (!pool || (pool.status?.pendingClaims ?? 0) === value || last?.value === value) return;
-    if (last && now - last.at < POOL_PENDING_MIN_INTERVAL_MS) {
-      this.d.queue.addAfter(key, POOL_PENDING_MIN_INTERVAL_MS - (now - last.at));
-      return;
-    }
+    const decision = this.poolPending.decide(key, pool && (pool.status?.pendingClaims ?? 0), value, now);
+    if (decision.kind === 'later') this.d.queue.addAfter(key, decision.afterMs);
+    if (decision.kind !== 'write') return;
     await this.poolsApi.mergePatchStatus({ namespace, name: poolName }, { pendingClaims: value }).catch(
       (err: unknown) => {
         if (!isNotFound(err)) throw err;
       },
     );
-    this.poolPending.set(key, { value, at: now });
+    this.poolPending.wrote(key, value, now);
   }
 }
 
@@ -438,17 +443,6 @@ function refObject(namespace: string, ref: { name: string; uid: string }): PoolC
     metadata: { namespace, name: ref.name, uid: ref.uid },
     spec: { poolName: '' },
   };
-}
-
-/**
- * When a claim arrived, in ms, for its latency metrics. creationTimestamp is truncated to the second, so a claim made
- * at 12:00:00.900 and bound 50 ms later would count 950 ms. The first sight of it by this process is precise and
- * never before its creation; it is used when it falls inside the creation second (seen at once, the usual case).
- * Otherwise (a claim that existed before this process started) the truncated time is all there is.
- */
-export function claimArrival(createdMs: number | undefined, firstSeenMs: number | undefined): number | undefined {
-  if (createdMs === undefined) return firstSeenMs;
-  return firstSeenMs !== undefined && firstSeenMs >= createdMs && firstSeenMs < createdMs + 1000 ? firstSeenMs : createdMs;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { InstancePool, PoolClaim } from '../api/types.js';
-import { claimArrival, claimChangeMatters, podChangeMatters, poolChangeMattersToClaims } from './controller.js';
+import { claimChangeMatters, podChangeMatters, poolChangeMattersToClaims } from './controller.js';
 
 const claim = (over: Partial<PoolClaim['metadata']> = {}, phase?: string): PoolClaim => ({
   apiVersion: 'warmpool.dev/v1alpha1',
@@ -21,27 +21,27 @@ const pod = (state: string, ready: boolean, claimUid?: string, extra: Partial<V1
 });
 
 describe('which updates wake the claim planner', () => {
-  it.each<[string, PoolClaim, PoolClaim | undefined, boolean]>([
-    ['a new claim', claim(), undefined, true],
-    ['a status write that keeps the phase (queue position, Ready mirror)', claim({}, 'Pending'), claim({}, 'Pending'), false],
-    ['a phase change (another replica bound it)', claim({}, 'Bound'), claim({}, 'Pending'), true],
-    ['a spec change', claim({ generation: 2 }), claim(), true],
-    ['deletion starts', claim({ deletionTimestamp: new Date() }), claim(), true],
-    ['a finalizer goes', claim({ finalizers: [] }), claim({ finalizers: ['warmpool.dev/claim-release'] }), true],
-  ])('claim: %s', (_n, now, old, want) => {
+  it.each<{ name: string; now: PoolClaim; old: PoolClaim | undefined; want: boolean }>([
+    { name: 'a new claim', now: claim(), old: undefined, want: true },
+    { name: 'a status write that keeps the phase (queue position, Ready mirror)', now: claim({}, 'Pending'), old: claim({}, 'Pending'), want: false },
+    { name: 'a phase change (another replica bound it)', now: claim({}, 'Bound'), old: claim({}, 'Pending'), want: true },
+    { name: 'a spec change', now: claim({ generation: 2 }), old: claim(), want: true },
+    { name: 'deletion starts', now: claim({ deletionTimestamp: new Date() }), old: claim(), want: true },
+    { name: 'a finalizer goes', now: claim({ finalizers: [] }), old: claim({ finalizers: ['warmpool.dev/claim-release'] }), want: true },
+  ])('claim: $name', ({ now, old, want }) => {
     expect(claimChangeMatters(now, old)).toBe(want);
   });
 
-  it.each<[string, V1Pod, V1Pod | undefined, boolean]>([
-    ['a new member', pod('warming', false), undefined, true],
-    ['marked ready: claimable now', pod('ready', true), pod('warming', true), true],
-    ['becomes Ready', pod('warming', true), pod('warming', false), true],
-    ['our bind (ready -> claimed with a claim uid)', pod('claimed', true, 'u'), pod('ready', true), false],
-    ['a claimed member loses readiness', pod('claimed', false, 'u'), pod('claimed', true, 'u'), true],
-    ['a member handed back', pod('ready', true), pod('claimed', true, 'u'), true],
-    ['deletion starts', pod('claimed', true, 'u', { deletionTimestamp: new Date() }), pod('claimed', true, 'u'), true],
-    ['nothing the planner reads changed', pod('ready', true), pod('ready', true), false],
-  ])('pod: %s', (_n, now, old, want) => {
+  it.each<{ name: string; now: V1Pod; old: V1Pod | undefined; want: boolean }>([
+    { name: 'a new member', now: pod('warming', false), old: undefined, want: true },
+    { name: 'marked ready: claimable now', now: pod('ready', true), old: pod('warming', true), want: true },
+    { name: 'becomes Ready', now: pod('warming', true), old: pod('warming', false), want: true },
+    { name: 'our bind (ready -> claimed with a claim uid)', now: pod('claimed', true, 'u'), old: pod('ready', true), want: false },
+    { name: 'a claimed member loses readiness', now: pod('claimed', false, 'u'), old: pod('claimed', true, 'u'), want: true },
+    { name: 'a member handed back', now: pod('ready', true), old: pod('claimed', true, 'u'), want: true },
+    { name: 'deletion starts', now: pod('claimed', true, 'u', { deletionTimestamp: new Date() }), old: pod('claimed', true, 'u'), want: true },
+    { name: 'nothing the planner reads changed', now: pod('ready', true), old: pod('ready', true), want: false },
+  ])('pod: $name', ({ now, old, want }) => {
     expect(podChangeMatters(now, old)).toBe(want);
   });
 
@@ -52,27 +52,14 @@ describe('which updates wake the claim planner', () => {
     spec: { targetSize: 1, template: { spec: { containers: [{ name: 'c', image: 'i' }] } } },
     status,
   });
-  it.each<[string, InstancePool, InstancePool | undefined, boolean]>([
-    ['a new pool', pool(), undefined, true],
-    ['the pool controller writes its counts', pool({}, { readyCount: 3 }), pool({}, { readyCount: 2 }), false],
-    ['a spec change (drain, queue policy, template)', pool({ generation: 2 }), pool(), true],
-    ['deletion starts', pool({ deletionTimestamp: new Date() }), pool(), true],
-    ['pendingClaims changed by another writer', pool({}, { pendingClaims: 0 }), pool({}, { pendingClaims: 4 }), true],
-    ['recreated under the same name', pool({ uid: 'other' }), pool(), true],
-  ])('pool: %s', (_n, now, old, want) => {
+  it.each<{ name: string; now: InstancePool; old: InstancePool | undefined; want: boolean }>([
+    { name: 'a new pool', now: pool(), old: undefined, want: true },
+    { name: 'the pool controller writes its counts', now: pool({}, { readyCount: 3 }), old: pool({}, { readyCount: 2 }), want: false },
+    { name: 'a spec change (drain, queue policy, template)', now: pool({ generation: 2 }), old: pool(), want: true },
+    { name: 'deletion starts', now: pool({ deletionTimestamp: new Date() }), old: pool(), want: true },
+    { name: 'pendingClaims changed by another writer', now: pool({}, { pendingClaims: 0 }), old: pool({}, { pendingClaims: 4 }), want: true },
+    { name: 'recreated under the same name', now: pool({ uid: 'other' }), old: pool(), want: true },
+  ])('pool: $name', ({ now, old, want }) => {
     expect(poolChangeMattersToClaims(now, old)).toBe(want);
-  });
-});
-
-describe('claimArrival, for the latency metrics', () => {
-  const created = Date.parse('2026-11-24T12:00:00Z'); // truncated: the claim was made within this second
-  it.each<[string, number | undefined, number | undefined, number | undefined]>([
-    ['seen within its creation second: the precise first sight', created, created + 900, created + 900],
-    ['seen after its creation second (existed before we started): the truncated time', created, created + 5_000, created],
-    ['a clock skewed before creation: the truncated time', created, created - 10, created],
-    ['never seen (bound by a pass after a restart): the truncated time', created, undefined, created],
-    ['no creationTimestamp: the first sight', undefined, created, created],
-  ])('%s', (_n, c, seen, want) => {
-    expect(claimArrival(c, seen)).toBe(want);
   });
 });

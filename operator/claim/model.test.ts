@@ -162,15 +162,15 @@ describe('pendingCurrent and readyCurrent', () => {
   const member = { name: 'web-abc', uid: 'pod-uid' };
   const pending = claim({ status: pendingStatus(claim(), 'Queued', 'waiting', 4, T0) });
 
-  it.each<[string, PoolClaim, boolean]>([
-    ['the same', pending, true],
-    ['another position', claim({ status: { ...pending.status, queuePosition: 5 } }), false],
-    ['another reason', claim({ status: pendingStatus(claim(), 'PoolNotFound', 'waiting', 4, T0) }), false],
-    ['another message', claim({ status: pendingStatus(claim(), 'Queued', 'other', 4, T0) }), false],
-    ['a newer generation', { ...pending, metadata: { ...pending.metadata, generation: 3 } }, false],
-    ['no status', claim(), false],
-  ])('pendingCurrent: %s -> %s', (_name, c, expected) => {
-    expect(pendingCurrent(c, 'Queued', 'waiting', 4)).toBe(expected);
+  it.each<{ name: string; c: PoolClaim; want: boolean }>([
+    { name: 'the same', c: pending, want: true },
+    { name: 'another position', c: claim({ status: { ...pending.status, queuePosition: 5 } }), want: false },
+    { name: 'another reason', c: claim({ status: pendingStatus(claim(), 'PoolNotFound', 'waiting', 4, T0) }), want: false },
+    { name: 'another message', c: claim({ status: pendingStatus(claim(), 'Queued', 'other', 4, T0) }), want: false },
+    { name: 'a newer generation', c: { ...pending, metadata: { ...pending.metadata, generation: 3 } }, want: false },
+    { name: 'no status', c: claim(), want: false },
+  ])('pendingCurrent: $name -> $want', ({ c, want }) => {
+    expect(pendingCurrent(c, 'Queued', 'waiting', 4)).toBe(want);
   });
 
   it('readyCurrent follows the member', () => {
@@ -213,13 +213,13 @@ describe('kstatus conditions of a claim', () => {
     Stalled: st.conditions?.find((c) => c.type === 'Stalled')?.status,
     Ready: st.conditions?.find((c) => c.type === 'Ready')?.status,
   });
-  it.each<[string, () => PoolClaimStatus, Record<string, string | undefined>]>([
-    ['Pending is in progress', () => pendingStatus(claim(), 'Queued', 'waiting', 1, NOW), { Reconciling: 'True', Stalled: 'False', Ready: 'False' }],
-    ['Bound is current', () => boundStatus(claim(), member, true, NOW, NOW), { Reconciling: 'False', Stalled: 'False', Ready: 'True' }],
-    ['Failed has failed', () => failedStatus(claim(), 'NoReadyMembers', 'none', NOW), { Reconciling: 'False', Stalled: 'True', Ready: 'False' }],
-    ['Lost has failed', () => lostStatus(claim(), member, 'gone', NOW), { Reconciling: 'False', Stalled: 'True', Ready: 'False' }],
-    ['Released is current and has no Ready condition', () => releasedStatus(claim(), 'held', NOW), { Reconciling: 'False', Stalled: 'False', Ready: undefined }],
-  ])('%s', (_name, build, want) => {
+  it.each<{ name: string; build: () => PoolClaimStatus; want: Record<string, string | undefined> }>([
+    { name: 'Pending is in progress', build: () => pendingStatus(claim(), 'Queued', 'waiting', 1, NOW), want: { Reconciling: 'True', Stalled: 'False', Ready: 'False' } },
+    { name: 'Bound is current', build: () => boundStatus(claim(), member, true, NOW, NOW), want: { Reconciling: 'False', Stalled: 'False', Ready: 'True' } },
+    { name: 'Failed has failed', build: () => failedStatus(claim(), 'NoReadyMembers', 'none', NOW), want: { Reconciling: 'False', Stalled: 'True', Ready: 'False' } },
+    { name: 'Lost has failed', build: () => lostStatus(claim(), member, 'gone', NOW), want: { Reconciling: 'False', Stalled: 'True', Ready: 'False' } },
+    { name: 'Released is current and has no Ready condition', build: () => releasedStatus(claim(), 'held', NOW), want: { Reconciling: 'False', Stalled: 'False', Ready: undefined } },
+  ])('$name', ({ build, want }) => {
     expect(kstatus(build())).toEqual(want);
   });
 });

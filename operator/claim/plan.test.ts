@@ -9,6 +9,7 @@ import { MAX_TIMER_DELAY_MS } from '../kube/timers.js';
 import { bindRetryAt, type BindFailure } from './bind-failure.js';
 import type { BindAction, ClaimAction, FailAction } from './model.js';
 import { PENDING_WRITE_GRACE_MS, boundStatus, claimMember, failedStatus, memberClaimPatch, pendingStatus } from './model.js';
+import { claimResolver, resolveClaim, resolvePool, type ResolvedClaim } from '../api/resolve.js';
 import type { ClaimPlanInput } from './plan.js';
 import { REQUEUE_FLOOR_MS, planClaims } from './plan.js';
 import { comparePriority } from './queue.js';
@@ -108,8 +109,19 @@ function bound(c: PoolClaim, p: V1Pod, age = 10, ready = true): PoolClaim {
   return { ...c, status: boundStatus(c, claimMember(p), ready, NOW - age * S, NOW - age * S) };
 }
 
-function plan(over: Partial<ClaimPlanInput>): ClaimAction[] {
-  return planClaims({ pool: pool(), claims: [], members: [], templateHash: HASH, now: NOW, ...over });
+/** The planner's input as the caches hold it: the pool and the claims before the door. */
+type CachedInput = Omit<ClaimPlanInput, 'pool' | 'claims'> & { pool: InstancePool | undefined; claims: readonly PoolClaim[] };
+
+/**
+ * Through the door, as the controller does it: the pool and every claim resolved. The simulation's passes go through
+ * one that remembers each claim version, as the controller's does (its world replaces a claim on every write).
+ */
+function resolved(input: CachedInput, door = resolveClaim): ClaimPlanInput {
+  return { ...input, pool: input.pool && resolvePool(input.pool).resolved, claims: input.claims.map((c) => door(c).claim) };
+}
+
+function plan(over: Partial<CachedInput>): ClaimAction[] {
+  return planClaims(resolved({ pool: pool(), claims: [], members: [], templateHash: HASH, now: NOW, ...over }));
 }
 
 function summary(a: ClaimAction): string {
@@ -142,7 +154,7 @@ function summary(a: ClaimAction): string {
   }
 }
 
-const run = (over: Partial<ClaimPlanInput>): string[] => plan(over).map(summary);
+const run = (over: Partial<CachedInput>): string[] => plan(over).map(summary);
 
 describe('planClaims: binding', () => {
   it('binds a fresh claim to the ready member with one pod patch and one status write, nothing else', () => {
@@ -161,82 +173,126 @@ describe('planClaims: binding', () => {
     expect((actions[0] as BindAction).status.waitedSeconds).toBe(1);
   });
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
-    ['priority first, the other waits unwritten within the grace', {
-      claims: [claim('low', { age: 1 }), claim('high', { age: 1, spec: { priority: 5 } })],
-      members: [pod('m1')],
-    }, ['bind high m1', 'set-pool-pending 1', `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`]],
-    ['oldest ready member first', {
-      claims: [claim('a', { age: 3 }), claim('b', { age: 2 })],
-      members: [pod('young', { readyAge: 5 }), pod('old', { readyAge: 90 })],
-    }, ['bind a old', 'bind b young']],
-    ['a Return claim gets the finalizer first', { claims: [claim('r', { spec: { reclaimPolicy: 'Return' } })], members: [pod('m1')] }, [
-      'add-finalizer r',
-      'bind r m1',
-    ]],
-    ['a Return claim that has the finalizer binds at once', {
-      claims: [claim('r', { spec: { reclaimPolicy: 'Return' }, finalizers: [CLAIM_FINALIZER] })],
-      members: [pod('m1')],
-    }, ['bind r m1']],
-    ['a paused pool still hands out members', { pool: pool({ paused: true }), claims: [claim('c')], members: [pod('m1')] }, ['bind c m1']],
-    ['never a member that is not Ready, being deleted, warming, failed or claimed', {
-      claims: [claim('c', { age: 1 })],
-      members: [
-        pod('not-ready', { ready: false }),
-        pod('deleting', { deleting: true }),
-        pod('warming', { state: 'warming' }),
-        pod('failed', { phase: 'Failed' }),
-        pod('taken', { claim: claim('other') }),
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    {
+      name: 'priority first, the other waits unwritten within the grace',
+      input: {
+        claims: [claim('low', { age: 1 }), claim('high', { age: 1, spec: { priority: 5 } })],
+        members: [pod('m1')],
+      },
+      want: ['bind high m1', 'set-pool-pending 1', `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`],
+    },
+    {
+      name: 'oldest ready member first',
+      input: {
+        claims: [claim('a', { age: 3 }), claim('b', { age: 2 })],
+        members: [pod('young', { readyAge: 5 }), pod('old', { readyAge: 90 })],
+      },
+      want: ['bind a old', 'bind b young'],
+    },
+    {
+      name: 'a Return claim gets the finalizer first',
+      input: { claims: [claim('r', { spec: { reclaimPolicy: 'Return' } })], members: [pod('m1')] },
+      want: [
+        'add-finalizer r',
+        'bind r m1',
       ],
-    }, ['delete-member other taken claim-gone', 'set-pool-pending 1', `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`]],
-    ['a member on an older template may be claimed', { claims: [claim('c')], members: [pod('m1', { hash: 'old' })] }, ['bind c m1']],
-    ['never the member a Bound claim names, even when the pod does not show the bind yet', {
-      claims: [bound(claim('b'), pod('m1')), claim('c', { age: 1 })],
-      members: [pod('m1')],
-    }, ['set-pool-pending 1', `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`]],
-  ])('%s', (_name, input, expected) => {
-    expect(run(input)).toEqual(expected);
+    },
+    {
+      name: 'a Return claim that has the finalizer binds at once',
+      input: {
+        claims: [claim('r', { spec: { reclaimPolicy: 'Return' }, finalizers: [CLAIM_FINALIZER] })],
+        members: [pod('m1')],
+      },
+      want: ['bind r m1'],
+    },
+    { name: 'a paused pool still hands out members', input: { pool: pool({ paused: true }), claims: [claim('c')], members: [pod('m1')] }, want: ['bind c m1'] },
+    {
+      name: 'never a member that is not Ready, being deleted, warming, failed or claimed',
+      input: {
+        claims: [claim('c', { age: 1 })],
+        members: [
+          pod('not-ready', { ready: false }),
+          pod('deleting', { deleting: true }),
+          pod('warming', { state: 'warming' }),
+          pod('failed', { phase: 'Failed' }),
+          pod('taken', { claim: claim('other') }),
+        ],
+      },
+      want: ['delete-member other taken claim-gone', 'set-pool-pending 1', `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`],
+    },
+    { name: 'a member on an older template may be claimed', input: { claims: [claim('c')], members: [pod('m1', { hash: 'old' })] }, want: ['bind c m1'] },
+    {
+      name: 'never the member a Bound claim names, even when the pod does not show the bind yet',
+      input: {
+        claims: [bound(claim('b'), pod('m1')), claim('c', { age: 1 })],
+        members: [pod('m1')],
+      },
+      want: ['set-pool-pending 1', `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
   });
 });
 
 describe('planClaims: waiting', () => {
   const queued = (position: number): PoolClaimStatus => pendingStatus(claim('w'), 'Queued', 'waiting for a ready member of pool web', position, T0);
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
-    ['past the grace: Pending with its position', { claims: [claim('w', { age: 5 })] }, ['set-pending w Queued #1', 'set-pool-pending 1']],
-    ['position unchanged: no write', {
-      claims: [claim('w', { age: 5, status: queued(1) })],
-      pool: { ...pool(), status: { pendingClaims: 1 } },
-    }, []],
-    ['position moved within its power-of-two bucket: no write', {
-      claims: [...Array.from({ length: 4 }, (_, i) => claim(`a${i}`, { age: 9, spec: { priority: 1 } })), claim('w', { age: 5, status: queued(7) })],
-      pool: { ...pool(), status: { pendingClaims: 5 } },
-    }, ['set-pending a0 Queued #1', 'set-pending a1 Queued #2', 'set-pending a2 Queued #3', 'set-pending a3 Queued #4']],
-    ['position left its bucket: rewritten exactly', {
-      claims: [claim('a', { age: 9, status: queued(1) }), claim('w', { age: 5, status: queued(8) })],
-      pool: { ...pool(), status: { pendingClaims: 2 } },
-    }, ['set-pending w Queued #2']],
-    ['waitTimeoutSeconds 0 fails at once, without the grace', { claims: [claim('z', { spec: { waitTimeoutSeconds: 0 } })] }, ['fail z NoReadyMembers']],
-    ['waitTimeoutSeconds elapsed', { claims: [claim('t', { age: 30, spec: { waitTimeoutSeconds: 30 } })] }, ['fail t NoReadyMembers']],
-    ['waitTimeoutSeconds ahead: wait, requeue at the deadline', { claims: [claim('t', { age: 10, spec: { waitTimeoutSeconds: 30 } })] }, [
-      'set-pending t Queued #1',
-      'set-pool-pending 1',
-      'requeue 20000 wait-timeout',
-    ]],
-    ['a timed-out claim does not count against maxPending', {
-      pool: pool({ claimQueue: { maxPending: 1 } }),
-      claims: [claim('t', { age: 30, spec: { waitTimeoutSeconds: 5 } }), claim('w', { age: 5 })],
-    }, ['fail t NoReadyMembers', 'set-pending w Queued #1', 'set-pool-pending 1']],
-  ])('%s', (_name, input, expected) => {
-    expect(run(input)).toEqual(expected);
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    { name: 'past the grace: Pending with its position', input: { claims: [claim('w', { age: 5 })] }, want: ['set-pending w Queued #1', 'set-pool-pending 1'] },
+    {
+      name: 'position unchanged: no write',
+      input: {
+        claims: [claim('w', { age: 5, status: queued(1) })],
+        pool: { ...pool(), status: { pendingClaims: 1 } },
+      },
+      want: [],
+    },
+    {
+      name: 'position moved within its power-of-two bucket: no write',
+      input: {
+        claims: [...Array.from({ length: 4 }, (_, i) => claim(`a${i}`, { age: 9, spec: { priority: 1 } })), claim('w', { age: 5, status: queued(7) })],
+        pool: { ...pool(), status: { pendingClaims: 5 } },
+      },
+      want: ['set-pending a0 Queued #1', 'set-pending a1 Queued #2', 'set-pending a2 Queued #3', 'set-pending a3 Queued #4'],
+    },
+    {
+      name: 'position left its bucket: rewritten exactly',
+      input: {
+        claims: [claim('a', { age: 9, status: queued(1) }), claim('w', { age: 5, status: queued(8) })],
+        pool: { ...pool(), status: { pendingClaims: 2 } },
+      },
+      want: ['set-pending w Queued #2'],
+    },
+    { name: 'waitTimeoutSeconds 0 fails at once, without the grace', input: { claims: [claim('z', { spec: { waitTimeoutSeconds: 0 } })] }, want: ['fail z NoReadyMembers'] },
+    { name: 'waitTimeoutSeconds elapsed', input: { claims: [claim('t', { age: 30, spec: { waitTimeoutSeconds: 30 } })] }, want: ['fail t NoReadyMembers'] },
+    {
+      name: 'waitTimeoutSeconds ahead: wait, requeue at the deadline',
+      input: { claims: [claim('t', { age: 10, spec: { waitTimeoutSeconds: 30 } })] },
+      want: [
+        'set-pending t Queued #1',
+        'set-pool-pending 1',
+        'requeue 20000 wait-timeout',
+      ],
+    },
+    {
+      name: 'a timed-out claim does not count against maxPending',
+      input: {
+        pool: pool({ claimQueue: { maxPending: 1 } }),
+        claims: [claim('t', { age: 30, spec: { waitTimeoutSeconds: 5 } }), claim('w', { age: 5 })],
+      },
+      want: ['fail t NoReadyMembers', 'set-pending w Queued #1', 'set-pool-pending 1'],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
   });
 
-  it.each<[string, ClaimQueueSpec, string[]]>([
-    ['RejectNewest', { maxPending: 1, onFull: 'RejectNewest' }, ['fail b QueueFull', 'fail c QueueFull', 'set-pending a Queued #1', 'set-pool-pending 1']],
-    ['RejectOldest', { maxPending: 1, onFull: 'RejectOldest' }, ['fail a QueueFull', 'fail b QueueFull', 'set-pending c Queued #1', 'set-pool-pending 1']],
-  ])('backpressure %s: served claims never count as waiting', (_name, claimQueue, expected) => {
+  it.each<{ name: string; claimQueue: ClaimQueueSpec; want: string[] }>([
+    { name: 'RejectNewest', claimQueue: { maxPending: 1, onFull: 'RejectNewest' }, want: ['fail b QueueFull', 'fail c QueueFull', 'set-pending a Queued #1', 'set-pool-pending 1'] },
+    { name: 'RejectOldest', claimQueue: { maxPending: 1, onFull: 'RejectOldest' }, want: ['fail a QueueFull', 'fail b QueueFull', 'set-pending c Queued #1', 'set-pool-pending 1'] },
+  ])('backpressure $name: served claims never count as waiting', ({ claimQueue, want }) => {
     const claims = [claim('served', { age: 50 }), claim('a', { age: 40 }), claim('b', { age: 30 }), claim('c', { age: 20 })];
-    expect(run({ pool: pool({ claimQueue }), claims, members: [pod('m1')] })).toEqual(['bind served m1', ...expected]);
+    expect(run({ pool: pool({ claimQueue }), claims, members: [pod('m1')] })).toEqual(['bind served m1', ...want]);
   });
 
   it('the first Pending write carries a Queued event; later ones none', () => {
@@ -253,26 +309,42 @@ describe('planClaims: waiting', () => {
 describe('planClaims: pool missing, draining, deleted', () => {
   const notFound = pendingStatus(claim('c'), 'PoolNotFound', 'InstancePool web not found', undefined, T0);
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
-    ['missing pool: Pending PoolNotFound once past the grace', { pool: undefined, claims: [claim('c', { age: 5 })] }, ['set-pending c PoolNotFound']],
-    ['missing pool, already said so: nothing', { pool: undefined, claims: [claim('c', { age: 5, status: notFound })] }, []],
-    ['missing pool, waitTimeoutSeconds elapsed', { pool: undefined, claims: [claim('c', { age: 9, spec: { waitTimeoutSeconds: 9 } })] }, [
-      'fail c PoolNotFound',
-    ]],
-    ['missing pool, waitTimeoutSeconds 0', { pool: undefined, claims: [claim('c', { spec: { waitTimeoutSeconds: 0 } })] }, ['fail c PoolNotFound']],
-    ['the pool appears: PoolNotFound turns into a bind', { claims: [claim('c', { age: 5, status: notFound })], members: [pod('m1')] }, [
-      'bind c m1',
-    ]],
-    ['draining: pending claims fail, bound claims keep their members', {
-      pool: pool({ drain: true }),
-      claims: [claim('p', { age: 5 }), bound(claim('b'), pod('m1'))],
-      members: [pod('m1', { claim: claim('b') }), pod('m2')],
-    }, ['fail p PoolDraining']],
-    ['being deleted: pending claims fail', { pool: pool({}, { deletionTimestamp: new Date(NOW) }), claims: [claim('p')], members: [pod('m2')] }, [
-      'fail p PoolDraining',
-    ]],
-  ])('%s', (_name, input, expected) => {
-    expect(run(input)).toEqual(expected);
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    { name: 'missing pool: Pending PoolNotFound once past the grace', input: { pool: undefined, claims: [claim('c', { age: 5 })] }, want: ['set-pending c PoolNotFound'] },
+    { name: 'missing pool, already said so: nothing', input: { pool: undefined, claims: [claim('c', { age: 5, status: notFound })] }, want: [] },
+    {
+      name: 'missing pool, waitTimeoutSeconds elapsed',
+      input: { pool: undefined, claims: [claim('c', { age: 9, spec: { waitTimeoutSeconds: 9 } })] },
+      want: [
+        'fail c PoolNotFound',
+      ],
+    },
+    { name: 'missing pool, waitTimeoutSeconds 0', input: { pool: undefined, claims: [claim('c', { spec: { waitTimeoutSeconds: 0 } })] }, want: ['fail c PoolNotFound'] },
+    {
+      name: 'the pool appears: PoolNotFound turns into a bind',
+      input: { claims: [claim('c', { age: 5, status: notFound })], members: [pod('m1')] },
+      want: [
+        'bind c m1',
+      ],
+    },
+    {
+      name: 'draining: pending claims fail, bound claims keep their members',
+      input: {
+        pool: pool({ drain: true }),
+        claims: [claim('p', { age: 5 }), bound(claim('b'), pod('m1'))],
+        members: [pod('m1', { claim: claim('b') }), pod('m2')],
+      },
+      want: ['fail p PoolDraining'],
+    },
+    {
+      name: 'being deleted: pending claims fail',
+      input: { pool: pool({}, { deletionTimestamp: new Date(NOW) }), claims: [claim('p')], members: [pod('m2')] },
+      want: [
+        'fail p PoolDraining',
+      ],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
   });
 
   it('PoolNotFound is a Warning event and a Bound=False condition', () => {
@@ -287,46 +359,82 @@ describe('planClaims: pool missing, draining, deleted', () => {
 describe('planClaims: crash repair and idempotency', () => {
   const c = claim('c');
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
-    ['the member records the claim, the status does not: repair, never bind again', {
-      claims: [c],
-      members: [pod('m1', { claim: c }), pod('m2')],
-    }, ['repair-status c m1']],
-    ['already Bound to its member: nothing', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c }), pod('m2')] }, []],
-    ['Bound in status, the pod cache does not show it yet: nothing', { claims: [bound(c, pod('m1'))], members: [pod('m1'), pod('m2')] }, []],
-    ['two members record one claim: keep the one the status names, delete the other', {
-      claims: [bound(c, pod('m1'))],
-      members: [pod('m1', { claim: c }), pod('m2', { claim: c })],
-    }, ['delete-member c m2 duplicate']],
-    ['Bound to a member the pod cache does not show yet, another member records it too: never repointed, the named one is read live', {
-      claims: [bound(c, pod('m1'))],
-      members: [pod('m2', { claim: c })],
-    }, ['mark-lost c']],
-    ['Bound to a member the cache shows unclaimed yet, another records it too: nothing until the cache catches up', {
-      claims: [bound(c, pod('m1'))],
-      members: [pod('m1'), pod('m2', { claim: c })],
-    }, []],
-    ['two members record a claim whose status names neither yet: repair the keeper, release nothing until it is written', {
-      claims: [c],
-      members: [pod('m1', { claim: c }), pod('m2', { claim: c })],
-    }, ['repair-status c m1']],
-    ['two members record a Return claim: the extra one goes back to the pool', {
-      claims: [bound(claim('c', { spec: { reclaimPolicy: 'Return' } }), pod('m1'))],
-      members: [pod('m1', { claim: c }), pod('m2', { claim: c })],
-    }, ['return-member c m2']],
-    ['the member records a deleted claim: delete it (the pool reference keeps the GC away)', { members: [pod('m1', { claim: c })] }, [
-      'delete-member c m1 claim-gone',
-    ]],
-    ['a claim recreated under the same name is a new claim', {
-      claims: [claim('c', { uid: 'new-uid' })],
-      members: [pod('m1', { claim: c }), pod('m2')],
-    }, ['delete-member c m1 claim-gone', 'bind c m2']],
-    ['the recorded member died before the status was written: Lost, not Bound', {
-      claims: [c],
-      members: [pod('m1', { claim: c, phase: 'Failed' }), pod('m2')],
-    }, ['mark-lost c', 'delete-member c m1 lost']],
-  ])('%s', (_name, input, expected) => {
-    expect(run(input)).toEqual(expected);
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    {
+      name: 'the member records the claim, the status does not: repair, never bind again',
+      input: {
+        claims: [c],
+        members: [pod('m1', { claim: c }), pod('m2')],
+      },
+      want: ['repair-status c m1'],
+    },
+    { name: 'already Bound to its member: nothing', input: { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c }), pod('m2')] }, want: [] },
+    { name: 'Bound in status, the pod cache does not show it yet: nothing', input: { claims: [bound(c, pod('m1'))], members: [pod('m1'), pod('m2')] }, want: [] },
+    {
+      name: 'two members record one claim: keep the one the status names, delete the other',
+      input: {
+        claims: [bound(c, pod('m1'))],
+        members: [pod('m1', { claim: c }), pod('m2', { claim: c })],
+      },
+      want: ['delete-member c m2 duplicate'],
+    },
+    {
+      name: 'Bound to a member the pod cache does not show yet, another member records it too: never repointed, the named one is read live',
+      input: {
+        claims: [bound(c, pod('m1'))],
+        members: [pod('m2', { claim: c })],
+      },
+      want: ['mark-lost c'],
+    },
+    {
+      name: 'Bound to a member the cache shows unclaimed yet, another records it too: nothing until the cache catches up',
+      input: {
+        claims: [bound(c, pod('m1'))],
+        members: [pod('m1'), pod('m2', { claim: c })],
+      },
+      want: [],
+    },
+    {
+      name: 'two members record a claim whose status names neither yet: repair the keeper, release nothing until it is written',
+      input: {
+        claims: [c],
+        members: [pod('m1', { claim: c }), pod('m2', { claim: c })],
+      },
+      want: ['repair-status c m1'],
+    },
+    {
+      name: 'two members record a Return claim: the extra one goes back to the pool',
+      input: {
+        claims: [bound(claim('c', { spec: { reclaimPolicy: 'Return' } }), pod('m1'))],
+        members: [pod('m1', { claim: c }), pod('m2', { claim: c })],
+      },
+      want: ['return-member c m2'],
+    },
+    {
+      name: 'the member records a deleted claim: delete it (the pool reference keeps the GC away)',
+      input: { members: [pod('m1', { claim: c })] },
+      want: [
+        'delete-member c m1 claim-gone',
+      ],
+    },
+    {
+      name: 'a claim recreated under the same name is a new claim',
+      input: {
+        claims: [claim('c', { uid: 'new-uid' })],
+        members: [pod('m1', { claim: c }), pod('m2')],
+      },
+      want: ['delete-member c m1 claim-gone', 'bind c m2'],
+    },
+    {
+      name: 'the recorded member died before the status was written: Lost, not Bound',
+      input: {
+        claims: [c],
+        members: [pod('m1', { claim: c, phase: 'Failed' }), pod('m2')],
+      },
+      want: ['mark-lost c', 'delete-member c m1 lost'],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
   });
 
   it('repair writes Bound with the bind time the member recorded', () => {
@@ -340,46 +448,78 @@ describe('planClaims: bound claims', () => {
   const ttl = (seconds: number, policy: 'Delete' | 'Return' = 'Delete'): PoolClaim =>
     claim('c', { spec: { ttlSecondsAfterBound: seconds, reclaimPolicy: policy } });
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
-    ['member no longer Ready: the Ready condition follows', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, ready: false })] }, [
-      'update-ready c false',
-    ]],
-    ['member Ready again', { claims: [bound(c, pod('m1'), 10, false)], members: [pod('m1', { claim: c })] }, ['update-ready c true']],
-    ['member gone: Lost', { claims: [bound(c, pod('m1'))], members: [pod('m2')] }, ['mark-lost c']],
-    ['member failed: Lost, and the failed pod is deleted', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, phase: 'Failed' })] }, [
-      'mark-lost c',
-      'delete-member c m1 lost',
-    ]],
-    ['member evicted: Lost', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, evicted: true })] }, ['mark-lost c', 'delete-member c m1 lost']],
-    ['member being deleted by someone else: Lost', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, deleting: true })] }, ['mark-lost c']],
-    ['member now marked with another claim: Lost', { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: claim('x') })] }, [
-      'mark-lost c',
-      'delete-member x m1 claim-gone',
-    ]],
-    ['a Lost claim is never bound again', {
-      claims: [{ ...c, status: { ...bound(c, pod('m1')).status, phase: 'Lost' } }],
-      members: [pod('m2')],
-    }, []],
-    ['TTL ahead: requeue at the expiry', { claims: [bound(ttl(60), pod('m1'), 10)], members: [pod('m1', { claim: c })] }, ['requeue 50000 ttl']],
-    ['TTL expired, Delete: Released, then the member is deleted', { claims: [bound(ttl(10), pod('m1'), 10)], members: [pod('m1', { claim: c })] }, [
-      'release c m1 Expired Delete',
-      'delete-member c m1 released',
-    ]],
-    ['TTL expired, Return: the member goes back', {
-      claims: [bound(ttl(5, 'Return'), pod('m1'), 10)],
-      members: [pod('m1', { claim: c })],
-    }, ['release c m1 Expired Return', 'return-member c m1']],
-    ['TTL expired, Return, member on an old template: deleted instead', {
-      claims: [bound(ttl(5, 'Return'), pod('m1'), 10)],
-      members: [pod('m1', { claim: c, hash: 'old' })],
-    }, ['release c m1 Expired Return', 'delete-member c m1 not-returnable']],
-    ['Released with the member still marked (crash after the status): finish the release', {
-      claims: [{ ...c, spec: { ...c.spec, reclaimPolicy: 'Return' }, status: { phase: 'Released' } }],
-      members: [pod('m1', { claim: c })],
-    }, ['return-member c m1']],
-    ['Failed and nothing held: nothing', { claims: [{ ...c, status: failedStatus(c, 'QueueFull', 'full', T0) }], members: [pod('m1')] }, []],
-  ])('%s', (_name, input, expected) => {
-    expect(run(input)).toEqual(expected);
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    {
+      name: 'member no longer Ready: the Ready condition follows',
+      input: { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, ready: false })] },
+      want: [
+        'update-ready c false',
+      ],
+    },
+    { name: 'member Ready again', input: { claims: [bound(c, pod('m1'), 10, false)], members: [pod('m1', { claim: c })] }, want: ['update-ready c true'] },
+    { name: 'member gone: Lost', input: { claims: [bound(c, pod('m1'))], members: [pod('m2')] }, want: ['mark-lost c'] },
+    {
+      name: 'member failed: Lost, and the failed pod is deleted',
+      input: { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, phase: 'Failed' })] },
+      want: [
+        'mark-lost c',
+        'delete-member c m1 lost',
+      ],
+    },
+    { name: 'member evicted: Lost', input: { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, evicted: true })] }, want: ['mark-lost c', 'delete-member c m1 lost'] },
+    { name: 'member being deleted by someone else: Lost', input: { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: c, deleting: true })] }, want: ['mark-lost c'] },
+    {
+      name: 'member now marked with another claim: Lost',
+      input: { claims: [bound(c, pod('m1'))], members: [pod('m1', { claim: claim('x') })] },
+      want: [
+        'mark-lost c',
+        'delete-member x m1 claim-gone',
+      ],
+    },
+    {
+      name: 'a Lost claim is never bound again',
+      input: {
+        claims: [{ ...c, status: { ...bound(c, pod('m1')).status, phase: 'Lost' } }],
+        members: [pod('m2')],
+      },
+      want: [],
+    },
+    { name: 'TTL ahead: requeue at the expiry', input: { claims: [bound(ttl(60), pod('m1'), 10)], members: [pod('m1', { claim: c })] }, want: ['requeue 50000 ttl'] },
+    {
+      name: 'TTL expired, Delete: Released, then the member is deleted',
+      input: { claims: [bound(ttl(10), pod('m1'), 10)], members: [pod('m1', { claim: c })] },
+      want: [
+        'release c m1 Expired Delete',
+        'delete-member c m1 released',
+      ],
+    },
+    {
+      name: 'TTL expired, Return: the member goes back',
+      input: {
+        claims: [bound(ttl(5, 'Return'), pod('m1'), 10)],
+        members: [pod('m1', { claim: c })],
+      },
+      want: ['release c m1 Expired Return', 'return-member c m1'],
+    },
+    {
+      name: 'TTL expired, Return, member on an old template: deleted instead',
+      input: {
+        claims: [bound(ttl(5, 'Return'), pod('m1'), 10)],
+        members: [pod('m1', { claim: c, hash: 'old' })],
+      },
+      want: ['release c m1 Expired Return', 'delete-member c m1 not-returnable'],
+    },
+    {
+      name: 'Released with the member still marked (crash after the status): finish the release',
+      input: {
+        claims: [{ ...c, spec: { ...c.spec, reclaimPolicy: 'Return' }, status: { phase: 'Released' } }],
+        members: [pod('m1', { claim: c })],
+      },
+      want: ['return-member c m1'],
+    },
+    { name: 'Failed and nothing held: nothing', input: { claims: [{ ...c, status: failedStatus(c, 'QueueFull', 'full', T0) }], members: [pod('m1')] }, want: [] },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
   });
 
   it('Lost says why, as a Warning event and Ready=False MemberLost', () => {
@@ -409,43 +549,108 @@ describe('planClaims: bound claims', () => {
   });
 });
 
+describe('planClaims: claims and pools the schema would refuse (stored before a CRD upgrade) are planned as stored', () => {
+  // What the door gives the planner for an invalid object is its stored spec with the defaults applied, exactly as the
+  // planner read it before the door existed; these rows pin that outcome.
+  const bad = (name: string, spec: Record<string, unknown>, o: ClaimOpts = {}): PoolClaim => claim(name, { ...o, spec });
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    {
+      name: 'a negative waitTimeoutSeconds fails at once when no member is free',
+      input: { claims: [bad('c', { waitTimeoutSeconds: -5 })] },
+      want: ['fail c NoReadyMembers'],
+    },
+    {
+      name: 'a priority beyond int32 is served first',
+      input: { claims: [claim('a', { age: 5 }), bad('b', { priority: 2 ** 40 }, { age: 1 })], members: [pod('m1')] },
+      want: ['bind b m1', 'set-pending a Queued #1', 'set-pool-pending 1'],
+    },
+    {
+      name: 'an unknown reclaimPolicy deletes the member when the claim goes',
+      input: {
+        claims: [bad('c', { reclaimPolicy: 'Keep' }, { deleting: true, finalizers: [CLAIM_FINALIZER] })],
+        members: [pod('m1', { claim: claim('c') })],
+      },
+      want: ['delete-member c m1 released', 'remove-finalizer c'],
+    },
+    {
+      name: 'a pool with an invalid size still hands out the members it has, by its stored queue policy',
+      input: {
+        pool: pool({ targetSize: -1, claimQueue: { maxPending: 0 } }),
+        claims: [claim('a', { age: 5 }), claim('b', { age: 5 })],
+        members: [pod('m1')],
+      },
+      want: ['bind a m1', 'fail b QueueFull'],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
+  });
+});
+
 describe('planClaims: deletion and finalizers', () => {
   const ret = (o: ClaimOpts = {}): PoolClaim =>
     claim('c', { deleting: true, finalizers: [CLAIM_FINALIZER], ...o, spec: { reclaimPolicy: 'Return', ...o.spec } });
   const c = claim('c');
 
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
-    ['Return, member Ready and current: returned, then the finalizer goes', { claims: [ret()], members: [pod('m1', { claim: c })] }, [
-      'return-member c m1',
-      'remove-finalizer c',
-    ]],
-    ['Return, member not Ready: deleted', { claims: [ret()], members: [pod('m1', { claim: c, ready: false })] }, [
-      'delete-member c m1 not-returnable',
-      'remove-finalizer c',
-    ]],
-    ['Return, member on an old template: deleted', { claims: [ret()], members: [pod('m1', { claim: c, hash: 'old' })] }, [
-      'delete-member c m1 not-returnable',
-      'remove-finalizer c',
-    ]],
-    ['Return into a draining pool: deleted', { pool: pool({ drain: true }), claims: [ret()], members: [pod('m1', { claim: c })] }, [
-      'delete-member c m1 not-returnable',
-      'remove-finalizer c',
-    ]],
-    ['Return, member already being deleted: only the finalizer', { claims: [ret()], members: [pod('m1', { claim: c, deleting: true })] }, [
-      'remove-finalizer c',
-    ]],
-    ['Return, never bound: only the finalizer', { claims: [ret()] }, ['remove-finalizer c']],
-    ['Delete that somehow has the finalizer: member deleted, finalizer removed', {
-      claims: [ret({ spec: { reclaimPolicy: 'Delete' } })],
-      members: [pod('m1', { claim: c })],
-    }, ['delete-member c m1 released', 'remove-finalizer c']],
-    ['Delete without finalizer, seen while deleting (foreground): member deleted', {
-      claims: [claim('c', { deleting: true, finalizers: ['foregroundDeletion'] })],
-      members: [pod('m1', { claim: c })],
-    }, ['delete-member c m1 released']],
-    ['a deleting claim is never bound', { claims: [claim('c', { deleting: true, finalizers: ['x'] })], members: [pod('m1')] }, []],
-  ])('%s', (_name, input, expected) => {
-    expect(run(input)).toEqual(expected);
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    {
+      name: 'Return, member Ready and current: returned, then the finalizer goes',
+      input: { claims: [ret()], members: [pod('m1', { claim: c })] },
+      want: [
+        'return-member c m1',
+        'remove-finalizer c',
+      ],
+    },
+    {
+      name: 'Return, member not Ready: deleted',
+      input: { claims: [ret()], members: [pod('m1', { claim: c, ready: false })] },
+      want: [
+        'delete-member c m1 not-returnable',
+        'remove-finalizer c',
+      ],
+    },
+    {
+      name: 'Return, member on an old template: deleted',
+      input: { claims: [ret()], members: [pod('m1', { claim: c, hash: 'old' })] },
+      want: [
+        'delete-member c m1 not-returnable',
+        'remove-finalizer c',
+      ],
+    },
+    {
+      name: 'Return into a draining pool: deleted',
+      input: { pool: pool({ drain: true }), claims: [ret()], members: [pod('m1', { claim: c })] },
+      want: [
+        'delete-member c m1 not-returnable',
+        'remove-finalizer c',
+      ],
+    },
+    {
+      name: 'Return, member already being deleted: only the finalizer',
+      input: { claims: [ret()], members: [pod('m1', { claim: c, deleting: true })] },
+      want: [
+        'remove-finalizer c',
+      ],
+    },
+    { name: 'Return, never bound: only the finalizer', input: { claims: [ret()] }, want: ['remove-finalizer c'] },
+    {
+      name: 'Delete that somehow has the finalizer: member deleted, finalizer removed',
+      input: {
+        claims: [ret({ spec: { reclaimPolicy: 'Delete' } })],
+        members: [pod('m1', { claim: c })],
+      },
+      want: ['delete-member c m1 released', 'remove-finalizer c'],
+    },
+    {
+      name: 'Delete without finalizer, seen while deleting (foreground): member deleted',
+      input: {
+        claims: [claim('c', { deleting: true, finalizers: ['foregroundDeletion'] })],
+        members: [pod('m1', { claim: c })],
+      },
+      want: ['delete-member c m1 released'],
+    },
+    { name: 'a deleting claim is never bound', input: { claims: [claim('c', { deleting: true, finalizers: ['x'] })], members: [pod('m1')] }, want: [] },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
   });
 });
 
@@ -471,71 +676,119 @@ describe('planClaims: impostors (pods that carry the pool labels but are not its
   });
   const waits = ['set-pool-pending 1', `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`];
   const ghost = claim('ghost');
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
-    ['a Ready pod with no owner is never bound', { claims: [claim('c', { age: 1 })], members: [pod('fake', { owners: [] })] }, waits],
-    ['nor one controlled by another pool (a pool of the same name, deleted and made again)', {
-      claims: [claim('c', { age: 1 })],
-      members: [pod('old', { owners: [poolRef('old-pool-uid')] })],
-    }, waits],
-    ['nor one that names the pool as a mere owner, not its controller', {
-      claims: [claim('c', { age: 1 })],
-      members: [pod('fake', { owners: [poolRef('pool-uid', false)] })],
-    }, waits],
-    ['nor one controlled by a claim whose uid it does not record', {
-      claims: [claim('c', { age: 1 })],
-      members: [pod('fake', { owners: [claimRefOf(claim('someone'))] })],
-    }, waits],
-    ['the real member is bound, the impostor left alone', {
-      claims: [claim('c')],
-      members: [pod('a-fake', { readyAge: 99, owners: [] }), pod('m1')],
-    }, ['bind c m1']],
-    ['a pod recording a claim that does not exist is never deleted when it is not a member', {
-      members: [pod('fake', { claim: ghost, owners: [] }), pod('fake2', { claim: ghost, owners: [poolRef('other')] })],
-    }, []],
-    ['while the pool member recording it is', { members: [pod('m1', { claim: ghost })] }, ['delete-member ghost m1 claim-gone']],
-    ['a member a claim controls is its member even with the pool gone', {
-      pool: undefined,
-      claims: [bound(claim('b'), pod('m1'))],
-      members: [pod('m1', { claim: claim('b'), owners: [claimRefOf(claim('b'))] })],
-    }, []],
-    ['an impostor recording a live claim is not taken for its member', {
-      claims: [bound(claim('b'), pod('m1'))],
-      members: [pod('m1', { claim: claim('b') }), pod('fake', { claim: claim('b'), owners: [] })],
-    }, []],
-    ['an impostor is not counted: a claim bound to one is Lost', {
-      claims: [bound(claim('b'), pod('fake'))],
-      members: [pod('fake', { claim: claim('b'), owners: [] })],
-    }, ['mark-lost b']],
-  ])('%s', (_name, input, expected) => {
-    expect(run(input)).toEqual(expected);
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    { name: 'a Ready pod with no owner is never bound', input: { claims: [claim('c', { age: 1 })], members: [pod('fake', { owners: [] })] }, want: waits },
+    {
+      name: 'nor one controlled by another pool (a pool of the same name, deleted and made again)',
+      input: {
+        claims: [claim('c', { age: 1 })],
+        members: [pod('old', { owners: [poolRef('old-pool-uid')] })],
+      },
+      want: waits,
+    },
+    {
+      name: 'nor one that names the pool as a mere owner, not its controller',
+      input: {
+        claims: [claim('c', { age: 1 })],
+        members: [pod('fake', { owners: [poolRef('pool-uid', false)] })],
+      },
+      want: waits,
+    },
+    {
+      name: 'nor one controlled by a claim whose uid it does not record',
+      input: {
+        claims: [claim('c', { age: 1 })],
+        members: [pod('fake', { owners: [claimRefOf(claim('someone'))] })],
+      },
+      want: waits,
+    },
+    {
+      name: 'the real member is bound, the impostor left alone',
+      input: {
+        claims: [claim('c')],
+        members: [pod('a-fake', { readyAge: 99, owners: [] }), pod('m1')],
+      },
+      want: ['bind c m1'],
+    },
+    {
+      name: 'a pod recording a claim that does not exist is never deleted when it is not a member',
+      input: {
+        members: [pod('fake', { claim: ghost, owners: [] }), pod('fake2', { claim: ghost, owners: [poolRef('other')] })],
+      },
+      want: [],
+    },
+    { name: 'while the pool member recording it is', input: { members: [pod('m1', { claim: ghost })] }, want: ['delete-member ghost m1 claim-gone'] },
+    {
+      name: 'a member a claim controls is its member even with the pool gone',
+      input: {
+        pool: undefined,
+        claims: [bound(claim('b'), pod('m1'))],
+        members: [pod('m1', { claim: claim('b'), owners: [claimRefOf(claim('b'))] })],
+      },
+      want: [],
+    },
+    {
+      name: 'an impostor recording a live claim is not taken for its member',
+      input: {
+        claims: [bound(claim('b'), pod('m1'))],
+        members: [pod('m1', { claim: claim('b') }), pod('fake', { claim: claim('b'), owners: [] })],
+      },
+      want: [],
+    },
+    {
+      name: 'an impostor is not counted: a claim bound to one is Lost',
+      input: {
+        claims: [bound(claim('b'), pod('fake'))],
+        members: [pod('fake', { claim: claim('b'), owners: [] })],
+      },
+      want: ['mark-lost b'],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
   });
 });
 
 describe('planClaims: bind failures', () => {
   const failure = (o: Partial<BindFailure> = {}): BindFailure => ({ failures: 1, lastAt: NOW - 100, message: 'HTTP 500: boom', final: false, ...o });
   const failures = (entries: Record<string, BindFailure>): Map<string, BindFailure> => new Map(Object.entries(entries));
-  it.each<[string, Partial<ClaimPlanInput>, string[]]>([
-    ['a final refusal fails the claim at once; the member goes to the next claim', {
-      claims: [claim('bad', { age: 5 }), claim('good', { age: 1 })],
-      members: [pod('m1')],
-      bindFailures: failures({ 'uid-bad': failure({ final: true, message: 'HTTP 422: too long' }) }),
-    }, ['fail bad BindFailed', 'bind good m1']],
-    ['a claim in back-off is not bound, and does not hold up the claims behind it', {
-      claims: [claim('slow', { age: 5, spec: { priority: 9 } }), claim('next', { age: 1 })],
-      members: [pod('m1'), pod('m2')],
-      bindFailures: failures({ 'uid-slow': failure({ failures: 3, lastAt: NOW - 1_000 }) }),
-    }, ['bind next m1', 'set-pending slow Queued #1', 'set-pool-pending 1', `requeue ${4 * S - 1_000} bind-backoff`]],
-    ['once its back-off is over it is bound again', {
-      claims: [claim('slow', { age: 5 })],
-      members: [pod('m1')],
-      bindFailures: failures({ 'uid-slow': failure({ failures: 2, lastAt: NOW - 2 * S }) }),
-    }, ['bind slow m1']],
-    ['a final refusal of a claim that is no longer pending changes nothing', {
-      claims: [{ ...claim('done'), status: { phase: 'Failed' } }],
-      bindFailures: failures({ 'uid-done': failure({ final: true }) }),
-    }, []],
-  ])('%s', (_name, input, expected) => {
-    expect(run(input)).toEqual(expected);
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    {
+      name: 'a final refusal fails the claim at once; the member goes to the next claim',
+      input: {
+        claims: [claim('bad', { age: 5 }), claim('good', { age: 1 })],
+        members: [pod('m1')],
+        bindFailures: failures({ 'uid-bad': failure({ final: true, message: 'HTTP 422: too long' }) }),
+      },
+      want: ['fail bad BindFailed', 'bind good m1'],
+    },
+    {
+      name: 'a claim in back-off is not bound, and does not hold up the claims behind it',
+      input: {
+        claims: [claim('slow', { age: 5, spec: { priority: 9 } }), claim('next', { age: 1 })],
+        members: [pod('m1'), pod('m2')],
+        bindFailures: failures({ 'uid-slow': failure({ failures: 3, lastAt: NOW - 1_000 }) }),
+      },
+      want: ['bind next m1', 'set-pending slow Queued #1', 'set-pool-pending 1', `requeue ${4 * S - 1_000} bind-backoff`],
+    },
+    {
+      name: 'once its back-off is over it is bound again',
+      input: {
+        claims: [claim('slow', { age: 5 })],
+        members: [pod('m1')],
+        bindFailures: failures({ 'uid-slow': failure({ failures: 2, lastAt: NOW - 2 * S }) }),
+      },
+      want: ['bind slow m1'],
+    },
+    {
+      name: 'a final refusal of a claim that is no longer pending changes nothing',
+      input: {
+        claims: [{ ...claim('done'), status: { phase: 'Failed' } }],
+        bindFailures: failures({ 'uid-done': failure({ final: true }) }),
+      },
+      want: [],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
   });
 
   it('BindFailed says so in the Bound and Stalled conditions, with the API server message, and as a Warning event', () => {
@@ -553,19 +806,31 @@ describe('planClaims: bind failures', () => {
 });
 
 describe('planClaims: requeue bounds', () => {
-  it.each<[string, Partial<ClaimPlanInput>, string]>([
-    ['a deadline a millisecond away is planned again no sooner than the floor', {
-      claims: [{ ...claim('w', { spec: { waitTimeoutSeconds: 10 } }), metadata: { ...claim('w').metadata, creationTimestamp: new Date(NOW - 10 * S + 1) } }],
-    }, `requeue ${REQUEUE_FLOOR_MS} wait-timeout`],
-    ['a 30-day TTL wakes within the hour, never past the timer limit', {
-      claims: [bound(claim('b', { spec: { ttlSecondsAfterBound: 2_592_000 } }), pod('m1'))],
-      members: [pod('m1', { claim: claim('b') })],
-    }, `requeue ${MAX_TIMER_DELAY_MS} ttl`],
-    ['int32-max timeouts too', {
-      claims: [{ ...claim('w', { age: 5, spec: { waitTimeoutSeconds: 2_147_483_647 } }), status: pendingStatus(claim('w'), 'Queued', 'waiting for a ready member of pool web', 1, T0) }],
-    }, `requeue ${MAX_TIMER_DELAY_MS} wait-timeout`],
-  ])('%s', (_name, input, expected) => {
-    expect(run(input).filter((a) => a.startsWith('requeue'))).toEqual([expected]);
+  it.each<{ name: string; input: Partial<CachedInput>; want: string }>([
+    {
+      name: 'a deadline a millisecond away is planned again no sooner than the floor',
+      input: {
+        claims: [{ ...claim('w', { spec: { waitTimeoutSeconds: 10 } }), metadata: { ...claim('w').metadata, creationTimestamp: new Date(NOW - 10 * S + 1) } }],
+      },
+      want: `requeue ${REQUEUE_FLOOR_MS} wait-timeout`,
+    },
+    {
+      name: 'a 30-day TTL wakes within the hour, never past the timer limit',
+      input: {
+        claims: [bound(claim('b', { spec: { ttlSecondsAfterBound: 2_592_000 } }), pod('m1'))],
+        members: [pod('m1', { claim: claim('b') })],
+      },
+      want: `requeue ${MAX_TIMER_DELAY_MS} ttl`,
+    },
+    {
+      name: 'int32-max timeouts too',
+      input: {
+        claims: [{ ...claim('w', { age: 5, spec: { waitTimeoutSeconds: 2_147_483_647 } }), status: pendingStatus(claim('w'), 'Queued', 'waiting for a ready member of pool web', 1, T0) }],
+      },
+      want: `requeue ${MAX_TIMER_DELAY_MS} wait-timeout`,
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input).filter((a) => a.startsWith('requeue'))).toEqual([want]);
   });
 });
 
@@ -642,6 +907,10 @@ function randomBindFailures(r: () => number, claims: readonly PoolClaim[]): Map<
 }
 
 function randomWorld(seed: number, scale = 1): ClaimPlanInput {
+  return resolved(randomCachedWorld(seed, scale));
+}
+
+function randomCachedWorld(seed: number, scale: number): CachedInput {
   const r = rng(seed);
   const claims: PoolClaim[] = [];
   const ghosts = [claim('ghost-1'), claim('ghost-2')];
@@ -769,7 +1038,7 @@ function checkPlan(input: ClaimPlanInput, actions: ClaimAction[]): void {
     );
     // comparePriority is a total order, so comparing the last served with the first unserved covers every pair (and
     // keeps the check linear for thousands of claims).
-    const byOrder = (uids: readonly string[]): PoolClaim[] => uids.map((uid) => claims.get(uid) as PoolClaim).sort(comparePriority);
+    const byOrder = (uids: readonly string[]): ResolvedClaim[] => uids.map((uid) => claims.get(uid) as ResolvedClaim).sort(comparePriority);
     const served = byOrder(binds.map((b) => b.claim.uid));
     const left = byOrder(unserved);
     const lastServed = served[served.length - 1];
@@ -782,7 +1051,7 @@ function checkPlan(input: ClaimPlanInput, actions: ClaimAction[]): void {
       const x = positions[i - 1];
       const y = positions[i];
       if (x === undefined || y === undefined || (x.queuePosition ?? 0) === (y.queuePosition ?? 0)) continue;
-      expect(comparePriority(claims.get(x.claim.uid) as PoolClaim, claims.get(y.claim.uid) as PoolClaim)).toBeLessThan(0);
+      expect(comparePriority(claims.get(x.claim.uid) as ResolvedClaim, claims.get(y.claim.uid) as ResolvedClaim)).toBeLessThan(0);
     }
   }
 
@@ -823,6 +1092,8 @@ describe('planClaims: properties over random pools, claims and members', () => {
 });
 
 // ---- a multi-pass simulation: plan, apply (with resourceVersion preconditions), let the world move, repeat ------
+
+const simDoor = claimResolver();
 
 interface World {
   pool: InstancePool;
@@ -916,7 +1187,7 @@ interface Faults {
 
 function pass(w: World, bindHistory: Map<string, number>, faults?: Faults): ClaimAction[] {
   const members = faults?.stalePods ?? [...w.pods.values()];
-  const input: ClaimPlanInput = { pool: w.pool, claims: [...w.claims.values()], members, templateHash: HASH, now: w.now };
+  const input = resolved({ pool: w.pool, claims: [...w.claims.values()], members, templateHash: HASH, now: w.now }, simDoor);
   const actions = planClaims(input);
   checkPlan(input, actions);
   const broken = new Set<string>();

@@ -17,10 +17,11 @@
 // before remove-finalizer). Chains are independent and may run in parallel. The planner trusts its input to show
 // the controller's own writes (the shell overlays the objects its writes returned on the informer caches until the
 // caches catch up); a stale member is still never bound twice, since every pod write carries its resourceVersion.
+// The pool and the claims come resolved at the door (api/resolve.ts): every default is applied already.
 import type { V1Pod } from '@kubernetes/client-node';
 import { getCondition } from '../api/conditions.js';
-import { CLAIM_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from '../api/defaults.js';
-import type { InstancePool, PoolClaim, ReclaimPolicy } from '../api/types.js';
+import type { ResolvedClaim, ResolvedPool } from '../api/resolve.js';
+import type { ReclaimPolicy } from '../api/types.js';
 import { ANN_CLAIMED_AT } from '../api/types.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { MemberView } from '../member/members.js';
@@ -59,10 +60,10 @@ import {
 import { applyBackpressure, compareArrival, orderClaims } from './queue.js';
 
 export interface ClaimPlanInput {
-  /** The pool, undefined when it does not exist. */
-  pool: InstancePool | undefined;
-  /** Every PoolClaim of the namespace whose spec.poolName names this pool. */
-  claims: readonly PoolClaim[];
+  /** The pool as resolved at the door (resolvePool), undefined when it does not exist. */
+  pool: ResolvedPool | undefined;
+  /** Every PoolClaim of the namespace whose spec.poolName names this pool, each resolved at the door (resolveClaim). */
+  claims: readonly ResolvedClaim[];
   /**
    * Every pod carrying the pool's label (warmpool.dev/pool), claimed and terminating ones included. Only the pool's
    * own members among them (memberOwner) are ever bound, counted or deleted; anything else is an impostor, ignored.
@@ -110,12 +111,9 @@ function claimedAt(member: Member): number | undefined {
   return toMillis(member.pod.metadata?.annotations?.[ANN_CLAIMED_AT]);
 }
 
-function policyOf(claim: PoolClaim): ReclaimPolicy {
-  return claim.spec.reclaimPolicy ?? CLAIM_DEFAULTS.reclaimPolicy;
-}
-
-function poolGoing(pool: InstancePool): boolean {
+function poolGoing(pool: ResolvedPool): boolean {
   const deleting = pool.metadata.deletionTimestamp !== undefined && pool.metadata.deletionTimestamp !== null;
+  // Exactly true: an invalid pool's stored drain (planned as stored, see api/resolve.ts) drains only when it is true.
   return deleting || pool.spec.drain === true;
 }
 
@@ -163,7 +161,7 @@ function lostReason(member: MemberView): string | undefined {
 }
 
 /** The one member a claim keeps when several record it: the one its status names, else the first claimed. */
-function keeper(claim: PoolClaim, recorded: readonly Member[]): Member | undefined {
+function keeper(claim: ResolvedClaim, recorded: readonly Member[]): Member | undefined {
   const named = recorded.find((m) => m.view.uid === claim.status?.member?.uid);
   if (named !== undefined) return named;
   const time = (m: Member): number => claimedAt(m) ?? Number.POSITIVE_INFINITY;
@@ -174,7 +172,7 @@ function keeper(claim: PoolClaim, recorded: readonly Member[]): Member | undefin
   })[0];
 }
 
-function markLost(pass: Pass, claim: PoolClaim, member: Member | undefined, message: string): void {
+function markLost(pass: Pass, claim: ResolvedClaim, member: Member | undefined, message: string): void {
   const ref = claimRef(claim);
   const status = lostStatus(claim, member && claimMember(member.pod), message, pass.now);
   pass.actions.push({
@@ -190,7 +188,7 @@ function markLost(pass: Pass, claim: PoolClaim, member: Member | undefined, mess
 }
 
 /** A Bound claim (or one a member records): Lost, repair, TTL expiry, Ready mirror. */
-function planHeld(pass: Pass, claim: PoolClaim, kept: Member | undefined): void {
+function planHeld(pass: Pass, claim: ResolvedClaim, kept: Member | undefined): void {
   const ref = claimRef(claim);
   const named = claim.status?.member;
   let member = kept;
@@ -223,7 +221,7 @@ function planHeld(pass: Pass, claim: PoolClaim, kept: Member | undefined): void 
     const expiry = boundAt + ttl * 1000;
     if (expiry <= pass.now) {
       const message = `held for ${ttl}s (ttlSecondsAfterBound)`;
-      const policy = policyOf(claim);
+      const policy = claim.spec.reclaimPolicy;
       pass.actions.push({
         kind: 'release',
         claim: ref,
@@ -246,9 +244,9 @@ function planHeld(pass: Pass, claim: PoolClaim, kept: Member | undefined): void 
 }
 
 /** Plans a claim that is not simply waiting; false leaves it to the queue. */
-function planLifecycle(pass: Pass, claim: PoolClaim): boolean {
+function planLifecycle(pass: Pass, claim: ResolvedClaim): boolean {
   const ref = claimRef(claim);
-  const policy = policyOf(claim);
+  const policy = claim.spec.reclaimPolicy;
   const recorded = pass.recorded.get(ref.uid) ?? [];
   if (claim.metadata.deletionTimestamp !== undefined && claim.metadata.deletionTimestamp !== null) {
     for (const member of recorded) releaseMember(pass, ref, policy, member, 'released');
@@ -288,18 +286,19 @@ function planLifecycle(pass: Pass, claim: PoolClaim): boolean {
 }
 
 /** When a pending claim gives up: waitTimeoutSeconds after creation (0: as soon as a pass finds no member). */
-function waitDeadline(claim: PoolClaim, now: number): number | undefined {
+function waitDeadline(claim: ResolvedClaim, now: number): number | undefined {
   const timeout = claim.spec.waitTimeoutSeconds;
   if (timeout === undefined) return undefined;
   return (toMillis(claim.metadata.creationTimestamp) ?? now) + timeout * 1000;
 }
 
-function timedOut(claim: PoolClaim, now: number): boolean {
+/** The claim's waitTimeoutSeconds once it has run out; undefined while the claim may still wait. */
+function timedOut(claim: ResolvedClaim, now: number): number | undefined {
   const deadline = waitDeadline(claim, now);
-  return deadline !== undefined && deadline <= now;
+  return deadline !== undefined && deadline <= now ? claim.spec.waitTimeoutSeconds : undefined;
 }
 
-function fail(pass: Pass, claim: PoolClaim, reason: FailReason, message: string): void {
+function fail(pass: Pass, claim: ResolvedClaim, reason: FailReason, message: string): void {
   pass.actions.push({
     kind: 'fail',
     claim: claimRef(claim),
@@ -323,7 +322,7 @@ function positionBucket(position: number): number {
  */
 function pend(
   pass: Pass,
-  claim: PoolClaim,
+  claim: ResolvedClaim,
   reason: PendingReason,
   message: string,
   position: number | undefined,
@@ -360,12 +359,12 @@ function pend(
 /** Pending claims of an existing, active pool: queue, pair, then time out, reject or wait. Returns how many wait. */
 function planQueue(
   pass: Pass,
-  pool: InstancePool,
-  pending: readonly PoolClaim[],
+  pool: ResolvedPool,
+  pending: readonly ResolvedClaim[],
   views: readonly MemberView[],
 ): number {
   const queue = pool.spec.claimQueue;
-  const ordered = orderClaims(pending, queue?.strategy ?? QUEUE_DEFAULTS.strategy);
+  const ordered = orderClaims(pending, queue.strategy);
   // Members a Bound claim names stay out even when the pod cache does not show the bind yet.
   const excluded = new Set(pass.touched);
   for (const claim of pass.input.claims) {
@@ -385,8 +384,8 @@ function planQueue(
           pass.timers.push({ at: retryAt, why: 'bind-backoff' });
           return false;
         });
-  const pairs = allocate(eligible, views, pool.spec.claimOrder ?? POOL_DEFAULTS.claimOrder, excluded);
-  const served = new Set<PoolClaim>();
+  const pairs = allocate(eligible, views, pool.spec.claimOrder, excluded);
+  const served = new Set<ResolvedClaim>();
   for (const { claim, member } of pairs) {
     const pod = pass.byName.get(member.name)?.pod;
     if (pod === undefined) continue;
@@ -394,7 +393,7 @@ function planQueue(
     pass.touched.add(member.uid);
     const ref = claimRef(claim);
     // The finalizer must be in place before the member is, or deleting the claim in between would skip the Return.
-    if (policyOf(claim) === 'Return' && !hasFinalizer(claim)) {
+    if (claim.spec.reclaimPolicy === 'Return' && !hasFinalizer(claim)) {
       pass.actions.push({ kind: 'add-finalizer', claim: ref, patch: addFinalizerPatch(claim) });
     }
     pass.actions.push({
@@ -406,30 +405,30 @@ function planQueue(
     });
   }
 
-  const waiting: PoolClaim[] = [];
+  const waiting: ResolvedClaim[] = [];
   for (const claim of ordered) {
     if (served.has(claim)) continue;
-    if (timedOut(claim, pass.now)) {
-      const timeout = claim.spec.waitTimeoutSeconds ?? 0;
+    const timeout = timedOut(claim, pass.now);
+    if (timeout !== undefined) {
       fail(pass, claim, 'NoReadyMembers', `no ready member of pool ${pass.poolName} within ${timeout}s`);
       continue;
     }
     waiting.push(claim);
   }
 
-  const onFull = queue?.onFull ?? QUEUE_DEFAULTS.onFull;
-  const { ordered: kept, rejected } = applyBackpressure(waiting, queue?.maxPending, onFull);
-  const full = `the queue of pool ${pass.poolName} is full (maxPending ${queue?.maxPending ?? 0}, ${onFull})`;
+  const { ordered: kept, rejected } = applyBackpressure(waiting, queue.maxPending, queue.onFull);
+  // Only a set maxPending rejects anything.
+  const full = `the queue of pool ${pass.poolName} is full (maxPending ${String(queue.maxPending)}, ${queue.onFull})`;
   for (const claim of rejected) fail(pass, claim, 'QueueFull', full);
   const message = `waiting for a ready member of pool ${pass.poolName}`;
   kept.forEach((claim, i) => pend(pass, claim, 'Queued', message, i + 1));
   return kept.length;
 }
 
-function planPending(pass: Pass, all: PoolClaim[], views: readonly MemberView[]): void {
+function planPending(pass: Pass, all: ResolvedClaim[], views: readonly MemberView[]): void {
   const pool = pass.input.pool;
   // A bind the API server refused for good (a retry would be refused the same way) fails its claim at once.
-  const pending: PoolClaim[] = [];
+  const pending: ResolvedClaim[] = [];
   for (const claim of all) {
     const failure = pass.input.bindFailures?.get(claim.metadata.uid ?? '');
     if (failure?.final === true) fail(pass, claim, 'BindFailed', `binding a member of pool ${pass.poolName} failed: ${failure.message}`);
@@ -439,7 +438,7 @@ function planPending(pass: Pass, all: PoolClaim[], views: readonly MemberView[])
     // Wait for the pool to appear (GitOps may apply claims first), up to waitTimeoutSeconds.
     const message = `InstancePool ${pass.poolName} not found`;
     for (const claim of pending.sort(compareArrival)) {
-      if (timedOut(claim, pass.now)) fail(pass, claim, 'PoolNotFound', message);
+      if (timedOut(claim, pass.now) !== undefined) fail(pass, claim, 'PoolNotFound', message);
       else pend(pass, claim, 'PoolNotFound', message, undefined);
     }
     return;
@@ -482,7 +481,7 @@ export function planClaims(input: ClaimPlanInput): ClaimAction[] {
     else pass.recorded.set(uid, [member]);
   }
 
-  const pending: PoolClaim[] = [];
+  const pending: ResolvedClaim[] = [];
   const claims = [...input.claims].sort((a, b) => compareNames(a.metadata.name ?? '', b.metadata.name ?? ''));
   for (const claim of claims) if (!planLifecycle(pass, claim)) pending.push(claim);
 

@@ -1,17 +1,18 @@
+import { resolveClaim, type ResolvedClaim } from '../api/resolve.js';
 import type { PoolClaim, PoolClaimSpec } from '../api/types.js';
 import { API_VERSION, CLAIM_KIND } from '../api/types.js';
 import { applyBackpressure, compareArrival, orderClaims } from './queue.js';
 
 const T0 = Date.parse('2026-11-24T12:00:00Z');
 
-/** A claim created `t` seconds after T0. */
-function claim(name: string, t: number, spec: Partial<PoolClaimSpec> = {}): PoolClaim {
-  return {
+/** A claim created `t` seconds after T0, as resolved at the door (the queue sees only those). */
+function claim(name: string, t: number, spec: Partial<PoolClaimSpec> = {}): ResolvedClaim {
+  return resolveClaim({
     apiVersion: API_VERSION,
     kind: CLAIM_KIND,
     metadata: { name, namespace: 'ns', uid: `uid-${name}`, creationTimestamp: new Date(T0 + t * 1000) },
     spec: { poolName: 'web', ...spec },
-  };
+  }).claim;
 }
 
 const names = (claims: readonly PoolClaim[]): string[] => claims.map((c) => c.metadata.name ?? '');
@@ -38,10 +39,10 @@ describe('orderClaims', () => {
   ];
 
   it.each([
-    ['Priority', ['high-old', 'high-new', 'low-old', 'a-same-second', 'b-same-second', 'neg']],
-    ['FIFO', ['low-old', 'neg', 'high-old', 'a-same-second', 'b-same-second', 'high-new']],
-  ] as const)('%s', (strategy, expected) => {
-    expect(names(orderClaims(claims, strategy))).toEqual(expected);
+    { strategy: 'Priority', want: ['high-old', 'high-new', 'low-old', 'a-same-second', 'b-same-second', 'neg'] },
+    { strategy: 'FIFO', want: ['low-old', 'neg', 'high-old', 'a-same-second', 'b-same-second', 'high-new'] },
+  ] as const)('$strategy', ({ strategy, want }) => {
+    expect(names(orderClaims(claims, strategy))).toEqual(want);
   });
 
   it('FairShare rotates over acquirers, oldest head first, each sub-queue FIFO whatever the priority', () => {
@@ -67,7 +68,7 @@ describe('orderClaims', () => {
   });
 
   it('treats a claim without creationTimestamp as the newest', () => {
-    const bare: PoolClaim = { ...claim('bare', 0), metadata: { name: 'bare', uid: 'u' } };
+    const bare: ResolvedClaim = { ...claim('bare', 0), metadata: { name: 'bare', uid: 'u' } };
     expect(names([bare, claim('z', 100)].sort(compareArrival))).toEqual(['z', 'bare']);
   });
 });
@@ -77,12 +78,12 @@ describe('applyBackpressure', () => {
   const waiting = [claim('c3', 3, { priority: 5 }), claim('c0', 0), claim('c1', 1), claim('c2', 2)];
 
   it.each([
-    ['unbounded', undefined, 'RejectNewest', ['c3', 'c0', 'c1', 'c2'], []],
-    ['within the limit', 4, 'RejectNewest', ['c3', 'c0', 'c1', 'c2'], []],
-    ['RejectNewest fails the latest arrivals, even of higher priority', 2, 'RejectNewest', ['c0', 'c1'], ['c2', 'c3']],
-    ['RejectOldest fails the longest waiting', 2, 'RejectOldest', ['c3', 'c2'], ['c0', 'c1']],
-    ['maxPending 0 keeps nobody waiting', 0, 'RejectOldest', [], ['c0', 'c1', 'c2', 'c3']],
-  ] as const)('%s', (_name, maxPending, onFull, kept, rejected) => {
+    { name: 'unbounded', maxPending: undefined, onFull: 'RejectNewest', kept: ['c3', 'c0', 'c1', 'c2'], rejected: [] },
+    { name: 'within the limit', maxPending: 4, onFull: 'RejectNewest', kept: ['c3', 'c0', 'c1', 'c2'], rejected: [] },
+    { name: 'RejectNewest fails the latest arrivals, even of higher priority', maxPending: 2, onFull: 'RejectNewest', kept: ['c0', 'c1'], rejected: ['c2', 'c3'] },
+    { name: 'RejectOldest fails the longest waiting', maxPending: 2, onFull: 'RejectOldest', kept: ['c3', 'c2'], rejected: ['c0', 'c1'] },
+    { name: 'maxPending 0 keeps nobody waiting', maxPending: 0, onFull: 'RejectOldest', kept: [], rejected: ['c0', 'c1', 'c2', 'c3'] },
+  ] as const)('$name', ({ maxPending, onFull, kept, rejected }) => {
     const out = applyBackpressure(waiting, maxPending, onFull);
     expect(names(out.ordered)).toEqual(kept);
     expect(names(out.rejected)).toEqual(rejected);

@@ -1,8 +1,8 @@
 // The claim queue of one pool: the order pending claims are served in (the pool's claimQueue.strategy) and the
 // backpressure that fails claims once too many wait (maxPending, onFull). Pure and deterministic: every tie is
 // broken by creation time and then name, so two passes over the same claims give the same queue.
+import type { ResolvedClaim } from '../api/resolve.js';
 import type { OnFull, PoolClaim, QueueStrategy } from '../api/types.js';
-import { withClaimDefaults } from '../api/defaults.js';
 import { toMillis } from '../member/members.js';
 
 function compareNames(a: string, b: string): number {
@@ -22,9 +22,9 @@ export function compareArrival(a: PoolClaim, b: PoolClaim): number {
   return compareNames(a.metadata.name ?? '', b.metadata.name ?? '');
 }
 
-/** Priority order: higher spec.priority first, then arrival order. */
-export function comparePriority(a: PoolClaim, b: PoolClaim): number {
-  const byPriority = withClaimDefaults(b.spec).priority - withClaimDefaults(a.spec).priority;
+/** Priority order: higher spec.priority first (resolved at the door: unset is 0), then arrival order. */
+export function comparePriority(a: ResolvedClaim, b: ResolvedClaim): number {
+  const byPriority = b.spec.priority - a.spec.priority;
   return byPriority !== 0 ? byPriority : compareArrival(a, b);
 }
 
@@ -33,8 +33,8 @@ export function comparePriority(a: PoolClaim, b: PoolClaim): number {
  * arrival order. The rotation starts with the acquirer whose oldest claim is oldest, so it is stable between passes,
  * and an acquirer that floods the queue gets one turn per round like everyone else.
  */
-function fairShare(claims: readonly PoolClaim[]): PoolClaim[] {
-  const byAcquirer = new Map<string, PoolClaim[]>();
+function fairShare<C extends PoolClaim>(claims: readonly C[]): C[] {
+  const byAcquirer = new Map<string, C[]>();
   for (const claim of [...claims].sort(compareArrival)) {
     const key = claim.spec.acquiredBy ?? '';
     const queue = byAcquirer.get(key);
@@ -43,7 +43,7 @@ function fairShare(claims: readonly PoolClaim[]): PoolClaim[] {
   }
   // Insertion order of the map is the order of each acquirer's oldest claim, as the claims were sorted first.
   const queues = [...byAcquirer.values()];
-  const ordered: PoolClaim[] = [];
+  const ordered: C[] = [];
   for (let round = 0; ordered.length < claims.length; round++) {
     for (const queue of queues) {
       const claim = queue[round];
@@ -54,7 +54,7 @@ function fairShare(claims: readonly PoolClaim[]): PoolClaim[] {
 }
 
 /** The order in which the pool serves its pending claims. */
-export function orderClaims(claims: readonly PoolClaim[], strategy: QueueStrategy): PoolClaim[] {
+export function orderClaims<C extends ResolvedClaim>(claims: readonly C[], strategy: QueueStrategy): C[] {
   switch (strategy) {
     case 'Priority':
       return [...claims].sort(comparePriority);
@@ -65,11 +65,11 @@ export function orderClaims(claims: readonly PoolClaim[], strategy: QueueStrateg
   }
 }
 
-export interface Backpressure {
+export interface Backpressure<C extends PoolClaim = PoolClaim> {
   /** The claims that keep waiting, in queue order. */
-  ordered: PoolClaim[];
+  ordered: C[];
   /** The claims that fail with reason QueueFull, in arrival order. */
-  rejected: PoolClaim[];
+  rejected: C[];
 }
 
 /**
@@ -77,11 +77,11 @@ export interface Backpressure {
  * count). RejectNewest fails the latest arrivals beyond maxPending, so a newcomer never displaces a claim already
  * waiting; RejectOldest fails the longest-waiting ones to make room for the new.
  */
-export function applyBackpressure(
-  waiting: readonly PoolClaim[],
+export function applyBackpressure<C extends PoolClaim>(
+  waiting: readonly C[],
   maxPending: number | undefined,
   onFull: OnFull,
-): Backpressure {
+): Backpressure<C> {
   if (maxPending === undefined || waiting.length <= maxPending) return { ordered: [...waiting], rejected: [] };
   const byArrival = [...waiting].sort(compareArrival);
   const excess = waiting.length - Math.max(0, maxPending);
