@@ -70,13 +70,8 @@ export function readMetrics(text: string, queries: readonly MetricQuery[]): (num
   return sums;
 }
 
-const HASH = 35;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
-const QUOTE = 34;
-const BACKSLASH = 92;
-const COMMA = 44;
-const EQUALS = 61;
+// The parser compares character codes, not one-character strings: no string is made per character.
+const [HASH, OPEN_BRACE, CLOSE_BRACE, QUOTE, BACKSLASH, COMMA, EQUALS] = [...'#{}"\\,='].map((c) => c.charCodeAt(0));
 
 function isBlank(code: number): boolean {
   return code === 32 || code === 9 || code === 13;
