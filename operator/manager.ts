@@ -164,7 +164,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     events,
     observer: poolObserver(metrics, logger('pool')),
     maxMembersPerPool: opts.maxMembersPerPool,
-    utilization: (key) => utilization.get(key),
+    utilization: (key, shown) => utilization.statusFor(key, shown),
   });
   const claimController = new ClaimController({
     core,

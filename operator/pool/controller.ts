@@ -10,7 +10,6 @@ import {
   type InstancePoolStatus,
   type PoolUtilization,
 } from '../api/types.js';
-import { statusUtilization } from '../utilization/utilization.js';
 import { resolvePool, resolveSpec } from '../api/resolve.js';
 import type { EventRecorder } from '../kube/events.js';
 import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors.js';
@@ -46,8 +45,11 @@ export interface PoolControllerDeps {
   observer: PoolObserver;
   /** The operator-wide cap on one pool's members (`--max-members-per-pool`); default DEFAULT_MAX_MEMBERS_PER_POOL. */
   maxMembersPerPool?: number;
-  /** The scraper's latest utilization of a pool (utilization/store.ts), written with the pool's status. */
-  utilization?: (poolKey: string) => PoolUtilization | undefined;
+  /**
+   * What status.utilization should say, given what the pool shows (utilization/store.ts statusFor): written with
+   * the pool's status, so the pool has one status writer.
+   */
+  utilization?: (poolKey: string, shown: PoolUtilization | undefined) => PoolUtilization | undefined;
   now?: () => number;
 }
 
@@ -272,7 +274,7 @@ export class PoolController {
     ]);
 
     // pool is read through ownStatus: its utilization is the one we last wrote, until the cache shows it.
-    const utilization = statusUtilization(pool.status?.utilization, this.d.utilization?.(key));
+    const utilization = this.d.utilization ? this.d.utilization(key, pool.status?.utilization) : pool.status?.utilization;
     const status = utilization === undefined ? plan.status : { ...plan.status, utilization };
     await this.writeStatus(key, pool, verdict.pool.status, status, mem, now).then(
       (delay) => {
