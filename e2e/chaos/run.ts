@@ -97,6 +97,7 @@ export interface ChaosReport {
 
 const NS = 'chaos';
 const OPERATORS_GROUP = 'warmpool.dev:chaos-operators';
+const PROBE_PRIORITY = 1000;
 const LEASE = 'warmpool-chaos';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -390,11 +391,14 @@ async function withCluster(
     return out;
   };
 
-  /** A fresh claim after the fault: how long until a user's new claim is served again. */
+  /**
+   * A fresh claim after the fault: how long until a user's new claim is served again. It goes ahead of the load's
+   * claims (priority), so it measures the operator's recovery, not the depth of the queue the load keeps.
+   */
   const probe = async (from: number): Promise<number | undefined> => {
     const name = `probe-${String(probes++).padStart(4, '0')}`;
     const deadline = Date.now() + 180_000;
-    const body = { apiVersion: 'warmpool.dev/v1alpha1', kind: 'PoolClaim', metadata: { name, namespace: NS }, spec: { poolName: pools[0] ?? '' } };
+    const body = { apiVersion: 'warmpool.dev/v1alpha1', kind: 'PoolClaim', metadata: { name, namespace: NS }, spec: { poolName: pools[0] ?? '', priority: PROBE_PRIORITY } };
     const base = { group: 'warmpool.dev', version: 'v1alpha1', namespace: NS, plural: 'poolclaims' };
     for (;;) {
       try {
