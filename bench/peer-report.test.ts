@@ -22,7 +22,7 @@ describe('splitClaimWrites', () => {
     { name: 'an Event about the pool', write: { verb: 'create', resource: 'events', name: 'pool.18a2b3' }, onPath: false },
   ];
   it.each(cases)('$name: claim path = $onPath', ({ write, onPath }) => {
-    expect(splitClaimWrites([write], scope)).toEqual(onPath ? { claimPath: 1, refill: 0 } : { claimPath: 0, refill: 1 });
+    expect(splitClaimWrites([write], scope)).toMatchObject(onPath ? { claimPath: 1, refill: 0 } : { claimPath: 0, refill: 1 });
   });
 
   it('counts every write once', () => {
@@ -30,7 +30,23 @@ describe('splitClaimWrites', () => {
       cases.map((c) => c.write),
       scope,
     );
-    expect(split).toEqual({ claimPath: cases.filter((c) => c.onPath).length, refill: cases.filter((c) => !c.onPath).length });
+    expect(split).toMatchObject({ claimPath: cases.filter((c) => c.onPath).length, refill: cases.filter((c) => !c.onPath).length });
+  });
+
+  it('says what each side is made of, by verb and resource', () => {
+    const split = splitClaimWrites(
+      [
+        { verb: 'patch', resource: 'pods', name: 'warm-a' },
+        { verb: 'patch', resource: 'sandboxclaims', subresource: 'status', name: 'c-0' },
+        { verb: 'create', resource: 'pods', name: 'new-1' },
+        { verb: 'create', resource: 'pods', name: 'new-2' },
+      ],
+      scope,
+    );
+    expect(split.kinds).toEqual({
+      claimPath: { 'patch pods': 1, 'patch sandboxclaims/status': 1 },
+      refill: { 'create pods': 2 },
+    });
   });
 });
 

@@ -21,6 +21,8 @@ export interface ClaimPathScope {
 export interface WriteSplit {
   claimPath: number;
   refill: number;
+  /** "patch pods", "create sandboxes", "patch sandboxclaims/status" -> count, for each side: what the figures are made of. */
+  kinds: { claimPath: Record<string, number>; refill: Record<string, number> };
 }
 
 /** An Event's name is `<involved object>.<suffix>` (client-go and client-node alike): the object it is about. */
@@ -37,6 +39,7 @@ export function eventSubject(eventName: string): string {
 export function splitClaimWrites(writes: readonly WriteRecord[], scope: ClaimPathScope): WriteSplit {
   let claimPath = 0;
   let refill = 0;
+  const kinds: WriteSplit['kinds'] = { claimPath: {}, refill: {} };
   const preexistingNames = new Set([...scope.preexisting].map((k) => k.slice(k.indexOf('/') + 1)));
   for (const w of writes) {
     const name = w.name ?? '';
@@ -48,8 +51,11 @@ export function splitClaimWrites(writes: readonly WriteRecord[], scope: ClaimPat
     } else onPath = scope.preexisting.has(`${w.resource}/${name}`);
     if (onPath) claimPath++;
     else refill++;
+    const side = onPath ? kinds.claimPath : kinds.refill;
+    const kind = `${w.verb} ${w.resource}${w.subresource ? `/${w.subresource}` : ''}`;
+    side[kind] = (side[kind] ?? 0) + 1;
   }
-  return { claimPath, refill };
+  return { claimPath, refill, kinds };
 }
 
 /** One system's figures from one run; a field is NaN when its scenario did not run or failed. */
