@@ -79,6 +79,8 @@ interface Subject {
   target: ClaimWatchTarget;
   /** Whether it replaces claimed members (the speed-of-light allocator does not). */
   refills: boolean;
+  /** Writes per claim its design allows on the claim path: a baseline that makes more is not the baseline. */
+  exactClaimPathWrites?: number;
   start(): Promise<ChildProcess>;
   createPool(pool: string, size: number): Promise<void>;
   readyCount(pool: string): Promise<number>;
@@ -225,6 +227,7 @@ function lightSubject(cluster: Cluster, api: Api): Subject {
     claimResource: 'poolclaims',
     target: poolClaimsIn(namespace),
     refills: false,
+    exactClaimPathWrites: 2,
     start: async () => {
       const kubeconfig = await cluster.kubeconfigFor(LIGHT_USER, ['system:masters']);
       const log = logFile('speed-of-light');
@@ -357,6 +360,12 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
       `all ${(allIdentities / spec.total).toFixed(2)}; CPU ${((cpuSeconds * 1000) / spec.total).toFixed(1)} ms/claim; RSS ${rssMiB.toFixed(0)} MiB; refill ${refillSeconds.toFixed(1)} s`,
   );
   await s.deletePool(pool);
+  if (s.exactClaimPathWrites !== undefined && (split.claimPath !== s.exactClaimPathWrites * spec.total || split.refill !== 0)) {
+    throw new Error(
+      `${s.label} ${spec.scenario}: ${split.claimPath} claim-path and ${split.refill} other writes for ${spec.total} claims; ` +
+        `its design makes exactly ${s.exactClaimPathWrites} per claim (${JSON.stringify(split.kinds)})`,
+    );
+  }
   return result;
 }
 
