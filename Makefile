@@ -66,7 +66,7 @@ uninstall: ## Remove the CRDs (and with them every pool and claim) from the clus
 	@"$(TOOLS)/bin/kubectl" delete --ignore-not-found -f crds/
 
 ##@ Test
-.PHONY: test test-unit e2e bench bench-cluster chaos
+.PHONY: test test-unit e2e bench bench-cluster bench-peers chaos
 test: build ## Unit, integration and e2e tests (one local cluster for the run).
 	@mkdir -p .cache
 	@$(JEST) --json --outputFile=.cache/jest-results.json
@@ -84,6 +84,12 @@ chaos: build ## Chaos run: claim load under real faults; prints the report, writ
 
 bench: build ## Benchmarks (print their figures).
 	@$(WITH_NODE) node dist/bench/run.js && $(WITH_NODE) node dist/bench/scraper.js 1000 60
+
+# Long: its own cluster; builds agent-sandbox v1.0.3 on first use (hack/tools/agent-sandbox; nothing else builds it, CI
+# included). PEERS_SERIAL, PEERS_C20_EACH, PEERS_BURST set the scenario sizes; PEERS_ONLY=warmpool,light a subset.
+bench-peers: build ## warmpool beside agent-sandbox and a speed-of-light allocator in one run: ratios (.cache/bench/).
+	@bash hack/tools/agent-sandbox/build-agent-sandbox.sh >/dev/null
+	@$(WITH_NODE) node dist/bench/peers.js
 
 bench-cluster: build ## Local cluster benchmark: start time, API round trips, 500 pods to Ready, memory.
 	@$(WITH_NODE) node dist/bench/cluster.js

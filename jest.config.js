@@ -19,7 +19,7 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/operator/**/*.test.ts', '<rootDir>/client/**/*.test.ts', '<rootDir>/e2e/cluster/**/*.test.ts', '<rootDir>/e2e/chaos/**/*.test.ts', '<rootDir>/hack/**/*.test.ts'],
+      testMatch: ['<rootDir>/operator/**/*.test.ts', '<rootDir>/client/**/*.test.ts', '<rootDir>/e2e/cluster/**/*.test.ts', '<rootDir>/e2e/chaos/**/*.test.ts', '<rootDir>/hack/**/*.test.ts', '<rootDir>/bench/**/*.test.ts'],
     },
     {
       ...common,

@@ -7,7 +7,7 @@
 //            claim status, claim Events) and the refill (replacement create, its warming -> ready patch, pool
 //            status, pool Events). Also printed: writes by every identity, and the CPU each process used.
 import { performance } from 'node:perf_hooks';
-import { makeInformer, type KubernetesListObject } from '@kubernetes/client-node';
+import { makeInformer, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { InstancePool, PoolClaim } from '../operator/api/types.js';
 import { auditWrites, benchEnv, benchPool, cpuSnapshot, cpuSpent, OPERATOR_USER, sleep, writesByUser, type BenchEnv } from './env.js';
 import { ms, summary } from './stats.js';
@@ -19,23 +19,46 @@ interface Waiter {
   resolve: (t: number) => void;
 }
 
+/**
+ * The claims a BoundWatch watches and the point at which one counts as bound. bench/peers.ts measures other claim
+ * kinds (agent-sandbox's SandboxClaim, the speed-of-light allocator's) with this same code.
+ */
+export interface ClaimWatchTarget {
+  group: string;
+  version: string;
+  plural: string;
+  namespace: string;
+  /** Reads the claim as the watch delivered it (JSON): the one place that knows its kind's shape. */
+  isBound(claim: KubernetesObject): boolean;
+}
+
+export const poolClaimsIn = (namespace: string): ClaimWatchTarget => ({
+  ...G,
+  plural: 'poolclaims',
+  namespace,
+  isBound: (c) => (c as PoolClaim).status?.phase === 'Bound',
+});
+
 /** One watch on all claims of the namespace; resolves a claim's waiter when it is first seen Bound. */
-class BoundWatch {
+export class BoundWatch {
   private readonly waiters = new Map<string, Waiter>();
   private readonly boundAt = new Map<string, number>();
   private abort: { abort(): void } | undefined;
   private stopped = false;
 
-  async start(env: BenchEnv): Promise<void> {
+  constructor(private readonly target: ClaimWatchTarget = poolClaimsIn(NS)) {}
+
+  async start(env: Pick<BenchEnv, 'kc' | 'custom'>): Promise<void> {
+    const { group, version, plural, namespace } = this.target;
     // An informer, not a bare watch: it re-opens the watch when the server or the client times it out.
-    const informer = makeInformer<PoolClaim>(
+    const informer = makeInformer<KubernetesObject>(
       env.kc,
-      `/apis/warmpool.dev/v1alpha1/namespaces/${NS}/poolclaims`,
-      () => env.custom.listNamespacedCustomObject({ ...G, namespace: NS, plural: 'poolclaims' }) as Promise<KubernetesListObject<PoolClaim>>,
+      `/apis/${group}/${version}/namespaces/${namespace}/${plural}`,
+      () => env.custom.listNamespacedCustomObject({ group, version, namespace, plural }) as Promise<KubernetesListObject<KubernetesObject>>,
     );
-    const seen = (c: PoolClaim): void => {
-      const name = c.metadata.name ?? '';
-      if (c.status?.phase !== 'Bound' || this.boundAt.has(name)) return;
+    const seen = (c: KubernetesObject): void => {
+      const name = c.metadata?.name ?? '';
+      if (!this.target.isBound(c) || this.boundAt.has(name)) return;
       const t = performance.now();
       this.boundAt.set(name, t);
       this.waiters.get(name)?.resolve(t);

@@ -145,18 +145,21 @@ export function benchPool(namespace: string, name: string, targetSize: number, m
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** CPU seconds (user + system) a process has used so far, from /proc; 0 once it is gone. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    // Fields after the command (which may hold spaces) start at ") "; utime and stime are fields 14 and 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** CPU seconds (user + system) each process has used so far: the cluster's components by name, the operator, us. */
 export function cpuSnapshot(env: BenchEnv): Map<string, number> {
-  const ticks = (pid: number): number => {
-    try {
-      // Fields after the command (which may hold spaces) start at ") "; utime and stime are fields 14 and 15.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return 0;
-    }
-  };
+  const ticks = processCpuSeconds;
   const out = new Map<string, number>();
   for (const [component, pid] of componentPids(env.cluster.dir)) out.set(component, ticks(pid));
   out.set('operator', ticks(env.operator.pid ?? 0));

@@ -1,0 +1,89 @@
+import { describe, expect, it } from '@jest/globals';
+import { eventSubject, NO_FIGURES, peerTable, ratio, splitClaimWrites, type SystemFigures, type WriteRecord } from './peer-report.js';
+
+describe('splitClaimWrites', () => {
+  const scope = {
+    claimResource: 'sandboxclaims',
+    claimNames: new Set(['c-0']),
+    preexisting: new Set(['pods/warm-a', 'sandboxes/warm-a']),
+  };
+  const cases: { name: string; write: WriteRecord; onPath: boolean }[] = [
+    { name: 'a claim status write', write: { verb: 'patch', resource: 'sandboxclaims', subresource: 'status', name: 'c-0' }, onPath: true },
+    { name: 'a claim annotation patch', write: { verb: 'patch', resource: 'sandboxclaims', name: 'c-0' }, onPath: true },
+    { name: 'adopting a warm Sandbox', write: { verb: 'patch', resource: 'sandboxes', name: 'warm-a' }, onPath: true },
+    { name: 'relabelling a warm pod', write: { verb: 'patch', resource: 'pods', name: 'warm-a' }, onPath: true },
+    { name: 'an Event about the claim', write: { verb: 'create', resource: 'events', name: 'c-0.18a2b3c4d5e6f7a8' }, onPath: true },
+    { name: 'an Event about the warm member', write: { verb: 'create', resource: 'events', name: 'warm-a.18a2b3' }, onPath: true },
+    { name: 'creating a replacement Sandbox', write: { verb: 'create', resource: 'sandboxes', name: 'pool-xyz' }, onPath: false },
+    { name: 'creating its pod', write: { verb: 'create', resource: 'pods', name: 'pool-xyz' }, onPath: false },
+    { name: 'patching a pod that was not there before the claims', write: { verb: 'patch', resource: 'pods', name: 'warm-b' }, onPath: false },
+    { name: 'a Service named like a warm member (another resource)', write: { verb: 'patch', resource: 'services', name: 'warm-a' }, onPath: false },
+    { name: 'the pool status', write: { verb: 'patch', resource: 'sandboxwarmpools', subresource: 'status', name: 'pool' }, onPath: false },
+    { name: 'an Event about the pool', write: { verb: 'create', resource: 'events', name: 'pool.18a2b3' }, onPath: false },
+  ];
+  it.each(cases)('$name: claim path = $onPath', ({ write, onPath }) => {
+    expect(splitClaimWrites([write], scope)).toMatchObject(onPath ? { claimPath: 1, refill: 0 } : { claimPath: 0, refill: 1 });
+  });
+
+  it('counts every write once', () => {
+    const split = splitClaimWrites(
+      cases.map((c) => c.write),
+      scope,
+    );
+    expect(split).toMatchObject({ claimPath: cases.filter((c) => c.onPath).length, refill: cases.filter((c) => !c.onPath).length });
+  });
+
+  it('says what each side is made of, by verb and resource', () => {
+    const split = splitClaimWrites(
+      [
+        { verb: 'patch', resource: 'pods', name: 'warm-a' },
+        { verb: 'patch', resource: 'sandboxclaims', subresource: 'status', name: 'c-0' },
+        { verb: 'create', resource: 'pods', name: 'new-1' },
+        { verb: 'create', resource: 'pods', name: 'new-2' },
+      ],
+      scope,
+    );
+    expect(split.kinds).toEqual({
+      claimPath: { 'patch pods': 1, 'patch sandboxclaims/status': 1 },
+      refill: { 'create pods': 2 },
+    });
+  });
+});
+
+describe('eventSubject', () => {
+  it.each([
+    { event: 'burst-1.18a2b3c4', subject: 'burst-1' },
+    { event: 'my.dotted.pool.18a2b3', subject: 'my.dotted.pool' },
+    { event: 'nodot', subject: 'nodot' },
+  ])('$event is about $subject', ({ event, subject }) => expect(eventSubject(event)).toBe(subject));
+});
+
+describe('ratio', () => {
+  it.each([
+    { ours: 10, theirs: 40, want: 0.25 },
+    { ours: 10, theirs: 0, want: Number.NaN },
+    { ours: Number.NaN, theirs: 4, want: Number.NaN },
+    { ours: 4, theirs: Number.POSITIVE_INFINITY, want: Number.NaN },
+  ])('$ours / $theirs = $want', ({ ours, theirs, want }) => expect(ratio(ours, theirs)).toBe(want));
+});
+
+describe('peerTable', () => {
+  const ours: SystemFigures = { ...NO_FIGURES, serialP50Ms: 12, burstClaimsPerSecond: 150 };
+  const peer: SystemFigures = { ...NO_FIGURES, serialP50Ms: 48, burstClaimsPerSecond: 30 };
+  const light: SystemFigures = { ...NO_FIGURES, serialP50Ms: 6, burstClaimsPerSecond: 200 };
+  const lines = peerTable({ ours, peer, speedOfLight: light }).split('\n');
+  const row = (label: string): string[] => (lines.find((l) => l.startsWith(label)) ?? '').slice(label.length).trim().split(/\s+/);
+
+  it('sets each figure beside the peer and the limit, as ratios ours / theirs', () => {
+    expect(row('serial p50 (ms)')).toEqual(['12.0', '48.0', '0.25', '6.0', '2.00']);
+    expect(row('burst (claims/s)')).toEqual(['150', '30', '5.00', '200', '0.75']);
+  });
+
+  it('shows a missing figure and its ratios as -', () => {
+    expect(row('serial p99 (ms)')).toEqual(['-', '-', '-', '-', '-']);
+  });
+
+  it('has one line per figure the acceptance asks for, plus the header', () => {
+    expect(lines).toHaveLength(11);
+  });
+});

@@ -1,0 +1,141 @@
+// The pure part of `make bench-peers`: which audited writes belong to a claim's path and which to the refill, the
+// figures each system gets, and the table that sets them side by side as ratios. No I/O here.
+
+/** An API write as the audit log records it (the fields the split needs). */
+export interface WriteRecord {
+  verb: string;
+  resource: string;
+  subresource?: string | undefined;
+  name?: string | undefined;
+}
+
+/** What a scenario knew before its first claim: the claims it made and the members that were already there. */
+export interface ClaimPathScope {
+  /** The claim resource's plural (poolclaims, sandboxclaims): every write to a claim is on its path. */
+  claimResource: string;
+  claimNames: ReadonlySet<string>;
+  /** Objects that existed before the first claim, as `resource/name` (member pods, agent-sandbox's Sandboxes). */
+  preexisting: ReadonlySet<string>;
+}
+
+export interface WriteSplit {
+  claimPath: number;
+  refill: number;
+  /** "patch pods", "create sandboxes", "patch sandboxclaims/status" -> count, for each side: what the figures are made of. */
+  kinds: { claimPath: Record<string, number>; refill: Record<string, number> };
+}
+
+/** An Event's name is `<involved object>.<suffix>` (client-go and client-node alike): the object it is about. */
+export function eventSubject(eventName: string): string {
+  const dot = eventName.lastIndexOf('.');
+  return dot <= 0 ? eventName : eventName.slice(0, dot);
+}
+
+/**
+ * Sorts one controller's writes into the claim path (the claims themselves, the members that were ready before the
+ * claims came and their Events) and the refill (everything else: replacement creates, the new objects' status,
+ * the pool's status and Events). The same rule for every system, so their figures compare.
+ */
+export function splitClaimWrites(writes: readonly WriteRecord[], scope: ClaimPathScope): WriteSplit {
+  let claimPath = 0;
+  let refill = 0;
+  const kinds: WriteSplit['kinds'] = { claimPath: {}, refill: {} };
+  const preexistingNames = new Set([...scope.preexisting].map((k) => k.slice(k.indexOf('/') + 1)));
+  for (const w of writes) {
+    const name = w.name ?? '';
+    let onPath: boolean;
+    if (w.resource === scope.claimResource) onPath = true;
+    else if (w.resource === 'events') {
+      const subject = eventSubject(name);
+      onPath = scope.claimNames.has(subject) || preexistingNames.has(subject);
+    } else onPath = scope.preexisting.has(`${w.resource}/${name}`);
+    if (onPath) claimPath++;
+    else refill++;
+    const side = onPath ? kinds.claimPath : kinds.refill;
+    const kind = `${w.verb} ${w.resource}${w.subresource ? `/${w.subresource}` : ''}`;
+    side[kind] = (side[kind] ?? 0) + 1;
+  }
+  return { claimPath, refill, kinds };
+}
+
+/** One system's figures from one run; a field is NaN when its scenario did not run or failed. */
+export interface SystemFigures {
+  serialP50Ms: number;
+  serialP99Ms: number;
+  c20P50Ms: number;
+  c20P99Ms: number;
+  burstClaimsPerSecond: number;
+  writesClaimPath: number;
+  writesRefill: number;
+  writesAllIdentities: number;
+  cpuMsPerClaim: number;
+  rssMiB: number;
+}
+
+export const NO_FIGURES: SystemFigures = {
+  serialP50Ms: Number.NaN,
+  serialP99Ms: Number.NaN,
+  c20P50Ms: Number.NaN,
+  c20P99Ms: Number.NaN,
+  burstClaimsPerSecond: Number.NaN,
+  writesClaimPath: Number.NaN,
+  writesRefill: Number.NaN,
+  writesAllIdentities: Number.NaN,
+  cpuMsPerClaim: Number.NaN,
+  rssMiB: Number.NaN,
+};
+
+/** ours / theirs; NaN when either is missing or theirs is 0 (a ratio to nothing says nothing). */
+export function ratio(ours: number, theirs: number): number {
+  if (!Number.isFinite(ours) || !Number.isFinite(theirs) || theirs === 0) return Number.NaN;
+  return ours / theirs;
+}
+
+interface Row {
+  label: string;
+  key: keyof SystemFigures;
+  digits: number;
+}
+
+const ROWS: readonly Row[] = [
+  { label: 'serial p50 (ms)', key: 'serialP50Ms', digits: 1 },
+  { label: 'serial p99 (ms)', key: 'serialP99Ms', digits: 1 },
+  { label: '20-at-once p50 (ms)', key: 'c20P50Ms', digits: 1 },
+  { label: '20-at-once p99 (ms)', key: 'c20P99Ms', digits: 1 },
+  { label: 'burst (claims/s)', key: 'burstClaimsPerSecond', digits: 0 },
+  { label: 'writes/claim, claim path', key: 'writesClaimPath', digits: 2 },
+  { label: 'writes/claim, refill', key: 'writesRefill', digits: 2 },
+  { label: 'writes/claim, all identities', key: 'writesAllIdentities', digits: 2 },
+  { label: 'controller CPU/claim (ms)', key: 'cpuMsPerClaim', digits: 1 },
+  { label: 'controller RSS (MiB)', key: 'rssMiB', digits: 0 },
+];
+
+const fmt = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+
+export interface PeerTableInput {
+  ours: SystemFigures;
+  peer: SystemFigures;
+  speedOfLight: SystemFigures;
+}
+
+/**
+ * The table `make bench-peers` prints: each figure for warmpool, agent-sandbox and the speed-of-light allocator,
+ * and warmpool's as a ratio to each (ours / theirs: below 1 is better for times, writes, CPU and memory, above 1
+ * for the burst rate).
+ */
+export function peerTable({ ours, peer, speedOfLight }: PeerTableInput): string {
+  const header = ['', 'warmpool', 'agent-sandbox', 'ours/theirs', 'speed of light', 'ours/light'];
+  const body = ROWS.map((r) => [
+    r.label,
+    fmt(ours[r.key], r.digits),
+    fmt(peer[r.key], r.digits),
+    fmt(ratio(ours[r.key], peer[r.key]), 2),
+    fmt(speedOfLight[r.key], r.digits),
+    fmt(ratio(ours[r.key], speedOfLight[r.key]), 2),
+  ]);
+  const rows = [header, ...body];
+  const widths = header.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  return rows
+    .map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '))
+    .join('\n');
+}

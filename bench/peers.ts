@@ -1,0 +1,497 @@
+// make bench-peers: warmpool beside its peer (agent-sandbox v1.0.3) and beside the limit (a speed-of-light allocator),
+// in one run, on one local cluster, measured by the same client code, printed as ratios.
+//   The same scenarios run against each system, one system after the other, each controller a process of its own
+//   under its own client certificate (only one runs at a time, so CPU, memory and audited writes are its alone):
+//   serial:      PEERS_SERIAL claims one at a time (default 50), from a pool with spare ready members;
+//   20-at-once:  20 claimers, PEERS_C20_EACH claims each (default 5);
+//   burst:       PEERS_BURST claims (default 300) against as many ready members, created by 32 workers;
+//                claims per second from the first create to the last claim bound.
+//   Latency: from the create request to the claim's bound point (PoolClaim phase Bound, SandboxClaim Ready=True)
+//   seen on a watch opened before (bench/claims.ts BoundWatch), same process, monotonic clock.
+//   Writes per claim: from the audit log by identity, split into the claim path and the refill by one rule for all
+//   (bench/peer-report.ts); all identities counts every writer (the client, scheduler, kwok, controllers).
+//   CPU per claim and RSS: /proc of each controller process, CPU from before the first create until its refill is done.
+// Prints the table and writes it with every scenario's detail as JSON under .cache/bench/.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { KubeConfig, type CoreV1Api, type CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
+import type { InstancePool } from '../operator/api/types.js';
+import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
+import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
+import { repoRoot } from '../e2e/cluster/paths.js';
+import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
+import { auditWrites, benchPool, OPERATOR_USER, processCpuSeconds, sleep, treeRssMiB, writesByUser } from './env.js';
+import { NO_FIGURES, peerTable, splitClaimWrites, type SystemFigures, type WriteSplit } from './peer-report.js';
+import {
+  EXT,
+  installPeerCrds,
+  PEER_USER,
+  PEER_VERSION,
+  peerClaim,
+  peerClaimsIn,
+  peerPool,
+  peerPoolReady,
+  peerTemplate,
+  peerTools,
+  startPeer,
+} from './peer-sandbox.js';
+import { LABEL_LIGHT_POOL } from './speed-of-light.js';
+import { summary } from './stats.js';
+
+const LIGHT_USER = 'speed-of-light';
+const WP = { group: 'warmpool.dev', version: 'v1alpha1' } as const;
+
+/** A count from the environment, bounded: a typo must not start a benchmark of a million claims. */
+function envCount(name: string, fallback: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${name}=${raw}: want a whole number from 1 to ${max}`);
+  return n;
+}
+
+/** PEERS_ONLY=warmpool,light (any of agent-sandbox, warmpool, light) runs only those: for debugging a run. */
+const ONLY = (process.env.PEERS_ONLY ?? 'agent-sandbox,warmpool,light').split(',').map((s) => s.trim());
+const UNKNOWN = ONLY.filter((s) => !['agent-sandbox', 'warmpool', 'light'].includes(s));
+if (UNKNOWN.length > 0) throw new Error(`PEERS_ONLY: unknown ${UNKNOWN.join(', ')}; known: agent-sandbox, warmpool, light`);
+
+const SIZES = {
+  serial: envCount('PEERS_SERIAL', 50, 1000),
+  c20Each: envCount('PEERS_C20_EACH', 5, 100),
+  burst: envCount('PEERS_BURST', 300, 2000),
+};
+
+interface Api {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+}
+
+/** One system under test: how to start its controller, make its pools and claims, and tear them down. */
+interface Subject {
+  label: 'warmpool' | 'agent-sandbox' | 'speed of light';
+  namespace: string;
+  user: string;
+  claimResource: string;
+  target: ClaimWatchTarget;
+  /** Whether it replaces claimed members (the speed-of-light allocator does not). */
+  refills: boolean;
+  /** Writes per claim its design allows on the claim path: a baseline that makes more is not the baseline. */
+  exactClaimPathWrites?: number;
+  start(): Promise<ChildProcess>;
+  createPool(pool: string, size: number): Promise<void>;
+  readyCount(pool: string): Promise<number>;
+  createClaim(name: string, pool: string): Promise<void>;
+  /** Names of the members (and, for agent-sandbox, their Sandboxes) as `resource/name`. */
+  members(): Promise<Set<string>>;
+  deletePool(pool: string): Promise<void>;
+}
+
+interface ScenarioResult {
+  scenario: string;
+  claims: number;
+  latency: { p50: number; p99: number; max: number };
+  /** First create to last bound. */
+  seconds: number;
+  claimsPerSecond: number;
+  writes: WriteSplit & { conflicts: number; allIdentities: number; byUser: Record<string, number> };
+  cpuSeconds: number;
+  rssMiB: number;
+  refillSeconds: number;
+}
+
+function logFile(name: string): number {
+  const dir = join(repoRoot(), '.cache', 'bench', 'peers-logs');
+  mkdirSync(dir, { recursive: true });
+  return openSync(join(dir, `${name}.log`), 'w');
+}
+
+async function stopProcess(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const gone = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
+  await gone;
+  clearTimeout(timer);
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const t0 = performance.now();
+  while (!(await check())) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+async function podsLeft(api: Api, namespace: string): Promise<number> {
+  return (await api.core.listNamespacedPod({ namespace })).items.length;
+}
+
+function warmpoolSubject(cluster: Cluster, api: Api): Subject {
+  const namespace = 'peer-warmpool';
+  return {
+    label: 'warmpool',
+    namespace,
+    user: OPERATOR_USER,
+    claimResource: 'poolclaims',
+    target: poolClaimsIn(namespace),
+    refills: true,
+    start: async () => {
+      const kubeconfig = await cluster.kubeconfigFor(OPERATOR_USER, ['system:masters']);
+      const log = logFile('warmpool');
+      const p = spawn(
+        join(repoRoot(), 'bin', 'warmpool'),
+        ['operator', '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0'],
+        { env: { ...process.env, KUBECONFIG: kubeconfig, WARMPOOL_LOG: 'warn' }, stdio: ['ignore', log, log] },
+      );
+      closeSync(log);
+      return p;
+    },
+    // maxSize 3x: claimed members count toward it, and the pool must refill behind the claims as agent-sandbox's does.
+    createPool: async (pool, size) => {
+      await api.custom.createNamespacedCustomObject({ ...WP, namespace, plural: 'instancepools', body: benchPool(namespace, pool, size, size * 3) });
+    },
+    readyCount: async (pool) => {
+      const p = (await api.custom.getNamespacedCustomObject({ ...WP, namespace, plural: 'instancepools', name: pool })) as InstancePool;
+      return p.status?.readyCount ?? 0;
+    },
+    createClaim: async (name, pool) => {
+      await api.custom.createNamespacedCustomObject({
+        ...WP,
+        namespace,
+        plural: 'poolclaims',
+        body: { apiVersion: 'warmpool.dev/v1alpha1', kind: 'PoolClaim', metadata: { name, namespace }, spec: { poolName: pool } },
+      });
+    },
+    members: async () => new Set((await api.core.listNamespacedPod({ namespace })).items.map((p) => `pods/${p.metadata?.name ?? ''}`)),
+    deletePool: async (pool) => {
+      await cluster.kubectl(['-n', namespace, 'delete', 'poolclaims', '--all', '--wait=false']);
+      await cluster.kubectl(['-n', namespace, 'delete', 'instancepool', pool, '--timeout=300s']);
+      await waitFor(`pods of ${pool} gone`, async () => (await podsLeft(api, namespace)) === 0, 300_000);
+    },
+  };
+}
+
+function peerSubject(cluster: Cluster, api: Api, bin: string): Subject {
+  const namespace = 'peer-agent-sandbox';
+  const template = 'bench';
+  const sandboxes = async (): Promise<string[]> => {
+    const list = (await api.custom.listNamespacedCustomObject({ group: 'agents.x-k8s.io', version: 'v1beta1', namespace, plural: 'sandboxes' })) as {
+      items: KubernetesObject[];
+    };
+    return list.items.map((s) => `sandboxes/${s.metadata?.name ?? ''}`);
+  };
+  return {
+    label: 'agent-sandbox',
+    namespace,
+    user: PEER_USER,
+    claimResource: 'sandboxclaims',
+    target: peerClaimsIn(namespace),
+    refills: true,
+    start: async () => {
+      const kubeconfig = await cluster.kubeconfigFor(PEER_USER, ['system:masters']);
+      const log = logFile('agent-sandbox');
+      const p = startPeer(bin, kubeconfig, log);
+      closeSync(log);
+      await api.custom.createNamespacedCustomObject({ ...EXT, namespace, plural: 'sandboxtemplates', body: peerTemplate(namespace, template) });
+      return p;
+    },
+    createPool: async (pool, size) => {
+      await api.custom.createNamespacedCustomObject({ ...EXT, namespace, plural: 'sandboxwarmpools', body: peerPool(namespace, pool, template, size) });
+    },
+    readyCount: async (pool) =>
+      peerPoolReady(await api.custom.getNamespacedCustomObject({ ...EXT, namespace, plural: 'sandboxwarmpools', name: pool })),
+    createClaim: async (name, pool) => {
+      await api.custom.createNamespacedCustomObject({ ...EXT, namespace, plural: 'sandboxclaims', body: peerClaim(namespace, name, pool) });
+    },
+    members: async () =>
+      new Set([...(await api.core.listNamespacedPod({ namespace })).items.map((p) => `pods/${p.metadata?.name ?? ''}`), ...(await sandboxes())]),
+    deletePool: async (pool) => {
+      await cluster.kubectl(['-n', namespace, 'delete', 'sandboxclaims', '--all', '--wait=false']);
+      await cluster.kubectl(['-n', namespace, 'delete', 'sandboxwarmpool', pool, '--timeout=300s']);
+      await waitFor(`sandboxes of ${pool} gone`, async () => (await sandboxes()).length === 0, 300_000);
+      await waitFor(`pods of ${pool} gone`, async () => (await podsLeft(api, namespace)) === 0, 300_000);
+    },
+  };
+}
+
+function lightSubject(cluster: Cluster, api: Api): Subject {
+  const namespace = 'peer-light';
+  return {
+    label: 'speed of light',
+    namespace,
+    user: LIGHT_USER,
+    claimResource: 'poolclaims',
+    target: poolClaimsIn(namespace),
+    refills: false,
+    exactClaimPathWrites: 2,
+    start: async () => {
+      const kubeconfig = await cluster.kubeconfigFor(LIGHT_USER, ['system:masters']);
+      const log = logFile('speed-of-light');
+      // The V8 flags bin/warmpool gives the operator, so the two heaps are kept alike.
+      const v8 = ['--max-semi-space-size=4', '--optimize-for-size'];
+      const p = spawn(process.execPath, [...v8, join(repoRoot(), 'dist', 'bench', 'speed-of-light.js'), namespace], {
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+        stdio: ['ignore', log, 'pipe'],
+      });
+      closeSync(log);
+      // It says "watching" on stderr once both of its informers have listed.
+      await new Promise<void>((resolve, reject) => {
+        let said = '';
+        p.stderr?.on('data', (b: Buffer) => {
+          said += b.toString();
+          if (said.includes('watching')) resolve();
+        });
+        p.once('exit', (code) => reject(new Error(`speed-of-light exited ${code}: ${said.slice(0, 2000)}`)));
+      });
+      p.stderr?.resume();
+      return p;
+    },
+    // The members are plain pods the benchmark makes itself (Ready 1 s after creation, as the others').
+    createPool: async (pool, size) => {
+      const body = {
+        apiVersion: 'v1',
+        kind: 'List',
+        items: Array.from({ length: size }, (_, i) => ({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: `${pool}-${i}`,
+            namespace,
+            labels: { [LABEL_LIGHT_POOL]: pool },
+            annotations: { 'sim.warmpool.dev/ready-after': '1s' },
+          },
+          spec: { containers: [{ name: 'main', image: 'example.invalid/runner:1' }] },
+        })),
+      };
+      await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(body));
+    },
+    readyCount: async (pool) =>
+      (await api.core.listNamespacedPod({ namespace, labelSelector: `${LABEL_LIGHT_POOL}=${pool}` })).items.filter(
+        (p) => p.metadata?.labels?.['bench.warmpool.dev/claim'] === undefined && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+      ).length,
+    createClaim: async (name, pool) => {
+      await api.custom.createNamespacedCustomObject({
+        ...WP,
+        namespace,
+        plural: 'poolclaims',
+        body: { apiVersion: 'warmpool.dev/v1alpha1', kind: 'PoolClaim', metadata: { name, namespace }, spec: { poolName: pool } },
+      });
+    },
+    members: async () => new Set((await api.core.listNamespacedPod({ namespace })).items.map((p) => `pods/${p.metadata?.name ?? ''}`)),
+    deletePool: async () => {
+      await cluster.kubectl(['-n', namespace, 'delete', 'poolclaims', '--all', '--wait=false']);
+      await cluster.kubectl(['-n', namespace, 'delete', 'pods', '--all', '--wait=false']);
+      await waitFor('speed-of-light pods gone', async () => (await podsLeft(api, namespace)) === 0, 300_000);
+    },
+  };
+}
+
+interface ScenarioSpec {
+  scenario: 'serial' | 'c20' | 'burst';
+  claimers: number;
+  total: number;
+  /** serial and 20-at-once: each claimer waits for its claim to bind before the next; burst: creates back to back. */
+  waitEach: boolean;
+  spare: number;
+}
+
+async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watch: BoundWatch, spec: ScenarioSpec): Promise<ScenarioResult> {
+  const pool = `${spec.scenario}`;
+  const size = spec.total + spec.spare;
+  await s.createPool(pool, size);
+  await waitFor(`${s.label} pool ${pool}: ${size} ready`, async () => (await s.readyCount(pool)) >= size, 600_000);
+  await sleep(2000); // the fill's last status writes land before the window opens
+  const preexisting = await s.members();
+  const pid = ctl.pid ?? 0;
+  const from = Date.now();
+  const cpu0 = processCpuSeconds(pid);
+  const names = Array.from({ length: spec.total }, (_, i) => `${pool}-${i}`);
+  const latencies: number[] = [];
+  const bounds: Promise<number>[] = [];
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: spec.claimers }, async () => {
+      for (let i = next++; i < spec.total; i = next++) {
+        const name = names[i] ?? '';
+        const start = performance.now();
+        const bound = watch.bound(name).then((t) => {
+          latencies.push(t - start);
+          return t;
+        });
+        bounds.push(bound);
+        await s.createClaim(name, pool);
+        if (spec.waitEach) await bound;
+      }
+    }),
+  );
+  const last = Math.max(...(await Promise.all(bounds)));
+  const seconds = (last - t0) / 1000;
+  const boundAt = performance.now();
+  if (s.refills) await waitFor(`${s.label} pool ${pool} refilled`, async () => (await s.readyCount(pool)) >= size, 600_000);
+  const refillSeconds = (performance.now() - boundAt) / 1000;
+  await sleep(3000); // the refill's last status writes
+  const to = Date.now();
+  const cpuSeconds = processCpuSeconds(pid) - cpu0;
+  const rssMiB = treeRssMiB(pid);
+  const mine = auditWrites(cluster, s.user, from, to);
+  const split = splitClaimWrites(mine, { claimResource: s.claimResource, claimNames: new Set(names), preexisting });
+  const byUser = Object.fromEntries([...writesByUser(cluster, from, to)].sort((a, b) => b[1] - a[1]));
+  const allIdentities = Object.values(byUser).reduce((a, b) => a + b, 0);
+  const lat = summary(latencies);
+  const result: ScenarioResult = {
+    scenario: spec.scenario,
+    claims: spec.total,
+    latency: { p50: lat.p50, p99: lat.p99, max: lat.max },
+    seconds,
+    claimsPerSecond: spec.total / seconds,
+    writes: { ...split, conflicts: mine.filter((w) => w.code === 409).length, allIdentities, byUser },
+    cpuSeconds,
+    rssMiB,
+    refillSeconds,
+  };
+  console.log(
+    `  ${s.label.padEnd(14)} ${spec.scenario.padEnd(6)} ${spec.total} claims: p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, ` +
+      `${result.claimsPerSecond.toFixed(0)}/s; writes/claim path ${(split.claimPath / spec.total).toFixed(2)} refill ${(split.refill / spec.total).toFixed(2)} ` +
+      `all ${(allIdentities / spec.total).toFixed(2)}; CPU ${((cpuSeconds * 1000) / spec.total).toFixed(1)} ms/claim; RSS ${rssMiB.toFixed(0)} MiB; refill ${refillSeconds.toFixed(1)} s`,
+  );
+  await s.deletePool(pool);
+  if (s.exactClaimPathWrites !== undefined && (split.claimPath !== s.exactClaimPathWrites * spec.total || split.refill !== 0)) {
+    throw new Error(
+      `${s.label} ${spec.scenario}: ${split.claimPath} claim-path and ${split.refill} other writes for ${spec.total} claims; ` +
+        `its design makes exactly ${s.exactClaimPathWrites} per claim (${JSON.stringify(split.kinds)})`,
+    );
+  }
+  return result;
+}
+
+function figures(results: readonly ScenarioResult[]): SystemFigures {
+  const by = (name: string): ScenarioResult | undefined => results.find((r) => r.scenario === name);
+  const claims = results.reduce((a, r) => a + r.claims, 0);
+  const sum = (f: (r: ScenarioResult) => number): number => results.reduce((a, r) => a + f(r), 0);
+  return {
+    serialP50Ms: by('serial')?.latency.p50 ?? Number.NaN,
+    serialP99Ms: by('serial')?.latency.p99 ?? Number.NaN,
+    c20P50Ms: by('c20')?.latency.p50 ?? Number.NaN,
+    c20P99Ms: by('c20')?.latency.p99 ?? Number.NaN,
+    burstClaimsPerSecond: by('burst')?.claimsPerSecond ?? Number.NaN,
+    writesClaimPath: claims === 0 ? Number.NaN : sum((r) => r.writes.claimPath) / claims,
+    writesRefill: claims === 0 ? Number.NaN : sum((r) => r.writes.refill) / claims,
+    writesAllIdentities: claims === 0 ? Number.NaN : sum((r) => r.writes.allIdentities) / claims,
+    cpuMsPerClaim: claims === 0 ? Number.NaN : (sum((r) => r.cpuSeconds) * 1000) / claims,
+    rssMiB: results.length === 0 ? Number.NaN : Math.max(...results.map((r) => r.rssMiB)),
+  };
+}
+
+interface SystemRun {
+  figures: SystemFigures;
+  scenarios: ScenarioResult[];
+  error?: string;
+}
+
+async function runSubject(cluster: Cluster, api: Api, s: Subject): Promise<SystemRun> {
+  const scenarios: ScenarioResult[] = [];
+  let ctl: ChildProcess | undefined;
+  const watch = new BoundWatch(s.target);
+  try {
+    await api.core.createNamespace({ body: { metadata: { name: s.namespace } } });
+    await watch.start(api);
+    ctl = await s.start();
+    const specs: ScenarioSpec[] = [
+      { scenario: 'serial', claimers: 1, total: SIZES.serial, waitEach: true, spare: 10 },
+      { scenario: 'c20', claimers: 20, total: 20 * SIZES.c20Each, waitEach: true, spare: 20 },
+      { scenario: 'burst', claimers: 32, total: SIZES.burst, waitEach: false, spare: 0 },
+    ];
+    for (const spec of specs) scenarios.push(await runScenario(cluster, s, ctl, watch, spec));
+    return { figures: figures(scenarios), scenarios };
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    console.log(`  ${s.label}: FAILED: ${error}`);
+    return { figures: scenarios.length > 0 ? figures(scenarios) : NO_FIGURES, scenarios, error };
+  } finally {
+    watch.stop();
+    if (ctl !== undefined) await stopProcess(ctl);
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const machine = {
+    hostname: hostname(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverageAtStart: loadavg(),
+  };
+  console.log(
+    `bench-peers: warmpool, agent-sandbox ${PEER_VERSION} and a speed-of-light allocator on one local cluster ` +
+      `(${machine.cpus} cores, load ${machine.loadAverageAtStart.map((l) => l.toFixed(1)).join(' ')}; pods Ready 1 s after creation)`,
+  );
+  // Build (or find) the peer before the cluster starts: a cold build takes minutes and should not keep a cluster up.
+  let peerBin: string | undefined;
+  let peerCrds: string | undefined;
+  let peerBuildError: string | undefined;
+  try {
+    if (ONLY.includes('agent-sandbox')) ({ bin: peerBin, crds: peerCrds } = await peerTools());
+    else peerBuildError = 'not run (PEERS_ONLY)';
+  } catch (e) {
+    peerBuildError = `agent-sandbox build failed: ${e instanceof Error ? e.message : String(e)}`;
+    console.log(`  ${peerBuildError}`);
+  }
+  const cluster = await startCluster({ name: `wp-bench-peers-${process.pid}`, nodes: 4, node: { pods: 400 }, audit: true });
+  const runs: Record<string, SystemRun> = {};
+  try {
+    await cluster.kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
+    await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/instancepools.warmpool.dev', 'crd/poolclaims.warmpool.dev']);
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.kubeconfig);
+    const { core, custom } = makeInstrumentedClients(kc, () => undefined, { userAgent: 'warmpool-bench' });
+    const api: Api = { kc, core, custom };
+
+    if (peerBin !== undefined && peerCrds !== undefined) {
+      try {
+        await installPeerCrds(cluster, peerCrds);
+        runs['agent-sandbox'] = await runSubject(cluster, api, peerSubject(cluster, api, peerBin));
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        console.log(`  agent-sandbox: FAILED: ${error}`);
+        runs['agent-sandbox'] = { figures: NO_FIGURES, scenarios: [], error };
+      }
+    } else runs['agent-sandbox'] = { figures: NO_FIGURES, scenarios: [], error: peerBuildError ?? 'not built' };
+    if (ONLY.includes('warmpool')) runs.warmpool = await runSubject(cluster, api, warmpoolSubject(cluster, api));
+    if (ONLY.includes('light')) runs['speed of light'] = await runSubject(cluster, api, lightSubject(cluster, api));
+  } finally {
+    await cluster.stop();
+  }
+
+  const table = peerTable({
+    ours: runs.warmpool?.figures ?? NO_FIGURES,
+    peer: runs['agent-sandbox']?.figures ?? NO_FIGURES,
+    speedOfLight: runs['speed of light']?.figures ?? NO_FIGURES,
+  });
+  console.log('');
+  console.log(`bench-peers, ${startedAt.toISOString().slice(0, 10)}, ${machine.hostname} (${machine.cpus} cores, ${machine.cpuModel})`);
+  console.log(`serial ${SIZES.serial} claims; 20-at-once 20 x ${SIZES.c20Each}; burst ${SIZES.burst}. ours/theirs < 1 is better except for the burst rate.`);
+  console.log(table);
+  for (const [name, r] of Object.entries(runs)) if (r.error !== undefined) console.log(`${name}: ${r.error}`);
+  const report = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { ...machine, loadAverageAtEnd: loadavg() },
+    peer: { name: 'agent-sandbox', version: PEER_VERSION },
+    sizes: SIZES,
+    table,
+    systems: runs,
+  };
+  const dir = join(repoRoot(), '.cache', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `peers-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  console.log(`written to ${file}`);
+}
+
+await main();
