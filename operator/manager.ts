@@ -7,6 +7,7 @@ import { GROUP, LABEL_POOL, VERSION, CLAIM_PLURAL, POOL_PLURAL, type InstancePoo
 import { ClaimController } from './claim/controller.js';
 import { claimObserver } from './claim/observer.js';
 import { makeInstrumentedClients } from './kube/api-metrics.js';
+import { REQUEST_TIMEOUT_MS } from './kube/deadline.js';
 import { FencedError, WriteFence } from './kube/fence.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from './kube/throttle.js';
 import { CacheIndex } from './kube/cache-index.js';
@@ -111,6 +112,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       burst: opts.kubeApiBurst ?? DEFAULT_KUBE_API_BURST,
       onRetry: (delayMs) => log.debug('throttled (429): retrying after Retry-After', { delayMs }),
     },
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
   });
 
   const customPath = (plural: string) => (ns: string | undefined) =>

@@ -3,6 +3,7 @@
 // client certificate user so the audit log tells its writes apart, and its own metrics port, kept across restarts
 // so its request counters can be sampled through an outage.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../cluster/paths.js';
 
@@ -37,6 +38,8 @@ export interface ReplicaOptions {
   namespace: string;
   leaseId: string;
   log?: (line: string) => void;
+  /** Every line the replica writes, across restarts, is appended here too (for a post-mortem of a long run). */
+  logFile?: string;
 }
 
 const MAX_OUTPUT = 200_000;
@@ -53,6 +56,7 @@ export function superviseReplica(o: ReplicaOptions): Replica {
 
   const append = (b: Buffer): void => {
     out += b.toString();
+    if (o.logFile !== undefined) appendFileSync(o.logFile, b);
     if (out.length > MAX_OUTPUT) out = out.slice(-MAX_OUTPUT / 2);
     if (/caches synced|operator started/.test(b.toString())) {
       upAt = Date.now();

@@ -297,7 +297,8 @@ async function withCluster(
   for (const r of ['a', 'b']) {
     const user = `chaos-op-${r}`;
     const kubeconfig = await cluster.kubeconfigFor(user, [OPERATORS_GROUP, AUDIT_ALL_VERBS_GROUP]);
-    const replica = superviseReplica({ name: `replica-${r}`, user, kubeconfig, metricsPort: await freePort(), namespace: NS, leaseId: LEASE, log: o.log });
+    const logFile = o.reportFile === undefined ? undefined : o.reportFile.replace(/\.json$/, '') + `.replica-${r}.log`;
+    const replica = superviseReplica({ name: `replica-${r}`, user, kubeconfig, metricsPort: await freePort(), namespace: NS, leaseId: LEASE, log: o.log, logFile });
     replicas.push(replica);
     liveReplicas.add(replica);
   }

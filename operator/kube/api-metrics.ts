@@ -17,6 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import type { HttpLibrary, KubeConfig, ResponseContext } from '@kubernetes/client-node';
 import { reuseConnections } from './connections.js';
+import { deadlineHttpLibrary } from './deadline.js';
 import { fenceAtSocket, fenceHttpLibrary, type WriteFence } from './fence.js';
 import { throttleHttpLibrary, type ThrottleOptions } from './throttle.js';
 
@@ -111,14 +112,18 @@ export interface ClientOptions {
   fence?: WriteFence;
   /** Token bucket and Retry-After; default: none (tests, tools). */
   throttle?: ThrottleOptions;
+  /** Abort a request not answered within this many ms (kube/deadline.ts); default: none. */
+  requestTimeoutMs?: number;
 }
 
-// Outermost first: wait for a token, then (after the wait, which may have outlived the leadership) the fence, then
-// count what is actually sent (each retry of a 429 included), over one shared connection.
+// Outermost first: wait for a token, then (after the wait, which may have outlived the leadership) the fence, then the
+// request's deadline, then count what is actually sent (each retry of a 429 included), over one shared connection.
 function layered(kc: KubeConfig, onRequest: OnApiRequest, opts: ClientOptions): HttpLibrary {
   let network = opts.httpApi ?? new IsomorphicFetchHttpLibrary();
   if (opts.fence !== undefined) network = fenceAtSocket(network, opts.fence);
   let lib = instrumentHttpLibrary(reuseConnections(network, kc), onRequest);
+  // Inside the token bucket: the deadline counts from when the request is sent, not from when it waited for a token.
+  if (opts.requestTimeoutMs !== undefined) lib = deadlineHttpLibrary(lib, opts.requestTimeoutMs);
   if (opts.fence !== undefined) lib = fenceHttpLibrary(lib, opts.fence);
   if (opts.throttle !== undefined) lib = throttleHttpLibrary(lib, opts.throttle);
   return lib;
