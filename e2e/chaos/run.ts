@@ -245,8 +245,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       faults: { noComponentLeaderElection: true, minRequestTimeoutSeconds: 5, etcdCompactionInterval: '10s' },
       log: (l) => o.log(`[cluster] ${l}`),
     });
-  // Seen once with another cluster starting in the same second: nodes never Ready (cause not pinned down; two
-  // kwokctl runs can pick the same free ports). startCluster deletes a cluster that failed; one more try.
+  // Seen once with another cluster starting in the same second: nodes never Ready (two kwokctl runs can pick the
+  // same free ports; startCluster retries the control plane itself). startCluster deletes a cluster that failed.
   const cluster = await start().catch((e: unknown) => {
     o.log(`[cluster] start failed, once more: ${e instanceof Error ? e.message.slice(0, 300) : String(e)}`);
     return start();

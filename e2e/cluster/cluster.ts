@@ -256,12 +256,22 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   writeFileSync(config, renderConfig(name, tools, opts));
   log(`starting control plane ${KUBE_VERSION} (${name})`);
   const cluster = handle(name, tools, opts.audit ?? false);
-  try {
-    await run(
+  const create = (): Promise<unknown> =>
+    run(
       tools.bin('kwokctl'),
       ['create', 'cluster', '--name', name, '--config', config, '--kubeconfig', contextKubeconfig(name), '--wait', '120s'],
       { env: kwokEnv(), timeoutMs: 240_000 },
     );
+  try {
+    // Two clusters created in the same moment can pick the same free ports (kwokctl counts down from 32767), and one
+    // API server then never serves: seen with a chaos run and the test cluster starting together. One more try, at a
+    // random later moment, with the failed one deleted.
+    await create().catch(async (e: unknown) => {
+      log(`control plane did not come up, once more: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`);
+      await deleteCluster(name, tools).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 1000 + Math.floor(Math.random() * 4000)));
+      await create();
+    });
     log(`control plane up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await cluster.addNodes(opts.nodes ?? 2, opts.node);
     log(`${opts.nodes ?? 2} nodes Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
