@@ -47,7 +47,8 @@ test('a claim costs exactly two operator writes on its path: the member bind pat
   const from = Date.now();
   for (let i = 0; i < N; i++) {
     const name = `c-${i}`;
-    await kubectl(['apply', '-f', '-'], claimManifest(ns, name, 'paid'));
+    // memberMetadata (issue 21) rides in the bind patch: no write of its own.
+    await kubectl(['apply', '-f', '-'], claimManifest(ns, name, 'paid', { memberMetadata: { labels: { job: name }, annotations: { 'example.com/for': name } } }));
     await claimWhere(ns, name, 'Bound', (c) => c.status?.phase === 'Bound');
   }
   await quiet(3000, 30_000);
@@ -61,6 +62,8 @@ test('a claim costs exactly two operator writes on its path: the member bind pat
   expect(path.filter((e) => e.objectRef?.resource === 'pods' && e.verb === 'patch')).toHaveLength(N);
   expect(path.filter((e) => e.objectRef?.resource === 'poolclaims')).toHaveLength(N);
   expect(path).toHaveLength(2 * N);
+  const stamped = (await members(ns, 'paid')).filter((p) => p.metadata.labels?.job !== undefined);
+  expect(stamped.map((p) => p.metadata.labels?.job).sort()).toEqual(Array.from({ length: N }, (_, i) => `c-${i}`).sort());
   // Nothing else but the pool's own status.
   expect(rest.filter((e) => e.objectRef?.resource !== 'instancepools')).toEqual([]);
 }, 180_000);

@@ -48,6 +48,17 @@ export const API_LIMITS = {
   maxTemplateKeys: 256,
 } as const;
 
+/**
+ * Bounds of a claim's memberMetadata: entries per map (they also bound the CEL rules' cost), and value lengths (a
+ * label value is at most 63 characters; an annotation value is bounded so a claim cannot push a member's annotations
+ * past the API server's 256 KiB).
+ */
+export const MEMBER_METADATA_LIMITS = {
+  maxKeys: 64,
+  maxLabelValueLength: 63,
+  maxAnnotationValueLength: 4096,
+} as const;
+
 export const CLAIM_DEFAULTS = { reclaimPolicy: 'Delete', priority: 0 } as const satisfies Partial<PoolClaimSpec>;
 
 /** A claim queue with its defaults; maxPending stays optional, since unset means unbounded. */

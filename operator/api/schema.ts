@@ -11,6 +11,7 @@ import type {
   InstancePoolSpec,
   InstancePoolStatus,
   LifecycleClass,
+  MemberMetadata,
   MemberMetricsSpec,
   OnFull,
   PoolClaimSpec,
@@ -23,7 +24,7 @@ import type {
   WarmupStatus,
 } from './types.js';
 import { CLAIM_KIND, CLAIM_PLURAL, GROUP, isReservedKey, POOL_KIND, POOL_PLURAL, RESERVED_KEY_PREFIX, VERSION } from './types.js';
-import { API_LIMITS, CLAIM_DEFAULTS, MAX_SIZE_HEADROOM, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
+import { API_LIMITS, CLAIM_DEFAULTS, MAX_SIZE_HEADROOM, MEMBER_METADATA_LIMITS, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
 import { isRecord } from './conform.js';
 import type { Presence, Properties, Schema, ValidationRule } from './openapi.js';
 import { boolean, dateTime, int32, int64, listOf, number, object, oneOf, string, stringMap } from './openapi.js';
@@ -399,6 +400,49 @@ export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
   { default: { observedGeneration: 0 } },
 );
 
+/** A string map whose values carry their own bounds (label values: length and the label-value syntax). */
+function boundedMap(description: string, maxKeys: number, values: Schema<string>): Schema<Record<string, string>> {
+  return { ...stringMap(description, { maxProperties: maxKeys, 'x-kubernetes-validations': [noReservedKeys] }), additionalProperties: values };
+}
+
+/** JSON with object keys sorted, so two maps equal as CEL sees them compare equal here. */
+function canonical(value: unknown): string {
+  if (!isRecord(value)) return JSON.stringify(value) ?? 'undefined';
+  return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+}
+
+/**
+ * memberMetadata is written once, in the bind; a Return hands the member back with exactly those keys removed. A
+ * change after creation (set, changed or dropped) would leave keys on a returned member, so it is refused.
+ */
+const memberMetadataImmutable: ValidationRule = {
+  rule: 'has(self.memberMetadata) == has(oldSelf.memberMetadata) && (!has(self.memberMetadata) || self.memberMetadata == oldSelf.memberMetadata)',
+  message: 'memberMetadata is immutable',
+  fieldPath: '.memberMetadata',
+  holds: (self, oldSelf) => canonical(isRecord(self) ? self.memberMetadata : undefined) === canonical(isRecord(oldSelf) ? oldSelf.memberMetadata : undefined),
+};
+
+const memberMetadata = interfaceSchema<MemberMetadata>(
+  'MemberMetadata',
+  `Labels and annotations written onto the member in the bind (the same single write) and removed when it is returned. Keys with the prefix ${RESERVED_KEY_PREFIX} are refused; so are keys the pool's template sets (the claim fails, reason InvalidSpec). Immutable.`,
+  { labels: 'optional', annotations: 'optional' },
+  {
+    labels: boundedMap(
+      'Labels of the member; each value a label value (at most 63 characters).',
+      MEMBER_METADATA_LIMITS.maxKeys,
+      string('A label value.', {
+        maxLength: MEMBER_METADATA_LIMITS.maxLabelValueLength,
+        pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
+      }),
+    ),
+    annotations: boundedMap(
+      'Annotations of the member; each value at most 4096 characters.',
+      MEMBER_METADATA_LIMITS.maxKeys,
+      string('An annotation value.', { maxLength: MEMBER_METADATA_LIMITS.maxAnnotationValueLength }),
+    ),
+  },
+);
+
 export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
   'PoolClaimSpec',
   'What the claim asks for.',
@@ -410,6 +454,7 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
     waitTimeoutSeconds: 'optional',
     ttlSecondsAfterBound: 'optional',
     priority: 'optional',
+    memberMetadata: 'optional',
   },
   {
     poolName: string('InstancePool in the same namespace to claim a member of. Immutable.', {
@@ -436,7 +481,9 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
       maximum: API_LIMITS.maxSeconds,
     }),
     priority: int32('Higher is served first.', { default: CLAIM_DEFAULTS.priority, minimum: INT32_MIN, maximum: INT32_MAX }),
+    memberMetadata,
   },
+  { 'x-kubernetes-validations': [memberMetadataImmutable] },
 );
 
 const member = interfaceSchema<ClaimMember>(

@@ -133,6 +133,14 @@ export interface PoolClaimSpec {
   waitTimeoutSeconds?: number;
   ttlSecondsAfterBound?: number;
   priority?: number;
+  /** Labels and annotations written onto the member in the bind patch (issue 21). */
+  memberMetadata?: MemberMetadata;
+}
+
+/** What a claim stamps on its member in the bind; keys of the operator or of the pool's template are refused. */
+export interface MemberMetadata {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 export type ClaimPhase = 'Pending' | 'Bound' | 'Released' | 'Failed' | 'Lost';

@@ -454,3 +454,45 @@ describe('reservedLabelWarnings', () => {
     }
   });
 });
+
+describe('validateClaim: memberMetadata (issue 21)', () => {
+  const withMetadata = (memberMetadata: unknown): Json => claimWith({ memberMetadata });
+  const created = validateClaim(withMetadata({ labels: { team: 'a' } }));
+  const old = created.ok ? created.claim : undefined;
+
+  test.each<[string, unknown, PoolClaim | undefined, FieldError[]]>([
+    ['a reserved label', withMetadata({ labels: { 'warmpool.dev/state': 'ready' } }), undefined, [
+      { field: 'spec.memberMetadata.labels', message: 'warmpool.dev/state: keys with the prefix warmpool.dev/ are reserved for the operator' },
+    ]],
+    ['a reserved annotation', withMetadata({ annotations: { 'warmpool.dev/claim-uid': 'x' } }), undefined, [
+      { field: 'spec.memberMetadata.annotations', message: 'warmpool.dev/claim-uid: keys with the prefix warmpool.dev/ are reserved for the operator' },
+    ]],
+    ['a label value longer than 63', withMetadata({ labels: { team: 'x'.repeat(64) } }), undefined, [
+      { field: 'spec.memberMetadata.labels["team"]', message: 'may not be more than 63 characters' },
+    ]],
+    ['a label value with a space', withMetadata({ labels: { team: 'a b' } }), undefined, [
+      { field: 'spec.memberMetadata.labels["team"]', message: "must match '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$'" },
+    ]],
+    ['65 labels', withMetadata({ labels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) }), undefined, [
+      { field: 'spec.memberMetadata.labels', message: 'must have at most 64 properties' },
+    ]],
+    ['an annotation value of 4097 characters', withMetadata({ annotations: { note: 'x'.repeat(4097) } }), undefined, [
+      { field: 'spec.memberMetadata.annotations["note"]', message: 'may not be more than 4096 characters' },
+    ]],
+    ['a changed memberMetadata', withMetadata({ labels: { team: 'b' } }), old, [{ field: 'spec.memberMetadata', message: 'memberMetadata is immutable' }]],
+    ['memberMetadata dropped', claimWith({}), old, [{ field: 'spec.memberMetadata', message: 'memberMetadata is immutable' }]],
+    ['memberMetadata added after creation', withMetadata({ labels: { team: 'a' } }), validateClaim(validClaim).ok ? (validClaim as unknown as PoolClaim) : undefined, [
+      { field: 'spec.memberMetadata', message: 'memberMetadata is immutable' },
+    ]],
+  ])('refuses %s', (_name, input, previous, errors) => {
+    expect(errorsOf(validateClaim(input, previous))).toEqual(errors);
+  });
+
+  test.each<[string, unknown, PoolClaim | undefined]>([
+    ['labels and annotations of other prefixes, subdomains of warmpool.dev included', withMetadata({ labels: { 'team.warmpool.dev/x': 'y', app: 'a' }, annotations: { note: 'a sentence, with spaces' } }), undefined],
+    ['an empty label value', withMetadata({ labels: { flag: '' } }), undefined],
+    ['the same memberMetadata, keys in another order', withMetadata({ labels: { team: 'a' } }), old],
+  ])('accepts %s', (_name, input, previous) => {
+    expect(errorsOf(validateClaim(input, previous))).toEqual([]);
+  });
+});

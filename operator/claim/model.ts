@@ -4,7 +4,8 @@
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import { getCondition, setCondition } from '../api/conditions.js';
 import { isRecord } from '../api/conform.js';
-import type { ClaimMember, InstancePool, PoolClaim, PoolClaimStatus, ReclaimPolicy } from '../api/types.js';
+import type { ClaimMember, InstancePool, MemberMetadata, PoolClaim, PoolClaimStatus, ReclaimPolicy } from '../api/types.js';
+import { isReservedKey } from '../api/types.js';
 import { claimOwnerReference, poolOwnerReference } from '../member/member-pod.js';
 import {
   ANN_ACQUIRED_BY,
@@ -32,7 +33,7 @@ export const CONDITION_RECONCILING = 'Reconciling';
 export const CONDITION_STALLED = 'Stalled';
 
 export type PendingReason = 'Queued' | 'PoolNotFound';
-export type FailReason = 'NoReadyMembers' | 'PoolNotFound' | 'PoolDraining' | 'QueueFull' | 'BindFailed';
+export type FailReason = 'NoReadyMembers' | 'PoolNotFound' | 'PoolDraining' | 'QueueFull' | 'BindFailed' | 'InvalidSpec';
 
 export interface ClaimRef {
   name: string;
@@ -484,6 +485,41 @@ export function memberReturnPatch(pod: V1Pod, pool: InstancePool): PodMergePatch
         ...(meta.ownerReferences ?? []).filter((ref) => !isClaimReference(ref) && !isPoolReference(ref)),
         poolOwnerReference(pool),
       ],
+    },
+  };
+}
+
+/**
+ * The entries of a claim's memberMetadata map that may reach a member: string values under keys that are not the
+ * operator's. The schema refuses the rest; a claim stored before it (or not from the API server) still never gets to
+ * stamp a warmpool.dev/ key on a member, since every reserved key would overwrite or forge the operator's own marks.
+ */
+function stampable(map: unknown): [string, string][] {
+  if (!isRecord(map)) return [];
+  return Object.entries(map).filter((e): e is [string, string] => typeof e[1] === 'string' && !isReservedKey(e[0]));
+}
+
+/** The bind patch with the claim's memberMetadata added: the same single write, guarded by the same resourceVersion. */
+export function withMemberMetadata(patch: PodMergePatch, metadata: MemberMetadata | undefined): PodMergePatch {
+  if (metadata === undefined) return patch;
+  return {
+    metadata: {
+      ...patch.metadata,
+      labels: { ...Object.fromEntries(stampable(metadata.labels)), ...patch.metadata.labels },
+      annotations: { ...Object.fromEntries(stampable(metadata.annotations)), ...patch.metadata.annotations },
+    },
+  };
+}
+
+/** The return patch with the claim's memberMetadata removed again (memberMetadata is immutable, so these are its keys). */
+export function withoutMemberMetadata(patch: PodMergePatch, metadata: MemberMetadata | undefined): PodMergePatch {
+  if (metadata === undefined) return patch;
+  const cleared = (map: unknown): Record<string, null> => Object.fromEntries(stampable(map).map(([k]) => [k, null]));
+  return {
+    metadata: {
+      ...patch.metadata,
+      labels: { ...cleared(metadata.labels), ...patch.metadata.labels },
+      annotations: { ...cleared(metadata.annotations), ...patch.metadata.annotations },
     },
   };
 }

@@ -1303,3 +1303,57 @@ describe('planClaims: multi-pass simulation', () => {
     expect(waiting.map((c) => c.metadata.name)).toEqual([]);
   });
 });
+
+describe('planClaims: memberMetadata (issue 21)', () => {
+  const stamps = { labels: { team: 'a' }, annotations: { job: 'build-7' } };
+  const templated = pool({
+    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'img' }] } },
+  });
+
+  it('rides in the bind patch itself: one pod write, the operator marks intact', () => {
+    const c = claim('c', { spec: { memberMetadata: stamps } });
+    const [bind] = plan({ claims: [c], members: [pod('m1')] });
+    expect(bind?.kind).toBe('bind');
+    const patch = (bind as BindAction).patch.metadata;
+    expect(patch.labels).toEqual({ team: 'a', 'warmpool.dev/state': 'claimed', 'warmpool.dev/claim': 'c' });
+    expect(patch.annotations).toMatchObject({ job: 'build-7', 'warmpool.dev/claim-uid': 'uid-c' });
+  });
+
+  it('a stored claim with reserved keys (an older CRD) never stamps them: the operator marks win', () => {
+    const c = claim('c', { spec: { memberMetadata: { labels: { 'warmpool.dev/state': 'ready', 'warmpool.dev/x': 'y', ok: '1' } } } });
+    const [bind] = plan({ claims: [c], members: [pod('m1')] });
+    expect((bind as BindAction).patch.metadata.labels).toEqual({ ok: '1', 'warmpool.dev/state': 'claimed', 'warmpool.dev/claim': 'c' });
+  });
+
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    {
+      name: 'a key the template sets: Failed InvalidSpec, the member stays ready for the next claim',
+      input: {
+        pool: templated,
+        claims: [claim('bad', { age: 2, spec: { memberMetadata: { labels: { app: 'mine' } } } }), claim('good', { age: 1 })],
+        members: [pod('m1')],
+      },
+      want: ['fail bad InvalidSpec', 'bind good m1'],
+    },
+    {
+      name: 'keys of its own bind as usual',
+      input: { pool: templated, claims: [claim('c', { spec: { memberMetadata: stamps } })], members: [pod('m1')] },
+      want: ['bind c m1'],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
+  });
+
+  it('names the field and the key in the failure', () => {
+    const c = claim('bad', { spec: { memberMetadata: { labels: { app: 'mine' } } } });
+    const fail = plan({ pool: templated, claims: [c] }).find((a): a is FailAction => a.kind === 'fail');
+    expect(fail?.event.message).toBe('spec.memberMetadata.labels: app: set by the template of pool web');
+  });
+
+  it('a Return hands the member back without the claim stamps', () => {
+    const c = claim('c', { spec: { reclaimPolicy: 'Return', memberMetadata: stamps }, deleting: true, finalizers: [CLAIM_FINALIZER] });
+    const ret = plan({ claims: [c], members: [pod('m1', { claim: c })] }).find((a) => a.kind === 'return-member');
+    expect(ret?.kind === 'return-member' && ret.patch.metadata.labels).toEqual({ team: null, 'warmpool.dev/state': 'ready', 'warmpool.dev/claim': null });
+    expect(ret?.kind === 'return-member' && ret.patch.metadata.annotations).toMatchObject({ job: null, 'warmpool.dev/claim-uid': null });
+  });
+});

@@ -21,7 +21,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { getCondition } from '../api/conditions.js';
 import type { ResolvedClaim, ResolvedPool } from '../api/resolve.js';
-import type { ReclaimPolicy } from '../api/types.js';
+import { memberMetadataConflicts } from '../api/resolve.js';
+import type { MemberMetadata, ReclaimPolicy } from '../api/types.js';
 import { ANN_CLAIMED_AT } from '../api/types.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { MemberView } from '../member/members.js';
@@ -56,6 +57,8 @@ import {
   readyStatus,
   releasedStatus,
   removeFinalizerPatch,
+  withMemberMetadata,
+  withoutMemberMetadata,
 } from './model.js';
 import { applyBackpressure, compareArrival, orderClaims } from './queue.js';
 
@@ -138,13 +141,15 @@ function releaseMember(
   policy: ReclaimPolicy,
   member: Member,
   reason: DeleteMemberReason,
+  stamped?: MemberMetadata,
 ): void {
   if (pass.touched.has(member.view.uid) || member.view.phase === 'terminating') return;
   pass.touched.add(member.view.uid);
   const target = memberRef(member.pod);
   const pool = pass.input.pool;
   if (policy === 'Return' && pool && returnable(pass, member.view)) {
-    pass.actions.push({ kind: 'return-member', claim: ref, member: target, patch: memberReturnPatch(member.pod, pool) });
+    const patch = withoutMemberMetadata(memberReturnPatch(member.pod, pool), stamped);
+    pass.actions.push({ kind: 'return-member', claim: ref, member: target, patch });
     return;
   }
   const why = policy === 'Return' && reason === 'released' ? 'not-returnable' : reason;
@@ -231,7 +236,7 @@ function planHeld(pass: Pass, claim: ResolvedClaim, kept: Member | undefined): v
         status: releasedStatus(claim, message, pass.now),
         event: { type: 'Normal', reason: 'Expired', message },
       });
-      releaseMember(pass, ref, policy, member, 'released');
+      releaseMember(pass, ref, policy, member, 'released', claim.spec.memberMetadata);
       return;
     }
     pass.timers.push({ at: expiry, why: 'ttl' });
@@ -249,7 +254,7 @@ function planLifecycle(pass: Pass, claim: ResolvedClaim): boolean {
   const policy = claim.spec.reclaimPolicy;
   const recorded = pass.recorded.get(ref.uid) ?? [];
   if (claim.metadata.deletionTimestamp !== undefined && claim.metadata.deletionTimestamp !== null) {
-    for (const member of recorded) releaseMember(pass, ref, policy, member, 'released');
+    for (const member of recorded) releaseMember(pass, ref, policy, member, 'released', claim.spec.memberMetadata);
     if (hasFinalizer(claim)) {
       pass.actions.push({ kind: 'remove-finalizer', claim: ref, patch: removeFinalizerPatch(claim) });
     }
@@ -258,7 +263,7 @@ function planLifecycle(pass: Pass, claim: ResolvedClaim): boolean {
   const phase = claim.status?.phase;
   if (phase !== undefined && TERMINAL.has(phase)) {
     // Terminal stays terminal: a member still marked with the claim (a release cut short) is handed back or deleted.
-    for (const member of recorded) releaseMember(pass, ref, policy, member, phase === 'Lost' ? 'lost' : 'released');
+    for (const member of recorded) releaseMember(pass, ref, policy, member, phase === 'Lost' ? 'lost' : 'released', claim.spec.memberMetadata);
     return true;
   }
   let kept = keeper(claim, recorded);
@@ -275,7 +280,7 @@ function planLifecycle(pass: Pass, claim: ResolvedClaim): boolean {
   const settled = recorded.some((m) => m.view.uid === claim.status?.member?.uid);
   for (const member of recorded) {
     if (member === kept) continue;
-    if (settled) releaseMember(pass, ref, policy, member, 'duplicate');
+    if (settled) releaseMember(pass, ref, policy, member, 'duplicate', claim.spec.memberMetadata);
     else pass.touched.add(member.view.uid);
   }
   if (phase === 'Bound' || kept !== undefined) {
@@ -400,7 +405,7 @@ function planQueue(
       kind: 'bind',
       claim: ref,
       member: { ...memberRef(pod), nodeName: member.nodeName },
-      patch: memberClaimPatch(claim, pod, pass.now),
+      patch: withMemberMetadata(memberClaimPatch(claim, pod, pass.now), claim.spec.memberMetadata),
       status: boundStatus(claim, claimMember(pod), member.ready, pass.now, pass.now),
     });
   }
@@ -431,7 +436,9 @@ function planPending(pass: Pass, all: ResolvedClaim[], views: readonly MemberVie
   const pending: ResolvedClaim[] = [];
   for (const claim of all) {
     const failure = pass.input.bindFailures?.get(claim.metadata.uid ?? '');
+    const conflicts = pool === undefined ? [] : memberMetadataConflicts(claim, pool);
     if (failure?.final === true) fail(pass, claim, 'BindFailed', `binding a member of pool ${pass.poolName} failed: ${failure.message}`);
+    else if (conflicts.length > 0) fail(pass, claim, 'InvalidSpec', conflicts.join('; '));
     else pending.push(claim);
   }
   if (pool === undefined) {

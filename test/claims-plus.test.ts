@@ -1,0 +1,58 @@
+// Issue 21, claims that do more, against the real API server through kubectl as a user would, with the operator
+// in-process and scoped to this file's namespace. One test per acceptance line; the write budget of memberMetadata
+// (still 2 operator writes on the claim path) is asserted in write-budget.test.ts, which counts writes by user.
+import { installCrds, kubectl, kubectlRaw, useNamespace } from './support/kube.js';
+import { startOperatorInProcess, type RunningOperator } from './support/operator.js';
+import { claimManifest, claimWhere, condition, members, poolManifest, poolWhere } from './support/pools.js';
+
+let ns = '';
+let cleanup: () => Promise<void> = async () => undefined;
+let op: RunningOperator | undefined;
+
+beforeAll(async () => {
+  await installCrds();
+  ({ ns, cleanup } = await useNamespace('claimsplus'));
+  op = await startOperatorInProcess(ns);
+}, 60_000);
+
+afterAll(async () => {
+  await op?.stop();
+  await cleanup();
+});
+
+describe('memberMetadata', () => {
+  beforeAll(async () => {
+    await kubectl(['apply', '-f', '-'], poolManifest(ns, 'meta', { targetSize: 2 }));
+    await poolWhere(ns, 'meta', '2 ready', (p) => p.status?.readyCount === 2);
+  });
+
+  test('lands on the member with the bind', async () => {
+    await kubectl(['apply', '-f', '-'], claimManifest(ns, 'stamped', 'meta', {
+      memberMetadata: { labels: { team: 'search' }, annotations: { 'example.com/job': 'build 7' } },
+    }));
+    const claim = await claimWhere(ns, 'stamped', 'Bound', (c) => c.status?.phase === 'Bound');
+    const pod = (await members(ns, 'meta')).find((p) => p.metadata.name === claim.status?.member?.name);
+    expect(pod?.metadata.labels).toMatchObject({ team: 'search', app: 'meta', 'warmpool.dev/state': 'claimed', 'warmpool.dev/claim': 'stamped' });
+    expect(pod?.metadata.annotations?.['example.com/job']).toBe('build 7');
+  });
+
+  test('a warmpool.dev/ key is refused at apply, naming the field and the key', async () => {
+    const result = await kubectlRaw(['apply', '-f', '-'], claimManifest(ns, 'reserved', 'meta', { memberMetadata: { labels: { 'warmpool.dev/state': 'ready' } } }));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('spec.memberMetadata.labels');
+    expect(result.stderr).toContain('warmpool.dev/state');
+  });
+
+  test('changing it after creation is refused', async () => {
+    const result = await kubectlRaw(['apply', '-f', '-'], claimManifest(ns, 'stamped', 'meta', { memberMetadata: { labels: { team: 'other' } } }));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('memberMetadata is immutable');
+  });
+
+  test('a key the template sets fails the claim (InvalidSpec) with the field and key in the message', async () => {
+    await kubectl(['apply', '-f', '-'], claimManifest(ns, 'clash', 'meta', { memberMetadata: { labels: { app: 'mine' } } }));
+    const claim = await claimWhere(ns, 'clash', 'Failed', (c) => c.status?.phase === 'Failed');
+    expect(condition(claim, 'Bound')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: 'spec.memberMetadata.labels: app: set by the template of pool meta' });
+    expect((await members(ns, 'meta')).filter((p) => p.metadata.labels?.['warmpool.dev/claim'] === 'clash')).toEqual([]);
+  });
+});
