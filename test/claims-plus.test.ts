@@ -56,3 +56,34 @@ describe('memberMetadata', () => {
     expect((await members(ns, 'meta')).filter((p) => p.metadata.labels?.['warmpool.dev/claim'] === 'clash')).toEqual([]);
   });
 });
+
+describe('idleTimeoutSeconds', () => {
+  beforeAll(async () => {
+    await kubectl(['apply', '-f', '-'], poolManifest(ns, 'idle', { targetSize: 2 }));
+    await poolWhere(ns, 'idle', '2 ready', (p) => p.status?.readyCount === 2);
+  });
+
+  test('an idle claim is Released after its timeout; one whose holder beats every second is not', async () => {
+    const TIMEOUT = 3;
+    for (const name of ['quiet', 'beating']) {
+      await kubectl(['apply', '-f', '-'], claimManifest(ns, name, 'idle', { idleTimeoutSeconds: TIMEOUT }));
+    }
+    const quiet = await claimWhere(ns, 'quiet', 'Bound', (c) => c.status?.phase === 'Bound');
+    await claimWhere(ns, 'beating', 'Bound', (c) => c.status?.phase === 'Bound');
+    // The holder's one command, every second, for more than twice the timeout.
+    const until = Date.now() + 3 * TIMEOUT * 1000;
+    while (Date.now() < until) {
+      await kubectl(['-n', ns, 'annotate', 'pclaim', 'beating', '--overwrite', `warmpool.dev/heartbeat=${new Date().toISOString()}`]);
+      await new Promise((r) => setTimeout(r, 1000)); // the heartbeat's own period, not a wait for the operator
+    }
+    const released = await claimWhere(ns, 'quiet', 'Released', (c) => c.status?.phase === 'Released', 5_000);
+    expect(condition(released, 'Bound')).toMatchObject({ status: 'False', reason: 'Idle' });
+    // Released within a second or two of its deadline (the bind plus the timeout), not at some later pass.
+    const late = Date.parse(released.status?.releasedAt ?? '') - Date.parse(quiet.status?.boundAt ?? '') - TIMEOUT * 1000;
+    expect(late).toBeGreaterThanOrEqual(0);
+    expect(late).toBeLessThan(2_000);
+    const beating = await claimWhere(ns, 'beating', 'still Bound', () => true);
+    expect(beating.status?.phase).toBe('Bound');
+    await kubectl(['-n', ns, 'wait', '--for=delete', '--timeout=30s', `pod/${quiet.status?.member?.name ?? 'x'}`]);
+  }, 60_000);
+});

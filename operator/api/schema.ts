@@ -455,6 +455,7 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
     ttlSecondsAfterBound: 'optional',
     priority: 'optional',
     memberMetadata: 'optional',
+    idleTimeoutSeconds: 'optional',
   },
   {
     poolName: string('InstancePool in the same namespace to claim a member of. Immutable.', {
@@ -482,6 +483,10 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
     }),
     priority: int32('Higher is served first.', { default: CLAIM_DEFAULTS.priority, minimum: INT32_MIN, maximum: INT32_MAX }),
     memberMetadata,
+    idleTimeoutSeconds: int32(
+      'Release the claim (reason Idle) once its holder has not set the annotation warmpool.dev/heartbeat (an RFC 3339 time) on the claim for this long, counted from the later of the bind and the last heartbeat; unset never.',
+      { minimum: 1, maximum: API_LIMITS.maxSeconds },
+    ),
   },
   { 'x-kubernetes-validations': [memberMetadataImmutable] },
 );

@@ -135,6 +135,8 @@ export interface PoolClaimSpec {
   priority?: number;
   /** Labels and annotations written onto the member in the bind patch (issue 21). */
   memberMetadata?: MemberMetadata;
+  /** Released (reason Idle) when the claim's warmpool.dev/heartbeat annotation is older than this (issue 21). */
+  idleTimeoutSeconds?: number;
 }
 
 /** What a claim stamps on its member in the bind; keys of the operator or of the pool's template are refused. */
@@ -182,6 +184,8 @@ export const ANN_CLAIM_UID = 'warmpool.dev/claim-uid';
 export const ANN_CLAIMED_AT = 'warmpool.dev/claimed-at';
 export const ANN_ACQUIRED_BY = 'warmpool.dev/acquired-by';
 export const ANN_ACQUIRED_FOR = 'warmpool.dev/acquired-for';
+/** On a claim: the RFC 3339 time its holder last showed it is alive (idleTimeoutSeconds). */
+export const ANN_HEARTBEAT = 'warmpool.dev/heartbeat';
 /** Finalizers: the pool's stops replenishment and waits for members; the claim's carries out Return. */
 export const POOL_FINALIZER = 'warmpool.dev/pool-protection';
 export const CLAIM_FINALIZER = 'warmpool.dev/claim-release';

@@ -341,7 +341,7 @@ export class ClaimController {
       case 'release':
         await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
         events.record(claim ?? refObject(namespace, a.claim), a.event.type, a.event.reason, a.event.message);
-        observer.ended(namespace, poolName, a.kind === 'fail' ? (a.reason === 'QueueFull' ? 'rejected' : 'failed') : 'expired');
+        observer.ended(namespace, poolName, a.kind === 'fail' ? (a.reason === 'QueueFull' ? 'rejected' : 'failed') : a.reason === 'Idle' ? 'idle' : 'expired');
         return;
       case 'return-member':
         await guardedWrite(() => this.podsApi.mergePatch({ namespace, name: a.member.name }, a.patch), 'ignore');

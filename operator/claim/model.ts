@@ -107,12 +107,15 @@ export interface FailAction {
   event: ClaimEvent;
 }
 
-/** Write Released (TTL expiry); the member action that follows it in the plan hands the member back or deletes it. */
+/** Expired: ttlSecondsAfterBound ran out. Idle: no heartbeat within idleTimeoutSeconds. */
+export type ReleaseReason = 'Expired' | 'Idle';
+
+/** Write Released (TTL expiry or idle); the member action that follows it in the plan hands the member back or deletes it. */
 export interface ReleaseAction {
   kind: 'release';
   claim: ClaimRef;
   member: string | undefined;
-  reason: 'Expired';
+  reason: ReleaseReason;
   policy: ReclaimPolicy;
   status: PoolClaimStatus;
   event: ClaimEvent;
@@ -181,7 +184,7 @@ export interface SetPoolPendingAction {
   pendingClaims: number;
 }
 
-export type ClaimRequeueWhy = 'wait-timeout' | 'ttl' | 'pending-grace' | 'bind-backoff';
+export type ClaimRequeueWhy = 'wait-timeout' | 'ttl' | 'pending-grace' | 'bind-backoff' | 'idle';
 
 /** Plan the pool again after this delay: the earliest timer of the pass. At most one per plan. */
 export interface RequeueAction {
@@ -323,7 +326,7 @@ export function failedStatus(claim: PoolClaim, reason: FailReason, message: stri
 }
 
 /** Released at `now` (TTL expiry); member, boundAt and waitedSeconds stay as the record of what was held. */
-export function releasedStatus(claim: PoolClaim, message: string, now: number): PoolClaimStatus {
+export function releasedStatus(claim: PoolClaim, message: string, now: number, reason: ReleaseReason = 'Expired'): PoolClaimStatus {
   const { member, boundAt, waitedSeconds } = claim.status ?? {};
   const status: PoolClaimStatus = { phase: 'Released', releasedAt: isoTime(now) };
   if (member !== undefined) status.member = member;
@@ -333,7 +336,7 @@ export function releasedStatus(claim: PoolClaim, message: string, now: number): 
     claim,
     status,
     [
-      { type: CONDITION_BOUND, status: 'False', reason: 'Expired', message },
+      { type: CONDITION_BOUND, status: 'False', reason, message },
       { type: CONDITION_RECONCILING, status: 'False', reason: 'Released', message: '' },
       { type: CONDITION_STALLED, status: 'False', reason: 'Released', message: '' },
     ],

@@ -1357,3 +1357,40 @@ describe('planClaims: memberMetadata (issue 21)', () => {
     expect(ret?.kind === 'return-member' && ret.patch.metadata.annotations).toMatchObject({ job: null, 'warmpool.dev/claim-uid': null });
   });
 });
+
+describe('planClaims: idleTimeoutSeconds and the heartbeat (issue 21)', () => {
+  const idle = (timeout: number, heartbeatAge?: number | string, policy: 'Delete' | 'Return' = 'Delete'): PoolClaim => {
+    const c = claim('c', { spec: { idleTimeoutSeconds: timeout, reclaimPolicy: policy } });
+    if (heartbeatAge !== undefined) {
+      const value = typeof heartbeatAge === 'string' ? heartbeatAge : new Date(NOW - heartbeatAge * S).toISOString();
+      c.metadata.annotations = { 'warmpool.dev/heartbeat': value };
+    }
+    return c;
+  };
+  const m = (c: PoolClaim): V1Pod => pod('m1', { claim: c });
+
+  it.each<{ name: string; c: PoolClaim; boundAge: number; want: string[] }>([
+    { name: 'bound 10 s ago, no heartbeat, timeout 30: wait until 30 s after the bind', c: idle(30), boundAge: 10, want: [`requeue ${20 * S} idle`] },
+    { name: 'bound 40 s ago, no heartbeat, timeout 30: Released Idle, member deleted', c: idle(30), boundAge: 40, want: ['release c m1 Idle Delete', 'delete-member c m1 released'] },
+    { name: 'a heartbeat 5 s ago keeps it: the timer moves to 30 s after the beat', c: idle(30, 5), boundAge: 40, want: [`requeue ${25 * S} idle`] },
+    { name: 'a heartbeat 31 s ago: Released', c: idle(30, 31), boundAge: 40, want: ['release c m1 Idle Delete', 'delete-member c m1 released'] },
+    { name: 'a heartbeat older than the bind counts from the bind', c: idle(30, 100), boundAge: 10, want: [`requeue ${20 * S} idle`] },
+    { name: 'a heartbeat in the future counts as now', c: idle(30, -3600), boundAge: 40, want: [`requeue ${30 * S} idle`] },
+    { name: 'a heartbeat that does not parse is none', c: idle(30, 'yesterday'), boundAge: 40, want: ['release c m1 Idle Delete', 'delete-member c m1 released'] },
+    { name: 'Return: the idle member goes back to the pool', c: idle(30, undefined, 'Return'), boundAge: 40, want: ['release c m1 Idle Return', 'return-member c m1'] },
+    { name: 'the earlier of TTL and idle sets the timer', c: { ...idle(30, 1), spec: { ...idle(30, 1).spec, ttlSecondsAfterBound: 15 } }, boundAge: 10, want: [`requeue ${5 * S} ttl`] },
+  ])('$name', ({ c, boundAge, want }) => {
+    expect(run({ claims: [bound(c, m(c), boundAge)], members: [m(c)] })).toEqual(want);
+  });
+
+  it('the Released status says Idle and why', () => {
+    const c = idle(30);
+    const release = plan({ claims: [bound(c, m(c), 40)], members: [m(c)] })[0];
+    expect(release?.kind === 'release' && release.status.phase).toBe('Released');
+    expect(release?.kind === 'release' && release.status.conditions?.find((x) => x.type === 'Bound')).toMatchObject({
+      status: 'False',
+      reason: 'Idle',
+      message: 'no heartbeat (annotation warmpool.dev/heartbeat) for 30s (idleTimeoutSeconds)',
+    });
+  });
+});

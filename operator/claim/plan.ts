@@ -23,7 +23,7 @@ import { getCondition } from '../api/conditions.js';
 import type { ResolvedClaim, ResolvedPool } from '../api/resolve.js';
 import { memberMetadataConflicts } from '../api/resolve.js';
 import type { MemberMetadata, ReclaimPolicy } from '../api/types.js';
-import { ANN_CLAIMED_AT } from '../api/types.js';
+import { ANN_CLAIMED_AT, ANN_HEARTBEAT } from '../api/types.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { MemberView } from '../member/members.js';
 import { classifyMember, memberOwner, toMillis } from '../member/members.js';
@@ -241,11 +241,52 @@ function planHeld(pass: Pass, claim: ResolvedClaim, kept: Member | undefined): v
     }
     pass.timers.push({ at: expiry, why: 'ttl' });
   }
+  if (idleRelease(pass, claim, member)) return;
   pass.touched.add(member.view.uid);
   const ready = member.view.ready;
   if (!readyCurrent(claim, ready)) {
     pass.actions.push({ kind: 'update-ready', claim: ref, ready, status: readyStatus(claim, ready, pass.now) });
   }
+}
+
+/**
+ * When a Bound claim with idleTimeoutSeconds was last seen alive: the later of its bind and its holder's heartbeat
+ * (annotation warmpool.dev/heartbeat, RFC 3339). A heartbeat in the future counts as now (clock skew); one that does
+ * not parse is no heartbeat.
+ */
+export function lastAlive(claim: ResolvedClaim, boundAt: number, now: number): number {
+  const beat = toMillis(claim.metadata.annotations?.[ANN_HEARTBEAT]);
+  return beat === undefined ? boundAt : Math.max(boundAt, Math.min(beat, now));
+}
+
+/**
+ * Releases a claim whose holder went quiet (reason Idle), or arms the timer for when it would. A heartbeat is an
+ * annotation write by the holder: it wakes no pass (claimChangeMatters), the pass at the old deadline reads it and
+ * re-arms, so a holder beating every second costs the operator one pass per timeout, not one per beat.
+ */
+function idleRelease(pass: Pass, claim: ResolvedClaim, member: Member): boolean {
+  const idle = claim.spec.idleTimeoutSeconds;
+  const boundAt = toMillis(claim.status?.boundAt) ?? claimedAt(member);
+  if (idle === undefined || boundAt === undefined) return false;
+  const deadline = lastAlive(claim, boundAt, pass.now) + idle * 1000;
+  if (deadline > pass.now) {
+    pass.timers.push({ at: deadline, why: 'idle' });
+    return false;
+  }
+  const message = `no heartbeat (annotation ${ANN_HEARTBEAT}) for ${idle}s (idleTimeoutSeconds)`;
+  const policy = claim.spec.reclaimPolicy;
+  const ref = claimRef(claim);
+  pass.actions.push({
+    kind: 'release',
+    claim: ref,
+    member: member.view.name,
+    reason: 'Idle',
+    policy,
+    status: releasedStatus(claim, message, pass.now, 'Idle'),
+    event: { type: 'Normal', reason: 'Idle', message },
+  });
+  releaseMember(pass, ref, policy, member, 'released', claim.spec.memberMetadata);
+  return true;
 }
 
 /** Plans a claim that is not simply waiting; false leaves it to the queue. */
