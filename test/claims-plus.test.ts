@@ -3,7 +3,7 @@
 // (still 2 operator writes on the claim path) is asserted in write-budget.test.ts, which counts writes by user.
 import { installCrds, kubectl, kubectlRaw, useNamespace } from './support/kube.js';
 import { startOperatorInProcess, type RunningOperator } from './support/operator.js';
-import { claimManifest, claimWhere, condition, members, poolManifest, poolWhere } from './support/pools.js';
+import { claimManifest, claimWhere, condition, isReady, members, poolManifest, poolWhere } from './support/pools.js';
 
 let ns = '';
 let cleanup: () => Promise<void> = async () => undefined;
@@ -85,5 +85,28 @@ describe('idleTimeoutSeconds', () => {
     const beating = await claimWhere(ns, 'beating', 'still Bound', () => true);
     expect(beating.status?.phase).toBe('Bound');
     await kubectl(['-n', ns, 'wait', '--for=delete', '--timeout=30s', `pod/${quiet.status?.member?.name ?? 'x'}`]);
+  }, 60_000);
+});
+
+describe('acceptWarming', () => {
+  test('on a pool whose members are all warming: Bound at once with Ready False, Ready True when the member is', async () => {
+    await kubectl(['apply', '-f', '-'], poolManifest(ns, 'warm', { targetSize: 2, annotations: { 'sim.warmpool.dev/ready-after': '4s' } }));
+    await poolWhere(ns, 'warm', '2 warming, none ready', (p) => p.status?.warmingCount === 2 && (p.status.readyCount ?? 0) === 0);
+    const applied = Date.now();
+    await kubectl(['apply', '-f', '-'], claimManifest(ns, 'eager', 'warm', { acceptWarming: true }));
+    const bound = await claimWhere(ns, 'eager', 'Bound', (c) => c.status?.phase === 'Bound', 10_000);
+    // At once: well before any member could be Ready (4 s; kwok restarts the delay when the bind patches the pod).
+    expect(Date.now() - applied).toBeLessThan(3_000);
+    expect(condition(bound, 'Ready')).toMatchObject({ status: 'False', reason: 'MemberNotReady' });
+    const name = bound.status?.member?.name ?? '';
+    const pod = (await members(ns, 'warm')).find((p) => p.metadata.name === name);
+    expect(isReady(pod ?? { metadata: { name: '', uid: '' }, spec: {} })).toBe(false);
+    const ready = await claimWhere(ns, 'eager', 'Ready True', (c) => condition(c, 'Ready')?.status === 'True', 20_000);
+    expect(ready.status?.member?.name).toBe(name);
+    // Ready follows the member's own transition, not some later pass.
+    const member = (await members(ns, 'warm')).find((p) => p.metadata.name === name);
+    const podReadyAt = Date.parse((member?.status?.conditions?.find((c) => c.type === 'Ready') as { lastTransitionTime?: string } | undefined)?.lastTransitionTime ?? '');
+    const claimReadyAt = Date.parse(ready.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '');
+    expect(claimReadyAt - podReadyAt).toBeLessThan(2_000);
   }, 60_000);
 });

@@ -456,6 +456,7 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
     priority: 'optional',
     memberMetadata: 'optional',
     idleTimeoutSeconds: 'optional',
+    acceptWarming: 'optional',
   },
   {
     poolName: string('InstancePool in the same namespace to claim a member of. Immutable.', {
@@ -486,6 +487,9 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
     idleTimeoutSeconds: int32(
       'Release the claim (reason Idle) once its holder has not set the annotation warmpool.dev/heartbeat (an RFC 3339 time) on the claim for this long, counted from the later of the bind and the last heartbeat; unset never.',
       { minimum: 1, maximum: API_LIMITS.maxSeconds },
+    ),
+    acceptWarming: boolean(
+      'With no ready member, bind the warming member closest to Ready instead of waiting: the claim is Bound with condition Ready False until the member is Ready.',
     ),
   },
   { 'x-kubernetes-validations': [memberMetadataImmutable] },

@@ -137,6 +137,8 @@ export interface PoolClaimSpec {
   memberMetadata?: MemberMetadata;
   /** Released (reason Idle) when the claim's warmpool.dev/heartbeat annotation is older than this (issue 21). */
   idleTimeoutSeconds?: number;
+  /** With no ready member, bind the warming member closest to Ready (Bound, Ready False until it is). */
+  acceptWarming?: boolean;
 }
 
 /** What a claim stamps on its member in the bind; keys of the operator or of the pool's template are refused. */

@@ -104,3 +104,41 @@ export function allocate<C extends PoolClaim>(
   }
   return pairs;
 }
+
+/**
+ * A warming member a claim with acceptWarming may take: not Ready yet, healthy, not being deleted, marked with no
+ * claim, and placed or at least placeable (an unschedulable member is not getting closer to Ready).
+ */
+export function isWarmingClaimable(member: MemberView): boolean {
+  return member.phase === 'warming' && member.claimUid === undefined && !member.unschedulable;
+}
+
+/** Closest to Ready first: placed on a node before not yet placed, then the one warming longest, then by name. */
+function closestToReady(a: MemberView, b: MemberView): number {
+  const placed = Number(b.nodeName !== undefined) - Number(a.nodeName !== undefined);
+  if (placed !== 0) return placed;
+  const ta = a.warmingStartedAt ?? Number.POSITIVE_INFINITY;
+  const tb = b.warmingStartedAt ?? Number.POSITIVE_INFINITY;
+  return ta !== tb ? (ta < tb ? -1 : 1) : compareNames(a.name, b.name);
+}
+
+/**
+ * acceptWarming: the claims left waiting after allocate (in queue order) and the warming members, closest to Ready
+ * first. The k-th waiting claim is the one the k-th member to become Ready would serve, so it is the k-th warming
+ * member a claim may take at once: a claim with acceptWarming takes that one, a claim without leaves it for itself.
+ * Queue order holds: nobody behind a waiting claim is handed the member that claim will get.
+ */
+export function allocateWarming<C extends PoolClaim>(
+  waiting: readonly C[],
+  members: readonly MemberView[],
+  excluded: ReadonlySet<string>,
+): Pair<C>[] {
+  const sorted = members.filter((m) => isWarmingClaimable(m) && !excluded.has(m.uid)).sort(closestToReady);
+  const pairs: Pair<C>[] = [];
+  for (const [i, claim] of waiting.entries()) {
+    const member = sorted[i];
+    if (member === undefined) break;
+    if (claim.spec.acceptWarming === true) pairs.push({ claim, member });
+  }
+  return pairs;
+}

@@ -1394,3 +1394,67 @@ describe('planClaims: idleTimeoutSeconds and the heartbeat (issue 21)', () => {
     });
   });
 });
+
+describe('planClaims: acceptWarming (issue 21)', () => {
+  /** A warming member, started `startedAge` seconds ago; node null: not placed yet. */
+  const warming = (name: string, startedAge: number, node: string | null = 'node-1', unschedulable = false): V1Pod => {
+    const p = pod(name, { ready: false, state: 'warming' });
+    p.metadata = { ...p.metadata, annotations: { 'warmpool.dev/warming-started-at': new Date(NOW - startedAge * S).toISOString() } };
+    p.spec = { containers: [], ...(node !== null && { nodeName: node }) };
+    if (unschedulable) p.status = { ...p.status, conditions: [...(p.status?.conditions ?? []), { type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] };
+    return p;
+  };
+  const eager = (name: string, age = 1, more: Partial<PoolClaimSpec> = {}): PoolClaim => claim(name, { age, spec: { acceptWarming: true, ...more } });
+  const grace = `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`;
+
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    {
+      name: 'no ready member: the warming member closest to Ready (warming longest) is bound at once',
+      input: { claims: [eager('c')], members: [warming('young', 1), warming('old', 4)] },
+      want: ['bind c old'],
+    },
+    {
+      name: 'a placed member is closer than one warming longer that is not on a node yet',
+      input: { claims: [eager('c')], members: [warming('unplaced', 9, null), warming('placed', 2)] },
+      want: ['bind c placed'],
+    },
+    {
+      name: 'never an unschedulable or a claimed member',
+      input: { claims: [eager('c')], members: [warming('stuck', 9, null, true), pod('taken', { claim: claim('other'), ready: false })] },
+      want: ['delete-member other taken claim-gone', 'set-pool-pending 1', grace],
+    },
+    {
+      name: 'a ready member still comes first',
+      input: { claims: [eager('c')], members: [warming('w', 9), pod('r')] },
+      want: ['bind c r'],
+    },
+    {
+      name: 'without acceptWarming a claim waits for Ready',
+      input: { claims: [claim('c')], members: [warming('w', 9)] },
+      want: ['set-pool-pending 1', grace],
+    },
+    {
+      name: 'queue order holds: a waiting claim ahead keeps the member that becomes Ready first; the eager one behind takes the next',
+      input: { claims: [claim('first', { age: 1 }), eager('second', 1)], members: [warming('next', 9), warming('later', 1)] },
+      want: ['bind second later', 'set-pool-pending 1', grace],
+    },
+    {
+      name: 'queue order holds: with one warming member, the eager claim behind a waiting one waits',
+      input: { claims: [claim('first', { age: 1 }), eager('second', 1)], members: [warming('next', 9)] },
+      want: ['set-pool-pending 2', grace],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
+  });
+
+  it('Bound with Ready False, then Ready follows the member', () => {
+    const c = eager('c');
+    const w = warming('w', 4);
+    const bind = plan({ claims: [c], members: [w] })[0] as BindAction;
+    expect(bind.status.phase).toBe('Bound');
+    expect(bind.status.conditions?.find((x) => x.type === 'Ready')).toMatchObject({ status: 'False', reason: 'MemberNotReady' });
+    const held = { ...c, status: bind.status };
+    expect(run({ claims: [held], members: [pod('w', { claim: c, ready: false })] })).toEqual([]);
+    expect(run({ claims: [held], members: [pod('w', { claim: c, ready: true })] })).toEqual(['update-ready c true']);
+  });
+});

@@ -27,7 +27,7 @@ import { ANN_CLAIMED_AT, ANN_HEARTBEAT } from '../api/types.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { MemberView } from '../member/members.js';
 import { classifyMember, memberOwner, toMillis } from '../member/members.js';
-import { allocate } from './allocate.js';
+import { allocate, allocateWarming } from './allocate.js';
 import { bindRetryAt, type BindFailure } from './bind-failure.js';
 import type {
   ClaimAction,
@@ -431,6 +431,12 @@ function planQueue(
           return false;
         });
   const pairs = allocate(eligible, views, pool.spec.claimOrder, excluded);
+  // acceptWarming: the claims no ready member served may take a warming one, in queue order (allocate.ts).
+  const paired = new Set(pairs.map((p) => p.claim));
+  const unserved = eligible.filter((claim) => !paired.has(claim));
+  if (unserved.some((claim) => claim.spec.acceptWarming === true)) {
+    pairs.push(...allocateWarming(unserved, views, new Set([...excluded, ...pairs.map((p) => p.member.uid)])));
+  }
   const served = new Set<ResolvedClaim>();
   for (const { claim, member } of pairs) {
     const pod = pass.byName.get(member.name)?.pod;
