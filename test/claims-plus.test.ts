@@ -1,9 +1,9 @@
 // Issue 21, claims that do more, against the real API server through kubectl as a user would, with the operator
 // in-process and scoped to this file's namespace. One test per acceptance line; the write budget of memberMetadata
 // (still 2 operator writes on the claim path) is asserted in write-budget.test.ts, which counts writes by user.
-import { installCrds, kubectl, kubectlRaw, useNamespace } from './support/kube.js';
+import { eventually, installCrds, kubectl, kubectlRaw, useNamespace } from './support/kube.js';
 import { startOperatorInProcess, type RunningOperator } from './support/operator.js';
-import { claimManifest, claimWhere, condition, isReady, members, poolManifest, poolWhere } from './support/pools.js';
+import { claimManifest, claimWhere, condition, getClaim, isReady, listClaims, members, poolManifest, poolWhere } from './support/pools.js';
 
 let ns = '';
 let cleanup: () => Promise<void> = async () => undefined;
@@ -109,4 +109,68 @@ describe('acceptWarming', () => {
     const claimReadyAt = Date.parse(ready.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '');
     expect(claimReadyAt - podReadyAt).toBeLessThan(2_000);
   }, 60_000);
+});
+
+describe('count', () => {
+  test('count 3 on a pool with 2 ready and 2 warming: nothing is held until 3 are ready, then all 3 are bound in one pass', async () => {
+    await kubectl(['apply', '-f', '-'], poolManifest(ns, 'trio', { targetSize: 4, annotations: { 'sim.warmpool.dev/ready-after': '3s' } }));
+    const pods = await eventually('4 members', async () => {
+      const list = await members(ns, 'trio');
+      return list.length === 4 ? list : undefined;
+    }, 15_000, 100);
+    // Two of them warm up longer: kwok reads the delay from the pod and restarts it on this update.
+    for (const pod of pods.slice(0, 2)) {
+      await kubectl(['-n', ns, 'annotate', 'pod', pod.metadata.name, '--overwrite', 'sim.warmpool.dev/ready-after=10s']);
+    }
+    await poolWhere(ns, 'trio', '2 ready, 2 warming', (p) => p.status?.readyCount === 2 && p.status.warmingCount === 2, 15_000);
+    await kubectl(['apply', '-f', '-'], claimManifest(ns, 'three', 'trio', { count: 3 }));
+    // Until the claim is Bound, no member may be held while fewer than 3 are Ready.
+    const early: string[] = [];
+    const bound = await eventually('claim three Bound', async () => {
+      const list = await members(ns, 'trio');
+      const held = list.filter((p) => p.metadata.labels?.['warmpool.dev/claim'] === 'three');
+      if (held.length > 0 && list.filter(isReady).length < 3) early.push(held.map((p) => p.metadata.name).join());
+      const claim = await getClaim(ns, 'three');
+      return claim.status?.phase === 'Bound' ? claim : undefined;
+    }, 30_000, 200);
+    expect(early).toEqual([]);
+    const names = (bound.status?.members ?? []).map((m) => m.name);
+    expect(new Set(names).size).toBe(3);
+    expect(bound.status?.member?.name).toBe(names[0]);
+    const held = (await members(ns, 'trio')).filter((p) => names.includes(p.metadata.name));
+    expect(held.map((p) => p.metadata.labels?.['warmpool.dev/claim'])).toEqual(['three', 'three', 'three']);
+    // One pass: the three bind patches carry the same claim time.
+    expect(new Set(held.map((p) => p.metadata.annotations?.['warmpool.dev/claimed-at'])).size).toBe(1);
+  }, 60_000);
+
+  test('20 claims of 3 at once against a pool of 30: every claim gets exactly 3 distinct members, none shared', async () => {
+    const CLAIMS = 20;
+    await kubectl(['apply', '-f', '-'], poolManifest(ns, 'crowd', { targetSize: 30, spec: { maxSize: 90 }, annotations: { 'sim.warmpool.dev/ready-after': '300ms' } }));
+    await poolWhere(ns, 'crowd', '30 ready', (p) => p.status?.readyCount === 30, 60_000);
+    const items = Array.from({ length: CLAIMS }, (_, i) => JSON.parse(claimManifest(ns, `crowd-${i}`, 'crowd', { count: 3 })) as unknown);
+    await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    const claims = await eventually(`${CLAIMS} claims Bound`, async () => {
+      const list = (await listClaims(ns)).filter((c) => c.spec.poolName === 'crowd');
+      return list.length === CLAIMS && list.every((c) => c.status?.phase === 'Bound') ? list : undefined;
+    }, 90_000, 1000);
+    const owner = new Map<string, string>();
+    for (const claim of claims) {
+      const names = (claim.status?.members ?? []).map((m) => m.name);
+      expect(new Set(names).size).toBe(3);
+      for (const name of names) {
+        expect(owner.get(name)).toBeUndefined();
+        owner.set(name, claim.metadata.name ?? '');
+      }
+    }
+    // What the pods record agrees: each member labelled with the one claim that lists it.
+    const pods = await members(ns, 'crowd');
+    for (const [name, claim] of owner) expect(pods.find((p) => p.metadata.name === name)?.metadata.labels?.['warmpool.dev/claim']).toBe(claim);
+    expect(pods.filter((p) => p.metadata.labels?.['warmpool.dev/state'] === 'claimed')).toHaveLength(3 * CLAIMS);
+  }, 150_000);
+
+  test('a count beyond the pool\'s maxSize fails at once, with the reason', async () => {
+    await kubectl(['apply', '-f', '-'], claimManifest(ns, 'too-many', 'trio', { count: 20 }));
+    const claim = await claimWhere(ns, 'too-many', 'Failed', (c) => c.status?.phase === 'Failed', 10_000);
+    expect(condition(claim, 'Bound')).toMatchObject({ reason: 'CountExceedsMaxSize', message: 'count 20 is more than the maxSize 14 of pool trio' });
+  });
 });

@@ -24,7 +24,7 @@ import type {
   WarmupStatus,
 } from './types.js';
 import { CLAIM_KIND, CLAIM_PLURAL, GROUP, isReservedKey, POOL_KIND, POOL_PLURAL, RESERVED_KEY_PREFIX, VERSION } from './types.js';
-import { API_LIMITS, CLAIM_DEFAULTS, MAX_SIZE_HEADROOM, MEMBER_METADATA_LIMITS, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
+import { API_LIMITS, CLAIM_DEFAULTS, CLAIMS_PLUS_DEFAULTS, MAX_CLAIM_COUNT, MAX_SIZE_HEADROOM, MEMBER_METADATA_LIMITS, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
 import { isRecord } from './conform.js';
 import type { Presence, Properties, Schema, ValidationRule } from './openapi.js';
 import { boolean, dateTime, int32, int64, listOf, number, object, oneOf, string, stringMap } from './openapi.js';
@@ -457,6 +457,7 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
     memberMetadata: 'optional',
     idleTimeoutSeconds: 'optional',
     acceptWarming: 'optional',
+    count: 'optional',
   },
   {
     poolName: string('InstancePool in the same namespace to claim a member of. Immutable.', {
@@ -491,6 +492,10 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
     acceptWarming: boolean(
       'With no ready member, bind the warming member closest to Ready instead of waiting: the claim is Bound with condition Ready False until the member is Ready.',
     ),
+    count: int32(
+      'How many members to bind, all or nothing: none is held until all are bound in one pass. The claim is one queue entry needing count ready members; more than the pool\'s maxSize fails at once (reason CountExceedsMaxSize). Immutable.',
+      { default: CLAIMS_PLUS_DEFAULTS.count, minimum: 1, maximum: MAX_CLAIM_COUNT, 'x-kubernetes-validations': [immutable('count')] },
+    ),
   },
   { 'x-kubernetes-validations': [memberMetadataImmutable] },
 );
@@ -514,6 +519,7 @@ export const claimStatusSchema = interfaceSchema<PoolClaimStatus>(
     phase: 'optional',
     observedGeneration: 'optional',
     member: 'optional',
+    members: 'optional',
     boundAt: 'optional',
     waitedSeconds: 'optional',
     queuePosition: 'optional',
@@ -524,6 +530,7 @@ export const claimStatusSchema = interfaceSchema<PoolClaimStatus>(
     phase: oneOf<ClaimPhase>('Lifecycle phase.', { Pending: true, Bound: true, Released: true, Failed: true, Lost: true }),
     observedGeneration: int64('metadata.generation this status was computed for; 0 until the operator has seen the object.', { minimum: 0 }),
     member,
+    members: listOf('Every member of a claim of count > 1, in bind order (member is the first).', member, { maxItems: MAX_CLAIM_COUNT }),
     boundAt: dateTime('When the claim was bound.'),
     waitedSeconds: measured('Seconds from creation to Bound.'),
     queuePosition: count('Place in the pool queue while Pending (1 is next).'),

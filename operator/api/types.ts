@@ -139,6 +139,8 @@ export interface PoolClaimSpec {
   idleTimeoutSeconds?: number;
   /** With no ready member, bind the warming member closest to Ready (Bound, Ready False until it is). */
   acceptWarming?: boolean;
+  /** How many members to bind, all or nothing (default 1). */
+  count?: number;
 }
 
 /** What a claim stamps on its member in the bind; keys of the operator or of the pool's template are refused. */
@@ -160,6 +162,8 @@ export interface PoolClaimStatus {
   phase?: ClaimPhase;
   observedGeneration?: number;
   member?: ClaimMember;
+  /** Every member of a claim of count > 1, in bind order; member is the first of them. */
+  members?: ClaimMember[];
   boundAt?: string;
   waitedSeconds?: number;
   queuePosition?: number;

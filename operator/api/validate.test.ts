@@ -25,7 +25,7 @@ const validClaim = {
   apiVersion: 'warmpool.dev/v1alpha1',
   kind: 'PoolClaim',
   metadata: { name: 'job-1', namespace: 'ci' },
-  spec: { poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0 },
+  spec: { poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0, count: 1 },
 };
 
 /** validPool with spec fields replaced (undefined deletes). */
@@ -343,8 +343,8 @@ describe('validateClaim', () => {
   });
 
   test('applies the defaults of the schema', () => {
-    const result = validateClaim(claimWith({ reclaimPolicy: undefined, priority: undefined }));
-    expect(result.ok && result.claim.spec).toEqual({ poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0 });
+    const result = validateClaim(claimWith({ reclaimPolicy: undefined, priority: undefined, count: undefined }));
+    expect(result.ok && result.claim.spec).toEqual({ poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0, count: 1 });
   });
 
   test.each<[string, unknown, PoolClaim | undefined, FieldError[]]>([
@@ -494,5 +494,17 @@ describe('validateClaim: memberMetadata (issue 21)', () => {
     ['the same memberMetadata, keys in another order', withMetadata({ labels: { team: 'a' } }), old],
   ])('accepts %s', (_name, input, previous) => {
     expect(errorsOf(validateClaim(input, previous))).toEqual([]);
+  });
+});
+
+describe('validateClaim: count (issue 21)', () => {
+  const created = validateClaim(claimWith({ count: 3 }));
+  const old = created.ok ? created.claim : undefined;
+  test.each<[string, unknown, PoolClaim | undefined, FieldError[]]>([
+    ['count 0', claimWith({ count: 0 }), undefined, [{ field: 'spec.count', message: 'must be greater than or equal to 1' }]],
+    ['count 1001', claimWith({ count: 1001 }), undefined, [{ field: 'spec.count', message: 'must be less than or equal to 1000' }]],
+    ['a changed count', claimWith({ count: 2 }), old, [{ field: 'spec.count', message: 'count is immutable' }]],
+  ])('refuses %s', (_name, input, previous, errors) => {
+    expect(errorsOf(validateClaim(input, previous))).toEqual(errors);
   });
 });

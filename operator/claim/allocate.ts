@@ -19,6 +19,15 @@ export function isClaimable(member: MemberView): boolean {
   return member.phase === 'ready' && member.stateLabel === 'ready' && member.claimUid === undefined;
 }
 
+/**
+ * How many members a claim needs: spec.count (issue 21), 1 when unset or not a positive whole number (a stored claim
+ * the schema would refuse). The planner fails a count beyond the pool's maxSize before allocation.
+ */
+export function needed(claim: PoolClaim): number {
+  const count = claim.spec.count;
+  return typeof count === 'number' && Number.isInteger(count) && count >= 1 ? count : 1;
+}
+
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -60,7 +69,15 @@ function byNode<C extends PoolClaim>(
   const next = new Map<string, number>();
 
   const pairs: Pair<C>[] = [];
+  const supply = candidates.length;
   for (const claim of claims) {
+    // All or nothing, in queue order: a claim the supply cannot fill holds up the claims behind it.
+    if (pairs.length + needed(claim) > supply) break;
+    for (let k = 0; k < needed(claim); k++) pick(claim);
+  }
+  return pairs;
+
+  function pick(claim: C): void {
     let best: { node: string; head: MemberView; count: number } | undefined;
     for (const [node, queue] of queues) {
       const head = queue[next.get(node) ?? 0];
@@ -71,12 +88,11 @@ function byNode<C extends PoolClaim>(
         (count !== best.count ? (pack ? count > best.count : count < best.count) : oldestReady(head, best.head) < 0);
       if (better) best = { node, head, count };
     }
-    if (best === undefined) break;
+    if (best === undefined) return;
     pairs.push({ claim, member: best.head });
     next.set(best.node, (next.get(best.node) ?? 0) + 1);
     counts.set(best.node, best.count + 1);
   }
-  return pairs;
 }
 
 /**
@@ -97,10 +113,11 @@ export function allocate<C extends PoolClaim>(
   }
   const sorted = candidates.sort(order === 'NewestReady' ? newestReady : oldestReady);
   const pairs: Pair<C>[] = [];
-  for (const [i, claim] of claims.entries()) {
-    const member = sorted[i];
-    if (member === undefined) break;
-    pairs.push({ claim, member });
+  for (const claim of claims) {
+    // All or nothing, in queue order: a claim of n takes n members or none, and holds up the claims behind it.
+    const n = needed(claim);
+    if (pairs.length + n > sorted.length) break;
+    for (const member of sorted.slice(pairs.length, pairs.length + n)) pairs.push({ claim, member });
   }
   return pairs;
 }
@@ -135,10 +152,12 @@ export function allocateWarming<C extends PoolClaim>(
 ): Pair<C>[] {
   const sorted = members.filter((m) => isWarmingClaimable(m) && !excluded.has(m.uid)).sort(closestToReady);
   const pairs: Pair<C>[] = [];
-  for (const [i, claim] of waiting.entries()) {
-    const member = sorted[i];
-    if (member === undefined) break;
-    if (claim.spec.acceptWarming === true) pairs.push({ claim, member });
+  let slot = 0;
+  for (const claim of waiting) {
+    const n = needed(claim);
+    if (slot + n > sorted.length) break;
+    if (claim.spec.acceptWarming === true) for (const member of sorted.slice(slot, slot + n)) pairs.push({ claim, member });
+    slot += n;
   }
   return pairs;
 }

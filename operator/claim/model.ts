@@ -33,7 +33,7 @@ export const CONDITION_RECONCILING = 'Reconciling';
 export const CONDITION_STALLED = 'Stalled';
 
 export type PendingReason = 'Queued' | 'PoolNotFound';
-export type FailReason = 'NoReadyMembers' | 'PoolNotFound' | 'PoolDraining' | 'QueueFull' | 'BindFailed' | 'InvalidSpec';
+export type FailReason = 'NoReadyMembers' | 'PoolNotFound' | 'PoolDraining' | 'QueueFull' | 'BindFailed' | 'InvalidSpec' | 'CountExceedsMaxSize';
 
 export interface ClaimRef {
   name: string;
@@ -79,7 +79,17 @@ export interface BindAction {
   claim: ClaimRef;
   member: MemberRef & { nodeName: string | undefined };
   patch: PodMergePatch;
+  /**
+   * The other members of a claim of count > 1, patched alongside the first; the status follows only once all are.
+   * A set left partial (one patch refused) is handed back by the next pass: a partial set is never kept.
+   */
+  extra?: MemberBind[];
   status: PoolClaimStatus;
+}
+
+export interface MemberBind {
+  member: MemberRef & { nodeName: string | undefined };
+  patch: PodMergePatch;
 }
 
 /** The member records this claim but the claim's status does not say so (a crash between the two bind writes). */
@@ -156,7 +166,7 @@ export interface ReturnMemberAction {
  * ownerReference on the member, and the garbage collector deletes a dependent only once all its owners are gone,
  * so the claim's ownerReference alone never removes the member: the operator must.
  */
-export type DeleteMemberReason = 'released' | 'not-returnable' | 'lost' | 'duplicate' | 'claim-gone';
+export type DeleteMemberReason = 'released' | 'not-returnable' | 'lost' | 'duplicate' | 'claim-gone' | 'partial';
 
 /** Delete the member with preconditions on uid and resourceVersion. */
 export interface DeleteMemberAction {
@@ -261,23 +271,39 @@ function readyCondition(ready: boolean, member: string): ConditionSpec {
     : { type: CONDITION_READY, status: 'False', reason: 'MemberNotReady', message: `member ${member} is not Ready` };
 }
 
-/** Bound to `member` since `boundAt`; Ready mirrors the member's Ready condition. */
+/** The members a status holds: status.members for a claim of several, else status.member. */
+export function heldMembers(status: PoolClaimStatus | undefined): ClaimMember[] {
+  if (status?.members !== undefined && status.members.length > 0) return status.members;
+  return status?.member !== undefined ? [status.member] : [];
+}
+
+/** How conditions name what a claim holds: the member, or the members of a claim of several. */
+function heldLabel(members: readonly ClaimMember[]): string {
+  return members.map((m) => m.name).join(', ');
+}
+
+/**
+ * Bound to `member` (and, for a claim of count > 1, to all of `all`, member first) since `boundAt`; Ready mirrors
+ * the members' Ready conditions (True only when every one is Ready).
+ */
 export function boundStatus(
   claim: PoolClaim,
   member: ClaimMember,
   memberReady: boolean,
   boundAt: number,
   now: number,
+  all?: readonly ClaimMember[],
 ): PoolClaimStatus {
   const status: PoolClaimStatus = { phase: 'Bound', member, boundAt: isoTime(boundAt) };
+  if (all !== undefined && all.length > 1) status.members = [...all];
   const wait = waited(claim, boundAt);
   if (wait !== undefined) status.waitedSeconds = wait;
   return stamp(
     claim,
     status,
     [
-      { type: CONDITION_BOUND, status: 'True', reason: 'Bound', message: `bound to member ${member.name}` },
-      readyCondition(memberReady, member.name),
+      { type: CONDITION_BOUND, status: 'True', reason: 'Bound', message: `bound to member ${heldLabel(heldMembers(status))}` },
+      readyCondition(memberReady, heldLabel(heldMembers(status))),
       { type: CONDITION_RECONCILING, status: 'False', reason: 'Bound', message: '' },
       { type: CONDITION_STALLED, status: 'False', reason: 'Bound', message: '' },
     ],
@@ -327,9 +353,10 @@ export function failedStatus(claim: PoolClaim, reason: FailReason, message: stri
 
 /** Released at `now` (TTL expiry); member, boundAt and waitedSeconds stay as the record of what was held. */
 export function releasedStatus(claim: PoolClaim, message: string, now: number, reason: ReleaseReason = 'Expired'): PoolClaimStatus {
-  const { member, boundAt, waitedSeconds } = claim.status ?? {};
+  const { member, members, boundAt, waitedSeconds } = claim.status ?? {};
   const status: PoolClaimStatus = { phase: 'Released', releasedAt: isoTime(now) };
   if (member !== undefined) status.member = member;
+  if (members !== undefined) status.members = members;
   if (boundAt !== undefined) status.boundAt = boundAt;
   if (waitedSeconds !== undefined) status.waitedSeconds = waitedSeconds;
   const stamped = stamp(
@@ -359,6 +386,7 @@ export function lostStatus(
   const status: PoolClaimStatus = { phase: 'Lost' };
   const held = member ?? claim.status?.member;
   if (held !== undefined) status.member = held;
+  if (claim.status?.members !== undefined) status.members = claim.status.members;
   if (boundAt !== undefined) status.boundAt = boundAt;
   if (waitedSeconds !== undefined) status.waitedSeconds = waitedSeconds;
   return stamp(
@@ -377,8 +405,7 @@ export function lostStatus(
 
 /** The Bound claim's status with its Ready condition following the member's. */
 export function readyStatus(claim: PoolClaim, memberReady: boolean, now: number): PoolClaimStatus {
-  const name = claim.status?.member?.name ?? '';
-  return stamp(claim, { ...claim.status }, [readyCondition(memberReady, name)], now);
+  return stamp(claim, { ...claim.status }, [readyCondition(memberReady, heldLabel(heldMembers(claim.status)))], now);
 }
 
 /** The claim's condition already says this, for the claim's current generation. */
@@ -411,7 +438,7 @@ export function pendingCurrent(
 
 /** The Bound claim's Ready condition already follows its member's: readyStatus would write nothing new. */
 export function readyCurrent(claim: PoolClaim, memberReady: boolean): boolean {
-  return conditionSays(claim, readyCondition(memberReady, claim.status?.member?.name ?? ''));
+  return conditionSays(claim, readyCondition(memberReady, heldLabel(heldMembers(claim.status))));
 }
 
 function mergePatch(current: unknown, next: unknown): unknown {

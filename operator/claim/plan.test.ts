@@ -1458,3 +1458,94 @@ describe('planClaims: acceptWarming (issue 21)', () => {
     expect(run({ claims: [held], members: [pod('w', { claim: c, ready: true })] })).toEqual(['update-ready c true']);
   });
 });
+
+describe('planClaims: count, all or nothing (issue 21)', () => {
+  const many = (name: string, count: number, o: ClaimOpts = {}): PoolClaim => claim(name, { ...o, spec: { count, ...o.spec } });
+  /** Like run, with a bind showing every member of its set. */
+  const runMany = (over: Partial<CachedInput>): string[] =>
+    plan(over).map((a) => (a.kind === 'bind' ? `bind ${a.claim.name} ${[a.member, ...(a.extra ?? []).map((e) => e.member)].map((m) => m.name).join('+')}` : summary(a)));
+  const grace = `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`;
+  /** The claim as Bound to all these pods, 10 s ago. */
+  const boundTo = (c: PoolClaim, pods: V1Pod[], ready = true): PoolClaim => ({
+    ...c,
+    status: boundStatus(c, claimMember(pods[0] as V1Pod), ready, NOW - 10 * S, NOW - 10 * S, pods.map(claimMember)),
+  });
+
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    { name: 'count 3, 2 ready: nothing is held', input: { claims: [many('c', 3)], members: [pod('m1'), pod('m2')] }, want: ['set-pool-pending 1', grace] },
+    { name: 'count 3, 3 ready: all three in one bind', input: { claims: [many('c', 3)], members: [pod('m1', { readyAge: 3 }), pod('m2', { readyAge: 2 }), pod('m3', { readyAge: 1 })] }, want: ['bind c m1+m2+m3'] },
+    {
+      name: 'one queue entry: a claim of 3 that cannot be filled holds up the claim of 1 behind it',
+      input: { claims: [many('big', 3, { age: 1, spec: { priority: 1 } }), claim('small', { age: 1 })], members: [pod('m1'), pod('m2')] },
+      want: ['set-pool-pending 2', grace],
+    },
+    {
+      name: 'two claims of 2 and 4 ready: distinct members',
+      input: { claims: [many('a', 2, { age: 2 }), many('b', 2, { age: 1 })], members: [pod('m1', { readyAge: 4 }), pod('m2', { readyAge: 3 }), pod('m3', { readyAge: 2 }), pod('m4', { readyAge: 1 })] },
+      want: ['bind a m1+m2', 'bind b m3+m4'],
+    },
+    {
+      name: 'SpreadNodes spreads a set over the nodes',
+      input: { pool: pool({ claimOrder: 'SpreadNodes' }), claims: [many('c', 2)], members: [pod('a1', { node: 'a', readyAge: 3 }), pod('a2', { node: 'a', readyAge: 2 }), pod('b1', { node: 'b', readyAge: 1 })] },
+      want: ['bind c a1+b1'],
+    },
+    { name: 'count beyond maxSize fails at once', input: { pool: pool({ targetSize: 2, maxSize: 4 }), claims: [many('c', 5)], members: [pod('m1')] }, want: ['fail c CountExceedsMaxSize'] },
+  ])('$name', ({ input, want }) => {
+    expect(runMany(input)).toEqual(want);
+  });
+
+  it('the bind status lists every member, member is the first; Ready only when all are', () => {
+    const c = many('c', 2);
+    const w = pod('w', { ready: false, state: 'warming' });
+    const actions = plan({ claims: [c], members: [pod('m1', { readyAge: 2 }), pod('m2', { readyAge: 1 }), w] });
+    const bind = actions[0] as BindAction;
+    expect(bind.status.member?.name).toBe('m1');
+    expect(bind.status.members?.map((m) => m.name)).toEqual(['m1', 'm2']);
+    expect(bind.extra?.map((e) => e.patch.metadata.labels['warmpool.dev/claim'])).toEqual(['c']);
+  });
+
+  it('the failure names count and maxSize', () => {
+    const fail = plan({ pool: pool({ targetSize: 2, maxSize: 4 }), claims: [many('c', 5)] }).find((a): a is FailAction => a.kind === 'fail');
+    expect(fail?.event.message).toBe('count 5 is more than the maxSize 4 of pool web');
+  });
+
+  const c = many('c', 3);
+  const held = ['m1', 'm2', 'm3'].map((n) => pod(n, { claim: c }));
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    { name: 'Bound and all well: nothing', input: { claims: [boundTo(c, held)], members: held }, want: [] },
+    {
+      name: 'one member failed: Lost, and the whole set deleted',
+      input: { claims: [boundTo(c, held)], members: [held[0] as V1Pod, pod('m2', { claim: c, phase: 'Failed' }), held[2] as V1Pod] },
+      want: ['mark-lost c', 'delete-member c m1 lost', 'delete-member c m2 lost', 'delete-member c m3 lost'],
+    },
+    {
+      name: 'one member gone: Lost (unseen), the others deleted',
+      input: { claims: [boundTo(c, held)], members: [held[0] as V1Pod, held[2] as V1Pod] },
+      want: ['mark-lost c', 'delete-member c m1 lost', 'delete-member c m3 lost'],
+    },
+    { name: 'one member not Ready: Ready False', input: { claims: [boundTo(c, held)], members: [held[0] as V1Pod, pod('m2', { claim: c, ready: false }), held[2] as V1Pod] }, want: ['update-ready c false'] },
+    {
+      name: 'TTL expired: released together',
+      input: { claims: [boundTo({ ...c, spec: { ...c.spec, ttlSecondsAfterBound: 5 } }, held)], members: held },
+      want: ['release c m1 Expired Delete', 'delete-member c m1 released', 'delete-member c m2 released', 'delete-member c m3 released'],
+    },
+    {
+      name: 'a partial set (a patch refused, no status): handed back, never kept',
+      input: { claims: [c], members: [held[0] as V1Pod, held[1] as V1Pod, pod('m9')] },
+      want: ['return-member c m1', 'return-member c m2'],
+    },
+    { name: 'the whole set recorded but no status (a crash before it): repaired', input: { claims: [c], members: held }, want: ['repair-status c m1'] },
+    {
+      name: 'a fourth member recording the Bound claim goes back',
+      input: { claims: [boundTo(c, held)], members: [...held, pod('m4', { claim: c })] },
+      want: ['delete-member c m4 duplicate'],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(runMany(input)).toEqual(want);
+  });
+
+  it('a repaired status names the whole set', () => {
+    const repair = plan({ claims: [c], members: held })[0];
+    expect(repair?.kind === 'repair-status' && repair.status.members?.map((m) => m.name)).toEqual(['m1', 'm2', 'm3']);
+  });
+});
