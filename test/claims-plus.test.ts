@@ -174,3 +174,35 @@ describe('count', () => {
     expect(condition(claim, 'Bound')).toMatchObject({ reason: 'CountExceedsMaxSize', message: 'count 20 is more than the maxSize 14 of pool trio' });
   });
 });
+
+describe('fallback Cold', () => {
+  test('on a pool of 0: Bound once its cold member is Ready, the pool\'s target and warm members untouched, the bind counted', async () => {
+    await kubectl(['apply', '-f', '-'], poolManifest(ns, 'empty', { targetSize: 0 }));
+    const before = await poolWhere(ns, 'empty', 'observed, 0 members', (p) => p.status?.observedGeneration === p.metadata.generation && (p.status?.replicas ?? 0) === 0);
+    const applied = Date.now();
+    await kubectl(['apply', '-f', '-'], claimManifest(ns, 'cold', 'empty', { fallback: 'Cold' }));
+    const bound = await claimWhere(ns, 'cold', 'Bound', (c) => c.status?.phase === 'Bound', 15_000);
+    const waited = Date.now() - applied;
+    process.stdout.write(`fallback Cold: Bound ${waited} ms after the claim was applied (ready delay 1 s)\n`);
+    expect(bound.status?.member?.cold).toBe(true);
+    expect(condition(bound, 'Ready')?.status).toBe('True');
+    // 1 s of ready delay, and little more: the create, the pod's Ready event, one status write.
+    expect(waited).toBeGreaterThanOrEqual(1_000);
+    expect(waited).toBeLessThan(4_000);
+    const pods = await members(ns, 'empty');
+    expect(pods.map((p) => p.metadata.name)).toEqual([bound.status?.member?.name]);
+    const member = pods[0];
+    expect(member?.metadata.labels).toMatchObject({ 'warmpool.dev/state': 'claimed', 'warmpool.dev/claim': 'cold', 'warmpool.dev/pool': 'empty', app: 'empty' });
+    expect(member?.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'PoolClaim', name: 'cold', uid: bound.metadata.uid, controller: true })]);
+    // The pool's target is unchanged and it made no warm member: the cold one is counted as claimed.
+    const after = await poolWhere(ns, 'empty', 'counts the cold member as claimed', (p) => p.status?.claimedCount === 1);
+    expect(after.spec.targetSize).toBe(0);
+    expect(after.metadata.generation).toBe(before.metadata.generation);
+    expect(after.status?.replicas ?? 0).toBe(0);
+    const metrics = await (await fetch(op?.metricsUrl ?? '')).text();
+    expect(metrics).toMatch(new RegExp(`warmpool_claim_cold_members_total\\{namespace="${ns}",pool="empty"\\} 1\\b`));
+    // Deleting the claim removes its cold member (Delete policy), as for any claimed member.
+    await kubectl(['-n', ns, 'delete', 'pclaim', 'cold']);
+    await kubectl(['-n', ns, 'wait', '--for=delete', '--timeout=30s', `pod/${member?.metadata.name ?? 'x'}`]);
+  }, 60_000);
+});

@@ -60,7 +60,7 @@ export const MEMBER_METADATA_LIMITS = {
 } as const;
 
 /** Defaults of the claim options of issue 21 (count; fallback). */
-export const CLAIMS_PLUS_DEFAULTS = { count: 1 } as const satisfies Partial<PoolClaimSpec>;
+export const CLAIMS_PLUS_DEFAULTS = { count: 1, fallback: 'None' } as const satisfies Partial<PoolClaimSpec>;
 /** The most members one claim may ask for: each is a patch of the one bind. */
 export const MAX_CLAIM_COUNT = 1000;
 
@@ -79,7 +79,7 @@ export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'm
 };
 
 /** A claim spec with its defaults; the timeouts and the acquiredBy/For stamps stay optional (unset is meaningful). */
-export type ResolvedClaimSpec = PoolClaimSpec & Required<Pick<PoolClaimSpec, 'reclaimPolicy' | 'priority' | 'count'>>;
+export type ResolvedClaimSpec = PoolClaimSpec & Required<Pick<PoolClaimSpec, 'reclaimPolicy' | 'priority' | 'count' | 'fallback'>>;
 
 export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
   const { claimQueue, metrics, ...rest } = spec;
@@ -116,5 +116,6 @@ export function withClaimDefaults(spec: PoolClaimSpec): ResolvedClaimSpec {
     reclaimPolicy: spec.reclaimPolicy ?? CLAIM_DEFAULTS.reclaimPolicy,
     priority: spec.priority ?? CLAIM_DEFAULTS.priority,
     count: spec.count ?? CLAIMS_PLUS_DEFAULTS.count,
+    fallback: spec.fallback ?? CLAIMS_PLUS_DEFAULTS.fallback,
   };
 }

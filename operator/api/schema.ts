@@ -3,6 +3,7 @@
 // what the API server checks.
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type {
+  ClaimFallback,
   ClaimMember,
   ClaimOrder,
   ClaimPhase,
@@ -458,6 +459,7 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
     idleTimeoutSeconds: 'optional',
     acceptWarming: 'optional',
     count: 'optional',
+    fallback: 'optional',
   },
   {
     poolName: string('InstancePool in the same namespace to claim a member of. Immutable.', {
@@ -496,6 +498,11 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
       'How many members to bind, all or nothing: none is held until all are bound in one pass. The claim is one queue entry needing count ready members; more than the pool\'s maxSize fails at once (reason CountExceedsMaxSize). Immutable.',
       { default: CLAIMS_PLUS_DEFAULTS.count, minimum: 1, maximum: MAX_CLAIM_COUNT, 'x-kubernetes-validations': [immutable('count')] },
     ),
+    fallback: oneOf<ClaimFallback>(
+      "None: wait for a warm member. Cold: a claim that would wait (no ready member, no claim waiting ahead of it) gets a member created for it from the pool's template, labelled claimed and owned by the claim; the claim is Bound once it is Ready (status.member.cold). Cold members count toward maxSize; the pool's target does not change.",
+      { None: true, Cold: true },
+      { default: CLAIMS_PLUS_DEFAULTS.fallback },
+    ),
   },
   { 'x-kubernetes-validations': [memberMetadataImmutable] },
 );
@@ -503,12 +510,13 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
 const member = interfaceSchema<ClaimMember>(
   'ClaimMember',
   'The member pod bound to the claim.',
-  { name: 'required', uid: 'required', podIP: 'optional', nodeName: 'optional' },
+  { name: 'required', uid: 'required', podIP: 'optional', nodeName: 'optional', cold: 'optional' },
   {
     name: string('Pod name.'),
     uid: string('Pod uid.'),
     podIP: string('Pod IP.'),
     nodeName: string('Node the pod runs on.'),
+    cold: boolean('Created for the claim (fallback Cold) rather than taken warm from the pool.'),
   },
 );
 

@@ -141,7 +141,11 @@ export interface PoolClaimSpec {
   acceptWarming?: boolean;
   /** How many members to bind, all or nothing (default 1). */
   count?: number;
+  /** Cold: a claim that would wait gets a member created for it from the pool's template (default None). */
+  fallback?: ClaimFallback;
 }
+
+export type ClaimFallback = 'None' | 'Cold';
 
 /** What a claim stamps on its member in the bind; keys of the operator or of the pool's template are refused. */
 export interface MemberMetadata {
@@ -156,6 +160,8 @@ export interface ClaimMember {
   uid: string;
   podIP?: string;
   nodeName?: string;
+  /** Created for the claim (fallback Cold), not taken warm from the pool. */
+  cold?: boolean;
 }
 
 export interface PoolClaimStatus {
@@ -190,6 +196,8 @@ export const ANN_CLAIM_UID = 'warmpool.dev/claim-uid';
 export const ANN_CLAIMED_AT = 'warmpool.dev/claimed-at';
 export const ANN_ACQUIRED_BY = 'warmpool.dev/acquired-by';
 export const ANN_ACQUIRED_FOR = 'warmpool.dev/acquired-for';
+/** On a member created cold for its claim (fallback Cold): "true". */
+export const ANN_COLD = 'warmpool.dev/cold';
 /** On a claim: the RFC 3339 time its holder last showed it is alive (idleTimeoutSeconds). */
 export const ANN_HEARTBEAT = 'warmpool.dev/heartbeat';
 /** Finalizers: the pool's stops replenishment and waits for members; the claim's carries out Return. */

@@ -25,7 +25,7 @@ const validClaim = {
   apiVersion: 'warmpool.dev/v1alpha1',
   kind: 'PoolClaim',
   metadata: { name: 'job-1', namespace: 'ci' },
-  spec: { poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0, count: 1 },
+  spec: { poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0, count: 1, fallback: 'None' },
 };
 
 /** validPool with spec fields replaced (undefined deletes). */
@@ -343,8 +343,8 @@ describe('validateClaim', () => {
   });
 
   test('applies the defaults of the schema', () => {
-    const result = validateClaim(claimWith({ reclaimPolicy: undefined, priority: undefined, count: undefined }));
-    expect(result.ok && result.claim.spec).toEqual({ poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0, count: 1 });
+    const result = validateClaim(claimWith({ reclaimPolicy: undefined, priority: undefined, count: undefined, fallback: undefined }));
+    expect(result.ok && result.claim.spec).toEqual({ poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0, count: 1, fallback: 'None' });
   });
 
   test.each<[string, unknown, PoolClaim | undefined, FieldError[]]>([

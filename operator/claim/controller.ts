@@ -86,6 +86,11 @@ export class ClaimController {
    * neither hot-loops nor delays the pool's other claims (a rate-limited requeue of the pool key did both).
    */
   private readonly bindFailures = new Map<string, BindFailure>();
+  /**
+   * Claims whose cold members (fallback Cold) this process created, by uid, with the time: until the pod cache shows
+   * them, a pass would see the claim still waiting and create them again (a 409 each time, names are fixed).
+   */
+  private readonly coldCreated = new Map<string, number>();
   /** When this process first saw each new claim, for the latency metrics (creationTimestamp has 1 s resolution). */
   private readonly arrivals = new Arrivals();
 
@@ -163,7 +168,11 @@ export class ClaimController {
       bindFailures: this.bindFailures,
     });
     // Act: all but the claims whose binds are still under way.
-    const planned = this.inFlight.size === 0 ? actions : actions.filter((a) => !('claim' in a) || !this.inFlight.has(a.claim.uid));
+    for (const [uid, at] of this.coldCreated) if (now - at > BIND_MEMORY_MS) this.coldCreated.delete(uid);
+    const planned =
+      this.inFlight.size === 0 && this.coldCreated.size === 0
+        ? actions
+        : actions.filter((a) => !('claim' in a) || (!this.inFlight.has(a.claim.uid) && !(a.kind === 'create-cold' && this.coldCreated.has(a.claim.uid))));
     if (planned.length === 0) return;
     return this.d.observer.pass(namespace, poolName, () => this.act(namespace, poolName, claims, planned, now));
   }
@@ -243,7 +252,7 @@ export class ClaimController {
     };
     const awaited: Promise<void>[] = [];
     for (const [uid, list] of groups) {
-      if (!list.some((a) => a.kind === 'bind')) {
+      if (!list.some((a) => a.kind === 'bind' || a.kind === 'create-cold')) {
         awaited.push(chain(list));
         continue;
       }
@@ -321,6 +330,19 @@ export class ClaimController {
           bindSeconds: (done - t0) / 1000,
           totalSeconds: Math.max(0, (done - arrived) / 1000),
         });
+        return;
+      }
+      case 'create-cold': {
+        // Born bound: each create is the member's one write; names are fixed per claim, so a repeat is a 409.
+        const created = await Promise.allSettled(a.pods.map((pod) => guardedWrite(() => this.podsApi.create(namespace, pod), 'plan-again')));
+        const made = created.filter((r) => r.status === 'fulfilled').length;
+        if (made > 0) {
+          this.coldCreated.set(a.claim.uid, this.now());
+          observer.cold(namespace, poolName, made);
+          this.d.poolQueue.add(joinKey(namespace, poolName));
+        }
+        const refused = created.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (refused !== undefined) throw refused.reason;
         return;
       }
       case 'repair-status':

@@ -5,7 +5,7 @@ import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import { getCondition, setCondition } from '../api/conditions.js';
 import { isRecord } from '../api/conform.js';
 import type { ClaimMember, InstancePool, MemberMetadata, PoolClaim, PoolClaimStatus, ReclaimPolicy } from '../api/types.js';
-import { isReservedKey } from '../api/types.js';
+import { ANN_COLD, isReservedKey } from '../api/types.js';
 import { claimOwnerReference, poolOwnerReference } from '../member/member-pod.js';
 import {
   ANN_ACQUIRED_BY,
@@ -32,7 +32,7 @@ export const CONDITION_READY = 'Ready';
 export const CONDITION_RECONCILING = 'Reconciling';
 export const CONDITION_STALLED = 'Stalled';
 
-export type PendingReason = 'Queued' | 'PoolNotFound';
+export type PendingReason = 'Queued' | 'PoolNotFound' | 'ColdStarting';
 export type FailReason = 'NoReadyMembers' | 'PoolNotFound' | 'PoolDraining' | 'QueueFull' | 'BindFailed' | 'InvalidSpec' | 'CountExceedsMaxSize';
 
 export interface ClaimRef {
@@ -85,6 +85,17 @@ export interface BindAction {
    */
   extra?: MemberBind[];
   status: PoolClaimStatus;
+}
+
+/**
+ * fallback Cold: create the claim's members from the pool's template, born bound (labelled claimed, annotated with
+ * the claim, owned by it). Names are fixed per claim, so a second create of the same member is a 409, never a second
+ * member. The claim's status follows once they are Ready (planned as a repair of a claim its members record).
+ */
+export interface CreateColdAction {
+  kind: 'create-cold';
+  claim: ClaimRef;
+  pods: V1Pod[];
 }
 
 export interface MemberBind {
@@ -216,6 +227,7 @@ export type ClaimAction =
   | AddFinalizerAction
   | RemoveFinalizerAction
   | SetPoolPendingAction
+  | CreateColdAction
   | RequeueAction;
 
 /** RFC 3339 with milliseconds, for boundAt, releasedAt and claimed-at (claim latency is measured in ms). */
@@ -237,6 +249,7 @@ export function claimMember(pod: V1Pod): ClaimMember {
   const member: ClaimMember = { name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
   if (pod.status?.podIP) member.podIP = pod.status.podIP;
   if (pod.spec?.nodeName) member.nodeName = pod.spec.nodeName;
+  if (isCold(pod)) member.cold = true;
   return member;
 }
 
@@ -552,6 +565,50 @@ export function withoutMemberMetadata(patch: PodMergePatch, metadata: MemberMeta
       annotations: { ...cleared(metadata.annotations), ...patch.metadata.annotations },
     },
   };
+}
+
+/** A member created cold for its claim (fallback Cold). */
+export function isCold(pod: V1Pod): boolean {
+  return pod.metadata?.annotations?.[ANN_COLD] === 'true';
+}
+
+/** The name of a claim's i-th cold member: fixed per claim (uid), so a create is idempotent. */
+export function coldMemberName(claim: PoolClaim, index: number, count: number): string {
+  const uid = (claim.metadata.uid ?? '').replace(/[^a-z0-9]/g, '').slice(0, 8);
+  return `${claim.metadata.name ?? ''}-cold-${uid}${count > 1 ? `-${index}` : ''}`;
+}
+
+/**
+ * A member created for its claim: the pool's member pod (template, pool label, template hash, warming-started-at)
+ * with the claim's bind already applied (claimed, the claim's marks and memberMetadata, the claim as its only
+ * controller) and the cold mark, so there is no second write to bind it.
+ */
+export function coldMemberPod(claim: PoolClaim, member: V1Pod, name: string, now: number): V1Pod {
+  const bind = withMemberMetadata(memberClaimPatch(claim, member, now), claim.spec.memberMetadata).metadata;
+  const merged = (base: Record<string, string> | undefined, over: Record<string, string | null>): Record<string, string> => {
+    const out: Record<string, string> = { ...base };
+    for (const [key, value] of Object.entries(over)) {
+      if (value === null) delete out[key];
+      else out[key] = value;
+    }
+    return out;
+  };
+  return {
+    ...member,
+    metadata: {
+      name,
+      namespace: member.metadata?.namespace,
+      labels: merged(member.metadata?.labels, bind.labels),
+      annotations: { ...merged(member.metadata?.annotations, bind.annotations), [ANN_COLD]: 'true' },
+      ownerReferences: bind.ownerReferences,
+    },
+  };
+}
+
+/** The return patch of a cold member also drops the cold mark: back in the pool it is an ordinary member. */
+export function withoutColdMark(patch: PodMergePatch, pod: V1Pod): PodMergePatch {
+  if (!isCold(pod)) return patch;
+  return { metadata: { ...patch.metadata, annotations: { ...patch.metadata.annotations, [ANN_COLD]: null } } };
 }
 
 export function hasFinalizer(claim: PoolClaim): boolean {

@@ -1,4 +1,5 @@
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import { getCondition } from '../api/conditions.js';
 import { conform } from '../api/conform.js';
 import { claimStatusSchema } from '../api/schema.js';
 import type { ClaimQueueSpec, InstancePool, InstancePoolSpec, PoolClaim, PoolClaimSpec, PoolClaimStatus } from '../api/types.js';
@@ -149,6 +150,8 @@ function summary(a: ClaimAction): string {
       return `${a.kind} ${a.claim.name}`;
     case 'set-pool-pending':
       return `set-pool-pending ${a.pendingClaims}`;
+    case 'create-cold':
+      return `create-cold ${a.claim.name} ${a.pods.map((p) => p.metadata?.name ?? '').join('+')}`;
     case 'requeue':
       return `requeue ${a.afterMs} ${a.why}`;
   }
@@ -1172,6 +1175,13 @@ function applyAction(w: World, a: ClaimAction, bindHistory: Map<string, number>,
     case 'set-pool-pending':
       w.pool = { ...w.pool, status: { ...w.pool.status, pendingClaims: a.pendingClaims } };
       return true;
+    case 'create-cold':
+      for (const p of a.pods) {
+        const name = p.metadata?.name ?? '';
+        if (w.pods.has(name)) return false;
+        w.pods.set(name, { ...p, metadata: { ...p.metadata, uid: `uid-${name}`, resourceVersion: bump() } });
+      }
+      return true;
     case 'requeue':
       return true;
   }
@@ -1547,5 +1557,66 @@ describe('planClaims: count, all or nothing (issue 21)', () => {
   it('a repaired status names the whole set', () => {
     const repair = plan({ claims: [c], members: held })[0];
     expect(repair?.kind === 'repair-status' && repair.status.members?.map((m) => m.name)).toEqual(['m1', 'm2', 'm3']);
+  });
+});
+
+describe('planClaims: fallback Cold (issue 21)', () => {
+  const cold = (name: string, o: ClaimOpts = {}): PoolClaim => claim(name, { age: 1, ...o, spec: { fallback: 'Cold', ...o.spec } });
+  const grace = `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`;
+  const empty = pool({ targetSize: 0, maxSize: 2 });
+
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    { name: 'no ready member: a member is created for the claim', input: { pool: empty, claims: [cold('c')] }, want: ['create-cold c c-cold-uidc'] },
+    { name: 'a ready member is still taken first', input: { pool: empty, claims: [cold('c')], members: [pod('m1')] }, want: ['bind c m1'] },
+    {
+      name: 'a claim without the fallback ahead in the queue: nobody behind it is served cold',
+      input: { pool: empty, claims: [claim('first', { age: 1, spec: { priority: 1 } }), cold('c')] },
+      want: ['set-pool-pending 2', grace],
+    },
+    {
+      name: 'cold members count toward maxSize: with 1 member of 2, one more claim is served cold, the next waits',
+      input: { pool: empty, claims: [cold('a', { age: 2 }), cold('b')], members: [pod('m0', { claim: claim('other') })] },
+      want: ['delete-member other m0 claim-gone', 'create-cold a a-cold-uida', 'set-pool-pending 1', grace],
+    },
+    { name: 'a claim of 2 gets 2 cold members', input: { pool: empty, claims: [cold('c', { spec: { count: 2 } })] }, want: ['create-cold c c-cold-uidc-0+c-cold-uidc-1'] },
+    { name: 'a Return claim gets its finalizer first', input: { pool: empty, claims: [cold('r', { spec: { reclaimPolicy: 'Return' } })] }, want: ['add-finalizer r', 'create-cold r r-cold-uidr'] },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
+  });
+
+  it('the cold member is born bound: claimed, owned by the claim, the template hash and the pool label, not the pool as controller', () => {
+    const c = cold('c', { spec: { acquiredBy: 'ci', memberMetadata: { labels: { team: 'a' } } } });
+    const action = plan({ pool: empty, claims: [c] })[0];
+    const p = action?.kind === 'create-cold' ? action.pods[0] : undefined;
+    expect(p?.metadata?.labels).toEqual({ team: 'a', 'warmpool.dev/pool': 'web', 'warmpool.dev/state': 'claimed', 'warmpool.dev/template-hash': HASH, 'warmpool.dev/claim': 'c' });
+    expect(p?.metadata?.annotations).toMatchObject({ 'warmpool.dev/claim-uid': 'uid-c', 'warmpool.dev/cold': 'true', 'warmpool.dev/acquired-by': 'ci' });
+    expect(p?.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'PoolClaim', name: 'c', uid: 'uid-c', controller: true })]);
+    expect(p?.spec?.containers).toEqual([{ name: 'main', image: 'img' }]);
+  });
+
+  const c = cold('c');
+  const coldPod = (ready: boolean): V1Pod => {
+    const p = pod('c-cold-uidc', { claim: c, ready });
+    p.metadata = { ...p.metadata, annotations: { ...p.metadata?.annotations, 'warmpool.dev/cold': 'true' } };
+    return p;
+  };
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    { name: 'its member warming: the claim waits (no write within the grace)', input: { pool: empty, claims: [c], members: [coldPod(false)] }, want: [grace] },
+    { name: 'its member warming past the grace: Pending, ColdStarting', input: { pool: empty, claims: [cold('c', { age: 5 })], members: [coldPod(false)] }, want: ['set-pending c ColdStarting'] },
+    { name: 'its member Ready: Bound', input: { pool: empty, claims: [c], members: [coldPod(true)] }, want: ['repair-status c c-cold-uidc'] },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
+  });
+
+  it('Bound says the member was cold', () => {
+    const repair = plan({ pool: empty, claims: [c], members: [coldPod(true)] })[0];
+    expect(repair?.kind === 'repair-status' && repair.status.member).toMatchObject({ name: 'c-cold-uidc', cold: true });
+    expect(repair?.kind === 'repair-status' && getCondition(repair.status.conditions, 'Ready')?.status).toBe('True');
+  });
+
+  it('returned to the pool, a cold member loses its cold mark', () => {
+    const gone = { ...c, spec: { ...c.spec, reclaimPolicy: 'Return' as const }, metadata: { ...c.metadata, deletionTimestamp: new Date(NOW), finalizers: [CLAIM_FINALIZER] } };
+    const ret = plan({ pool: empty, claims: [gone], members: [coldPod(true)] }).find((a) => a.kind === 'return-member');
+    expect(ret?.kind === 'return-member' && ret.patch.metadata.annotations['warmpool.dev/cold']).toBeNull();
   });
 });

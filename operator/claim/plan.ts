@@ -27,6 +27,7 @@ import { ANN_CLAIMED_AT, ANN_HEARTBEAT } from '../api/types.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { MemberView } from '../member/members.js';
 import { classifyMember, memberOwner, toMillis } from '../member/members.js';
+import { memberPod } from '../member/member-pod.js';
 import { allocate, allocateWarming, needed } from './allocate.js';
 import { bindRetryAt, type BindFailure } from './bind-failure.js';
 import type {
@@ -58,6 +59,10 @@ import {
   readyStatus,
   releasedStatus,
   removeFinalizerPatch,
+  coldMemberName,
+  coldMemberPod,
+  isCold,
+  withoutColdMark,
   heldMembers,
   withMemberMetadata,
   withoutMemberMetadata,
@@ -150,7 +155,7 @@ function releaseMember(
   const target = memberRef(member.pod);
   const pool = pass.input.pool;
   if (policy === 'Return' && pool && returnable(pass, member.view)) {
-    const patch = withoutMemberMetadata(memberReturnPatch(member.pod, pool), stamped);
+    const patch = withoutColdMark(withoutMemberMetadata(memberReturnPatch(member.pod, pool), stamped), member.pod);
     pass.actions.push({ kind: 'return-member', claim: ref, member: target, patch });
     return;
   }
@@ -213,6 +218,12 @@ function planHeld(pass: Pass, claim: ResolvedClaim, kept: Member | undefined): v
   const lost = lostReason(member.view);
   if (lost !== undefined) {
     markLost(pass, claim, member, lost);
+    return;
+  }
+  if (claim.status?.phase !== 'Bound' && isCold(member.pod) && !member.view.ready) {
+    // fallback Cold: the member was created bound; the claim is Bound once it is Ready (its Ready wakes a pass).
+    pass.touched.add(member.view.uid);
+    pend(pass, claim, 'ColdStarting', `waiting for member ${member.view.name}, created for the claim, to be Ready`, undefined);
     return;
   }
   if (claim.status?.phase !== 'Bound' || named?.uid !== member.view.uid) {
@@ -339,6 +350,10 @@ function planMany(pass: Pass, claim: ResolvedClaim, recorded: readonly Member[])
     for (const member of keep) pass.touched.add(member.view.uid);
     const set = keep.slice(0, needed(claim));
     const first = set[0] as Member;
+    if (set.some((m) => isCold(m.pod)) && !set.every((m) => m.view.ready)) {
+      pend(pass, claim, 'ColdStarting', `waiting for the members created for the claim to be Ready`, undefined);
+      return true;
+    }
     const status = boundStatus(claim, claimMember(first.pod), set.every((m) => m.view.ready), claimedAt(first) ?? pass.now, pass.now, set.map((m) => claimMember(m.pod)));
     pass.actions.push({ kind: 'repair-status', claim: ref, member: first.view.name, status });
     return true;
@@ -581,6 +596,8 @@ function planQueue(
     });
   }
 
+  for (const claim of planCold(pass, pool, eligible.filter((c) => !served.has(c)))) served.add(claim);
+
   const waiting: ResolvedClaim[] = [];
   for (const claim of ordered) {
     if (served.has(claim)) continue;
@@ -599,6 +616,36 @@ function planQueue(
   const message = `waiting for a ready member of pool ${pass.poolName}`;
   kept.forEach((claim, i) => pend(pass, claim, 'Queued', message, i + 1));
   return kept.length;
+}
+
+/**
+ * fallback Cold (issue 21): the claims that would wait, from the head of the queue, get members created for them
+ * from the pool's template, born bound. A claim without the fallback stops the run (no cold member is made for a
+ * claim while one ahead of it waits), and so does the pool's maxSize, which cold members count toward: all of the
+ * pool's members, claimed and terminating ones included, plus those created this pass. The pool's target does not
+ * change. Returns the claims served.
+ */
+function planCold(pass: Pass, pool: ResolvedPool, unserved: readonly ResolvedClaim[]): ResolvedClaim[] {
+  const hash = pass.input.templateHash;
+  if (hash === undefined || !unserved.some((claim) => claim.spec.fallback === 'Cold')) return [];
+  const maxSize = typeof pool.spec.maxSize === 'number' ? pool.spec.maxSize : 0;
+  let room = maxSize - pass.byName.size;
+  const served: ResolvedClaim[] = [];
+  for (const claim of unserved) {
+    const n = needed(claim);
+    if (claim.spec.fallback !== 'Cold' || n > room) break;
+    room -= n;
+    const ref = claimRef(claim);
+    if (claim.spec.reclaimPolicy === 'Return' && !hasFinalizer(claim)) {
+      pass.actions.push({ kind: 'add-finalizer', claim: ref, patch: addFinalizerPatch(claim) });
+    }
+    const pods = Array.from({ length: n }, (_, i) =>
+      coldMemberPod(claim, memberPod(pool, hash, new Date(pass.now)), coldMemberName(claim, i, n), pass.now),
+    );
+    pass.actions.push({ kind: 'create-cold', claim: ref, pods });
+    served.push(claim);
+  }
+  return served;
 }
 
 function planPending(pass: Pass, all: ResolvedClaim[], views: readonly MemberView[]): void {
