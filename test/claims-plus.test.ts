@@ -206,3 +206,14 @@ describe('fallback Cold', () => {
     await kubectl(['-n', ns, 'wait', '--for=delete', '--timeout=30s', `pod/${member?.metadata.name ?? 'x'}`]);
   }, 60_000);
 });
+
+test('each claim option\'s example in examples/ is accepted by the API server as written', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = new URL('../examples/', import.meta.url);
+  const files = readdirSync(dir).filter((f) => /^claim-.+\.yaml$/.test(f));
+  expect(files.sort()).toEqual(['claim-accept-warming.yaml', 'claim-cold-fallback.yaml', 'claim-count.yaml', 'claim-idle.yaml', 'claim-member-metadata.yaml']);
+  for (const file of files) {
+    const result = await kubectlRaw(['-n', ns, 'apply', '--dry-run=server', '-f', '-'], readFileSync(new URL(file, dir), 'utf8'));
+    expect(`${file}: ${result.code === 0 ? 'accepted' : result.stderr}`).toBe(`${file}: accepted`);
+  }
+});
