@@ -578,7 +578,7 @@ export const poolSchema = rootSchema(
 );
 
 export const claimSchema = rootSchema(
-  'A claim of one ready member of an InstancePool in the same namespace.',
+  'A claim of ready members (one unless count says more) of an InstancePool in the same namespace.',
   claimSpecSchema,
   claimStatusSchema,
 );

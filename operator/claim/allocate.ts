@@ -127,11 +127,18 @@ export function allocate<C extends PoolClaim>(
  * claim, and placed or at least placeable (an unschedulable member is not getting closer to Ready).
  */
 export function isWarmingClaimable(member: MemberView): boolean {
-  return member.phase === 'warming' && member.claimUid === undefined && !member.unschedulable;
+  // A member Ready already but still labelled warming (the pool has not marked it yet) is closest of all.
+  const unmarked = member.phase === 'ready' && member.stateLabel === 'warming';
+  return (member.phase === 'warming' || unmarked) && member.claimUid === undefined && !member.unschedulable;
 }
 
-/** Closest to Ready first: placed on a node before not yet placed, then the one warming longest, then by name. */
+/**
+ * Closest to Ready first: Ready already (not marked by the pool yet), then placed on a node before not yet placed,
+ * then the one warming longest, then by name.
+ */
 function closestToReady(a: MemberView, b: MemberView): number {
+  const ready = Number(b.ready) - Number(a.ready);
+  if (ready !== 0) return ready;
   const placed = Number(b.nodeName !== undefined) - Number(a.nodeName !== undefined);
   if (placed !== 0) return placed;
   const ta = a.warmingStartedAt ?? Number.POSITIVE_INFINITY;

@@ -1439,6 +1439,11 @@ describe('planClaims: acceptWarming (issue 21)', () => {
       want: ['bind c r'],
     },
     {
+      name: 'a member Ready but not yet marked ready by the pool is the closest of all',
+      input: { claims: [eager('c')], members: [warming('w', 9), pod('unmarked', { state: 'warming', ready: true })] },
+      want: ['bind c unmarked'],
+    },
+    {
       name: 'without acceptWarming a claim waits for Ready',
       input: { claims: [claim('c')], members: [warming('w', 9)] },
       want: ['set-pool-pending 1', grace],
