@@ -1152,6 +1152,9 @@ function applyAction(w: World, a: ClaimAction, bindHistory: Map<string, number>,
   switch (a.kind) {
     case 'bind':
       if (!w.claims.has(a.claim.uid) || !patchPod(a.member.name, a.patch)) return false;
+      // A claim of several: the other patches; one refused, or a crash after the first, leaves the set partial.
+      if (crashMidBind && (a.extra ?? []).length > 0) return false;
+      if (!(a.extra ?? []).every((e) => patchPod(e.member.name, e.patch))) return false;
       bindHistory.set(a.claim.uid, (bindHistory.get(a.claim.uid) ?? 0) + 1);
       return !crashMidBind && setStatus(a.claim.uid, a.status);
     case 'repair-status':
@@ -1224,10 +1227,10 @@ function newClaim(w: World, name: string, r: () => number): PoolClaim {
 }
 
 /** The rest of the world: claims come and go, the pool refills, members fail, time passes. */
-function moveWorld(w: World, r: () => number, step: number): void {
+function moveWorld(w: World, r: () => number, step: number, make = newClaim): void {
   w.now += Math.floor(r() * 3000);
   for (let i = Math.floor(r() * 3); i > 0; i--) {
-    const c = newClaim(w, `s${step}-${i}`, r);
+    const c = make(w, `s${step}-${i}`, r);
     w.claims.set(c.metadata.uid ?? '', c);
   }
   for (const c of [...w.claims.values()]) {
@@ -1623,5 +1626,65 @@ describe('planClaims: fallback Cold (issue 21)', () => {
     const gone = { ...c, spec: { ...c.spec, reclaimPolicy: 'Return' as const }, metadata: { ...c.metadata, deletionTimestamp: new Date(NOW), finalizers: [CLAIM_FINALIZER] } };
     const ret = plan({ pool: empty, claims: [gone], members: [coldPod(true)] }).find((a) => a.kind === 'return-member');
     expect(ret?.kind === 'return-member' && ret.patch.metadata.annotations['warmpool.dev/cold']).toBeNull();
+  });
+});
+
+describe('planClaims: multi-pass simulation with claims of several members (issue 21)', () => {
+  /** A claim of 1 to 3 members, sometimes accepting warming members. */
+  const newMany = (w: World, name: string, r: () => number): PoolClaim => {
+    const c = newClaim(w, name, r);
+    return { ...c, spec: { ...c.spec, count: 1 + Math.floor(r() * 3), ...(r() < 0.3 && { acceptWarming: true }) } };
+  };
+  /** All or nothing after every pass: no claim holds more than its count; a Bound claim holds exactly its set. */
+  const checkSets = (w: World, phases: Map<string, string>): void => {
+    const holders = new Map<string, number>();
+    for (const p of w.pods.values()) {
+      const uid = p.metadata?.annotations?.['warmpool.dev/claim-uid'];
+      if (uid !== undefined && !p.metadata?.deletionTimestamp) holders.set(uid, (holders.get(uid) ?? 0) + 1);
+    }
+    for (const c of w.claims.values()) {
+      const uid = c.metadata.uid ?? '';
+      const count = c.spec.count ?? 1;
+      expect(holders.get(uid) ?? 0).toBeLessThanOrEqual(count);
+      const phase = c.status?.phase ?? 'new';
+      const before = phases.get(uid);
+      if (before === 'Released' || before === 'Failed' || before === 'Lost') expect(phase).toBe(before);
+      phases.set(uid, phase);
+      if (phase === 'Bound' && !c.metadata.deletionTimestamp) {
+        const named = c.status?.members ?? (c.status?.member ? [c.status.member] : []);
+        expect(named).toHaveLength(count);
+        for (const m of named) expect(`${m.name} ${w.pods.get(m.name)?.metadata?.annotations?.['warmpool.dev/claim-uid'] ?? 'none'}`).toBe(`${m.name} ${uid}`);
+      }
+    }
+  };
+
+  it.each(Array.from({ length: 40 }, (_, i) => i + 1))('seed %i', (seed) => {
+    const r = rng(1000 + seed);
+    const w: World = { pool: pool({ targetSize: 6, maxSize: 100 }), claims: new Map(), pods: new Map(), now: NOW, rv: 100 };
+    const bindHistory = new Map<string, number>();
+    const phases = new Map<string, string>();
+    let previousPods: V1Pod[] = [];
+    for (let step = 0; step < 40; step++) {
+      const stalePods = r() < 0.3 ? previousPods : undefined;
+      previousPods = [...w.pods.values()];
+      pass(w, bindHistory, { crash: 0.15, r, ...(stalePods && { stalePods }) });
+      checkSets(w, phases);
+      const writes = [1, 2, 3, 4].map(() => {
+        const actions = pass(w, bindHistory);
+        checkSets(w, phases);
+        return actions.filter((a) => a.kind !== 'requeue').map(summary);
+      });
+      expect(writes[3]).toEqual([]);
+      moveWorld(w, r, step, newMany);
+    }
+    w.pool = { ...w.pool, spec: { ...w.pool.spec, drain: false, claimQueue: {} } };
+    for (let i = 0; i < 200; i++) w.pods.set(`final-${i}`, newPod(w, `final-${i}`, r));
+    for (let i = 0; i < 4; i++) {
+      w.now += 5_000;
+      pass(w, bindHistory);
+      checkSets(w, phases);
+    }
+    const waiting = [...w.claims.values()].filter((c) => !c.metadata.deletionTimestamp && (c.status?.phase ?? 'Pending') === 'Pending');
+    expect(waiting.map((c) => c.metadata.name)).toEqual([]);
   });
 });
