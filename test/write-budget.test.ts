@@ -47,7 +47,8 @@ test('a claim costs exactly two operator writes on its path: the member bind pat
   const from = Date.now();
   for (let i = 0; i < N; i++) {
     const name = `c-${i}`;
-    await kubectl(['apply', '-f', '-'], claimManifest(ns, name, 'paid'));
+    // memberMetadata (issue 21) rides in the bind patch: no write of its own.
+    await kubectl(['apply', '-f', '-'], claimManifest(ns, name, 'paid', { memberMetadata: { labels: { job: name }, annotations: { 'example.com/for': name } } }));
     await claimWhere(ns, name, 'Bound', (c) => c.status?.phase === 'Bound');
   }
   await quiet(3000, 30_000);
@@ -61,9 +62,37 @@ test('a claim costs exactly two operator writes on its path: the member bind pat
   expect(path.filter((e) => e.objectRef?.resource === 'pods' && e.verb === 'patch')).toHaveLength(N);
   expect(path.filter((e) => e.objectRef?.resource === 'poolclaims')).toHaveLength(N);
   expect(path).toHaveLength(2 * N);
+  const stamped = (await members(ns, 'paid')).filter((p) => p.metadata.labels?.job !== undefined);
+  expect(stamped.map((p) => p.metadata.labels?.job).sort()).toEqual(Array.from({ length: N }, (_, i) => `c-${i}`).sort());
   // Nothing else but the pool's own status.
   expect(rest.filter((e) => e.objectRef?.resource !== 'instancepools')).toEqual([]);
 }, 180_000);
+
+test('a claim of 3 costs its 3 member patches and one status write; a cold claim one create and one status write (issue 21)', async () => {
+  await kubectl(['apply', '-f', '-'], poolManifest(ns, 'trio', { targetSize: 3, annotations: { 'sim.warmpool.dev/ready-after': '300ms' } }));
+  await kubectl(['apply', '-f', '-'], poolManifest(ns, 'zero', { targetSize: 0, annotations: { 'sim.warmpool.dev/ready-after': '300ms' } }));
+  await poolWhere(ns, 'trio', '3 ready', (p) => p.status?.readyCount === 3, 60_000);
+  await kubectl(['-n', ns, 'patch', 'ipool', 'trio', '--type=merge', '-p', '{"spec":{"paused":true}}']);
+  await poolWhere(ns, 'trio', 'paused', (p) => p.status?.phase === 'Paused', 30_000);
+  await poolWhere(ns, 'zero', 'observed', (p) => p.status?.observedGeneration === p.metadata.generation, 30_000);
+  await quiet(3000, 30_000);
+  const from = Date.now();
+  await kubectl(['apply', '-f', '-'], claimManifest(ns, 'three', 'trio', { count: 3 }));
+  await claimWhere(ns, 'three', 'Bound', (c) => c.status?.phase === 'Bound');
+  await kubectl(['apply', '-f', '-'], claimManifest(ns, 'cold', 'zero', { fallback: 'Cold' }));
+  await claimWhere(ns, 'cold', 'Bound', (c) => c.status?.phase === 'Bound');
+  await quiet(3000, 30_000);
+  const writes = writesBy(USER, from).filter((e) => e.objectRef?.resource !== 'instancepools' && e.objectRef?.resource !== 'leases');
+  process.stdout.write(`write budget: count 3 and fallback Cold: ${JSON.stringify(describeWrites(writes))}\n`);
+  const of = (claim: string, pool: string): string[] =>
+    writes
+      .filter((e) => e.objectRef?.name === claim || e.objectRef?.name?.startsWith(`${pool}-`) || e.objectRef?.name?.startsWith(`${claim}-cold-`))
+      .map((e) => `${e.verb} ${e.objectRef?.resource ?? ''}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`)
+      .sort();
+  expect(of('three', 'trio')).toEqual(['patch pods', 'patch pods', 'patch pods', 'patch poolclaims/status']);
+  expect(of('cold', 'zero')).toEqual(['create pods', 'patch poolclaims/status']);
+  expect(writes).toHaveLength(6);
+}, 120_000);
 
 test('50 pools at rest make no write in 30 s', async () => {
   const POOLS = 50;

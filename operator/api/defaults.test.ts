@@ -60,17 +60,18 @@ describe('withPoolDefaults', () => {
 
 describe('withClaimDefaults', () => {
   test.each<{ name: string; spec: PoolClaimSpec; want: ResolvedClaimSpec }>([
-    { name: 'every default', spec: { poolName: 'p' }, want: { poolName: 'p', reclaimPolicy: 'Delete', priority: 0 } },
+    { name: 'every default', spec: { poolName: 'p' }, want: { poolName: 'p', reclaimPolicy: 'Delete', priority: 0, count: 1, fallback: 'None' } },
     {
       name: 'explicit values stay, timeouts stay unset when unset',
       spec: { poolName: 'p', reclaimPolicy: 'Return', priority: -3, acquiredBy: 'ci' },
-      want: { poolName: 'p', reclaimPolicy: 'Return', priority: -3, acquiredBy: 'ci' },
+      want: { poolName: 'p', reclaimPolicy: 'Return', priority: -3, acquiredBy: 'ci', count: 1, fallback: 'None' },
     },
     {
       name: 'a zero wait timeout is kept (it means fail at once)',
       spec: { poolName: 'p', waitTimeoutSeconds: 0, ttlSecondsAfterBound: 2 },
-      want: { poolName: 'p', reclaimPolicy: 'Delete', priority: 0, waitTimeoutSeconds: 0, ttlSecondsAfterBound: 2 },
+      want: { poolName: 'p', reclaimPolicy: 'Delete', priority: 0, waitTimeoutSeconds: 0, ttlSecondsAfterBound: 2, count: 1, fallback: 'None' },
     },
+    { name: 'an explicit count and fallback stay (issue 21)', spec: { poolName: 'p', count: 3, fallback: 'Cold' }, want: { poolName: 'p', reclaimPolicy: 'Delete', priority: 0, count: 3, fallback: 'Cold' } },
   ])('$name', ({ spec, want }) => {
     expect(withClaimDefaults(spec)).toEqual(want);
   });

@@ -48,6 +48,22 @@ export const API_LIMITS = {
   maxTemplateKeys: 256,
 } as const;
 
+/**
+ * Bounds of a claim's memberMetadata: entries per map (they also bound the CEL rules' cost), and value lengths (a
+ * label value is at most 63 characters; an annotation value is bounded so a claim cannot push a member's annotations
+ * past the API server's 256 KiB).
+ */
+export const MEMBER_METADATA_LIMITS = {
+  maxKeys: 64,
+  maxLabelValueLength: 63,
+  maxAnnotationValueLength: 4096,
+} as const;
+
+/** Defaults of the claim options of issue 21 (count; fallback). */
+export const CLAIMS_PLUS_DEFAULTS = { count: 1, fallback: 'None' } as const satisfies Partial<PoolClaimSpec>;
+/** The most members one claim may ask for: each is a patch of the one bind. */
+export const MAX_CLAIM_COUNT = 1000;
+
 export const CLAIM_DEFAULTS = { reclaimPolicy: 'Delete', priority: 0 } as const satisfies Partial<PoolClaimSpec>;
 
 /** A claim queue with its defaults; maxPending stays optional, since unset means unbounded. */
@@ -63,7 +79,7 @@ export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'm
 };
 
 /** A claim spec with its defaults; the timeouts and the acquiredBy/For stamps stay optional (unset is meaningful). */
-export type ResolvedClaimSpec = PoolClaimSpec & Required<Pick<PoolClaimSpec, 'reclaimPolicy' | 'priority'>>;
+export type ResolvedClaimSpec = PoolClaimSpec & Required<Pick<PoolClaimSpec, 'reclaimPolicy' | 'priority' | 'count' | 'fallback'>>;
 
 export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
   const { claimQueue, metrics, ...rest } = spec;
@@ -99,5 +115,7 @@ export function withClaimDefaults(spec: PoolClaimSpec): ResolvedClaimSpec {
     ...spec,
     reclaimPolicy: spec.reclaimPolicy ?? CLAIM_DEFAULTS.reclaimPolicy,
     priority: spec.priority ?? CLAIM_DEFAULTS.priority,
+    count: spec.count ?? CLAIMS_PLUS_DEFAULTS.count,
+    fallback: spec.fallback ?? CLAIMS_PLUS_DEFAULTS.fallback,
   };
 }

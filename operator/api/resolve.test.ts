@@ -1,5 +1,5 @@
 import type { ResolvedClaimSpec, ResolvedPoolSpec } from './defaults.js';
-import { claimResolver, poolResolver, resolveClaim, resolvePool } from './resolve.js';
+import { claimResolver, memberMetadataConflicts, poolResolver, resolveClaim, resolvePool } from './resolve.js';
 import type { InstancePool, InstancePoolSpec, PoolClaim, PoolClaimSpec, PoolClaimStatus } from './types.js';
 
 function pool(spec: Partial<InstancePoolSpec>): InstancePool {
@@ -150,5 +150,27 @@ describe('the remembering doors', () => {
     const next = { ...first, metadata: { ...first.metadata, resourceVersion: '8' } };
     expect(door(next)).not.toBe(again);
     expect(door(next).claim.metadata.resourceVersion).toBe('8');
+  });
+});
+
+describe('memberMetadataConflicts (issue 21): what the CRD cannot see', () => {
+  const templated = pool({
+    template: { metadata: { labels: { app: 'web' }, annotations: { note: 'pool' } }, spec: { containers: [{ name: 'main', image: 'img' }] } },
+  });
+  it.each<{ name: string; spec: Partial<PoolClaimSpec>; want: string[] }>([
+    { name: 'no memberMetadata', spec: {}, want: [] },
+    { name: 'keys of its own', spec: { memberMetadata: { labels: { team: 'a' }, annotations: { job: '7' } } }, want: [] },
+    {
+      name: 'a label and an annotation the template sets, each named',
+      spec: { memberMetadata: { labels: { app: 'other', team: 'a' }, annotations: { note: 'mine' } } },
+      want: [
+        'spec.memberMetadata.labels: app: set by the template of pool web',
+        'spec.memberMetadata.annotations: note: set by the template of pool web',
+      ],
+    },
+    { name: 'a template label key used as an annotation is no conflict', spec: { memberMetadata: { annotations: { app: 'x' } } }, want: [] },
+  ])('$name', ({ spec, want }) => {
+    const claim = resolveClaim(claimOf({ poolName: 'web', ...spec })).claim;
+    expect(memberMetadataConflicts(claim, resolvePool(templated).resolved)).toEqual(want);
   });
 });

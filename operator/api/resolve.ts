@@ -154,3 +154,22 @@ export function claimResolver(): (cached: PoolClaim) => ClaimVerdict {
 export function poolResolver(): (cached: InstancePool) => PoolVerdict {
   return remembered(resolvePool);
 }
+
+/**
+ * What the CRD cannot check, since it cannot see the pool: a claim's memberMetadata may not set a key the pool's
+ * template sets (the member would lose the template's value, and a Return would strip it). One "field: message" per
+ * key; a claim with any is not bound (the claim planner fails it, reason InvalidSpec).
+ */
+export function memberMetadataConflicts(claim: ResolvedClaim, pool: ResolvedPool): string[] {
+  const wanted = claim.spec.memberMetadata;
+  if (wanted === undefined) return [];
+  const template = pool.spec.template.metadata;
+  return (['labels', 'annotations'] as const).flatMap((field) => {
+    const own = wanted[field];
+    const theirs = template?.[field];
+    if (!isRecord(own) || !isRecord(theirs)) return [];
+    return Object.keys(own)
+      .filter((key) => Object.hasOwn(theirs, key))
+      .map((key) => `spec.memberMetadata.${field}: ${key}: set by the template of pool ${pool.metadata.name ?? ''}`);
+  });
+}

@@ -3,6 +3,7 @@
 // what the API server checks.
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type {
+  ClaimFallback,
   ClaimMember,
   ClaimOrder,
   ClaimPhase,
@@ -11,6 +12,7 @@ import type {
   InstancePoolSpec,
   InstancePoolStatus,
   LifecycleClass,
+  MemberMetadata,
   MemberMetricsSpec,
   OnFull,
   PoolClaimSpec,
@@ -23,7 +25,7 @@ import type {
   WarmupStatus,
 } from './types.js';
 import { CLAIM_KIND, CLAIM_PLURAL, GROUP, isReservedKey, POOL_KIND, POOL_PLURAL, RESERVED_KEY_PREFIX, VERSION } from './types.js';
-import { API_LIMITS, CLAIM_DEFAULTS, MAX_SIZE_HEADROOM, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
+import { API_LIMITS, CLAIM_DEFAULTS, CLAIMS_PLUS_DEFAULTS, MAX_CLAIM_COUNT, MAX_SIZE_HEADROOM, MEMBER_METADATA_LIMITS, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
 import { isRecord } from './conform.js';
 import type { Presence, Properties, Schema, ValidationRule } from './openapi.js';
 import { boolean, dateTime, int32, int64, listOf, number, object, oneOf, string, stringMap } from './openapi.js';
@@ -399,6 +401,49 @@ export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
   { default: { observedGeneration: 0 } },
 );
 
+/** A string map whose values carry their own bounds (label values: length and the label-value syntax). */
+function boundedMap(description: string, maxKeys: number, values: Schema<string>): Schema<Record<string, string>> {
+  return { ...stringMap(description, { maxProperties: maxKeys, 'x-kubernetes-validations': [noReservedKeys] }), additionalProperties: values };
+}
+
+/** JSON with object keys sorted, so two maps equal as CEL sees them compare equal here. */
+function canonical(value: unknown): string {
+  if (!isRecord(value)) return JSON.stringify(value) ?? 'undefined';
+  return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+}
+
+/**
+ * memberMetadata is written once, in the bind; a Return hands the member back with exactly those keys removed. A
+ * change after creation (set, changed or dropped) would leave keys on a returned member, so it is refused.
+ */
+const memberMetadataImmutable: ValidationRule = {
+  rule: 'has(self.memberMetadata) == has(oldSelf.memberMetadata) && (!has(self.memberMetadata) || self.memberMetadata == oldSelf.memberMetadata)',
+  message: 'memberMetadata is immutable',
+  fieldPath: '.memberMetadata',
+  holds: (self, oldSelf) => canonical(isRecord(self) ? self.memberMetadata : undefined) === canonical(isRecord(oldSelf) ? oldSelf.memberMetadata : undefined),
+};
+
+const memberMetadata = interfaceSchema<MemberMetadata>(
+  'MemberMetadata',
+  `Labels and annotations written onto the member in the bind (the same single write) and removed when it is returned. Keys with the prefix ${RESERVED_KEY_PREFIX} are refused; so are keys the pool's template sets (the claim fails, reason InvalidSpec). Immutable.`,
+  { labels: 'optional', annotations: 'optional' },
+  {
+    labels: boundedMap(
+      'Labels of the member; each value a label value (at most 63 characters).',
+      MEMBER_METADATA_LIMITS.maxKeys,
+      string('A label value.', {
+        maxLength: MEMBER_METADATA_LIMITS.maxLabelValueLength,
+        pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
+      }),
+    ),
+    annotations: boundedMap(
+      'Annotations of the member; each value at most 4096 characters.',
+      MEMBER_METADATA_LIMITS.maxKeys,
+      string('An annotation value.', { maxLength: MEMBER_METADATA_LIMITS.maxAnnotationValueLength }),
+    ),
+  },
+);
+
 export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
   'PoolClaimSpec',
   'What the claim asks for.',
@@ -410,6 +455,11 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
     waitTimeoutSeconds: 'optional',
     ttlSecondsAfterBound: 'optional',
     priority: 'optional',
+    memberMetadata: 'optional',
+    idleTimeoutSeconds: 'optional',
+    acceptWarming: 'optional',
+    count: 'optional',
+    fallback: 'optional',
   },
   {
     poolName: string('InstancePool in the same namespace to claim a member of. Immutable.', {
@@ -436,18 +486,37 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
       maximum: API_LIMITS.maxSeconds,
     }),
     priority: int32('Higher is served first.', { default: CLAIM_DEFAULTS.priority, minimum: INT32_MIN, maximum: INT32_MAX }),
+    memberMetadata,
+    idleTimeoutSeconds: int32(
+      'Release the claim (reason Idle) once its holder has not set the annotation warmpool.dev/heartbeat (an RFC 3339 time) on the claim for this long, counted from the later of the bind and the last heartbeat; unset never.',
+      { minimum: 1, maximum: API_LIMITS.maxSeconds },
+    ),
+    acceptWarming: boolean(
+      'With no ready member, bind the warming member closest to Ready instead of waiting: the claim is Bound with condition Ready False until the member is Ready.',
+    ),
+    count: int32(
+      'How many members to bind, all or nothing: none is held until all are bound in one pass. The claim is one queue entry needing count ready members; more than the pool\'s maxSize fails at once (reason CountExceedsMaxSize). Immutable.',
+      { default: CLAIMS_PLUS_DEFAULTS.count, minimum: 1, maximum: MAX_CLAIM_COUNT, 'x-kubernetes-validations': [immutable('count')] },
+    ),
+    fallback: oneOf<ClaimFallback>(
+      "None: wait for a warm member. Cold: a claim that would wait (no ready member, no claim waiting ahead of it) gets a member created for it from the pool's template, labelled claimed and owned by the claim; the claim is Bound once it is Ready (status.member.cold). Cold members count toward maxSize; the pool's target does not change.",
+      { None: true, Cold: true },
+      { default: CLAIMS_PLUS_DEFAULTS.fallback },
+    ),
   },
+  { 'x-kubernetes-validations': [memberMetadataImmutable] },
 );
 
 const member = interfaceSchema<ClaimMember>(
   'ClaimMember',
   'The member pod bound to the claim.',
-  { name: 'required', uid: 'required', podIP: 'optional', nodeName: 'optional' },
+  { name: 'required', uid: 'required', podIP: 'optional', nodeName: 'optional', cold: 'optional' },
   {
     name: string('Pod name.'),
     uid: string('Pod uid.'),
     podIP: string('Pod IP.'),
     nodeName: string('Node the pod runs on.'),
+    cold: boolean('Created for the claim (fallback Cold) rather than taken warm from the pool.'),
   },
 );
 
@@ -458,6 +527,7 @@ export const claimStatusSchema = interfaceSchema<PoolClaimStatus>(
     phase: 'optional',
     observedGeneration: 'optional',
     member: 'optional',
+    members: 'optional',
     boundAt: 'optional',
     waitedSeconds: 'optional',
     queuePosition: 'optional',
@@ -468,6 +538,7 @@ export const claimStatusSchema = interfaceSchema<PoolClaimStatus>(
     phase: oneOf<ClaimPhase>('Lifecycle phase.', { Pending: true, Bound: true, Released: true, Failed: true, Lost: true }),
     observedGeneration: int64('metadata.generation this status was computed for; 0 until the operator has seen the object.', { minimum: 0 }),
     member,
+    members: listOf('Every member of a claim of count > 1, in bind order (member is the first).', member, { maxItems: MAX_CLAIM_COUNT }),
     boundAt: dateTime('When the claim was bound.'),
     waitedSeconds: measured('Seconds from creation to Bound.'),
     queuePosition: count('Place in the pool queue while Pending (1 is next).'),
@@ -507,7 +578,7 @@ export const poolSchema = rootSchema(
 );
 
 export const claimSchema = rootSchema(
-  'A claim of one ready member of an InstancePool in the same namespace.',
+  'A claim of ready members (one unless count says more) of an InstancePool in the same namespace.',
   claimSpecSchema,
   claimStatusSchema,
 );

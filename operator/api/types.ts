@@ -133,6 +133,24 @@ export interface PoolClaimSpec {
   waitTimeoutSeconds?: number;
   ttlSecondsAfterBound?: number;
   priority?: number;
+  /** Labels and annotations written onto the member in the bind patch (issue 21). */
+  memberMetadata?: MemberMetadata;
+  /** Released (reason Idle) when the claim's warmpool.dev/heartbeat annotation is older than this (issue 21). */
+  idleTimeoutSeconds?: number;
+  /** With no ready member, bind the warming member closest to Ready (Bound, Ready False until it is). */
+  acceptWarming?: boolean;
+  /** How many members to bind, all or nothing (default 1). */
+  count?: number;
+  /** Cold: a claim that would wait gets a member created for it from the pool's template (default None). */
+  fallback?: ClaimFallback;
+}
+
+export type ClaimFallback = 'None' | 'Cold';
+
+/** What a claim stamps on its member in the bind; keys of the operator or of the pool's template are refused. */
+export interface MemberMetadata {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 export type ClaimPhase = 'Pending' | 'Bound' | 'Released' | 'Failed' | 'Lost';
@@ -142,12 +160,16 @@ export interface ClaimMember {
   uid: string;
   podIP?: string;
   nodeName?: string;
+  /** Created for the claim (fallback Cold), not taken warm from the pool. */
+  cold?: boolean;
 }
 
 export interface PoolClaimStatus {
   phase?: ClaimPhase;
   observedGeneration?: number;
   member?: ClaimMember;
+  /** Every member of a claim of count > 1, in bind order; member is the first of them. */
+  members?: ClaimMember[];
   boundAt?: string;
   waitedSeconds?: number;
   queuePosition?: number;
@@ -174,6 +196,10 @@ export const ANN_CLAIM_UID = 'warmpool.dev/claim-uid';
 export const ANN_CLAIMED_AT = 'warmpool.dev/claimed-at';
 export const ANN_ACQUIRED_BY = 'warmpool.dev/acquired-by';
 export const ANN_ACQUIRED_FOR = 'warmpool.dev/acquired-for';
+/** On a member created cold for its claim (fallback Cold): "true". */
+export const ANN_COLD = 'warmpool.dev/cold';
+/** On a claim: the RFC 3339 time its holder last showed it is alive (idleTimeoutSeconds). */
+export const ANN_HEARTBEAT = 'warmpool.dev/heartbeat';
 /** Finalizers: the pool's stops replenishment and waits for members; the claim's carries out Return. */
 export const POOL_FINALIZER = 'warmpool.dev/pool-protection';
 export const CLAIM_FINALIZER = 'warmpool.dev/claim-release';

@@ -25,7 +25,7 @@ const validClaim = {
   apiVersion: 'warmpool.dev/v1alpha1',
   kind: 'PoolClaim',
   metadata: { name: 'job-1', namespace: 'ci' },
-  spec: { poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0 },
+  spec: { poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0, count: 1, fallback: 'None' },
 };
 
 /** validPool with spec fields replaced (undefined deletes). */
@@ -343,8 +343,8 @@ describe('validateClaim', () => {
   });
 
   test('applies the defaults of the schema', () => {
-    const result = validateClaim(claimWith({ reclaimPolicy: undefined, priority: undefined }));
-    expect(result.ok && result.claim.spec).toEqual({ poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0 });
+    const result = validateClaim(claimWith({ reclaimPolicy: undefined, priority: undefined, count: undefined, fallback: undefined }));
+    expect(result.ok && result.claim.spec).toEqual({ poolName: 'runners', acquiredBy: 'ci', reclaimPolicy: 'Delete', priority: 0, count: 1, fallback: 'None' });
   });
 
   test.each<[string, unknown, PoolClaim | undefined, FieldError[]]>([
@@ -452,5 +452,59 @@ describe('reservedLabelWarnings', () => {
       const pool = poolWithMetadata({ labels });
       expect(validatePool(pool).ok).toBe(reservedLabelWarnings(pool).length === 0);
     }
+  });
+});
+
+describe('validateClaim: memberMetadata (issue 21)', () => {
+  const withMetadata = (memberMetadata: unknown): Json => claimWith({ memberMetadata });
+  const created = validateClaim(withMetadata({ labels: { team: 'a' } }));
+  const old = created.ok ? created.claim : undefined;
+
+  test.each<[string, unknown, PoolClaim | undefined, FieldError[]]>([
+    ['a reserved label', withMetadata({ labels: { 'warmpool.dev/state': 'ready' } }), undefined, [
+      { field: 'spec.memberMetadata.labels', message: 'warmpool.dev/state: keys with the prefix warmpool.dev/ are reserved for the operator' },
+    ]],
+    ['a reserved annotation', withMetadata({ annotations: { 'warmpool.dev/claim-uid': 'x' } }), undefined, [
+      { field: 'spec.memberMetadata.annotations', message: 'warmpool.dev/claim-uid: keys with the prefix warmpool.dev/ are reserved for the operator' },
+    ]],
+    ['a label value longer than 63', withMetadata({ labels: { team: 'x'.repeat(64) } }), undefined, [
+      { field: 'spec.memberMetadata.labels["team"]', message: 'may not be more than 63 characters' },
+    ]],
+    ['a label value with a space', withMetadata({ labels: { team: 'a b' } }), undefined, [
+      { field: 'spec.memberMetadata.labels["team"]', message: "must match '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$'" },
+    ]],
+    ['65 labels', withMetadata({ labels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) }), undefined, [
+      { field: 'spec.memberMetadata.labels', message: 'must have at most 64 properties' },
+    ]],
+    ['an annotation value of 4097 characters', withMetadata({ annotations: { note: 'x'.repeat(4097) } }), undefined, [
+      { field: 'spec.memberMetadata.annotations["note"]', message: 'may not be more than 4096 characters' },
+    ]],
+    ['a changed memberMetadata', withMetadata({ labels: { team: 'b' } }), old, [{ field: 'spec.memberMetadata', message: 'memberMetadata is immutable' }]],
+    ['memberMetadata dropped', claimWith({}), old, [{ field: 'spec.memberMetadata', message: 'memberMetadata is immutable' }]],
+    ['memberMetadata added after creation', withMetadata({ labels: { team: 'a' } }), validateClaim(validClaim).ok ? (validClaim as unknown as PoolClaim) : undefined, [
+      { field: 'spec.memberMetadata', message: 'memberMetadata is immutable' },
+    ]],
+  ])('refuses %s', (_name, input, previous, errors) => {
+    expect(errorsOf(validateClaim(input, previous))).toEqual(errors);
+  });
+
+  test.each<[string, unknown, PoolClaim | undefined]>([
+    ['labels and annotations of other prefixes, subdomains of warmpool.dev included', withMetadata({ labels: { 'team.warmpool.dev/x': 'y', app: 'a' }, annotations: { note: 'a sentence, with spaces' } }), undefined],
+    ['an empty label value', withMetadata({ labels: { flag: '' } }), undefined],
+    ['the same memberMetadata, keys in another order', withMetadata({ labels: { team: 'a' } }), old],
+  ])('accepts %s', (_name, input, previous) => {
+    expect(errorsOf(validateClaim(input, previous))).toEqual([]);
+  });
+});
+
+describe('validateClaim: count (issue 21)', () => {
+  const created = validateClaim(claimWith({ count: 3 }));
+  const old = created.ok ? created.claim : undefined;
+  test.each<[string, unknown, PoolClaim | undefined, FieldError[]]>([
+    ['count 0', claimWith({ count: 0 }), undefined, [{ field: 'spec.count', message: 'must be greater than or equal to 1' }]],
+    ['count 1001', claimWith({ count: 1001 }), undefined, [{ field: 'spec.count', message: 'must be less than or equal to 1000' }]],
+    ['a changed count', claimWith({ count: 2 }), old, [{ field: 'spec.count', message: 'count is immutable' }]],
+  ])('refuses %s', (_name, input, previous, errors) => {
+    expect(errorsOf(validateClaim(input, previous))).toEqual(errors);
   });
 });

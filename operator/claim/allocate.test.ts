@@ -105,3 +105,17 @@ describe('allocate', () => {
     expect(picks('SpreadNodes', pool, 6)).toEqual(['c0:c1', 'c1:b1', 'c2:a1', 'c3:b2', 'c4:c2']);
   });
 });
+
+describe('allocate: count, all or nothing in queue order (issue 21)', () => {
+  const of = (name: string, count: number): PoolClaim => ({ ...claim(name), spec: { poolName: 'web', count } });
+  const pool = [member('a', 1, 'n1'), member('b', 2, 'n1'), member('c', 3, 'n2')];
+  test.each<{ name: string; order: ClaimOrder; claims: PoolClaim[]; want: string[] }>([
+    { name: 'a claim of 2 takes two members', order: 'OldestReady', claims: [of('x', 2), of('y', 1)], want: ['x:a', 'x:b', 'y:c'] },
+    { name: 'a claim of 4 of 3 takes none, and holds up the claim behind it', order: 'OldestReady', claims: [of('x', 4), of('y', 1)], want: [] },
+    { name: 'a claim that fits after one that took its share', order: 'NewestReady', claims: [of('x', 2), of('y', 2)], want: ['x:c', 'x:b'] },
+    { name: 'by node, none when the set cannot be filled', order: 'SpreadNodes', claims: [of('x', 1), of('y', 3)], want: ['x:a'] },
+    { name: 'by node, a set spread over the nodes', order: 'SpreadNodes', claims: [of('x', 2)], want: ['x:a', 'x:c'] },
+  ])('$name', ({ order, claims, want }) => {
+    expect(allocate(claims, pool, order, new Set()).map((p) => `${p.claim.metadata.name ?? ''}:${p.member.name}`)).toEqual(want);
+  });
+});

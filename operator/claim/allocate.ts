@@ -19,6 +19,15 @@ export function isClaimable(member: MemberView): boolean {
   return member.phase === 'ready' && member.stateLabel === 'ready' && member.claimUid === undefined;
 }
 
+/**
+ * How many members a claim needs: spec.count (issue 21), 1 when unset or not a positive whole number (a stored claim
+ * the schema would refuse). The planner fails a count beyond the pool's maxSize before allocation.
+ */
+export function needed(claim: PoolClaim): number {
+  const count = claim.spec.count;
+  return typeof count === 'number' && Number.isInteger(count) && count >= 1 ? count : 1;
+}
+
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -60,7 +69,15 @@ function byNode<C extends PoolClaim>(
   const next = new Map<string, number>();
 
   const pairs: Pair<C>[] = [];
+  const supply = candidates.length;
   for (const claim of claims) {
+    // All or nothing, in queue order: a claim the supply cannot fill holds up the claims behind it.
+    if (pairs.length + needed(claim) > supply) break;
+    for (let k = 0; k < needed(claim); k++) pick(claim);
+  }
+  return pairs;
+
+  function pick(claim: C): void {
     let best: { node: string; head: MemberView; count: number } | undefined;
     for (const [node, queue] of queues) {
       const head = queue[next.get(node) ?? 0];
@@ -71,12 +88,11 @@ function byNode<C extends PoolClaim>(
         (count !== best.count ? (pack ? count > best.count : count < best.count) : oldestReady(head, best.head) < 0);
       if (better) best = { node, head, count };
     }
-    if (best === undefined) break;
+    if (best === undefined) return;
     pairs.push({ claim, member: best.head });
     next.set(best.node, (next.get(best.node) ?? 0) + 1);
     counts.set(best.node, best.count + 1);
   }
-  return pairs;
 }
 
 /**
@@ -97,10 +113,58 @@ export function allocate<C extends PoolClaim>(
   }
   const sorted = candidates.sort(order === 'NewestReady' ? newestReady : oldestReady);
   const pairs: Pair<C>[] = [];
-  for (const [i, claim] of claims.entries()) {
-    const member = sorted[i];
-    if (member === undefined) break;
-    pairs.push({ claim, member });
+  for (const claim of claims) {
+    // All or nothing, in queue order: a claim of n takes n members or none, and holds up the claims behind it.
+    const n = needed(claim);
+    if (pairs.length + n > sorted.length) break;
+    for (const member of sorted.slice(pairs.length, pairs.length + n)) pairs.push({ claim, member });
+  }
+  return pairs;
+}
+
+/**
+ * A warming member a claim with acceptWarming may take: not Ready yet, healthy, not being deleted, marked with no
+ * claim, and placed or at least placeable (an unschedulable member is not getting closer to Ready).
+ */
+export function isWarmingClaimable(member: MemberView): boolean {
+  // A member Ready already but still labelled warming (the pool has not marked it yet) is closest of all.
+  const unmarked = member.phase === 'ready' && member.stateLabel === 'warming';
+  return (member.phase === 'warming' || unmarked) && member.claimUid === undefined && !member.unschedulable;
+}
+
+/**
+ * Closest to Ready first: Ready already (not marked by the pool yet), then placed on a node before not yet placed,
+ * then the one warming longest, then by name.
+ */
+function closestToReady(a: MemberView, b: MemberView): number {
+  const ready = Number(b.ready) - Number(a.ready);
+  if (ready !== 0) return ready;
+  const placed = Number(b.nodeName !== undefined) - Number(a.nodeName !== undefined);
+  if (placed !== 0) return placed;
+  const ta = a.warmingStartedAt ?? Number.POSITIVE_INFINITY;
+  const tb = b.warmingStartedAt ?? Number.POSITIVE_INFINITY;
+  return ta !== tb ? (ta < tb ? -1 : 1) : compareNames(a.name, b.name);
+}
+
+/**
+ * acceptWarming: the claims left waiting after allocate (in queue order) and the warming members, closest to Ready
+ * first. The k-th waiting claim is the one the k-th member to become Ready would serve, so it is the k-th warming
+ * member a claim may take at once: a claim with acceptWarming takes that one, a claim without leaves it for itself.
+ * Queue order holds: nobody behind a waiting claim is handed the member that claim will get.
+ */
+export function allocateWarming<C extends PoolClaim>(
+  waiting: readonly C[],
+  members: readonly MemberView[],
+  excluded: ReadonlySet<string>,
+): Pair<C>[] {
+  const sorted = members.filter((m) => isWarmingClaimable(m) && !excluded.has(m.uid)).sort(closestToReady);
+  const pairs: Pair<C>[] = [];
+  let slot = 0;
+  for (const claim of waiting) {
+    const n = needed(claim);
+    if (slot + n > sorted.length) break;
+    if (claim.spec.acceptWarming === true) for (const member of sorted.slice(slot, slot + n)) pairs.push({ claim, member });
+    slot += n;
   }
   return pairs;
 }

@@ -31,7 +31,7 @@ import { memberOwner, memberPoolKey, toMillis } from '../member/members.js';
 import { joinKey, splitKey } from '../kube/key.js';
 import { Arrivals } from './arrivals.js';
 import { recordBindFailure, type BindFailure } from './bind-failure.js';
-import { statusMergePatch, type ClaimAction } from './model.js';
+import { heldMembers, statusMergePatch, type ClaimAction } from './model.js';
 import type { ClaimObserver } from './observer.js';
 import { planClaims } from './plan.js';
 import { PoolPendingWrites } from './pool-pending.js';
@@ -86,6 +86,11 @@ export class ClaimController {
    * neither hot-loops nor delays the pool's other claims (a rate-limited requeue of the pool key did both).
    */
   private readonly bindFailures = new Map<string, BindFailure>();
+  /**
+   * Claims whose cold members (fallback Cold) this process created, by uid, with the time: until the pod cache shows
+   * them, a pass would see the claim still waiting and create them again (a 409 each time, names are fixed).
+   */
+  private readonly coldCreated = new Map<string, number>();
   /** When this process first saw each new claim, for the latency metrics (creationTimestamp has 1 s resolution). */
   private readonly arrivals = new Arrivals();
 
@@ -163,7 +168,11 @@ export class ClaimController {
       bindFailures: this.bindFailures,
     });
     // Act: all but the claims whose binds are still under way.
-    const planned = this.inFlight.size === 0 ? actions : actions.filter((a) => !('claim' in a) || !this.inFlight.has(a.claim.uid));
+    for (const [uid, at] of this.coldCreated) if (now - at > BIND_MEMORY_MS) this.coldCreated.delete(uid);
+    const planned =
+      this.inFlight.size === 0 && this.coldCreated.size === 0
+        ? actions
+        : actions.filter((a) => !('claim' in a) || (!this.inFlight.has(a.claim.uid) && !(a.kind === 'create-cold' && this.coldCreated.has(a.claim.uid))));
     if (planned.length === 0) return;
     return this.d.observer.pass(namespace, poolName, () => this.act(namespace, poolName, claims, planned, now));
   }
@@ -184,8 +193,9 @@ export class ClaimController {
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
-  private async memberStillRecords(namespace: string, claim: PoolClaim): Promise<boolean> {
-    const named = claim.status?.member;
+  private async memberStillRecords(namespace: string, claim: PoolClaim, name: string | undefined): Promise<boolean> {
+    // The member the verdict is about: one of a claim's several (status.members), else its one member.
+    const named = heldMembers(claim.status).find((m) => m.name === name) ?? claim.status?.member;
     if (!named) return false;
     try {
       const pod = await this.podsApi.get({ namespace, name: named.name });
@@ -242,7 +252,7 @@ export class ClaimController {
     };
     const awaited: Promise<void>[] = [];
     for (const [uid, list] of groups) {
-      if (!list.some((a) => a.kind === 'bind')) {
+      if (!list.some((a) => a.kind === 'bind' || a.kind === 'create-cold')) {
         awaited.push(chain(list));
         continue;
       }
@@ -295,13 +305,19 @@ export class ClaimController {
       case 'bind': {
         const t0 = this.now();
         // Before the patch: a pass planned while it is in flight must not offer this member to another claim.
-        this.ownBinds.record(a.member.name, memberBound(a.claim));
-        try {
-          await guardedWrite(() => this.podsApi.mergePatch({ namespace, name: a.member.name }, a.patch), 'plan-again');
-        } catch (err) {
-          this.ownBinds.forget(a.member.name);
-          throw err;
-        }
+        // A claim of count > 1 patches all its members at once; the status follows only if every patch landed, and
+        // a set left partial is handed back by the next pass (plan.ts planMany).
+        const binds = [{ member: a.member, patch: a.patch }, ...(a.extra ?? [])];
+        for (const b of binds) this.ownBinds.record(b.member.name, memberBound(a.claim));
+        const patched = await Promise.allSettled(
+          binds.map((b) => guardedWrite(() => this.podsApi.mergePatch({ namespace, name: b.member.name }, b.patch), 'plan-again')),
+        );
+        patched.forEach((r, i) => {
+          if (r.status === 'rejected') this.ownBinds.forget(binds[i]?.member.name ?? '');
+        });
+        // The first refusal as it came (PlanAgain on a 409), so the caller reads it as it reads a claim of one's.
+        const refused = patched.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (refused !== undefined) throw refused.reason;
         this.d.poolQueue.add(joinKey(namespace, poolName));
         // Guarded by the claim's resourceVersion: if another operator bound this claim to another member
         // meanwhile, its status stands and ours is refused; the next pass finds our member recording a claim
@@ -314,6 +330,19 @@ export class ClaimController {
           bindSeconds: (done - t0) / 1000,
           totalSeconds: Math.max(0, (done - arrived) / 1000),
         });
+        return;
+      }
+      case 'create-cold': {
+        // Born bound: each create is the member's one write; names are fixed per claim, so a repeat is a 409.
+        const created = await Promise.allSettled(a.pods.map((pod) => guardedWrite(() => this.podsApi.create(namespace, pod), 'plan-again')));
+        const made = created.filter((r) => r.status === 'fulfilled').length;
+        if (made > 0) {
+          this.coldCreated.set(a.claim.uid, this.now());
+          observer.cold(namespace, poolName, made);
+          this.d.poolQueue.add(joinKey(namespace, poolName));
+        }
+        const refused = created.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (refused !== undefined) throw refused.reason;
         return;
       }
       case 'repair-status':
@@ -330,8 +359,8 @@ export class ClaimController {
       case 'mark-lost':
         // Lost is final, so a member missing from our cache is looked up before we believe it gone: the pod cache
         // can lag the claim cache (a bind by another replica, a member created moments ago).
-        if (a.unseen && claim?.status?.member && (await this.memberStillRecords(namespace, claim))) {
-          throw new PlanAgain(`member ${claim.status.member.name} exists; the pod cache is behind`);
+        if (a.unseen && claim?.status?.member && (await this.memberStillRecords(namespace, claim, a.member))) {
+          throw new PlanAgain(`member ${a.member ?? claim.status.member.name} exists; the pod cache is behind`);
         }
         await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
         events.record(claim ?? refObject(namespace, a.claim), a.event.type, a.event.reason, a.event.message);
@@ -341,7 +370,7 @@ export class ClaimController {
       case 'release':
         await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
         events.record(claim ?? refObject(namespace, a.claim), a.event.type, a.event.reason, a.event.message);
-        observer.ended(namespace, poolName, a.kind === 'fail' ? (a.reason === 'QueueFull' ? 'rejected' : 'failed') : 'expired');
+        observer.ended(namespace, poolName, a.kind === 'fail' ? (a.reason === 'QueueFull' ? 'rejected' : 'failed') : a.reason === 'Idle' ? 'idle' : 'expired');
         return;
       case 'return-member':
         await guardedWrite(() => this.podsApi.mergePatch({ namespace, name: a.member.name }, a.patch), 'ignore');

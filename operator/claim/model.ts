@@ -4,7 +4,8 @@
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import { getCondition, setCondition } from '../api/conditions.js';
 import { isRecord } from '../api/conform.js';
-import type { ClaimMember, InstancePool, PoolClaim, PoolClaimStatus, ReclaimPolicy } from '../api/types.js';
+import type { ClaimMember, InstancePool, MemberMetadata, PoolClaim, PoolClaimStatus, ReclaimPolicy } from '../api/types.js';
+import { ANN_COLD, isReservedKey } from '../api/types.js';
 import { claimOwnerReference, poolOwnerReference } from '../member/member-pod.js';
 import {
   ANN_ACQUIRED_BY,
@@ -31,8 +32,8 @@ export const CONDITION_READY = 'Ready';
 export const CONDITION_RECONCILING = 'Reconciling';
 export const CONDITION_STALLED = 'Stalled';
 
-export type PendingReason = 'Queued' | 'PoolNotFound';
-export type FailReason = 'NoReadyMembers' | 'PoolNotFound' | 'PoolDraining' | 'QueueFull' | 'BindFailed';
+export type PendingReason = 'Queued' | 'PoolNotFound' | 'ColdStarting';
+export type FailReason = 'NoReadyMembers' | 'PoolNotFound' | 'PoolDraining' | 'QueueFull' | 'BindFailed' | 'InvalidSpec' | 'CountExceedsMaxSize';
 
 export interface ClaimRef {
   name: string;
@@ -78,7 +79,28 @@ export interface BindAction {
   claim: ClaimRef;
   member: MemberRef & { nodeName: string | undefined };
   patch: PodMergePatch;
+  /**
+   * The other members of a claim of count > 1, patched alongside the first; the status follows only once all are.
+   * A set left partial (one patch refused) is handed back by the next pass: a partial set is never kept.
+   */
+  extra?: MemberBind[];
   status: PoolClaimStatus;
+}
+
+/**
+ * fallback Cold: create the claim's members from the pool's template, born bound (labelled claimed, annotated with
+ * the claim, owned by it). Names are fixed per claim, so a second create of the same member is a 409, never a second
+ * member. The claim's status follows once they are Ready (planned as a repair of a claim its members record).
+ */
+export interface CreateColdAction {
+  kind: 'create-cold';
+  claim: ClaimRef;
+  pods: V1Pod[];
+}
+
+export interface MemberBind {
+  member: MemberRef & { nodeName: string | undefined };
+  patch: PodMergePatch;
 }
 
 /** The member records this claim but the claim's status does not say so (a crash between the two bind writes). */
@@ -106,12 +128,15 @@ export interface FailAction {
   event: ClaimEvent;
 }
 
-/** Write Released (TTL expiry); the member action that follows it in the plan hands the member back or deletes it. */
+/** Expired: ttlSecondsAfterBound ran out. Idle: no heartbeat within idleTimeoutSeconds. */
+export type ReleaseReason = 'Expired' | 'Idle';
+
+/** Write Released (TTL expiry or idle); the member action that follows it in the plan hands the member back or deletes it. */
 export interface ReleaseAction {
   kind: 'release';
   claim: ClaimRef;
   member: string | undefined;
-  reason: 'Expired';
+  reason: ReleaseReason;
   policy: ReclaimPolicy;
   status: PoolClaimStatus;
   event: ClaimEvent;
@@ -152,7 +177,7 @@ export interface ReturnMemberAction {
  * ownerReference on the member, and the garbage collector deletes a dependent only once all its owners are gone,
  * so the claim's ownerReference alone never removes the member: the operator must.
  */
-export type DeleteMemberReason = 'released' | 'not-returnable' | 'lost' | 'duplicate' | 'claim-gone';
+export type DeleteMemberReason = 'released' | 'not-returnable' | 'lost' | 'duplicate' | 'claim-gone' | 'partial';
 
 /** Delete the member with preconditions on uid and resourceVersion. */
 export interface DeleteMemberAction {
@@ -180,7 +205,7 @@ export interface SetPoolPendingAction {
   pendingClaims: number;
 }
 
-export type ClaimRequeueWhy = 'wait-timeout' | 'ttl' | 'pending-grace' | 'bind-backoff';
+export type ClaimRequeueWhy = 'wait-timeout' | 'ttl' | 'pending-grace' | 'bind-backoff' | 'idle';
 
 /** Plan the pool again after this delay: the earliest timer of the pass. At most one per plan. */
 export interface RequeueAction {
@@ -202,6 +227,7 @@ export type ClaimAction =
   | AddFinalizerAction
   | RemoveFinalizerAction
   | SetPoolPendingAction
+  | CreateColdAction
   | RequeueAction;
 
 /** RFC 3339 with milliseconds, for boundAt, releasedAt and claimed-at (claim latency is measured in ms). */
@@ -223,6 +249,7 @@ export function claimMember(pod: V1Pod): ClaimMember {
   const member: ClaimMember = { name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
   if (pod.status?.podIP) member.podIP = pod.status.podIP;
   if (pod.spec?.nodeName) member.nodeName = pod.spec.nodeName;
+  if (isCold(pod)) member.cold = true;
   return member;
 }
 
@@ -257,23 +284,39 @@ function readyCondition(ready: boolean, member: string): ConditionSpec {
     : { type: CONDITION_READY, status: 'False', reason: 'MemberNotReady', message: `member ${member} is not Ready` };
 }
 
-/** Bound to `member` since `boundAt`; Ready mirrors the member's Ready condition. */
+/** The members a status holds: status.members for a claim of several, else status.member. */
+export function heldMembers(status: PoolClaimStatus | undefined): ClaimMember[] {
+  if (status?.members !== undefined && status.members.length > 0) return status.members;
+  return status?.member !== undefined ? [status.member] : [];
+}
+
+/** How conditions name what a claim holds: the member, or the members of a claim of several. */
+function heldLabel(members: readonly ClaimMember[]): string {
+  return members.map((m) => m.name).join(', ');
+}
+
+/**
+ * Bound to `member` (and, for a claim of count > 1, to all of `all`, member first) since `boundAt`; Ready mirrors
+ * the members' Ready conditions (True only when every one is Ready).
+ */
 export function boundStatus(
   claim: PoolClaim,
   member: ClaimMember,
   memberReady: boolean,
   boundAt: number,
   now: number,
+  all?: readonly ClaimMember[],
 ): PoolClaimStatus {
   const status: PoolClaimStatus = { phase: 'Bound', member, boundAt: isoTime(boundAt) };
+  if (all !== undefined && all.length > 1) status.members = [...all];
   const wait = waited(claim, boundAt);
   if (wait !== undefined) status.waitedSeconds = wait;
   return stamp(
     claim,
     status,
     [
-      { type: CONDITION_BOUND, status: 'True', reason: 'Bound', message: `bound to member ${member.name}` },
-      readyCondition(memberReady, member.name),
+      { type: CONDITION_BOUND, status: 'True', reason: 'Bound', message: `bound to member ${heldLabel(heldMembers(status))}` },
+      readyCondition(memberReady, heldLabel(heldMembers(status))),
       { type: CONDITION_RECONCILING, status: 'False', reason: 'Bound', message: '' },
       { type: CONDITION_STALLED, status: 'False', reason: 'Bound', message: '' },
     ],
@@ -322,17 +365,18 @@ export function failedStatus(claim: PoolClaim, reason: FailReason, message: stri
 }
 
 /** Released at `now` (TTL expiry); member, boundAt and waitedSeconds stay as the record of what was held. */
-export function releasedStatus(claim: PoolClaim, message: string, now: number): PoolClaimStatus {
-  const { member, boundAt, waitedSeconds } = claim.status ?? {};
+export function releasedStatus(claim: PoolClaim, message: string, now: number, reason: ReleaseReason = 'Expired'): PoolClaimStatus {
+  const { member, members, boundAt, waitedSeconds } = claim.status ?? {};
   const status: PoolClaimStatus = { phase: 'Released', releasedAt: isoTime(now) };
   if (member !== undefined) status.member = member;
+  if (members !== undefined) status.members = members;
   if (boundAt !== undefined) status.boundAt = boundAt;
   if (waitedSeconds !== undefined) status.waitedSeconds = waitedSeconds;
   const stamped = stamp(
     claim,
     status,
     [
-      { type: CONDITION_BOUND, status: 'False', reason: 'Expired', message },
+      { type: CONDITION_BOUND, status: 'False', reason, message },
       { type: CONDITION_RECONCILING, status: 'False', reason: 'Released', message: '' },
       { type: CONDITION_STALLED, status: 'False', reason: 'Released', message: '' },
     ],
@@ -355,6 +399,7 @@ export function lostStatus(
   const status: PoolClaimStatus = { phase: 'Lost' };
   const held = member ?? claim.status?.member;
   if (held !== undefined) status.member = held;
+  if (claim.status?.members !== undefined) status.members = claim.status.members;
   if (boundAt !== undefined) status.boundAt = boundAt;
   if (waitedSeconds !== undefined) status.waitedSeconds = waitedSeconds;
   return stamp(
@@ -373,8 +418,7 @@ export function lostStatus(
 
 /** The Bound claim's status with its Ready condition following the member's. */
 export function readyStatus(claim: PoolClaim, memberReady: boolean, now: number): PoolClaimStatus {
-  const name = claim.status?.member?.name ?? '';
-  return stamp(claim, { ...claim.status }, [readyCondition(memberReady, name)], now);
+  return stamp(claim, { ...claim.status }, [readyCondition(memberReady, heldLabel(heldMembers(claim.status)))], now);
 }
 
 /** The claim's condition already says this, for the claim's current generation. */
@@ -407,7 +451,7 @@ export function pendingCurrent(
 
 /** The Bound claim's Ready condition already follows its member's: readyStatus would write nothing new. */
 export function readyCurrent(claim: PoolClaim, memberReady: boolean): boolean {
-  return conditionSays(claim, readyCondition(memberReady, claim.status?.member?.name ?? ''));
+  return conditionSays(claim, readyCondition(memberReady, heldLabel(heldMembers(claim.status))));
 }
 
 function mergePatch(current: unknown, next: unknown): unknown {
@@ -486,6 +530,85 @@ export function memberReturnPatch(pod: V1Pod, pool: InstancePool): PodMergePatch
       ],
     },
   };
+}
+
+/**
+ * The entries of a claim's memberMetadata map that may reach a member: string values under keys that are not the
+ * operator's. The schema refuses the rest; a claim stored before it (or not from the API server) still never gets to
+ * stamp a warmpool.dev/ key on a member, since every reserved key would overwrite or forge the operator's own marks.
+ */
+function stampable(map: unknown): [string, string][] {
+  if (!isRecord(map)) return [];
+  return Object.entries(map).filter((e): e is [string, string] => typeof e[1] === 'string' && !isReservedKey(e[0]));
+}
+
+/** The bind patch with the claim's memberMetadata added: the same single write, guarded by the same resourceVersion. */
+export function withMemberMetadata(patch: PodMergePatch, metadata: MemberMetadata | undefined): PodMergePatch {
+  if (metadata === undefined) return patch;
+  return {
+    metadata: {
+      ...patch.metadata,
+      labels: { ...Object.fromEntries(stampable(metadata.labels)), ...patch.metadata.labels },
+      annotations: { ...Object.fromEntries(stampable(metadata.annotations)), ...patch.metadata.annotations },
+    },
+  };
+}
+
+/** The return patch with the claim's memberMetadata removed again (memberMetadata is immutable, so these are its keys). */
+export function withoutMemberMetadata(patch: PodMergePatch, metadata: MemberMetadata | undefined): PodMergePatch {
+  if (metadata === undefined) return patch;
+  const cleared = (map: unknown): Record<string, null> => Object.fromEntries(stampable(map).map(([k]) => [k, null]));
+  return {
+    metadata: {
+      ...patch.metadata,
+      labels: { ...cleared(metadata.labels), ...patch.metadata.labels },
+      annotations: { ...cleared(metadata.annotations), ...patch.metadata.annotations },
+    },
+  };
+}
+
+/** A member created cold for its claim (fallback Cold). */
+export function isCold(pod: V1Pod): boolean {
+  return pod.metadata?.annotations?.[ANN_COLD] === 'true';
+}
+
+/** The name of a claim's i-th cold member: fixed per claim (uid), so a create is idempotent. */
+export function coldMemberName(claim: PoolClaim, index: number, count: number): string {
+  const uid = (claim.metadata.uid ?? '').replace(/[^a-z0-9]/g, '').slice(0, 8);
+  return `${claim.metadata.name ?? ''}-cold-${uid}${count > 1 ? `-${index}` : ''}`;
+}
+
+/**
+ * A member created for its claim: the pool's member pod (template, pool label, template hash, warming-started-at)
+ * with the claim's bind already applied (claimed, the claim's marks and memberMetadata, the claim as its only
+ * controller) and the cold mark, so there is no second write to bind it.
+ */
+export function coldMemberPod(claim: PoolClaim, member: V1Pod, name: string, now: number): V1Pod {
+  const bind = withMemberMetadata(memberClaimPatch(claim, member, now), claim.spec.memberMetadata).metadata;
+  const merged = (base: Record<string, string> | undefined, over: Record<string, string | null>): Record<string, string> => {
+    const out: Record<string, string> = { ...base };
+    for (const [key, value] of Object.entries(over)) {
+      if (value === null) delete out[key];
+      else out[key] = value;
+    }
+    return out;
+  };
+  return {
+    ...member,
+    metadata: {
+      name,
+      namespace: member.metadata?.namespace,
+      labels: merged(member.metadata?.labels, bind.labels),
+      annotations: { ...merged(member.metadata?.annotations, bind.annotations), [ANN_COLD]: 'true' },
+      ownerReferences: bind.ownerReferences,
+    },
+  };
+}
+
+/** The return patch of a cold member also drops the cold mark: back in the pool it is an ordinary member. */
+export function withoutColdMark(patch: PodMergePatch, pod: V1Pod): PodMergePatch {
+  if (!isCold(pod)) return patch;
+  return { metadata: { ...patch.metadata, annotations: { ...patch.metadata.annotations, [ANN_COLD]: null } } };
 }
 
 export function hasFinalizer(claim: PoolClaim): boolean {

@@ -17,6 +17,8 @@ export interface ClaimObserver {
   bound(namespace: string, pool: string, t: BindTimes): void;
   ended(namespace: string, pool: string, result: Exclude<ClaimResult, 'bound'>): void;
   recycled(namespace: string, pool: string): void;
+  /** Members created cold for a claim (fallback Cold). */
+  cold(namespace: string, pool: string, members: number): void;
   pending(namespace: string, pool: string, count: number): void;
   /** A pipelined bind failed for a reason other than a lost race; the claim backs off or fails (BindFailed). */
   failed(namespace: string, pool: string, err: unknown): void;
@@ -50,6 +52,7 @@ export function claimObserver(metrics: Metrics, log: Logger): ClaimObserver {
     },
     ended: (namespace, pool, result) => metrics.claims.inc({ namespace, pool, result }),
     recycled: (namespace, pool) => metrics.recycles.inc({ namespace, pool, reason: 'release' }),
+    cold: (namespace, pool, members) => metrics.coldMembers.inc({ namespace, pool }, members),
     pending: (namespace, pool, count) => metrics.pendingClaims.set({ namespace, pool }, count),
     failed: (namespace, pool, err) => {
       metrics.reconcileErrors.inc({ controller: 'claim' });

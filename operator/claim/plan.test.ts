@@ -1,4 +1,5 @@
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import { getCondition } from '../api/conditions.js';
 import { conform } from '../api/conform.js';
 import { claimStatusSchema } from '../api/schema.js';
 import type { ClaimQueueSpec, InstancePool, InstancePoolSpec, PoolClaim, PoolClaimSpec, PoolClaimStatus } from '../api/types.js';
@@ -149,6 +150,8 @@ function summary(a: ClaimAction): string {
       return `${a.kind} ${a.claim.name}`;
     case 'set-pool-pending':
       return `set-pool-pending ${a.pendingClaims}`;
+    case 'create-cold':
+      return `create-cold ${a.claim.name} ${a.pods.map((p) => p.metadata?.name ?? '').join('+')}`;
     case 'requeue':
       return `requeue ${a.afterMs} ${a.why}`;
   }
@@ -1149,6 +1152,9 @@ function applyAction(w: World, a: ClaimAction, bindHistory: Map<string, number>,
   switch (a.kind) {
     case 'bind':
       if (!w.claims.has(a.claim.uid) || !patchPod(a.member.name, a.patch)) return false;
+      // A claim of several: the other patches; one refused, or a crash after the first, leaves the set partial.
+      if (crashMidBind && (a.extra ?? []).length > 0) return false;
+      if (!(a.extra ?? []).every((e) => patchPod(e.member.name, e.patch))) return false;
       bindHistory.set(a.claim.uid, (bindHistory.get(a.claim.uid) ?? 0) + 1);
       return !crashMidBind && setStatus(a.claim.uid, a.status);
     case 'repair-status':
@@ -1171,6 +1177,13 @@ function applyAction(w: World, a: ClaimAction, bindHistory: Map<string, number>,
       return patchFinalizers(a.claim.uid, a.patch);
     case 'set-pool-pending':
       w.pool = { ...w.pool, status: { ...w.pool.status, pendingClaims: a.pendingClaims } };
+      return true;
+    case 'create-cold':
+      for (const p of a.pods) {
+        const name = p.metadata?.name ?? '';
+        if (w.pods.has(name)) return false;
+        w.pods.set(name, { ...p, metadata: { ...p.metadata, uid: `uid-${name}`, resourceVersion: bump() } });
+      }
       return true;
     case 'requeue':
       return true;
@@ -1214,10 +1227,10 @@ function newClaim(w: World, name: string, r: () => number): PoolClaim {
 }
 
 /** The rest of the world: claims come and go, the pool refills, members fail, time passes. */
-function moveWorld(w: World, r: () => number, step: number): void {
+function moveWorld(w: World, r: () => number, step: number, make = newClaim): void {
   w.now += Math.floor(r() * 3000);
   for (let i = Math.floor(r() * 3); i > 0; i--) {
-    const c = newClaim(w, `s${step}-${i}`, r);
+    const c = make(w, `s${step}-${i}`, r);
     w.claims.set(c.metadata.uid ?? '', c);
   }
   for (const c of [...w.claims.values()]) {
@@ -1298,6 +1311,378 @@ describe('planClaims: multi-pass simulation', () => {
       w.now += 5_000;
       pass(w, bindHistory);
       checkWorld(w, bindHistory, phases);
+    }
+    const waiting = [...w.claims.values()].filter((c) => !c.metadata.deletionTimestamp && (c.status?.phase ?? 'Pending') === 'Pending');
+    expect(waiting.map((c) => c.metadata.name)).toEqual([]);
+  });
+});
+
+describe('planClaims: memberMetadata (issue 21)', () => {
+  const stamps = { labels: { team: 'a' }, annotations: { job: 'build-7' } };
+  const templated = pool({
+    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'img' }] } },
+  });
+
+  it('rides in the bind patch itself: one pod write, the operator marks intact', () => {
+    const c = claim('c', { spec: { memberMetadata: stamps } });
+    const [bind] = plan({ claims: [c], members: [pod('m1')] });
+    expect(bind?.kind).toBe('bind');
+    const patch = (bind as BindAction).patch.metadata;
+    expect(patch.labels).toEqual({ team: 'a', 'warmpool.dev/state': 'claimed', 'warmpool.dev/claim': 'c' });
+    expect(patch.annotations).toMatchObject({ job: 'build-7', 'warmpool.dev/claim-uid': 'uid-c' });
+  });
+
+  it('a stored claim with reserved keys (an older CRD) never stamps them: the operator marks win', () => {
+    const c = claim('c', { spec: { memberMetadata: { labels: { 'warmpool.dev/state': 'ready', 'warmpool.dev/x': 'y', ok: '1' } } } });
+    const [bind] = plan({ claims: [c], members: [pod('m1')] });
+    expect((bind as BindAction).patch.metadata.labels).toEqual({ ok: '1', 'warmpool.dev/state': 'claimed', 'warmpool.dev/claim': 'c' });
+  });
+
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    {
+      name: 'a key the template sets: Failed InvalidSpec, the member stays ready for the next claim',
+      input: {
+        pool: templated,
+        claims: [claim('bad', { age: 2, spec: { memberMetadata: { labels: { app: 'mine' } } } }), claim('good', { age: 1 })],
+        members: [pod('m1')],
+      },
+      want: ['fail bad InvalidSpec', 'bind good m1'],
+    },
+    {
+      name: 'keys of its own bind as usual',
+      input: { pool: templated, claims: [claim('c', { spec: { memberMetadata: stamps } })], members: [pod('m1')] },
+      want: ['bind c m1'],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
+  });
+
+  it('names the field and the key in the failure', () => {
+    const c = claim('bad', { spec: { memberMetadata: { labels: { app: 'mine' } } } });
+    const fail = plan({ pool: templated, claims: [c] }).find((a): a is FailAction => a.kind === 'fail');
+    expect(fail?.event.message).toBe('spec.memberMetadata.labels: app: set by the template of pool web');
+  });
+
+  it('a Return hands the member back without the claim stamps', () => {
+    const c = claim('c', { spec: { reclaimPolicy: 'Return', memberMetadata: stamps }, deleting: true, finalizers: [CLAIM_FINALIZER] });
+    const ret = plan({ claims: [c], members: [pod('m1', { claim: c })] }).find((a) => a.kind === 'return-member');
+    expect(ret?.kind === 'return-member' && ret.patch.metadata.labels).toEqual({ team: null, 'warmpool.dev/state': 'ready', 'warmpool.dev/claim': null });
+    expect(ret?.kind === 'return-member' && ret.patch.metadata.annotations).toMatchObject({ job: null, 'warmpool.dev/claim-uid': null });
+  });
+});
+
+describe('planClaims: idleTimeoutSeconds and the heartbeat (issue 21)', () => {
+  const idle = (timeout: number, heartbeatAge?: number | string, policy: 'Delete' | 'Return' = 'Delete'): PoolClaim => {
+    const c = claim('c', { spec: { idleTimeoutSeconds: timeout, reclaimPolicy: policy } });
+    if (heartbeatAge !== undefined) {
+      const value = typeof heartbeatAge === 'string' ? heartbeatAge : new Date(NOW - heartbeatAge * S).toISOString();
+      c.metadata.annotations = { 'warmpool.dev/heartbeat': value };
+    }
+    return c;
+  };
+  const m = (c: PoolClaim): V1Pod => pod('m1', { claim: c });
+
+  it.each<{ name: string; c: PoolClaim; boundAge: number; want: string[] }>([
+    { name: 'bound 10 s ago, no heartbeat, timeout 30: wait until 30 s after the bind', c: idle(30), boundAge: 10, want: [`requeue ${20 * S} idle`] },
+    { name: 'bound 40 s ago, no heartbeat, timeout 30: Released Idle, member deleted', c: idle(30), boundAge: 40, want: ['release c m1 Idle Delete', 'delete-member c m1 released'] },
+    { name: 'a heartbeat 5 s ago keeps it: the timer moves to 30 s after the beat', c: idle(30, 5), boundAge: 40, want: [`requeue ${25 * S} idle`] },
+    { name: 'a heartbeat 31 s ago: Released', c: idle(30, 31), boundAge: 40, want: ['release c m1 Idle Delete', 'delete-member c m1 released'] },
+    { name: 'a heartbeat older than the bind counts from the bind', c: idle(30, 100), boundAge: 10, want: [`requeue ${20 * S} idle`] },
+    { name: 'a heartbeat in the future counts as now', c: idle(30, -3600), boundAge: 40, want: [`requeue ${30 * S} idle`] },
+    { name: 'a heartbeat that does not parse is none', c: idle(30, 'yesterday'), boundAge: 40, want: ['release c m1 Idle Delete', 'delete-member c m1 released'] },
+    { name: 'Return: the idle member goes back to the pool', c: idle(30, undefined, 'Return'), boundAge: 40, want: ['release c m1 Idle Return', 'return-member c m1'] },
+    { name: 'the earlier of TTL and idle sets the timer', c: { ...idle(30, 1), spec: { ...idle(30, 1).spec, ttlSecondsAfterBound: 15 } }, boundAge: 10, want: [`requeue ${5 * S} ttl`] },
+  ])('$name', ({ c, boundAge, want }) => {
+    expect(run({ claims: [bound(c, m(c), boundAge)], members: [m(c)] })).toEqual(want);
+  });
+
+  it('the Released status says Idle and why', () => {
+    const c = idle(30);
+    const release = plan({ claims: [bound(c, m(c), 40)], members: [m(c)] })[0];
+    expect(release?.kind === 'release' && release.status.phase).toBe('Released');
+    expect(release?.kind === 'release' && release.status.conditions?.find((x) => x.type === 'Bound')).toMatchObject({
+      status: 'False',
+      reason: 'Idle',
+      message: 'no heartbeat (annotation warmpool.dev/heartbeat) for 30s (idleTimeoutSeconds)',
+    });
+  });
+});
+
+describe('planClaims: acceptWarming (issue 21)', () => {
+  /** A warming member, started `startedAge` seconds ago; node null: not placed yet. */
+  const warming = (name: string, startedAge: number, node: string | null = 'node-1', unschedulable = false): V1Pod => {
+    const p = pod(name, { ready: false, state: 'warming' });
+    p.metadata = { ...p.metadata, annotations: { 'warmpool.dev/warming-started-at': new Date(NOW - startedAge * S).toISOString() } };
+    p.spec = { containers: [], ...(node !== null && { nodeName: node }) };
+    if (unschedulable) p.status = { ...p.status, conditions: [...(p.status?.conditions ?? []), { type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] };
+    return p;
+  };
+  const eager = (name: string, age = 1, more: Partial<PoolClaimSpec> = {}): PoolClaim => claim(name, { age, spec: { acceptWarming: true, ...more } });
+  const grace = `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`;
+
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    {
+      name: 'no ready member: the warming member closest to Ready (warming longest) is bound at once',
+      input: { claims: [eager('c')], members: [warming('young', 1), warming('old', 4)] },
+      want: ['bind c old'],
+    },
+    {
+      name: 'a placed member is closer than one warming longer that is not on a node yet',
+      input: { claims: [eager('c')], members: [warming('unplaced', 9, null), warming('placed', 2)] },
+      want: ['bind c placed'],
+    },
+    {
+      name: 'never an unschedulable or a claimed member',
+      input: { claims: [eager('c')], members: [warming('stuck', 9, null, true), pod('taken', { claim: claim('other'), ready: false })] },
+      want: ['delete-member other taken claim-gone', 'set-pool-pending 1', grace],
+    },
+    {
+      name: 'a ready member still comes first',
+      input: { claims: [eager('c')], members: [warming('w', 9), pod('r')] },
+      want: ['bind c r'],
+    },
+    {
+      name: 'a member Ready but not yet marked ready by the pool is the closest of all',
+      input: { claims: [eager('c')], members: [warming('w', 9), pod('unmarked', { state: 'warming', ready: true })] },
+      want: ['bind c unmarked'],
+    },
+    {
+      name: 'without acceptWarming a claim waits for Ready',
+      input: { claims: [claim('c')], members: [warming('w', 9)] },
+      want: ['set-pool-pending 1', grace],
+    },
+    {
+      name: 'queue order holds: a waiting claim ahead keeps the member that becomes Ready first; the eager one behind takes the next',
+      input: { claims: [claim('first', { age: 1 }), eager('second', 1)], members: [warming('next', 9), warming('later', 1)] },
+      want: ['bind second later', 'set-pool-pending 1', grace],
+    },
+    {
+      name: 'queue order holds: with one warming member, the eager claim behind a waiting one waits',
+      input: { claims: [claim('first', { age: 1 }), eager('second', 1)], members: [warming('next', 9)] },
+      want: ['set-pool-pending 2', grace],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
+  });
+
+  it('Bound with Ready False, then Ready follows the member', () => {
+    const c = eager('c');
+    const w = warming('w', 4);
+    const bind = plan({ claims: [c], members: [w] })[0] as BindAction;
+    expect(bind.status.phase).toBe('Bound');
+    expect(bind.status.conditions?.find((x) => x.type === 'Ready')).toMatchObject({ status: 'False', reason: 'MemberNotReady' });
+    const held = { ...c, status: bind.status };
+    expect(run({ claims: [held], members: [pod('w', { claim: c, ready: false })] })).toEqual([]);
+    expect(run({ claims: [held], members: [pod('w', { claim: c, ready: true })] })).toEqual(['update-ready c true']);
+  });
+});
+
+describe('planClaims: count, all or nothing (issue 21)', () => {
+  const many = (name: string, count: number, o: ClaimOpts = {}): PoolClaim => claim(name, { ...o, spec: { count, ...o.spec } });
+  /** Like run, with a bind showing every member of its set. */
+  const runMany = (over: Partial<CachedInput>): string[] =>
+    plan(over).map((a) => (a.kind === 'bind' ? `bind ${a.claim.name} ${[a.member, ...(a.extra ?? []).map((e) => e.member)].map((m) => m.name).join('+')}` : summary(a)));
+  const grace = `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`;
+  /** The claim as Bound to all these pods, 10 s ago. */
+  const boundTo = (c: PoolClaim, pods: V1Pod[], ready = true): PoolClaim => ({
+    ...c,
+    status: boundStatus(c, claimMember(pods[0] as V1Pod), ready, NOW - 10 * S, NOW - 10 * S, pods.map(claimMember)),
+  });
+
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    { name: 'count 3, 2 ready: nothing is held', input: { claims: [many('c', 3)], members: [pod('m1'), pod('m2')] }, want: ['set-pool-pending 1', grace] },
+    { name: 'count 3, 3 ready: all three in one bind', input: { claims: [many('c', 3)], members: [pod('m1', { readyAge: 3 }), pod('m2', { readyAge: 2 }), pod('m3', { readyAge: 1 })] }, want: ['bind c m1+m2+m3'] },
+    {
+      name: 'one queue entry: a claim of 3 that cannot be filled holds up the claim of 1 behind it',
+      input: { claims: [many('big', 3, { age: 1, spec: { priority: 1 } }), claim('small', { age: 1 })], members: [pod('m1'), pod('m2')] },
+      want: ['set-pool-pending 2', grace],
+    },
+    {
+      name: 'two claims of 2 and 4 ready: distinct members',
+      input: { claims: [many('a', 2, { age: 2 }), many('b', 2, { age: 1 })], members: [pod('m1', { readyAge: 4 }), pod('m2', { readyAge: 3 }), pod('m3', { readyAge: 2 }), pod('m4', { readyAge: 1 })] },
+      want: ['bind a m1+m2', 'bind b m3+m4'],
+    },
+    {
+      name: 'SpreadNodes spreads a set over the nodes',
+      input: { pool: pool({ claimOrder: 'SpreadNodes' }), claims: [many('c', 2)], members: [pod('a1', { node: 'a', readyAge: 3 }), pod('a2', { node: 'a', readyAge: 2 }), pod('b1', { node: 'b', readyAge: 1 })] },
+      want: ['bind c a1+b1'],
+    },
+    { name: 'count beyond maxSize fails at once', input: { pool: pool({ targetSize: 2, maxSize: 4 }), claims: [many('c', 5)], members: [pod('m1')] }, want: ['fail c CountExceedsMaxSize'] },
+  ])('$name', ({ input, want }) => {
+    expect(runMany(input)).toEqual(want);
+  });
+
+  it('the bind status lists every member, member is the first; Ready only when all are', () => {
+    const c = many('c', 2);
+    const w = pod('w', { ready: false, state: 'warming' });
+    const actions = plan({ claims: [c], members: [pod('m1', { readyAge: 2 }), pod('m2', { readyAge: 1 }), w] });
+    const bind = actions[0] as BindAction;
+    expect(bind.status.member?.name).toBe('m1');
+    expect(bind.status.members?.map((m) => m.name)).toEqual(['m1', 'm2']);
+    expect(bind.extra?.map((e) => e.patch.metadata.labels['warmpool.dev/claim'])).toEqual(['c']);
+  });
+
+  it('the failure names count and maxSize', () => {
+    const fail = plan({ pool: pool({ targetSize: 2, maxSize: 4 }), claims: [many('c', 5)] }).find((a): a is FailAction => a.kind === 'fail');
+    expect(fail?.event.message).toBe('count 5 is more than the maxSize 4 of pool web');
+  });
+
+  const c = many('c', 3);
+  const held = ['m1', 'm2', 'm3'].map((n) => pod(n, { claim: c }));
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    { name: 'Bound and all well: nothing', input: { claims: [boundTo(c, held)], members: held }, want: [] },
+    {
+      name: 'one member failed: Lost, and the whole set deleted',
+      input: { claims: [boundTo(c, held)], members: [held[0] as V1Pod, pod('m2', { claim: c, phase: 'Failed' }), held[2] as V1Pod] },
+      want: ['mark-lost c', 'delete-member c m1 lost', 'delete-member c m2 lost', 'delete-member c m3 lost'],
+    },
+    {
+      name: 'one member gone: Lost (unseen), the others deleted',
+      input: { claims: [boundTo(c, held)], members: [held[0] as V1Pod, held[2] as V1Pod] },
+      want: ['mark-lost c', 'delete-member c m1 lost', 'delete-member c m3 lost'],
+    },
+    { name: 'one member not Ready: Ready False', input: { claims: [boundTo(c, held)], members: [held[0] as V1Pod, pod('m2', { claim: c, ready: false }), held[2] as V1Pod] }, want: ['update-ready c false'] },
+    {
+      name: 'TTL expired: released together',
+      input: { claims: [boundTo({ ...c, spec: { ...c.spec, ttlSecondsAfterBound: 5 } }, held)], members: held },
+      want: ['release c m1 Expired Delete', 'delete-member c m1 released', 'delete-member c m2 released', 'delete-member c m3 released'],
+    },
+    {
+      name: 'a partial set (a patch refused, no status): handed back, never kept',
+      input: { claims: [c], members: [held[0] as V1Pod, held[1] as V1Pod, pod('m9')] },
+      want: ['return-member c m1', 'return-member c m2'],
+    },
+    { name: 'the whole set recorded but no status (a crash before it): repaired', input: { claims: [c], members: held }, want: ['repair-status c m1'] },
+    {
+      name: 'a fourth member recording the Bound claim goes back',
+      input: { claims: [boundTo(c, held)], members: [...held, pod('m4', { claim: c })] },
+      want: ['delete-member c m4 duplicate'],
+    },
+  ])('$name', ({ input, want }) => {
+    expect(runMany(input)).toEqual(want);
+  });
+
+  it('a repaired status names the whole set', () => {
+    const repair = plan({ claims: [c], members: held })[0];
+    expect(repair?.kind === 'repair-status' && repair.status.members?.map((m) => m.name)).toEqual(['m1', 'm2', 'm3']);
+  });
+});
+
+describe('planClaims: fallback Cold (issue 21)', () => {
+  const cold = (name: string, o: ClaimOpts = {}): PoolClaim => claim(name, { age: 1, ...o, spec: { fallback: 'Cold', ...o.spec } });
+  const grace = `requeue ${PENDING_WRITE_GRACE_MS - S} pending-grace`;
+  const empty = pool({ targetSize: 0, maxSize: 2 });
+
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    { name: 'no ready member: a member is created for the claim', input: { pool: empty, claims: [cold('c')] }, want: ['create-cold c c-cold-uidc'] },
+    { name: 'a ready member is still taken first', input: { pool: empty, claims: [cold('c')], members: [pod('m1')] }, want: ['bind c m1'] },
+    {
+      name: 'a claim without the fallback ahead in the queue: nobody behind it is served cold',
+      input: { pool: empty, claims: [claim('first', { age: 1, spec: { priority: 1 } }), cold('c')] },
+      want: ['set-pool-pending 2', grace],
+    },
+    {
+      name: 'cold members count toward maxSize: with 1 member of 2, one more claim is served cold, the next waits',
+      input: { pool: empty, claims: [cold('a', { age: 2 }), cold('b')], members: [pod('m0', { claim: claim('other') })] },
+      want: ['delete-member other m0 claim-gone', 'create-cold a a-cold-uida', 'set-pool-pending 1', grace],
+    },
+    { name: 'a claim of 2 gets 2 cold members', input: { pool: empty, claims: [cold('c', { spec: { count: 2 } })] }, want: ['create-cold c c-cold-uidc-0+c-cold-uidc-1'] },
+    { name: 'a Return claim gets its finalizer first', input: { pool: empty, claims: [cold('r', { spec: { reclaimPolicy: 'Return' } })] }, want: ['add-finalizer r', 'create-cold r r-cold-uidr'] },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
+  });
+
+  it('the cold member is born bound: claimed, owned by the claim, the template hash and the pool label, not the pool as controller', () => {
+    const c = cold('c', { spec: { acquiredBy: 'ci', memberMetadata: { labels: { team: 'a' } } } });
+    const action = plan({ pool: empty, claims: [c] })[0];
+    const p = action?.kind === 'create-cold' ? action.pods[0] : undefined;
+    expect(p?.metadata?.labels).toEqual({ team: 'a', 'warmpool.dev/pool': 'web', 'warmpool.dev/state': 'claimed', 'warmpool.dev/template-hash': HASH, 'warmpool.dev/claim': 'c' });
+    expect(p?.metadata?.annotations).toMatchObject({ 'warmpool.dev/claim-uid': 'uid-c', 'warmpool.dev/cold': 'true', 'warmpool.dev/acquired-by': 'ci' });
+    expect(p?.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'PoolClaim', name: 'c', uid: 'uid-c', controller: true })]);
+    expect(p?.spec?.containers).toEqual([{ name: 'main', image: 'img' }]);
+  });
+
+  const c = cold('c');
+  const coldPod = (ready: boolean): V1Pod => {
+    const p = pod('c-cold-uidc', { claim: c, ready });
+    p.metadata = { ...p.metadata, annotations: { ...p.metadata?.annotations, 'warmpool.dev/cold': 'true' } };
+    return p;
+  };
+  it.each<{ name: string; input: Partial<CachedInput>; want: string[] }>([
+    { name: 'its member warming: the claim waits (no write within the grace)', input: { pool: empty, claims: [c], members: [coldPod(false)] }, want: [grace] },
+    { name: 'its member warming past the grace: Pending, ColdStarting', input: { pool: empty, claims: [cold('c', { age: 5 })], members: [coldPod(false)] }, want: ['set-pending c ColdStarting'] },
+    { name: 'its member Ready: Bound', input: { pool: empty, claims: [c], members: [coldPod(true)] }, want: ['repair-status c c-cold-uidc'] },
+  ])('$name', ({ input, want }) => {
+    expect(run(input)).toEqual(want);
+  });
+
+  it('Bound says the member was cold', () => {
+    const repair = plan({ pool: empty, claims: [c], members: [coldPod(true)] })[0];
+    expect(repair?.kind === 'repair-status' && repair.status.member).toMatchObject({ name: 'c-cold-uidc', cold: true });
+    expect(repair?.kind === 'repair-status' && getCondition(repair.status.conditions, 'Ready')?.status).toBe('True');
+  });
+
+  it('returned to the pool, a cold member loses its cold mark', () => {
+    const gone = { ...c, spec: { ...c.spec, reclaimPolicy: 'Return' as const }, metadata: { ...c.metadata, deletionTimestamp: new Date(NOW), finalizers: [CLAIM_FINALIZER] } };
+    const ret = plan({ pool: empty, claims: [gone], members: [coldPod(true)] }).find((a) => a.kind === 'return-member');
+    expect(ret?.kind === 'return-member' && ret.patch.metadata.annotations['warmpool.dev/cold']).toBeNull();
+  });
+});
+
+describe('planClaims: multi-pass simulation with claims of several members (issue 21)', () => {
+  /** A claim of 1 to 3 members, sometimes accepting warming members. */
+  const newMany = (w: World, name: string, r: () => number): PoolClaim => {
+    const c = newClaim(w, name, r);
+    return { ...c, spec: { ...c.spec, count: 1 + Math.floor(r() * 3), ...(r() < 0.3 && { acceptWarming: true }) } };
+  };
+  /** All or nothing after every pass: no claim holds more than its count; a Bound claim holds exactly its set. */
+  const checkSets = (w: World, phases: Map<string, string>): void => {
+    const holders = new Map<string, number>();
+    for (const p of w.pods.values()) {
+      const uid = p.metadata?.annotations?.['warmpool.dev/claim-uid'];
+      if (uid !== undefined && !p.metadata?.deletionTimestamp) holders.set(uid, (holders.get(uid) ?? 0) + 1);
+    }
+    for (const c of w.claims.values()) {
+      const uid = c.metadata.uid ?? '';
+      const count = c.spec.count ?? 1;
+      expect(holders.get(uid) ?? 0).toBeLessThanOrEqual(count);
+      const phase = c.status?.phase ?? 'new';
+      const before = phases.get(uid);
+      if (before === 'Released' || before === 'Failed' || before === 'Lost') expect(phase).toBe(before);
+      phases.set(uid, phase);
+      if (phase === 'Bound' && !c.metadata.deletionTimestamp) {
+        const named = c.status?.members ?? (c.status?.member ? [c.status.member] : []);
+        expect(named).toHaveLength(count);
+        for (const m of named) expect(`${m.name} ${w.pods.get(m.name)?.metadata?.annotations?.['warmpool.dev/claim-uid'] ?? 'none'}`).toBe(`${m.name} ${uid}`);
+      }
+    }
+  };
+
+  it.each(Array.from({ length: 40 }, (_, i) => i + 1))('seed %i', (seed) => {
+    const r = rng(1000 + seed);
+    const w: World = { pool: pool({ targetSize: 6, maxSize: 100 }), claims: new Map(), pods: new Map(), now: NOW, rv: 100 };
+    const bindHistory = new Map<string, number>();
+    const phases = new Map<string, string>();
+    let previousPods: V1Pod[] = [];
+    for (let step = 0; step < 40; step++) {
+      const stalePods = r() < 0.3 ? previousPods : undefined;
+      previousPods = [...w.pods.values()];
+      pass(w, bindHistory, { crash: 0.15, r, ...(stalePods && { stalePods }) });
+      checkSets(w, phases);
+      const writes = [1, 2, 3, 4].map(() => {
+        const actions = pass(w, bindHistory);
+        checkSets(w, phases);
+        return actions.filter((a) => a.kind !== 'requeue').map(summary);
+      });
+      expect(writes[3]).toEqual([]);
+      moveWorld(w, r, step, newMany);
+    }
+    w.pool = { ...w.pool, spec: { ...w.pool.spec, drain: false, claimQueue: {} } };
+    for (let i = 0; i < 200; i++) w.pods.set(`final-${i}`, newPod(w, `final-${i}`, r));
+    for (let i = 0; i < 4; i++) {
+      w.now += 5_000;
+      pass(w, bindHistory);
+      checkSets(w, phases);
     }
     const waiting = [...w.claims.values()].filter((c) => !c.metadata.deletionTimestamp && (c.status?.phase ?? 'Pending') === 'Pending');
     expect(waiting.map((c) => c.metadata.name)).toEqual([]);

@@ -21,12 +21,14 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { getCondition } from '../api/conditions.js';
 import type { ResolvedClaim, ResolvedPool } from '../api/resolve.js';
-import type { ReclaimPolicy } from '../api/types.js';
-import { ANN_CLAIMED_AT } from '../api/types.js';
+import { memberMetadataConflicts } from '../api/resolve.js';
+import type { MemberMetadata, ReclaimPolicy } from '../api/types.js';
+import { ANN_CLAIMED_AT, ANN_HEARTBEAT } from '../api/types.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { MemberView } from '../member/members.js';
 import { classifyMember, memberOwner, toMillis } from '../member/members.js';
-import { allocate } from './allocate.js';
+import { memberPod } from '../member/member-pod.js';
+import { allocate, allocateWarming, needed } from './allocate.js';
 import { bindRetryAt, type BindFailure } from './bind-failure.js';
 import type {
   ClaimAction,
@@ -34,6 +36,7 @@ import type {
   ClaimRequeueWhy,
   DeleteMemberReason,
   FailReason,
+  MemberBind,
   PendingReason,
   SetPendingAction,
 } from './model.js';
@@ -56,6 +59,13 @@ import {
   readyStatus,
   releasedStatus,
   removeFinalizerPatch,
+  coldMemberName,
+  coldMemberPod,
+  isCold,
+  withoutColdMark,
+  heldMembers,
+  withMemberMetadata,
+  withoutMemberMetadata,
 } from './model.js';
 import { applyBackpressure, compareArrival, orderClaims } from './queue.js';
 
@@ -138,13 +148,15 @@ function releaseMember(
   policy: ReclaimPolicy,
   member: Member,
   reason: DeleteMemberReason,
+  stamped?: MemberMetadata,
 ): void {
   if (pass.touched.has(member.view.uid) || member.view.phase === 'terminating') return;
   pass.touched.add(member.view.uid);
   const target = memberRef(member.pod);
   const pool = pass.input.pool;
   if (policy === 'Return' && pool && returnable(pass, member.view)) {
-    pass.actions.push({ kind: 'return-member', claim: ref, member: target, patch: memberReturnPatch(member.pod, pool) });
+    const patch = withoutColdMark(withoutMemberMetadata(memberReturnPatch(member.pod, pool), stamped), member.pod);
+    pass.actions.push({ kind: 'return-member', claim: ref, member: target, patch });
     return;
   }
   const why = policy === 'Return' && reason === 'released' ? 'not-returnable' : reason;
@@ -208,6 +220,12 @@ function planHeld(pass: Pass, claim: ResolvedClaim, kept: Member | undefined): v
     markLost(pass, claim, member, lost);
     return;
   }
+  if (claim.status?.phase !== 'Bound' && isCold(member.pod) && !member.view.ready) {
+    // fallback Cold: the member was created bound; the claim is Bound once it is Ready (its Ready wakes a pass).
+    pass.touched.add(member.view.uid);
+    pend(pass, claim, 'ColdStarting', `waiting for member ${member.view.name}, created for the claim, to be Ready`, undefined);
+    return;
+  }
   if (claim.status?.phase !== 'Bound' || named?.uid !== member.view.uid) {
     const boundAt = claimedAt(member) ?? pass.now;
     const status = boundStatus(claim, claimMember(member.pod), member.view.ready, boundAt, pass.now);
@@ -231,16 +249,169 @@ function planHeld(pass: Pass, claim: ResolvedClaim, kept: Member | undefined): v
         status: releasedStatus(claim, message, pass.now),
         event: { type: 'Normal', reason: 'Expired', message },
       });
-      releaseMember(pass, ref, policy, member, 'released');
+      releaseMember(pass, ref, policy, member, 'released', claim.spec.memberMetadata);
       return;
     }
     pass.timers.push({ at: expiry, why: 'ttl' });
   }
+  if (idleRelease(pass, claim, [member])) return;
   pass.touched.add(member.view.uid);
   const ready = member.view.ready;
   if (!readyCurrent(claim, ready)) {
     pass.actions.push({ kind: 'update-ready', claim: ref, ready, status: readyStatus(claim, ready, pass.now) });
   }
+}
+
+/**
+ * When a Bound claim with idleTimeoutSeconds was last seen alive: the later of its bind and its holder's heartbeat
+ * (annotation warmpool.dev/heartbeat, RFC 3339). A heartbeat in the future counts as now (clock skew); one that does
+ * not parse is no heartbeat.
+ */
+export function lastAlive(claim: ResolvedClaim, boundAt: number, now: number): number {
+  const beat = toMillis(claim.metadata.annotations?.[ANN_HEARTBEAT]);
+  return beat === undefined ? boundAt : Math.max(boundAt, Math.min(beat, now));
+}
+
+/**
+ * Releases a claim whose holder went quiet (reason Idle), or arms the timer for when it would. A heartbeat is an
+ * annotation write by the holder: it wakes no pass (claimChangeMatters), the pass at the old deadline reads it and
+ * re-arms, so a holder beating every second costs the operator one pass per timeout, not one per beat.
+ */
+function idleRelease(pass: Pass, claim: ResolvedClaim, held: readonly Member[]): boolean {
+  const idle = claim.spec.idleTimeoutSeconds;
+  const first = held[0];
+  const boundAt = toMillis(claim.status?.boundAt) ?? (first && claimedAt(first));
+  if (idle === undefined || boundAt === undefined) return false;
+  const deadline = lastAlive(claim, boundAt, pass.now) + idle * 1000;
+  if (deadline > pass.now) {
+    pass.timers.push({ at: deadline, why: 'idle' });
+    return false;
+  }
+  const message = `no heartbeat (annotation ${ANN_HEARTBEAT}) for ${idle}s (idleTimeoutSeconds)`;
+  const policy = claim.spec.reclaimPolicy;
+  const ref = claimRef(claim);
+  pass.actions.push({
+    kind: 'release',
+    claim: ref,
+    member: first?.view.name,
+    reason: 'Idle',
+    policy,
+    status: releasedStatus(claim, message, pass.now, 'Idle'),
+    event: { type: 'Normal', reason: 'Idle', message },
+  });
+  for (const member of held) releaseMember(pass, ref, policy, member, 'released', claim.spec.memberMetadata);
+  return true;
+}
+
+/** Members by claim time, then name: the order a claim of several keeps them in when its status is unwritten. */
+function byClaimTime(members: readonly Member[]): Member[] {
+  const time = (m: Member): number => claimedAt(m) ?? Number.POSITIVE_INFINITY;
+  return [...members].sort((a, b) => {
+    const ta = time(a);
+    const tb = time(b);
+    return ta !== tb ? (ta < tb ? -1 : 1) : compareNames(a.view.name, b.view.name);
+  });
+}
+
+/** A claim of several is Lost with any of its members; the others are deleted with it (never half a set). */
+function markLostMany(pass: Pass, claim: ResolvedClaim, held: readonly Member[], lost: string | undefined, unseen: boolean, message: string): void {
+  const ref = claimRef(claim);
+  pass.actions.push({
+    kind: 'mark-lost',
+    claim: ref,
+    member: lost,
+    unseen,
+    status: lostStatus(claim, undefined, message, pass.now),
+    event: { type: 'Warning', reason: 'MemberLost', message },
+  });
+  for (const member of held) releaseMember(pass, ref, 'Delete', member, 'lost');
+}
+
+/**
+ * A claim of count > 1 that is not simply waiting (issue 21): all or nothing. Bound: its status names every member
+ * (status.members); each is followed as a claim of one follows its member (Lost if any is lost, released together,
+ * Ready when all are). Not Bound yet with members recording it: all of them there (a crash between the patches and
+ * the status): the status is repaired; fewer (a patch of the set was refused): the partial set is handed back, and
+ * the claim queues again. Members recording it beyond its count wait, as for a claim of one, until the status
+ * names its own.
+ */
+function planMany(pass: Pass, claim: ResolvedClaim, recorded: readonly Member[]): boolean {
+  const ref = claimRef(claim);
+  const policy = claim.spec.reclaimPolicy;
+  const stamped = claim.spec.memberMetadata;
+  const named = claim.status?.phase === 'Bound' ? heldMembers(claim.status) : [];
+  if (named.length === 0) {
+    if (recorded.length === 0) return false;
+    if (recorded.length < needed(claim)) {
+      for (const member of recorded) releaseMember(pass, ref, 'Return', member, 'partial', stamped);
+      return true;
+    }
+    const keep = byClaimTime(recorded);
+    for (const member of keep) pass.touched.add(member.view.uid);
+    const set = keep.slice(0, needed(claim));
+    const first = set[0] as Member;
+    if (set.some((m) => isCold(m.pod)) && !set.every((m) => m.view.ready)) {
+      pend(pass, claim, 'ColdStarting', `waiting for the members created for the claim to be Ready`, undefined);
+      return true;
+    }
+    const status = boundStatus(claim, claimMember(first.pod), set.every((m) => m.view.ready), claimedAt(first) ?? pass.now, pass.now, set.map((m) => claimMember(m.pod)));
+    pass.actions.push({ kind: 'repair-status', claim: ref, member: first.view.name, status });
+    return true;
+  }
+  const uids = new Set(named.map((m) => m.uid));
+  for (const member of recorded) if (!uids.has(member.view.uid)) releaseMember(pass, ref, policy, member, 'duplicate', stamped);
+  const held: Member[] = [];
+  let missing: string | undefined;
+  for (const want of named) {
+    let member = recorded.find((m) => m.view.uid === want.uid);
+    if (member === undefined) {
+      // As for a claim of one: the pod cache may not show the bind yet; trust the status unless the pod is gone,
+      // replaced, or marked with another claim.
+      const pod = pass.byName.get(want.name);
+      const mine = pod?.view.claimUid === undefined || pod.view.claimUid === ref.uid;
+      if (pod !== undefined && pod.view.uid === want.uid && mine) member = pod;
+    }
+    if (member === undefined) missing ??= want.name;
+    else held.push(member);
+  }
+  if (missing !== undefined) {
+    markLostMany(pass, claim, held, missing, true, `member ${missing} is gone`);
+    return true;
+  }
+  for (const member of held) {
+    const lost = lostReason(member.view);
+    if (lost !== undefined) {
+      markLostMany(pass, claim, held, member.view.name, false, lost);
+      return true;
+    }
+  }
+  const ttl = claim.spec.ttlSecondsAfterBound;
+  const boundAt = toMillis(claim.status?.boundAt);
+  if (ttl !== undefined && boundAt !== undefined) {
+    const expiry = boundAt + ttl * 1000;
+    if (expiry <= pass.now) {
+      const message = `held for ${ttl}s (ttlSecondsAfterBound)`;
+      pass.actions.push({
+        kind: 'release',
+        claim: ref,
+        member: held[0]?.view.name,
+        reason: 'Expired',
+        policy,
+        status: releasedStatus(claim, message, pass.now),
+        event: { type: 'Normal', reason: 'Expired', message },
+      });
+      for (const member of held) releaseMember(pass, ref, policy, member, 'released', stamped);
+      return true;
+    }
+    pass.timers.push({ at: expiry, why: 'ttl' });
+  }
+  if (idleRelease(pass, claim, held)) return true;
+  for (const member of held) pass.touched.add(member.view.uid);
+  const ready = held.every((m) => m.view.ready);
+  if (!readyCurrent(claim, ready)) {
+    pass.actions.push({ kind: 'update-ready', claim: ref, ready, status: readyStatus(claim, ready, pass.now) });
+  }
+  return true;
 }
 
 /** Plans a claim that is not simply waiting; false leaves it to the queue. */
@@ -249,7 +420,7 @@ function planLifecycle(pass: Pass, claim: ResolvedClaim): boolean {
   const policy = claim.spec.reclaimPolicy;
   const recorded = pass.recorded.get(ref.uid) ?? [];
   if (claim.metadata.deletionTimestamp !== undefined && claim.metadata.deletionTimestamp !== null) {
-    for (const member of recorded) releaseMember(pass, ref, policy, member, 'released');
+    for (const member of recorded) releaseMember(pass, ref, policy, member, 'released', claim.spec.memberMetadata);
     if (hasFinalizer(claim)) {
       pass.actions.push({ kind: 'remove-finalizer', claim: ref, patch: removeFinalizerPatch(claim) });
     }
@@ -258,9 +429,10 @@ function planLifecycle(pass: Pass, claim: ResolvedClaim): boolean {
   const phase = claim.status?.phase;
   if (phase !== undefined && TERMINAL.has(phase)) {
     // Terminal stays terminal: a member still marked with the claim (a release cut short) is handed back or deleted.
-    for (const member of recorded) releaseMember(pass, ref, policy, member, phase === 'Lost' ? 'lost' : 'released');
+    for (const member of recorded) releaseMember(pass, ref, policy, member, phase === 'Lost' ? 'lost' : 'released', claim.spec.memberMetadata);
     return true;
   }
+  if (needed(claim) > 1) return planMany(pass, claim, recorded);
   let kept = keeper(claim, recorded);
   // A Bound claim's status is the record. A member recording the claim that the status does not name (another
   // writer's losing bind, or ours) never becomes its member while the named one is not in our cache: repointing the
@@ -275,7 +447,7 @@ function planLifecycle(pass: Pass, claim: ResolvedClaim): boolean {
   const settled = recorded.some((m) => m.view.uid === claim.status?.member?.uid);
   for (const member of recorded) {
     if (member === kept) continue;
-    if (settled) releaseMember(pass, ref, policy, member, 'duplicate');
+    if (settled) releaseMember(pass, ref, policy, member, 'duplicate', claim.spec.memberMetadata);
     else pass.touched.add(member.view.uid);
   }
   if (phase === 'Bound' || kept !== undefined) {
@@ -368,8 +540,7 @@ function planQueue(
   // Members a Bound claim names stay out even when the pod cache does not show the bind yet.
   const excluded = new Set(pass.touched);
   for (const claim of pass.input.claims) {
-    const uid = claim.status?.member?.uid;
-    if (claim.status?.phase === 'Bound' && uid !== undefined) excluded.add(uid);
+    if (claim.status?.phase === 'Bound') for (const m of heldMembers(claim.status)) excluded.add(m.uid);
   }
   // A claim whose last bind failed waits out its back-off without holding up the claims behind it.
   const failures = pass.input.bindFailures;
@@ -385,25 +556,47 @@ function planQueue(
           return false;
         });
   const pairs = allocate(eligible, views, pool.spec.claimOrder, excluded);
+  // acceptWarming: the claims no ready member served may take a warming one, in queue order (allocate.ts).
+  const paired = new Set(pairs.map((p) => p.claim));
+  const unserved = eligible.filter((claim) => !paired.has(claim));
+  if (unserved.some((claim) => claim.spec.acceptWarming === true)) {
+    pairs.push(...allocateWarming(unserved, views, new Set([...excluded, ...pairs.map((p) => p.member.uid)])));
+  }
   const served = new Set<ResolvedClaim>();
+  // A claim of count n comes with n pairs, one after the other: one bind action carries all of its members.
+  const sets = new Map<ResolvedClaim, { pod: V1Pod; view: MemberView }[]>();
   for (const { claim, member } of pairs) {
     const pod = pass.byName.get(member.name)?.pod;
     if (pod === undefined) continue;
+    const set = sets.get(claim);
+    if (set) set.push({ pod, view: member });
+    else sets.set(claim, [{ pod, view: member }]);
+  }
+  for (const [claim, set] of sets) {
+    const [first, ...rest] = set;
+    if (first === undefined || set.length !== needed(claim)) continue;
     served.add(claim);
-    pass.touched.add(member.uid);
+    for (const m of set) pass.touched.add(m.view.uid);
     const ref = claimRef(claim);
     // The finalizer must be in place before the member is, or deleting the claim in between would skip the Return.
     if (claim.spec.reclaimPolicy === 'Return' && !hasFinalizer(claim)) {
       pass.actions.push({ kind: 'add-finalizer', claim: ref, patch: addFinalizerPatch(claim) });
     }
+    const bindOf = (m: { pod: V1Pod; view: MemberView }): MemberBind => ({
+      member: { ...memberRef(m.pod), nodeName: m.view.nodeName },
+      patch: withMemberMetadata(memberClaimPatch(claim, m.pod, pass.now), claim.spec.memberMetadata),
+    });
+    const all = set.map((m) => claimMember(m.pod));
     pass.actions.push({
       kind: 'bind',
       claim: ref,
-      member: { ...memberRef(pod), nodeName: member.nodeName },
-      patch: memberClaimPatch(claim, pod, pass.now),
-      status: boundStatus(claim, claimMember(pod), member.ready, pass.now, pass.now),
+      ...bindOf(first),
+      ...(rest.length > 0 && { extra: rest.map(bindOf) }),
+      status: boundStatus(claim, claimMember(first.pod), set.every((m) => m.view.ready), pass.now, pass.now, all),
     });
   }
+
+  for (const claim of planCold(pass, pool, eligible.filter((c) => !served.has(c)))) served.add(claim);
 
   const waiting: ResolvedClaim[] = [];
   for (const claim of ordered) {
@@ -425,13 +618,49 @@ function planQueue(
   return kept.length;
 }
 
+/**
+ * fallback Cold (issue 21): the claims that would wait, from the head of the queue, get members created for them
+ * from the pool's template, born bound. A claim without the fallback stops the run (no cold member is made for a
+ * claim while one ahead of it waits), and so does the pool's maxSize, which cold members count toward: all of the
+ * pool's members, claimed and terminating ones included, plus those created this pass. The pool's target does not
+ * change. Returns the claims served.
+ */
+function planCold(pass: Pass, pool: ResolvedPool, unserved: readonly ResolvedClaim[]): ResolvedClaim[] {
+  const hash = pass.input.templateHash;
+  if (hash === undefined || !unserved.some((claim) => claim.spec.fallback === 'Cold')) return [];
+  const maxSize = typeof pool.spec.maxSize === 'number' ? pool.spec.maxSize : 0;
+  let room = maxSize - pass.byName.size;
+  const served: ResolvedClaim[] = [];
+  for (const claim of unserved) {
+    const n = needed(claim);
+    if (claim.spec.fallback !== 'Cold' || n > room) break;
+    room -= n;
+    const ref = claimRef(claim);
+    if (claim.spec.reclaimPolicy === 'Return' && !hasFinalizer(claim)) {
+      pass.actions.push({ kind: 'add-finalizer', claim: ref, patch: addFinalizerPatch(claim) });
+    }
+    const pods = Array.from({ length: n }, (_, i) =>
+      coldMemberPod(claim, memberPod(pool, hash, new Date(pass.now)), coldMemberName(claim, i, n), pass.now),
+    );
+    pass.actions.push({ kind: 'create-cold', claim: ref, pods });
+    served.push(claim);
+  }
+  return served;
+}
+
 function planPending(pass: Pass, all: ResolvedClaim[], views: readonly MemberView[]): void {
   const pool = pass.input.pool;
   // A bind the API server refused for good (a retry would be refused the same way) fails its claim at once.
   const pending: ResolvedClaim[] = [];
   for (const claim of all) {
     const failure = pass.input.bindFailures?.get(claim.metadata.uid ?? '');
+    const conflicts = pool === undefined ? [] : memberMetadataConflicts(claim, pool);
     if (failure?.final === true) fail(pass, claim, 'BindFailed', `binding a member of pool ${pass.poolName} failed: ${failure.message}`);
+    else if (conflicts.length > 0) fail(pass, claim, 'InvalidSpec', conflicts.join('; '));
+    else if (pool !== undefined && needed(claim) > pool.spec.maxSize) {
+      // All or nothing: more members than the pool may ever run at once would wait forever.
+      fail(pass, claim, 'CountExceedsMaxSize', `count ${needed(claim)} is more than the maxSize ${pool.spec.maxSize} of pool ${pass.poolName}`);
+    }
     else pending.push(claim);
   }
   if (pool === undefined) {

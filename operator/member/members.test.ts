@@ -1,7 +1,7 @@
 import type { V1ContainerStatus, V1Pod, V1PodCondition } from '@kubernetes/client-node';
 import { ANN_CLAIM_UID, ANN_READY_AT, ANN_WARMING_STARTED, LABEL_CLAIM, LABEL_STATE, LABEL_TEMPLATE_HASH } from '../api/types.js';
 import type { MemberView } from './members.js';
-import { classifyMember, toMillis } from './members.js';
+import { classifyMember, poolCreated, toMillis } from './members.js';
 
 const T0 = '2026-11-24T12:00:00Z';
 const T1 = '2026-11-24T12:00:05Z';
@@ -161,5 +161,24 @@ describe('toMillis', () => {
     { name: 'an invalid Date', value: new Date('x'), want: undefined },
   ])('$name', ({ value, want }) => {
     expect(toMillis(value)).toBe(want);
+  });
+});
+
+describe('poolCreated (issue 21): which pods answer the pool\'s own creates', () => {
+  const owned = (controller: { kind: string; uid: string }, annotations: Record<string, string> = {}): V1Pod => ({
+    metadata: {
+      name: 'p',
+      uid: 'pod-uid',
+      annotations,
+      ownerReferences: [{ apiVersion: 'warmpool.dev/v1alpha1', kind: controller.kind, name: 'x', uid: controller.uid, controller: true }],
+    },
+  });
+  test.each<{ name: string; pod: V1Pod; want: boolean }>([
+    { name: 'a member the pool created', pod: owned({ kind: 'InstancePool', uid: 'pool-uid' }), want: true },
+    { name: 'a member bound since (its claim is its controller)', pod: owned({ kind: 'PoolClaim', uid: 'c' }, { [ANN_CLAIM_UID]: 'c' }), want: true },
+    { name: 'a member created cold for a claim', pod: owned({ kind: 'PoolClaim', uid: 'c' }, { [ANN_CLAIM_UID]: 'c', 'warmpool.dev/cold': 'true' }), want: false },
+    { name: 'an impostor', pod: owned({ kind: 'InstancePool', uid: 'other' }), want: false },
+  ])('$name', ({ pod, want }) => {
+    expect(poolCreated(pod, 'pool-uid')).toBe(want);
   });
 });

@@ -3,6 +3,7 @@
 import type { V1Pod, V1PodCondition } from '@kubernetes/client-node';
 import {
   ANN_CLAIM_UID,
+  ANN_COLD,
   ANN_READY_AT,
   ANN_WARMING_STARTED,
   CLAIM_KIND,
@@ -172,6 +173,15 @@ export function memberOwner(pod: V1Pod, poolUid: string | undefined): MemberOwne
   if (controller.kind === POOL_KIND && poolUid !== undefined && poolUid !== '' && controller.uid === poolUid) return 'pool';
   if (controller.kind === CLAIM_KIND && controller.uid === pod.metadata?.annotations?.[ANN_CLAIM_UID]) return 'claim';
   return undefined;
+}
+
+/**
+ * Whether a pod's appearance answers one of the pool's own creates (its create expectations): one of its members,
+ * but not one the claim controller created cold for a claim (fallback Cold, annotation warmpool.dev/cold), which
+ * would otherwise stand in for a create of the pool's still on its way and let the pool create one too many.
+ */
+export function poolCreated(pod: V1Pod, poolUid: string | undefined): boolean {
+  return memberOwner(pod, poolUid) !== undefined && pod.metadata?.annotations?.[ANN_COLD] !== 'true';
 }
 
 /** The pool's members among pods carrying its label; see memberOwner. */

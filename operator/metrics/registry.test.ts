@@ -37,6 +37,7 @@ describe('createMetrics', () => {
     expect(described.sort()).toEqual(
       [
         'counter warmpool_api_requests_total verb,code',
+        'counter warmpool_claim_cold_members_total namespace,pool',
         'counter warmpool_claims_total namespace,pool,result',
         'counter warmpool_member_recycles_total namespace,pool,reason',
         'counter warmpool_member_scrape_errors_total namespace,pool,member',

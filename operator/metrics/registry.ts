@@ -11,7 +11,7 @@ export const DURATION_BUCKETS = [
 ];
 
 export type MemberStateLabel = 'warming' | 'ready' | 'claimed' | 'errored';
-export type ClaimResult = 'bound' | 'failed' | 'released' | 'expired' | 'lost' | 'rejected';
+export type ClaimResult = 'bound' | 'failed' | 'released' | 'expired' | 'idle' | 'lost' | 'rejected';
 export type ClaimStage = 'queue' | 'bind' | 'total';
 export type RecycleReason =
   | 'ttl'
@@ -65,6 +65,8 @@ export interface Metrics {
   poolTargetSize: GaugeOf<PoolLabels>;
   /** warmpool_claims_total{namespace,pool,result} */
   claims: CounterOf<PoolLabels & { result: ClaimResult }>;
+  /** warmpool_claim_cold_members_total{namespace,pool}: members created for a claim (fallback Cold), bound at birth. */
+  coldMembers: CounterOf<PoolLabels>;
   /** warmpool_claim_duration_seconds{namespace,pool,stage}: queue wait, bind, and creation to bound. */
   claimDuration: HistogramOf<PoolLabels & { stage: ClaimStage }>;
   /** warmpool_member_warmup_seconds{namespace,pool}: creation to Ready. */
@@ -249,6 +251,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     poolMembers: gauge('warmpool_pool_members', 'Members of the pool by state.', [...POOL, 'state'], poolScoped),
     poolTargetSize: gauge('warmpool_pool_target_size', 'Target number of warm members.', POOL, poolScoped),
     claims: counter('warmpool_claims_total', 'Claims by outcome.', [...POOL, 'result'], poolScoped),
+    coldMembers: counter(
+      'warmpool_claim_cold_members_total',
+      'Members created for a claim with fallback Cold (no ready member was free), bound as they were created.',
+      POOL,
+      poolScoped,
+    ),
     claimDuration: histogram(
       'warmpool_claim_duration_seconds',
       'Claim latency by stage: queue (waiting for a member), bind, total (creation to bound).',

@@ -20,7 +20,7 @@ import { customClient, podClient, type CustomClient, type PodClient } from '../k
 import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
 import { OwnWrites } from '../kube/own-writes.js';
-import { classifyMember, memberOwner, memberPoolKey, ownedMembers, type MemberOwner } from '../member/members.js';
+import { classifyMember, memberOwner, memberPoolKey, ownedMembers, poolCreated, type MemberOwner } from '../member/members.js';
 import { joinKey, splitKey } from '../kube/key.js';
 import { memberPod } from '../member/member-pod.js';
 import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
@@ -100,7 +100,8 @@ export class PoolController {
     pods.onAdd((pod) => {
       const key = memberPoolKey(pod);
       if (!key) return;
-      if (this.ownerOf(key, pod) !== undefined) expectations.creationObserved(key);
+      const { namespace, name } = splitKey(key);
+      if (poolCreated(pod, this.d.pools.get(name, namespace)?.metadata.uid)) expectations.creationObserved(key);
       queue.add(key);
     });
     pods.onUpdate((pod, old) => {
