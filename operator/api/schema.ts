@@ -442,12 +442,16 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
 const member = interfaceSchema<ClaimMember>(
   'ClaimMember',
   'The member pod bound to the claim.',
-  { name: 'required', uid: 'required', podIP: 'optional', nodeName: 'optional' },
+  { name: 'required', uid: 'required', podIP: 'optional', nodeName: 'optional', token: 'optional' },
   {
     name: string('Pod name.'),
     uid: string('Pod uid.'),
     podIP: string('Pod IP.'),
     nodeName: string('Node the pod runs on.'),
+    token: int64(
+      'Fencing token of this bind (also the member annotation warmpool.dev/lease-token): every bind of the member raises it, so a workload can refuse a holder with a lower one.',
+      { minimum: 1 },
+    ),
   },
 );
 

@@ -142,6 +142,8 @@ export interface ClaimMember {
   uid: string;
   podIP?: string;
   nodeName?: string;
+  /** The member's fencing token for this bind (annotation warmpool.dev/lease-token): higher than any earlier bind's. */
+  token?: number;
 }
 
 export interface PoolClaimStatus {
@@ -191,3 +193,12 @@ export const RESERVED_KEY_PREFIX = `${GROUP}/`;
 export function isReservedKey(key: string): boolean {
   return key.startsWith(RESERVED_KEY_PREFIX);
 }
+
+/**
+ * Member safety (issue 20): the fencing token every bind raises by one, how often the member was returned, when it
+ * was last returned (cooldown and reset are measured from it), and the cluster autoscaler's eviction veto.
+ */
+export const ANN_LEASE_TOKEN = 'warmpool.dev/lease-token';
+export const ANN_REUSE_COUNT = 'warmpool.dev/reuse-count';
+export const ANN_RETURNED_AT = 'warmpool.dev/returned-at';
+export const ANN_SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';

@@ -58,6 +58,7 @@ import {
   removeFinalizerPatch,
 } from './model.js';
 import { applyBackpressure, compareArrival, orderClaims } from './queue.js';
+import { bindSafetyPatch, nextLeaseToken, withToken } from './safety.js';
 
 export interface ClaimPlanInput {
   /** The pool as resolved at the door (resolvePool), undefined when it does not exist. */
@@ -210,7 +211,8 @@ function planHeld(pass: Pass, claim: ResolvedClaim, kept: Member | undefined): v
   }
   if (claim.status?.phase !== 'Bound' || named?.uid !== member.view.uid) {
     const boundAt = claimedAt(member) ?? pass.now;
-    const status = boundStatus(claim, claimMember(member.pod), member.view.ready, boundAt, pass.now);
+    const held = withToken(claimMember(member.pod), member.view.leaseToken);
+    const status = boundStatus(claim, held, member.view.ready, boundAt, pass.now);
     pass.actions.push({ kind: 'repair-status', claim: ref, member: member.view.name, status });
     pass.touched.add(member.view.uid);
     return;
@@ -400,8 +402,8 @@ function planQueue(
       kind: 'bind',
       claim: ref,
       member: { ...memberRef(pod), nodeName: member.nodeName },
-      patch: memberClaimPatch(claim, pod, pass.now),
-      status: boundStatus(claim, claimMember(pod), member.ready, pass.now, pass.now),
+      patch: bindSafetyPatch(memberClaimPatch(claim, pod, pass.now), member),
+      status: boundStatus(claim, withToken(claimMember(pod), nextLeaseToken(member)), member.ready, pass.now, pass.now),
     });
   }
 

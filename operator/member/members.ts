@@ -3,7 +3,10 @@
 import type { V1Pod, V1PodCondition } from '@kubernetes/client-node';
 import {
   ANN_CLAIM_UID,
+  ANN_LEASE_TOKEN,
   ANN_READY_AT,
+  ANN_RETURNED_AT,
+  ANN_REUSE_COUNT,
   ANN_WARMING_STARTED,
   CLAIM_KIND,
   LABEL_CLAIM,
@@ -52,6 +55,12 @@ export interface MemberView {
   nodeName: string | undefined;
   claimName: string | undefined;
   claimUid: string | undefined;
+  /** The fencing token of the member's last bind (annotation warmpool.dev/lease-token); 0 before its first. */
+  leaseToken: number;
+  /** How often the member was returned to the pool (annotation warmpool.dev/reuse-count). */
+  reuses: number;
+  /** When it was last returned (annotation warmpool.dev/returned-at): cooldown and reset count from here. */
+  returnedAt: number | undefined;
 }
 
 /** Epoch milliseconds of a Kubernetes time. client-node gives Date from lists but plain strings from watch events. */
@@ -140,7 +149,19 @@ function classify(pod: V1Pod): MemberView {
     nodeName: pod.spec?.nodeName,
     claimName,
     claimUid: annotations[ANN_CLAIM_UID],
+    leaseToken: annotationCount(annotations[ANN_LEASE_TOKEN]),
+    reuses: annotationCount(annotations[ANN_REUSE_COUNT]),
+    returnedAt: toMillis(annotations[ANN_RETURNED_AT]),
   };
+}
+
+/**
+ * A count the operator keeps in an annotation (lease token, reuse count): a decimal integer, anything else (absent,
+ * edited by hand) reads as 0, and it never exceeds what a number holds exactly, so a bind can always add one.
+ */
+export function annotationCount(value: string | undefined): number {
+  if (value === undefined || !/^[0-9]{1,16}$/.test(value)) return 0;
+  return Math.min(Number(value), Number.MAX_SAFE_INTEGER - 1);
 }
 
 /** Why a member is deleted: the pool planner decides it, the metrics count it (warmpool_members_recycled_total). */

@@ -1,0 +1,127 @@
+// Member safety in the claim planner (issue 20), table-driven: fencing tokens on bind.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { InstancePool, InstancePoolSpec, PoolClaim, PoolClaimSpec, PoolClaimStatus } from '../api/types.js';
+import { API_VERSION, CLAIM_FINALIZER, CLAIM_KIND, POOL_KIND } from '../api/types.js';
+import { resolveClaim, resolvePool } from '../api/resolve.js';
+import type { ClaimAction } from './model.js';
+import { planClaims } from './plan.js';
+
+const S = 1000;
+const NOW = Date.parse('2026-11-24T12:00:00Z');
+const HASH = 'hash-1';
+
+function pool(spec: Partial<InstancePoolSpec> = {}, meta: Partial<InstancePool['metadata']> = {}): InstancePool {
+  return {
+    apiVersion: API_VERSION,
+    kind: POOL_KIND,
+    metadata: { name: 'web', namespace: 'ns', uid: 'pool-uid', ...meta },
+    spec: { template: { spec: { containers: [{ name: 'main', image: 'img' }] } }, targetSize: 3, ...spec },
+  };
+}
+
+function claim(name: string, o: { spec?: Partial<PoolClaimSpec>; status?: PoolClaimStatus; finalizers?: string[] } = {}): PoolClaim {
+  return {
+    apiVersion: API_VERSION,
+    kind: CLAIM_KIND,
+    metadata: {
+      name,
+      namespace: 'ns',
+      uid: `uid-${name}`,
+      generation: 1,
+      resourceVersion: '10',
+      creationTimestamp: new Date(NOW - 60 * S),
+      finalizers: o.finalizers ?? [CLAIM_FINALIZER],
+    },
+    spec: { poolName: 'web', ...o.spec },
+    ...(o.status && { status: o.status }),
+  };
+}
+
+interface PodOpts {
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** The claim this member is bound to. */
+  claim?: PoolClaim;
+  ready?: boolean;
+  /** When the Ready condition last changed (default 50 s ago). */
+  readySince?: number;
+}
+
+function pod(name: string, o: PodOpts = {}): V1Pod {
+  const c = o.claim;
+  const owner = c
+    ? { apiVersion: API_VERSION, kind: CLAIM_KIND, name: c.metadata.name ?? '', uid: c.metadata.uid ?? '', controller: true }
+    : { apiVersion: API_VERSION, kind: POOL_KIND, name: 'web', uid: 'pool-uid', controller: true };
+  return {
+    metadata: {
+      name,
+      namespace: 'ns',
+      uid: `uid-${name}`,
+      resourceVersion: '5',
+      labels: {
+        'warmpool.dev/pool': 'web',
+        'warmpool.dev/state': c ? 'claimed' : 'ready',
+        'warmpool.dev/template-hash': HASH,
+        ...(c && { 'warmpool.dev/claim': c.metadata.name ?? '' }),
+        ...o.labels,
+      },
+      annotations: {
+        'warmpool.dev/ready-at': new Date(NOW - 50 * S).toISOString(),
+        ...(c && { 'warmpool.dev/claim-uid': c.metadata.uid ?? '', 'warmpool.dev/claimed-at': new Date(NOW - 10 * S).toISOString() }),
+        ...o.annotations,
+      },
+      ownerReferences: [owner],
+    },
+    spec: { containers: [], nodeName: 'node-1' },
+    status: {
+      phase: 'Running',
+      podIP: '127.64.0.5',
+      conditions: [
+        { type: 'Ready', status: o.ready === false ? 'False' : 'True', lastTransitionTime: new Date(o.readySince ?? NOW - 50 * S) },
+      ],
+    },
+  };
+}
+
+function plan(input: { pool?: InstancePool; claims: PoolClaim[]; members: V1Pod[]; now?: number }): ClaimAction[] {
+  return planClaims({
+    pool: resolvePool(input.pool ?? pool()).resolved,
+    claims: input.claims.map((c) => resolveClaim(c).claim),
+    members: input.members,
+    templateHash: HASH,
+    now: input.now ?? NOW,
+  });
+}
+
+function bindOf(actions: ClaimAction[]): Extract<ClaimAction, { kind: 'bind' }> {
+  const bind = actions.find((a): a is Extract<ClaimAction, { kind: 'bind' }> => a.kind === 'bind');
+  if (bind === undefined) throw new Error(`no bind in ${JSON.stringify(actions.map((a) => a.kind))}`);
+  return bind;
+}
+
+describe('planClaims: fencing token', () => {
+  it.each<{ name: string; token: string | undefined; want: number }>([
+    { name: 'a member never bound gets token 1', token: undefined, want: 1 },
+    { name: 'a returned member gets one above its last bind', token: '7', want: 8 },
+    { name: 'a hand-edited token that is not a count reads as 0', token: 'seven', want: 1 },
+    { name: 'a negative token reads as 0', token: '-4', want: 1 },
+    { name: 'a token past what a number holds exactly stays below the limit', token: '99999999999999999999', want: 1 },
+  ])('$name', ({ token, want }) => {
+    const member = pod('m1', token === undefined ? {} : { annotations: { 'warmpool.dev/lease-token': token } });
+    const bind = bindOf(plan({ claims: [claim('c1')], members: [member] }));
+    expect(bind.patch.metadata.annotations['warmpool.dev/lease-token']).toBe(String(want));
+    expect(bind.status.member?.token).toBe(want);
+  });
+
+  it('the bind writes the token in the same patch: one pod patch, then the status', () => {
+    const actions = plan({ claims: [claim('c1')], members: [pod('m1')] }).filter((a) => a.kind !== 'requeue');
+    expect(actions.map((a) => a.kind)).toEqual(['bind']);
+  });
+
+  it('a status repaired from the member (crash between the two bind writes) names the token the member records', () => {
+    const c = claim('c1');
+    const member = pod('m1', { claim: c, annotations: { 'warmpool.dev/lease-token': '3' } });
+    const repair = plan({ claims: [c], members: [member] }).find((a) => a.kind === 'repair-status');
+    expect(repair?.kind === 'repair-status' && repair.status.member?.token).toBe(3);
+  });
+});

@@ -1,0 +1,38 @@
+// Member safety on the claim path (issue 20): what a bind and a return add to the member patch the planner already
+// sends, so none of it costs a write of its own. Pure.
+//   - fencing token: every bind raises the member's warmpool.dev/lease-token by one and the claim's
+//     status.member.token says which one it holds, so a workload can refuse a holder whose token is lower.
+import type { ClaimMember } from '../api/types.js';
+import { ANN_LEASE_TOKEN } from '../api/types.js';
+import type { MemberView } from '../member/members.js';
+import type { PodMergePatch } from './model.js';
+
+/** The token the next bind of this member carries: one above the last bind's, whoever made it. */
+export function nextLeaseToken(member: Pick<MemberView, 'leaseToken'>): number {
+  return member.leaseToken + 1;
+}
+
+/** status.member with the token the member records (none before its first bind). */
+export function withToken(member: ClaimMember, token: number): ClaimMember {
+  return token > 0 ? { ...member, token } : member;
+}
+
+/** The patch with these labels and annotations set too (null removes one). */
+export function withMetadata(
+  patch: PodMergePatch,
+  annotations: Record<string, string | null>,
+  labels: Record<string, string | null> = {},
+): PodMergePatch {
+  return {
+    metadata: {
+      ...patch.metadata,
+      labels: { ...patch.metadata.labels, ...labels },
+      annotations: { ...patch.metadata.annotations, ...annotations },
+    },
+  };
+}
+
+/** The bind patch with the member's next fencing token. */
+export function bindSafetyPatch(patch: PodMergePatch, member: Pick<MemberView, 'leaseToken'>): PodMergePatch {
+  return withMetadata(patch, { [ANN_LEASE_TOKEN]: String(nextLeaseToken(member)) });
+}
