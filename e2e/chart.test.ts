@@ -118,6 +118,11 @@ const METHOD_GRANTS: Record<string, string[]> = {
   readNamespacedLease: ['coordination.k8s.io/leases:get'],
   createNamespacedLease: ['coordination.k8s.io/leases:create'],
   replaceNamespacedLease: ['coordination.k8s.io/leases:update'],
+  listNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:list'],
+  listPodDisruptionBudgetForAllNamespaces: ['policy/poddisruptionbudgets:list'],
+  createNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:create'],
+  replaceNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:update'],
+  deleteNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:delete'],
 };
 
 const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: string[]; podProxyOnly?: boolean; secureMetricsOnly?: boolean }[] = [
@@ -126,6 +131,12 @@ const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: stri
     file: 'operator/manager.ts',
     evidence: /informersFor<InstancePool>[\s\S]*informersFor<PoolClaim>[\s\S]*informersFor<V1Pod>/,
     grants: ['warmpool.dev/instancepools:watch', 'warmpool.dev/poolclaims:watch', 'core/pods:watch'],
+  },
+  {
+    what: 'an informer watches the pools\' PodDisruptionBudgets (eviction protection) after listing them',
+    file: 'operator/manager.ts',
+    evidence: /informersFor<V1PodDisruptionBudget>/,
+    grants: ['policy/poddisruptionbudgets:watch'],
   },
   {
     what: "member metrics through the API server's pod proxy (spec.metrics.via: APIServerProxy)",

@@ -25,6 +25,7 @@ const explicit = {
   drain: true,
   claimOrder: 'SpreadNodes',
   claimQueue: { strategy: 'FairShare', maxPending: 7, onFull: 'RejectOldest' },
+  evictionProtection: false,
 } as const satisfies InstancePoolSpec;
 
 describe('withPoolDefaults', () => {

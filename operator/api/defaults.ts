@@ -10,6 +10,7 @@ export const POOL_DEFAULTS = {
   paused: false,
   drain: false,
   claimOrder: 'OldestReady',
+  evictionProtection: true,
 } as const satisfies Partial<InstancePoolSpec>;
 
 /** maxSize defaults to targetSize plus this; a schema default cannot refer to another field, so only code applies it. */
@@ -77,6 +78,7 @@ export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
     paused: spec.paused ?? POOL_DEFAULTS.paused,
     drain: spec.drain ?? POOL_DEFAULTS.drain,
     claimOrder: spec.claimOrder ?? POOL_DEFAULTS.claimOrder,
+    evictionProtection: spec.evictionProtection ?? POOL_DEFAULTS.evictionProtection,
     claimQueue: {
       ...claimQueue,
       strategy: claimQueue?.strategy ?? QUEUE_DEFAULTS.strategy,

@@ -21,6 +21,8 @@ export interface ResolvedSpec {
   readyTtlMs: number;
   paused: boolean;
   drain: boolean;
+  /** Keep the pool's PodDisruptionBudget over its claimed members (anything but an explicit false). */
+  evictionProtection: boolean;
 }
 
 /** A non-negative count; anything else (a spec that failed validation) reads as 0, so no NaN reaches status. */
@@ -42,6 +44,7 @@ export function resolveSpec(spec: InstancePoolSpec): ResolvedSpec {
     readyTtlMs: count(d.readyTTLSeconds) * 1000,
     paused: d.paused === true,
     drain: d.drain === true,
+    evictionProtection: d.evictionProtection !== false,
   };
 }
 

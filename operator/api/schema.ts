@@ -274,6 +274,7 @@ export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
     claimOrder: 'optional',
     claimQueue: 'optional',
     metrics: 'optional',
+    evictionProtection: 'optional',
   },
   {
     template: podTemplate,
@@ -314,6 +315,10 @@ export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
     ),
     claimQueue,
     metrics,
+    evictionProtection: boolean(
+      'Claimed members refuse eviction: the bind marks them cluster-autoscaler.kubernetes.io/safe-to-evict "false" and a PodDisruptionBudget owned by the pool (maxUnavailable 0) selects them, so the Eviction API (kubectl drain, the autoscaler) answers 429. Warming and ready members stay evictable.',
+      { default: POOL_DEFAULTS.evictionProtection },
+    ),
   },
   {
     'x-kubernetes-validations': [

@@ -70,6 +70,11 @@ export interface InstancePoolSpec {
   claimOrder?: ClaimOrder;
   claimQueue?: ClaimQueueSpec;
   metrics?: MemberMetricsSpec;
+  /**
+   * Claimed members refuse eviction (default true): the bind marks them safe-to-evict "false" for the cluster
+   * autoscaler and a PodDisruptionBudget of the pool's (maxUnavailable 0) covers them, so the Eviction API says 429.
+   */
+  evictionProtection?: boolean;
 }
 
 export type PoolPhase = 'Active' | 'Paused' | 'Draining' | 'Terminating';

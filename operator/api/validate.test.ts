@@ -56,6 +56,7 @@ describe('validatePool', () => {
           warmingTimeoutSeconds: 600,
           readyTTLSeconds: 0,
           claimOrder: 'OldestReady',
+          evictionProtection: true,
           metrics: { port: 9090, httpRequestsCounter: 'http_requests_total', path: '/metrics', intervalSeconds: 15, via: 'Direct' },
         },
       },

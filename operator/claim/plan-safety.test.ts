@@ -1,9 +1,10 @@
-// Member safety in the claim planner (issue 20), table-driven: fencing tokens on bind.
+// Member safety in the claim planner (issue 20), table-driven: fencing tokens, the eviction veto.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { InstancePool, InstancePoolSpec, PoolClaim, PoolClaimSpec, PoolClaimStatus } from '../api/types.js';
 import { API_VERSION, CLAIM_FINALIZER, CLAIM_KIND, POOL_KIND } from '../api/types.js';
 import { resolveClaim, resolvePool } from '../api/resolve.js';
 import type { ClaimAction } from './model.js';
+import { boundStatus, claimMember } from './model.js';
 import { planClaims } from './plan.js';
 
 const S = 1000;
@@ -123,5 +124,35 @@ describe('planClaims: fencing token', () => {
     const member = pod('m1', { claim: c, annotations: { 'warmpool.dev/lease-token': '3' } });
     const repair = plan({ claims: [c], members: [member] }).find((a) => a.kind === 'repair-status');
     expect(repair?.kind === 'repair-status' && repair.status.member?.token).toBe(3);
+  });
+});
+
+/** A Return claim bound to `member` 10 s ago whose TTL (1 s) ran out: this pass releases it and returns the member. */
+function expiredReturn(member: V1Pod): { claim: PoolClaim; member: V1Pod } {
+  const c = claim('r', { spec: { reclaimPolicy: 'Return', ttlSecondsAfterBound: 1 } });
+  const bound = pod(member.metadata?.name ?? '', { claim: c, annotations: member.metadata?.annotations ?? {} });
+  return { claim: { ...c, status: boundStatus(c, claimMember(bound), true, NOW - 10 * S, NOW - 10 * S) }, member: bound };
+}
+
+describe('planClaims: eviction protection', () => {
+  it.each<{ name: string; evictionProtection: boolean | undefined; want: string | undefined }>([
+    { name: 'on by default: the bind vetoes the autoscaler', evictionProtection: undefined, want: 'false' },
+    { name: 'on: the same', evictionProtection: true, want: 'false' },
+    { name: 'off: the bind leaves the annotation alone', evictionProtection: false, want: undefined },
+  ])('$name', ({ evictionProtection, want }) => {
+    const p = pool(evictionProtection === undefined ? {} : { evictionProtection });
+    const bind = bindOf(plan({ pool: p, claims: [claim('c1')], members: [pod('m1')] }));
+    expect(bind.patch.metadata.annotations['cluster-autoscaler.kubernetes.io/safe-to-evict']).toBe(want);
+  });
+
+  it.each<{ name: string; template: Record<string, string> | undefined; want: string | null }>([
+    { name: 'the return removes the veto', template: undefined, want: null },
+    { name: 'the return puts back what the template says', template: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'true' }, want: 'true' },
+  ])('$name', ({ template, want }) => {
+    const base = pool();
+    const p = template ? { ...base, spec: { ...base.spec, template: { ...base.spec.template, metadata: { annotations: template } } } } : base;
+    const { claim: c, member } = expiredReturn(pod('m1', { annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } }));
+    const back = plan({ pool: p, claims: [c], members: [member] }).find((a) => a.kind === 'return-member');
+    expect(back?.kind === 'return-member' && back.patch.metadata.annotations['cluster-autoscaler.kubernetes.io/safe-to-evict']).toBe(want);
   });
 });

@@ -167,9 +167,9 @@ describe('planClaims: binding', () => {
         claim: { name: 'c1', uid: 'uid-c1' },
         member: { name: 'm1', uid: 'uid-m1', resourceVersion: '42', nodeName: 'node-1' },
         patch: (() => {
-          // The bind patch plus the member's first fencing token.
+          // The bind patch plus the member's first fencing token and the autoscaler's veto.
           const patch = memberClaimPatch(c, m, NOW);
-          return { metadata: { ...patch.metadata, annotations: { ...patch.metadata.annotations, 'warmpool.dev/lease-token': '1' } } };
+          return { metadata: { ...patch.metadata, annotations: { ...patch.metadata.annotations, 'warmpool.dev/lease-token': '1', 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } } };
         })(),
         status: boundStatus(c, { name: 'm1', uid: 'uid-m1', podIP: '10.0.0.1', nodeName: 'node-1', token: 1 }, true, NOW, NOW),
       },

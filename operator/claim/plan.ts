@@ -58,7 +58,7 @@ import {
   removeFinalizerPatch,
 } from './model.js';
 import { applyBackpressure, compareArrival, orderClaims } from './queue.js';
-import { bindSafetyPatch, nextLeaseToken, withToken } from './safety.js';
+import { bindSafetyPatch, nextLeaseToken, returnSafetyPatch, withToken } from './safety.js';
 
 export interface ClaimPlanInput {
   /** The pool as resolved at the door (resolvePool), undefined when it does not exist. */
@@ -145,7 +145,8 @@ function releaseMember(
   const target = memberRef(member.pod);
   const pool = pass.input.pool;
   if (policy === 'Return' && pool && returnable(pass, member.view)) {
-    pass.actions.push({ kind: 'return-member', claim: ref, member: target, patch: memberReturnPatch(member.pod, pool) });
+    const patch = returnSafetyPatch(memberReturnPatch(member.pod, pool), pool);
+    pass.actions.push({ kind: 'return-member', claim: ref, member: target, patch });
     return;
   }
   const why = policy === 'Return' && reason === 'released' ? 'not-returnable' : reason;
@@ -402,7 +403,7 @@ function planQueue(
       kind: 'bind',
       claim: ref,
       member: { ...memberRef(pod), nodeName: member.nodeName },
-      patch: bindSafetyPatch(memberClaimPatch(claim, pod, pass.now), member),
+      patch: bindSafetyPatch(memberClaimPatch(claim, pod, pass.now), member, pool.spec.evictionProtection),
       status: boundStatus(claim, withToken(claimMember(pod), nextLeaseToken(member)), member.ready, pass.now, pass.now),
     });
   }

@@ -2,8 +2,10 @@
 // sends, so none of it costs a write of its own. Pure.
 //   - fencing token: every bind raises the member's warmpool.dev/lease-token by one and the claim's
 //     status.member.token says which one it holds, so a workload can refuse a holder whose token is lower.
-import type { ClaimMember } from '../api/types.js';
-import { ANN_LEASE_TOKEN } from '../api/types.js';
+//   - eviction protection: a bound member is marked safe-to-evict "false" for the cluster autoscaler (the pool's
+//     PodDisruptionBudget does the rest, see pool/pdb.ts); the return gives the mark back as the template had it.
+import type { ClaimMember, InstancePool } from '../api/types.js';
+import { ANN_LEASE_TOKEN, ANN_SAFE_TO_EVICT } from '../api/types.js';
 import type { MemberView } from '../member/members.js';
 import type { PodMergePatch } from './model.js';
 
@@ -32,7 +34,22 @@ export function withMetadata(
   };
 }
 
-/** The bind patch with the member's next fencing token. */
-export function bindSafetyPatch(patch: PodMergePatch, member: Pick<MemberView, 'leaseToken'>): PodMergePatch {
-  return withMetadata(patch, { [ANN_LEASE_TOKEN]: String(nextLeaseToken(member)) });
+/** The bind patch with the member's next fencing token and, when the pool protects claimed members, the veto. */
+export function bindSafetyPatch(
+  patch: PodMergePatch,
+  member: Pick<MemberView, 'leaseToken'>,
+  evictionProtection: boolean,
+): PodMergePatch {
+  const annotations: Record<string, string> = { [ANN_LEASE_TOKEN]: String(nextLeaseToken(member)) };
+  if (evictionProtection) annotations[ANN_SAFE_TO_EVICT] = 'false';
+  return withMetadata(patch, annotations);
+}
+
+/**
+ * The return patch without the bind's veto: the annotation goes back to what the template says (a template may set
+ * it for its own reasons), else away. Also when the pool stopped protecting since the bind.
+ */
+export function returnSafetyPatch(patch: PodMergePatch, pool: Pick<InstancePool, 'spec'>): PodMergePatch {
+  const templated = pool.spec.template.metadata?.annotations?.[ANN_SAFE_TO_EVICT];
+  return withMetadata(patch, { [ANN_SAFE_TO_EVICT]: templated ?? null });
 }
