@@ -1,6 +1,6 @@
 // Defaults of the v1alpha1 API. The CRD schema (schema.ts) carries the same constants, so an object the API server
 // defaulted and one that never went through it (an old CRD, a file) resolve to the same spec here.
-import type { ClaimQueueSpec, InstancePoolSpec, MemberMetricsSpec, PoolClaimSpec } from './types.js';
+import type { ClaimQueueSpec, DrainPolicySpec, InstancePoolSpec, MemberMetricsSpec, PoolClaimSpec } from './types.js';
 
 export const POOL_DEFAULTS = {
   minSize: 0,
@@ -15,6 +15,8 @@ export const POOL_DEFAULTS = {
 
 /** maxSize defaults to targetSize plus this; a schema default cannot refer to another field, so only code applies it. */
 export const MAX_SIZE_HEADROOM = 10;
+
+export const DRAIN_DEFAULTS = { onDeadline: 'Wait' } as const satisfies DrainPolicySpec;
 
 export const QUEUE_DEFAULTS = { strategy: 'Priority', onFull: 'RejectNewest' } as const satisfies ClaimQueueSpec;
 
@@ -49,6 +51,9 @@ export const API_LIMITS = {
   maxTemplateKeys: 256,
 } as const;
 
+/** status.blockingClaims names at most this many claims (and counts them all). */
+export const BLOCKING_NAMES_MAX = 10;
+
 export const CLAIM_DEFAULTS = { reclaimPolicy: 'Delete', priority: 0 } as const satisfies Partial<PoolClaimSpec>;
 
 /** A claim queue with its defaults; maxPending stays optional, since unset means unbounded. */
@@ -57,17 +62,21 @@ export type ResolvedClaimQueue = Required<Omit<ClaimQueueSpec, 'maxPending'>> & 
 /** Member metrics with their defaults; the counter and gauge names stay optional (unset: not read). */
 export type ResolvedMetrics = MemberMetricsSpec & Required<Pick<MemberMetricsSpec, 'path' | 'intervalSeconds' | 'via'>>;
 
+/** A drain policy with its default; deadlineSeconds stays optional, since unset means no deadline. */
+export type ResolvedDrainPolicy = Required<Omit<DrainPolicySpec, 'deadlineSeconds'>> & Pick<DrainPolicySpec, 'deadlineSeconds'>;
+
 /** A pool spec with every default applied; metrics stays optional, since unset means no scraping. */
-export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'metrics'>> & {
+export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'metrics' | 'drainPolicy'>> & {
   claimQueue: ResolvedClaimQueue;
   metrics?: ResolvedMetrics;
+  drainPolicy: ResolvedDrainPolicy;
 };
 
 /** A claim spec with its defaults; the timeouts and the acquiredBy/For stamps stay optional (unset is meaningful). */
 export type ResolvedClaimSpec = PoolClaimSpec & Required<Pick<PoolClaimSpec, 'reclaimPolicy' | 'priority'>>;
 
 export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
-  const { claimQueue, metrics, ...rest } = spec;
+  const { claimQueue, metrics, drainPolicy, ...rest } = spec;
   const resolved: ResolvedPoolSpec = {
     ...rest,
     minSize: spec.minSize ?? POOL_DEFAULTS.minSize,
@@ -79,6 +88,7 @@ export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
     drain: spec.drain ?? POOL_DEFAULTS.drain,
     claimOrder: spec.claimOrder ?? POOL_DEFAULTS.claimOrder,
     evictionProtection: spec.evictionProtection ?? POOL_DEFAULTS.evictionProtection,
+    drainPolicy: { ...drainPolicy, onDeadline: drainPolicy?.onDeadline ?? DRAIN_DEFAULTS.onDeadline },
     claimQueue: {
       ...claimQueue,
       strategy: claimQueue?.strategy ?? QUEUE_DEFAULTS.strategy,

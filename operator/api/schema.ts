@@ -3,6 +3,9 @@
 // what the API server checks.
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type {
+  BlockingClaims,
+  DrainPolicySpec,
+  OnDrainDeadline,
   ClaimMember,
   ClaimOrder,
   ClaimPhase,
@@ -24,6 +27,7 @@ import type {
 } from './types.js';
 import { CLAIM_KIND, CLAIM_PLURAL, GROUP, isReservedKey, POOL_KIND, POOL_PLURAL, RESERVED_KEY_PREFIX, VERSION } from './types.js';
 import { API_LIMITS, CLAIM_DEFAULTS, MAX_SIZE_HEADROOM, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
+import { BLOCKING_NAMES_MAX, DRAIN_DEFAULTS } from './defaults.js';
 import { isRecord } from './conform.js';
 import type { Presence, Properties, Schema, ValidationRule } from './openapi.js';
 import { boolean, dateTime, int32, int64, listOf, number, object, oneOf, string, stringMap } from './openapi.js';
@@ -258,6 +262,24 @@ const metrics = interfaceSchema<MemberMetricsSpec>(
   },
 );
 
+const drainPolicy = interfaceSchema<DrainPolicySpec>(
+  'DrainPolicySpec',
+  'How long a drain or a deletion waits for the claims that hold members, and what happens then.',
+  { deadlineSeconds: 'optional', onDeadline: 'optional' },
+  {
+    deadlineSeconds: int32('Seconds from the start of the drain (or the deletion) to the deadline; unset: no deadline.', {
+      minimum: 0,
+      maximum: API_LIMITS.maxSeconds,
+    }),
+    onDeadline: oneOf<OnDrainDeadline>(
+      'At the deadline: Wait keeps waiting (status.blockingClaims names who holds it); Release ends the blocking claims (phase Released, reason Drained, an Event on each) and their members go as their reclaimPolicy says (a Return member is deleted: the pool is going).',
+      { Wait: true, Release: true },
+      { default: DRAIN_DEFAULTS.onDeadline },
+    ),
+  },
+  { default: {} },
+);
+
 export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
   'InstancePoolSpec',
   'Desired state of the pool.',
@@ -275,6 +297,7 @@ export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
     claimQueue: 'optional',
     metrics: 'optional',
     evictionProtection: 'optional',
+    drainPolicy: 'optional',
   },
   {
     template: podTemplate,
@@ -319,6 +342,7 @@ export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
       'Claimed members refuse eviction: the bind marks them cluster-autoscaler.kubernetes.io/safe-to-evict "false" and a PodDisruptionBudget owned by the pool (maxUnavailable 0) selects them, so the Eviction API (kubectl drain, the autoscaler) answers 429. Warming and ready members stay evictable.',
       { default: POOL_DEFAULTS.evictionProtection },
     ),
+    drainPolicy,
   },
   {
     'x-kubernetes-validations': [
@@ -364,6 +388,16 @@ const utilization = interfaceSchema<PoolUtilization>(
   },
 );
 
+const blockingClaims = interfaceSchema<BlockingClaims>(
+  'BlockingClaims',
+  'While a drain or a deletion waits for claimed members: the claims that hold them.',
+  { count: 'required', names: 'required' },
+  {
+    count: count('How many claims hold members.'),
+    names: listOf(`The first of them by name (at most ${BLOCKING_NAMES_MAX}).`, string('Claim name.'), { maxItems: BLOCKING_NAMES_MAX }),
+  },
+);
+
 export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
   'InstancePoolStatus',
   'Observed state of the pool.',
@@ -382,6 +416,8 @@ export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
     warmup: 'optional',
     utilization: 'optional',
     templateHash: 'optional',
+    blockingClaims: 'optional',
+    drainStartedAt: 'optional',
   },
   {
     phase: oneOf<PoolPhase>('Lifecycle phase.', { Active: true, Paused: true, Draining: true, Terminating: true }),
@@ -398,6 +434,8 @@ export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
     warmup,
     utilization,
     templateHash: string('Template hash new members are created with (label warmpool.dev/template-hash).'),
+    blockingClaims,
+    drainStartedAt: dateTime('When the current drain started; the drain deadline counts from here (a deletion counts from its deletionTimestamp).'),
   },
   // Defaulted so a brand-new object already carries observedGeneration 0 < generation: kstatus (helm 4 --wait,
   // Flux) then reads it as in progress until the operator has observed it, instead of Current.

@@ -57,6 +57,16 @@ export interface MemberMetricsSpec {
   inflightGauge?: string;
 }
 
+export type OnDrainDeadline = 'Wait' | 'Release';
+
+/** How long a drain or a deletion waits for the claims that hold members, and what happens then. */
+export interface DrainPolicySpec {
+  /** Seconds from the start of the drain (or the deletion) to the deadline; unset: no deadline. */
+  deadlineSeconds?: number;
+  /** At the deadline: Wait (default) keeps waiting; Release ends the blocking claims (reason Drained). */
+  onDeadline?: OnDrainDeadline;
+}
+
 export interface InstancePoolSpec {
   template: V1PodTemplateSpec;
   targetSize: number;
@@ -75,6 +85,7 @@ export interface InstancePoolSpec {
    * autoscaler and a PodDisruptionBudget of the pool's (maxUnavailable 0) covers them, so the Eviction API says 429.
    */
   evictionProtection?: boolean;
+  drainPolicy?: DrainPolicySpec;
 }
 
 export type PoolPhase = 'Active' | 'Paused' | 'Draining' | 'Terminating';
@@ -118,6 +129,17 @@ export interface InstancePoolStatus {
   utilization?: PoolUtilization;
   /** Template hash members are created with now. */
   templateHash?: string;
+  /** While a drain or a deletion waits for claimed members: the claims that hold them. */
+  blockingClaims?: BlockingClaims;
+  /** When the current drain started (the drain deadline counts from here; a deletion counts from its timestamp). */
+  drainStartedAt?: string;
+}
+
+export interface BlockingClaims {
+  /** How many claims hold the pool's members. */
+  count: number;
+  /** The first of them by name (at most 10). */
+  names: string[];
 }
 
 export interface InstancePool {

@@ -57,6 +57,7 @@ describe('validatePool', () => {
           readyTTLSeconds: 0,
           claimOrder: 'OldestReady',
           evictionProtection: true,
+          drainPolicy: { onDeadline: 'Wait' },
           metrics: { port: 9090, httpRequestsCounter: 'http_requests_total', path: '/metrics', intervalSeconds: 15, via: 'Direct' },
         },
       },

@@ -106,12 +106,13 @@ export interface FailAction {
   event: ClaimEvent;
 }
 
-/** Write Released (TTL expiry); the member action that follows it in the plan hands the member back or deletes it. */
+/** Write Released (TTL expiry, drain deadline); the member action that follows it in the plan hands the member back or deletes it. */
 export interface ReleaseAction {
   kind: 'release';
   claim: ClaimRef;
   member: string | undefined;
-  reason: 'Expired';
+  /** Expired: ttlSecondsAfterBound ran out. Drained: the pool's drainPolicy deadline passed (onDeadline Release). */
+  reason: 'Expired' | 'Drained';
   policy: ReclaimPolicy;
   status: PoolClaimStatus;
   event: ClaimEvent;
@@ -180,7 +181,7 @@ export interface SetPoolPendingAction {
   pendingClaims: number;
 }
 
-export type ClaimRequeueWhy = 'wait-timeout' | 'ttl' | 'pending-grace' | 'bind-backoff';
+export type ClaimRequeueWhy = 'wait-timeout' | 'ttl' | 'pending-grace' | 'bind-backoff' | 'drain-deadline';
 
 /** Plan the pool again after this delay: the earliest timer of the pass. At most one per plan. */
 export interface RequeueAction {
@@ -321,8 +322,8 @@ export function failedStatus(claim: PoolClaim, reason: FailReason, message: stri
   );
 }
 
-/** Released at `now` (TTL expiry); member, boundAt and waitedSeconds stay as the record of what was held. */
-export function releasedStatus(claim: PoolClaim, message: string, now: number): PoolClaimStatus {
+/** Released at `now` (TTL expiry, drain deadline); member, boundAt and waitedSeconds stay as the record of what was held. */
+export function releasedStatus(claim: PoolClaim, message: string, now: number, reason: ReleaseAction['reason'] = 'Expired'): PoolClaimStatus {
   const { member, boundAt, waitedSeconds } = claim.status ?? {};
   const status: PoolClaimStatus = { phase: 'Released', releasedAt: isoTime(now) };
   if (member !== undefined) status.member = member;
@@ -332,7 +333,7 @@ export function releasedStatus(claim: PoolClaim, message: string, now: number): 
     claim,
     status,
     [
-      { type: CONDITION_BOUND, status: 'False', reason: 'Expired', message },
+      { type: CONDITION_BOUND, status: 'False', reason, message },
       { type: CONDITION_RECONCILING, status: 'False', reason: 'Released', message: '' },
       { type: CONDITION_STALLED, status: 'False', reason: 'Released', message: '' },
     ],

@@ -156,3 +156,63 @@ describe('planClaims: eviction protection', () => {
     expect(back?.kind === 'return-member' && back.patch.metadata.annotations['cluster-autoscaler.kubernetes.io/safe-to-evict']).toBe(want);
   });
 });
+
+describe('planClaims: drain deadline', () => {
+  const DRAIN_AT = NOW - 10 * S;
+  /** A pool draining since DRAIN_AT (status.drainStartedAt), or being deleted since then. */
+  function going(o: { deleting?: boolean; deadlineSeconds?: number; onDeadline?: 'Wait' | 'Release'; started?: boolean }): InstancePool {
+    const p = pool(
+      { drain: o.deleting !== true, drainPolicy: { ...(o.deadlineSeconds !== undefined && { deadlineSeconds: o.deadlineSeconds }), ...(o.onDeadline && { onDeadline: o.onDeadline }) } },
+      o.deleting === true ? { deletionTimestamp: new Date(DRAIN_AT) } : {},
+    );
+    if (o.started !== false) p.status = { drainStartedAt: new Date(DRAIN_AT).toISOString() };
+    return p;
+  }
+  /** Claim b1 bound to member m1 for a minute. */
+  function held(policy: 'Delete' | 'Return' = 'Delete'): { claim: PoolClaim; member: V1Pod } {
+    const c = claim('b1', { spec: { reclaimPolicy: policy } });
+    const member = pod('m1', { claim: c });
+    return { claim: { ...c, status: boundStatus(c, claimMember(member), true, NOW - 60 * S, NOW - 60 * S) }, member };
+  }
+  const summary = (a: ClaimAction): string => {
+    switch (a.kind) {
+      case 'release':
+        return `release ${a.claim.name} ${a.reason}`;
+      case 'delete-member':
+        return `delete-member ${a.member.name} ${a.reason}`;
+      case 'requeue':
+        return `requeue ${a.afterMs} ${a.why}`;
+      default:
+        return a.kind;
+    }
+  };
+
+  it.each<{ name: string; pool: InstancePool; policy?: 'Delete' | 'Return'; want: string[] }>([
+    { name: 'Release, past the deadline: Released (Drained) and the member deleted', pool: going({ deadlineSeconds: 5, onDeadline: 'Release' }), want: ['release b1 Drained', 'delete-member m1 released'] },
+    { name: 'Release, before the deadline: wait for it', pool: going({ deadlineSeconds: 30, onDeadline: 'Release' }), want: ['requeue 20000 drain-deadline'] },
+    { name: 'Wait, past the deadline: keeps waiting', pool: going({ deadlineSeconds: 5, onDeadline: 'Wait' }), want: [] },
+    { name: 'no deadline (onDeadline defaults to Wait): keeps waiting', pool: going({}), want: [] },
+    { name: 'Release without a deadline: keeps waiting', pool: going({ onDeadline: 'Release' }), want: [] },
+    { name: 'drain start not written yet: nothing ends', pool: going({ deadlineSeconds: 5, onDeadline: 'Release', started: false }), want: [] },
+    { name: 'a deletion counts from its deletionTimestamp', pool: going({ deleting: true, deadlineSeconds: 5, onDeadline: 'Release', started: false }), want: ['release b1 Drained', 'delete-member m1 released'] },
+    {
+      name: 'a Return claim: its member is deleted all the same (the pool is going)',
+      pool: going({ deadlineSeconds: 5, onDeadline: 'Release' }),
+      policy: 'Return',
+      want: ['release b1 Drained', 'delete-member m1 not-returnable'],
+    },
+    { name: 'an active pool with a drain policy: nothing', pool: pool({ drainPolicy: { deadlineSeconds: 0, onDeadline: 'Release' } }), want: [] },
+  ])('$name', ({ pool: p, policy, want }) => {
+    const { claim: c, member } = held(policy);
+    const actions = plan({ pool: p, claims: [c], members: [member] }).filter((a) => a.kind !== 'set-pool-pending');
+    expect(actions.map(summary)).toEqual(want);
+  });
+
+  it('the release says why: phase Released, Bound False with reason Drained, a Normal Event', () => {
+    const { claim: c, member } = held();
+    const release = plan({ pool: going({ deadlineSeconds: 5, onDeadline: 'Release' }), claims: [c], members: [member] }).find((a) => a.kind === 'release');
+    expect(release?.kind === 'release' && release.status.phase).toBe('Released');
+    expect(release?.kind === 'release' && release.status.conditions?.find((x) => x.type === 'Bound')).toMatchObject({ status: 'False', reason: 'Drained' });
+    expect(release?.kind === 'release' && release.event).toMatchObject({ type: 'Normal', reason: 'Drained' });
+  });
+});

@@ -218,6 +218,7 @@ function planHeld(pass: Pass, claim: ResolvedClaim, kept: Member | undefined): v
     pass.touched.add(member.view.uid);
     return;
   }
+  if (releaseDrained(pass, claim, member)) return;
   const ttl = claim.spec.ttlSecondsAfterBound;
   const boundAt = toMillis(claim.status.boundAt) ?? claimedAt(member);
   if (ttl !== undefined && boundAt !== undefined) {
@@ -244,6 +245,46 @@ function planHeld(pass: Pass, claim: ResolvedClaim, kept: Member | undefined): v
   if (!readyCurrent(claim, ready)) {
     pass.actions.push({ kind: 'update-ready', claim: ref, ready, status: readyStatus(claim, ready, pass.now) });
   }
+}
+
+/**
+ * The pool's drain deadline (drainPolicy.deadlineSeconds after the drain started, or after the deletion) when it
+ * ends claims (onDeadline Release); undefined when nothing ends them, or while the start is not known yet (the pool
+ * controller writes status.drainStartedAt on the drain's first pass).
+ */
+export function drainDeadline(pool: ResolvedPool | undefined): number | undefined {
+  if (pool === undefined || !poolGoing(pool)) return undefined;
+  const { deadlineSeconds, onDeadline } = pool.spec.drainPolicy;
+  if (onDeadline !== 'Release' || deadlineSeconds === undefined) return undefined;
+  const deleting = pool.metadata.deletionTimestamp !== undefined && pool.metadata.deletionTimestamp !== null;
+  const start = deleting ? toMillis(pool.metadata.deletionTimestamp) : toMillis(pool.status?.drainStartedAt);
+  return start === undefined ? undefined : start + deadlineSeconds * 1000;
+}
+
+/** A held claim past the drain deadline is Released (reason Drained) and its member handed back or deleted. */
+function releaseDrained(pass: Pass, claim: ResolvedClaim, member: Member): boolean {
+  const deadline = drainDeadline(pass.input.pool);
+  if (deadline === undefined) return false;
+  if (deadline > pass.now) {
+    pass.timers.push({ at: deadline, why: 'drain-deadline' });
+    return false;
+  }
+  const ref = claimRef(claim);
+  const seconds = pass.input.pool?.spec.drainPolicy.deadlineSeconds ?? 0;
+  const going = pass.input.pool?.metadata.deletionTimestamp ? 'deleted' : 'drained';
+  const message = `pool ${pass.poolName} is ${going}: released at its drain deadline (${seconds}s, onDeadline Release)`;
+  const policy = claim.spec.reclaimPolicy;
+  pass.actions.push({
+    kind: 'release',
+    claim: ref,
+    member: member.view.name,
+    reason: 'Drained',
+    policy,
+    status: releasedStatus(claim, message, pass.now, 'Drained'),
+    event: { type: 'Normal', reason: 'Drained', message },
+  });
+  releaseMember(pass, ref, policy, member, 'released');
+  return true;
 }
 
 /** Plans a claim that is not simply waiting; false leaves it to the queue. */

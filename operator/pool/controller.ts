@@ -26,7 +26,7 @@ import { joinKey, splitKey } from '../kube/key.js';
 import { memberPod } from '../member/member-pod.js';
 import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
 import { evictionFailure, planPool } from './plan.js';
-import { ownedStatus, statusEqual, writtenStatus } from './status.js';
+import { OWNED_STATUS_FIELDS, ownedStatus, statusEqual, writtenStatus } from './status.js';
 import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 import type { PoolObserver } from './observer.js';
 import { pdbName, type PdbAction } from './pdb.js';
@@ -440,7 +440,7 @@ export class PoolController {
     if (wait > 0) return wait;
     const { namespace, name } = splitKey(key);
     try {
-      await this.poolsApi.mergePatchStatus({ namespace, name }, { ...status });
+      await this.poolsApi.mergePatchStatus({ namespace, name }, withRemovals(status, cachedStatus));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -449,6 +449,18 @@ export class PoolController {
     mem.lastStatusWriteAt = now;
     return undefined;
   }
+}
+
+/**
+ * The status merge patch: our fields, and null for each field of ours the cache still has that this status drops
+ * (blockingClaims once no claim blocks, drainStartedAt once the drain is over); a merge patch would keep them.
+ */
+export function withRemovals(status: InstancePoolStatus, cached: InstancePoolStatus | undefined): Record<string, unknown> {
+  const patch: Record<string, unknown> = { ...status };
+  for (const field of OWNED_STATUS_FIELDS) {
+    if (status[field] === undefined && cached?.[field] !== undefined) patch[field] = null;
+  }
+  return patch;
 }
 
 /** Batch sizes 1, 2, 4, ... summing to count: createMembers stops at the first batch with an error. */
