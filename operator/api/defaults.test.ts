@@ -1,5 +1,5 @@
 import type { ResolvedClaimSpec, ResolvedPoolSpec } from './defaults.js';
-import { DRAIN_DEFAULTS, MAX_SIZE_HEADROOM, POOL_DEFAULTS, QUEUE_DEFAULTS, withClaimDefaults, withPoolDefaults } from './defaults.js';
+import { DRAIN_DEFAULTS, MAX_SIZE_HEADROOM, REUSE_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS, withClaimDefaults, withPoolDefaults } from './defaults.js';
 import type { InstancePoolSpec, PoolClaimSpec } from './types.js';
 
 const template = { spec: { containers: [{ name: 'app', image: 'busybox' }] } };
@@ -13,6 +13,7 @@ const resolvedMinimal: ResolvedPoolSpec = {
   maxSize: 3 + MAX_SIZE_HEADROOM,
   claimQueue: QUEUE_DEFAULTS,
   drainPolicy: DRAIN_DEFAULTS,
+  reuse: REUSE_DEFAULTS,
 };
 
 const explicit = {
@@ -28,6 +29,7 @@ const explicit = {
   claimQueue: { strategy: 'FairShare', maxPending: 7, onFull: 'RejectOldest' },
   evictionProtection: false,
   drainPolicy: { deadlineSeconds: 30, onDeadline: 'Release' },
+  reuse: { maxReuses: 2, cooldownSeconds: 3, requireReset: true },
 } as const satisfies InstancePoolSpec;
 
 describe('withPoolDefaults', () => {

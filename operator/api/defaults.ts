@@ -1,6 +1,6 @@
 // Defaults of the v1alpha1 API. The CRD schema (schema.ts) carries the same constants, so an object the API server
 // defaulted and one that never went through it (an old CRD, a file) resolve to the same spec here.
-import type { ClaimQueueSpec, DrainPolicySpec, InstancePoolSpec, MemberMetricsSpec, PoolClaimSpec } from './types.js';
+import type { ClaimQueueSpec, DrainPolicySpec, InstancePoolSpec, MemberMetricsSpec, PoolClaimSpec, ReuseSpec } from './types.js';
 
 export const POOL_DEFAULTS = {
   minSize: 0,
@@ -17,6 +17,8 @@ export const POOL_DEFAULTS = {
 export const MAX_SIZE_HEADROOM = 10;
 
 export const DRAIN_DEFAULTS = { onDeadline: 'Wait' } as const satisfies DrainPolicySpec;
+
+export const REUSE_DEFAULTS = { cooldownSeconds: 0, requireReset: false } as const satisfies ReuseSpec;
 
 export const QUEUE_DEFAULTS = { strategy: 'Priority', onFull: 'RejectNewest' } as const satisfies ClaimQueueSpec;
 
@@ -49,6 +51,8 @@ export const API_LIMITS = {
   maxMetricNameLength: 256,
   /** Entries of the template's labels and of its annotations. */
   maxTemplateKeys: 256,
+  /** reuse.maxReuses. */
+  maxReuses: 1_000_000,
 } as const;
 
 /** status.blockingClaims names at most this many claims (and counts them all). */
@@ -65,18 +69,22 @@ export type ResolvedMetrics = MemberMetricsSpec & Required<Pick<MemberMetricsSpe
 /** A drain policy with its default; deadlineSeconds stays optional, since unset means no deadline. */
 export type ResolvedDrainPolicy = Required<Omit<DrainPolicySpec, 'deadlineSeconds'>> & Pick<DrainPolicySpec, 'deadlineSeconds'>;
 
+/** Reuse with its defaults; maxReuses stays optional, since unset means no limit. */
+export type ResolvedReuse = Required<Omit<ReuseSpec, 'maxReuses'>> & Pick<ReuseSpec, 'maxReuses'>;
+
 /** A pool spec with every default applied; metrics stays optional, since unset means no scraping. */
-export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'metrics' | 'drainPolicy'>> & {
+export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'metrics' | 'drainPolicy' | 'reuse'>> & {
   claimQueue: ResolvedClaimQueue;
   metrics?: ResolvedMetrics;
   drainPolicy: ResolvedDrainPolicy;
+  reuse: ResolvedReuse;
 };
 
 /** A claim spec with its defaults; the timeouts and the acquiredBy/For stamps stay optional (unset is meaningful). */
 export type ResolvedClaimSpec = PoolClaimSpec & Required<Pick<PoolClaimSpec, 'reclaimPolicy' | 'priority'>>;
 
 export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
-  const { claimQueue, metrics, drainPolicy, ...rest } = spec;
+  const { claimQueue, metrics, drainPolicy, reuse, ...rest } = spec;
   const resolved: ResolvedPoolSpec = {
     ...rest,
     minSize: spec.minSize ?? POOL_DEFAULTS.minSize,
@@ -89,6 +97,11 @@ export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
     claimOrder: spec.claimOrder ?? POOL_DEFAULTS.claimOrder,
     evictionProtection: spec.evictionProtection ?? POOL_DEFAULTS.evictionProtection,
     drainPolicy: { ...drainPolicy, onDeadline: drainPolicy?.onDeadline ?? DRAIN_DEFAULTS.onDeadline },
+    reuse: {
+      ...reuse,
+      cooldownSeconds: reuse?.cooldownSeconds ?? REUSE_DEFAULTS.cooldownSeconds,
+      requireReset: reuse?.requireReset ?? REUSE_DEFAULTS.requireReset,
+    },
     claimQueue: {
       ...claimQueue,
       strategy: claimQueue?.strategy ?? QUEUE_DEFAULTS.strategy,

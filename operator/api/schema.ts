@@ -4,6 +4,7 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type {
   BlockingClaims,
+  ReuseSpec,
   DrainPolicySpec,
   OnDrainDeadline,
   ClaimMember,
@@ -27,7 +28,7 @@ import type {
 } from './types.js';
 import { CLAIM_KIND, CLAIM_PLURAL, GROUP, isReservedKey, POOL_KIND, POOL_PLURAL, RESERVED_KEY_PREFIX, VERSION } from './types.js';
 import { API_LIMITS, CLAIM_DEFAULTS, MAX_SIZE_HEADROOM, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
-import { BLOCKING_NAMES_MAX, DRAIN_DEFAULTS } from './defaults.js';
+import { BLOCKING_NAMES_MAX, DRAIN_DEFAULTS, REUSE_DEFAULTS } from './defaults.js';
 import { isRecord } from './conform.js';
 import type { Presence, Properties, Schema, ValidationRule } from './openapi.js';
 import { boolean, dateTime, int32, int64, listOf, number, object, oneOf, string, stringMap } from './openapi.js';
@@ -280,6 +281,28 @@ const drainPolicy = interfaceSchema<DrainPolicySpec>(
   { default: {} },
 );
 
+const reuse = interfaceSchema<ReuseSpec>(
+  'ReuseSpec',
+  'How a member handed back by a Return claim is reused.',
+  { maxReuses: 'optional', cooldownSeconds: 'optional', requireReset: 'optional' },
+  {
+    maxReuses: int32('A member returned this many times is deleted at its next return instead; unset: no limit. The member counts its returns in the annotation warmpool.dev/reuse-count.', {
+      minimum: 0,
+      maximum: API_LIMITS.maxReuses,
+    }),
+    cooldownSeconds: int32('A returned member stays out of allocation this long (state cooling).', {
+      default: REUSE_DEFAULTS.cooldownSeconds,
+      minimum: 0,
+      maximum: API_LIMITS.maxSeconds,
+    }),
+    requireReset: boolean(
+      'A returned member (state resetting) is handed out again only after its Ready condition went False and True again after the return, so the workload can clean itself up and flip its readiness probe; one that does not within warmingTimeoutSeconds is recycled.',
+      { default: REUSE_DEFAULTS.requireReset },
+    ),
+  },
+  { default: {} },
+);
+
 export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
   'InstancePoolSpec',
   'Desired state of the pool.',
@@ -298,6 +321,7 @@ export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
     metrics: 'optional',
     evictionProtection: 'optional',
     drainPolicy: 'optional',
+    reuse: 'optional',
   },
   {
     template: podTemplate,
@@ -343,6 +367,7 @@ export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
       { default: POOL_DEFAULTS.evictionProtection },
     ),
     drainPolicy,
+    reuse,
   },
   {
     'x-kubernetes-validations': [

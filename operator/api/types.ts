@@ -67,6 +67,19 @@ export interface DrainPolicySpec {
   onDeadline?: OnDrainDeadline;
 }
 
+/** How a member handed back by a Return claim is reused. */
+export interface ReuseSpec {
+  /** A member returned this many times is deleted at its next return instead; unset: no limit. */
+  maxReuses?: number;
+  /** A returned member stays out of allocation this long (state cooling); default 0. */
+  cooldownSeconds?: number;
+  /**
+   * A returned member (state resetting) is handed out again only after its Ready condition went False and True
+   * again after the return, so the workload can clean itself up and flip its readiness probe. Default false.
+   */
+  requireReset?: boolean;
+}
+
 export interface InstancePoolSpec {
   template: V1PodTemplateSpec;
   targetSize: number;
@@ -86,6 +99,7 @@ export interface InstancePoolSpec {
    */
   evictionProtection?: boolean;
   drainPolicy?: DrainPolicySpec;
+  reuse?: ReuseSpec;
 }
 
 export type PoolPhase = 'Active' | 'Paused' | 'Draining' | 'Terminating';
@@ -207,7 +221,7 @@ export const ANN_ACQUIRED_FOR = 'warmpool.dev/acquired-for';
 export const POOL_FINALIZER = 'warmpool.dev/pool-protection';
 export const CLAIM_FINALIZER = 'warmpool.dev/claim-release';
 
-export type MemberState = 'warming' | 'ready' | 'claimed';
+export type MemberState = 'warming' | 'ready' | 'claimed' | 'cooling' | 'resetting';
 export const RESERVED_LABELS = [LABEL_POOL, LABEL_STATE, LABEL_TEMPLATE_HASH, LABEL_CLAIM] as const;
 
 /**

@@ -58,6 +58,7 @@ describe('validatePool', () => {
           claimOrder: 'OldestReady',
           evictionProtection: true,
           drainPolicy: { onDeadline: 'Wait' },
+          reuse: { cooldownSeconds: 0, requireReset: false },
           metrics: { port: 9090, httpRequestsCounter: 'http_requests_total', path: '/metrics', intervalSeconds: 15, via: 'Direct' },
         },
       },

@@ -39,6 +39,8 @@ function member(name: string, readyAt: number | undefined, node = 'n1', phase: M
     leaseToken: 0,
     reuses: 0,
     returnedAt: undefined,
+    resting: undefined,
+    readySince: undefined,
     ...over,
   };
 }

@@ -149,11 +149,12 @@ export interface ReturnMemberAction {
 }
 
 /**
- * Why a member is deleted. claim-gone: the member records a claim that no longer exists. The pool keeps its
+ * Why a member is deleted. claim-gone: the member records a claim that no longer exists. max-reuses: a Return that
+ * would exceed the pool's reuse.maxReuses. The pool keeps its
  * ownerReference on the member, and the garbage collector deletes a dependent only once all its owners are gone,
  * so the claim's ownerReference alone never removes the member: the operator must.
  */
-export type DeleteMemberReason = 'released' | 'not-returnable' | 'lost' | 'duplicate' | 'claim-gone';
+export type DeleteMemberReason = 'released' | 'not-returnable' | 'lost' | 'duplicate' | 'claim-gone' | 'max-reuses';
 
 /** Delete the member with preconditions on uid and resourceVersion. */
 export interface DeleteMemberAction {

@@ -216,3 +216,51 @@ describe('planClaims: drain deadline', () => {
     expect(release?.kind === 'release' && release.event).toMatchObject({ type: 'Normal', reason: 'Drained' });
   });
 });
+
+describe('planClaims: reuse on return', () => {
+  /** Claim r (Return) deleted while bound to m1, which records `reuses` returns so far: this pass hands m1 back. */
+  function returning(reuses: number | undefined): { claim: PoolClaim; member: V1Pod } {
+    const c = claim('r', { spec: { reclaimPolicy: 'Return' } });
+    const member = pod('m1', { claim: c, ...(reuses !== undefined && { annotations: { 'warmpool.dev/reuse-count': String(reuses) } }) });
+    const bound = { ...c, status: boundStatus(c, claimMember(member), true, NOW - 60 * S, NOW - 60 * S) };
+    return { claim: { ...bound, metadata: { ...bound.metadata, deletionTimestamp: new Date(NOW - S) } }, member };
+  }
+  const iso = new Date(NOW).toISOString();
+
+  it.each<{
+    name: string;
+    reuse: InstancePoolSpec['reuse'];
+    reuses: number | undefined;
+    want: { kind: 'return-member'; state: string; count: string } | { kind: 'delete-member'; reason: string };
+  }>([
+    { name: 'no reuse settings: back as ready, counted', reuse: undefined, reuses: undefined, want: { kind: 'return-member', state: 'ready', count: '1' } },
+    { name: 'a cooldown: back as cooling', reuse: { cooldownSeconds: 3 }, reuses: 4, want: { kind: 'return-member', state: 'cooling', count: '5' } },
+    { name: 'requireReset: back as resetting', reuse: { requireReset: true }, reuses: 0, want: { kind: 'return-member', state: 'resetting', count: '1' } },
+    { name: 'requireReset and a cooldown: resetting (the cooldown also applies)', reuse: { requireReset: true, cooldownSeconds: 3 }, reuses: 0, want: { kind: 'return-member', state: 'resetting', count: '1' } },
+    { name: 'maxReuses 2, returned once: its second return is allowed', reuse: { maxReuses: 2 }, reuses: 1, want: { kind: 'return-member', state: 'ready', count: '2' } },
+    { name: 'maxReuses 2, returned twice: the third return deletes it', reuse: { maxReuses: 2 }, reuses: 2, want: { kind: 'delete-member', reason: 'max-reuses' } },
+    { name: 'maxReuses 0: never reused', reuse: { maxReuses: 0 }, reuses: undefined, want: { kind: 'delete-member', reason: 'max-reuses' } },
+  ])('$name', ({ reuse, reuses, want }) => {
+    const { claim: c, member } = returning(reuses);
+    const actions = plan({ pool: pool(reuse === undefined ? {} : { reuse }), claims: [c], members: [member] });
+    const act = actions.find((a) => a.kind === 'return-member' || a.kind === 'delete-member');
+    if (want.kind === 'delete-member') {
+      expect(act?.kind === 'delete-member' && act.reason).toBe(want.reason);
+      return;
+    }
+    expect(act?.kind).toBe('return-member');
+    if (act?.kind !== 'return-member') return;
+    expect(act.patch.metadata.labels['warmpool.dev/state']).toBe(want.state);
+    expect(act.patch.metadata.annotations['warmpool.dev/reuse-count']).toBe(want.count);
+    expect(act.patch.metadata.annotations['warmpool.dev/returned-at']).toBe(iso);
+    // The return keeps the member's token: the next bind raises it.
+    expect(act.patch.metadata.annotations['warmpool.dev/lease-token']).toBeUndefined();
+  });
+
+  it('a resting member (cooling or resetting) is never handed out', () => {
+    for (const state of ['cooling', 'resetting']) {
+      const actions = plan({ claims: [claim('c1')], members: [pod('m1', { labels: { 'warmpool.dev/state': state } })] });
+      expect(actions.filter((a) => a.kind === 'bind')).toEqual([]);
+    }
+  });
+});

@@ -58,7 +58,7 @@ import {
   removeFinalizerPatch,
 } from './model.js';
 import { applyBackpressure, compareArrival, orderClaims } from './queue.js';
-import { bindSafetyPatch, nextLeaseToken, returnSafetyPatch, withToken } from './safety.js';
+import { bindSafetyPatch, nextLeaseToken, returnReusePatch, returnSafetyPatch, reusedUp, withToken } from './safety.js';
 
 export interface ClaimPlanInput {
   /** The pool as resolved at the door (resolvePool), undefined when it does not exist. */
@@ -144,9 +144,14 @@ function releaseMember(
   pass.touched.add(member.view.uid);
   const target = memberRef(member.pod);
   const pool = pass.input.pool;
-  if (policy === 'Return' && pool && returnable(pass, member.view)) {
-    const patch = returnSafetyPatch(memberReturnPatch(member.pod, pool), pool);
+  if (policy === 'Return' && pool && returnable(pass, member.view) && !reusedUp(member.view, pool.spec.reuse)) {
+    const back = returnSafetyPatch(memberReturnPatch(member.pod, pool), pool);
+    const patch = returnReusePatch(back, member.view, pool.spec.reuse, pass.now);
     pass.actions.push({ kind: 'return-member', claim: ref, member: target, patch });
+    return;
+  }
+  if (policy === 'Return' && pool && returnable(pass, member.view)) {
+    pass.actions.push({ kind: 'delete-member', claim: ref, member: target, reason: 'max-reuses' });
     return;
   }
   const why = policy === 'Return' && reason === 'released' ? 'not-returnable' : reason;

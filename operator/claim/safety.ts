@@ -4,8 +4,13 @@
 //     status.member.token says which one it holds, so a workload can refuse a holder whose token is lower.
 //   - eviction protection: a bound member is marked safe-to-evict "false" for the cluster autoscaler (the pool's
 //     PodDisruptionBudget does the rest, see pool/pdb.ts); the return gives the mark back as the template had it.
+//   - reuse: a return counts itself on the member (warmpool.dev/reuse-count), stamps when it happened
+//     (warmpool.dev/returned-at) and, with a cooldown or a reset to wait for, labels the member cooling or resetting
+//     instead of ready (the pool labels it ready once it may be handed out, see pool/plan.ts releaseRested); past
+//     maxReuses the member is deleted instead.
 import type { ClaimMember, InstancePool } from '../api/types.js';
-import { ANN_LEASE_TOKEN, ANN_SAFE_TO_EVICT } from '../api/types.js';
+import { ANN_LEASE_TOKEN, ANN_RETURNED_AT, ANN_REUSE_COUNT, ANN_SAFE_TO_EVICT, LABEL_STATE } from '../api/types.js';
+import type { ResolvedReuse } from '../api/defaults.js';
 import type { MemberView } from '../member/members.js';
 import type { PodMergePatch } from './model.js';
 
@@ -52,4 +57,29 @@ export function bindSafetyPatch(
 export function returnSafetyPatch(patch: PodMergePatch, pool: Pick<InstancePool, 'spec'>): PodMergePatch {
   const templated = pool.spec.template.metadata?.annotations?.[ANN_SAFE_TO_EVICT];
   return withMetadata(patch, { [ANN_SAFE_TO_EVICT]: templated ?? null });
+}
+
+/** This return would be the member's (maxReuses + 1)th: it is deleted instead. */
+export function reusedUp(member: Pick<MemberView, 'reuses'>, reuse: Pick<ResolvedReuse, 'maxReuses'>): boolean {
+  return reuse.maxReuses !== undefined && member.reuses + 1 > reuse.maxReuses;
+}
+
+/** The state a returned member comes back in: resetting before cooling before ready. */
+export function returnedState(reuse: Pick<ResolvedReuse, 'cooldownSeconds' | 'requireReset'>): 'ready' | 'cooling' | 'resetting' {
+  if (reuse.requireReset) return 'resetting';
+  return reuse.cooldownSeconds > 0 ? 'cooling' : 'ready';
+}
+
+/** The return patch with the member's reuse count raised, the time of the return, and the state it rests in. */
+export function returnReusePatch(
+  patch: PodMergePatch,
+  member: Pick<MemberView, 'reuses'>,
+  reuse: Pick<ResolvedReuse, 'cooldownSeconds' | 'requireReset'>,
+  now: number,
+): PodMergePatch {
+  return withMetadata(
+    patch,
+    { [ANN_REUSE_COUNT]: String(member.reuses + 1), [ANN_RETURNED_AT]: new Date(now).toISOString() },
+    { [LABEL_STATE]: returnedState(reuse) },
+  );
 }

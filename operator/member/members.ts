@@ -61,6 +61,13 @@ export interface MemberView {
   reuses: number;
   /** When it was last returned (annotation warmpool.dev/returned-at): cooldown and reset count from here. */
   returnedAt: number | undefined;
+  /**
+   * A returned member held out of allocation (state label cooling or resetting). Its phase is warming until the
+   * pool labels it ready again: it is on its way back, counted warm, never handed out.
+   */
+  resting: 'cooling' | 'resetting' | undefined;
+  /** While Ready: when the Ready condition last turned True (whole seconds, as the API keeps it). */
+  readySince: number | undefined;
 }
 
 /** Epoch milliseconds of a Kubernetes time. client-node gives Date from lists but plain strings from watch events. */
@@ -121,10 +128,12 @@ function classify(pod: V1Pod): MemberView {
   const claimed = stateLabel === 'claimed' || claimName !== undefined;
   if (failure === undefined && !claimed && stateLabel === 'ready' && !ready) failure = 'NotReady';
 
+  const resting = stateLabel === 'cooling' || stateLabel === 'resetting' ? stateLabel : undefined;
   let phase: MemberPhase;
   if (meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null) phase = 'terminating';
   else if (claimed) phase = 'claimed';
   else if (failure !== undefined) phase = 'failed';
+  else if (resting !== undefined) phase = 'warming';
   else if (ready) phase = 'ready';
   else phase = 'warming';
 
@@ -152,6 +161,8 @@ function classify(pod: V1Pod): MemberView {
     leaseToken: annotationCount(annotations[ANN_LEASE_TOKEN]),
     reuses: annotationCount(annotations[ANN_REUSE_COUNT]),
     returnedAt: toMillis(annotations[ANN_RETURNED_AT]),
+    resting,
+    readySince: ready ? toMillis(readyCond?.lastTransitionTime) : undefined,
   };
 }
 

@@ -96,7 +96,20 @@ export function memberReadyPatch(uid: string, readyAt: string): JsonPatchOp[] {
   ];
 }
 
-export type RequeueWhy = 'warming-timeout' | 'ttl' | 'ttl-cap' | 'backoff' | 'failure-window';
+/**
+ * The patch that hands a returned member back to allocation once it has rested (cooldown over, reset seen):
+ * state cooling or resetting -> ready. Guarded like memberReadyPatch, by uid and the label it found.
+ */
+export function memberRestedPatch(uid: string, from: 'cooling' | 'resetting'): JsonPatchOp[] {
+  const state = `/metadata/labels/${pointer(LABEL_STATE)}`;
+  return [
+    { op: 'test', path: '/metadata/uid', value: uid },
+    { op: 'test', path: state, value: from },
+    { op: 'replace', path: state, value: 'ready' },
+  ];
+}
+
+export type RequeueWhy = 'warming-timeout' | 'ttl' | 'ttl-cap' | 'backoff' | 'failure-window' | 'cooldown';
 
 /** Reconcile the pool again after this delay: a timer is due. At most one per plan, the earliest. */
 export interface RequeueAction {

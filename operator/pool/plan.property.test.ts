@@ -101,6 +101,8 @@ function randomMember(g: Gen, i: number): MemberView {
     leaseToken: 0,
     reuses: 0,
     returnedAt: undefined,
+    resting: undefined,
+    readySince: undefined,
   };
 }
 

@@ -34,6 +34,7 @@ import {
   TTL_RECYCLE_WINDOW_MS,
   isBackoffFailure,
   memberReadyPatch,
+  memberRestedPatch,
 } from './model.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { PoolMode } from './status.js';
@@ -269,7 +270,11 @@ function replenish(
   // when the member was scheduled, so one that waited for capacity gets its full warm-up once placed.
   for (const m of members) {
     if (m.phase !== 'warming' || m.unschedulable) continue;
-    const started = Math.max(m.warmingStartedAt ?? -Infinity, m.scheduledAt ?? -Infinity);
+    // A returned member resting (cooldown, reset) has its warm-up from the return on, after its cooldown.
+    const started =
+      m.resting !== undefined && m.returnedAt !== undefined
+        ? m.returnedAt + spec.cooldownMs
+        : Math.max(m.warmingStartedAt ?? -Infinity, m.scheduledAt ?? -Infinity);
     if (!Number.isFinite(started)) continue;
     const deadline = started + spec.warmingTimeoutMs;
     if (now >= deadline) pass.delete(m, 'warming-timeout', true);
@@ -387,6 +392,35 @@ function markReady(pass: Pass, members: readonly MemberView[], now: number): voi
   }
 }
 
+/**
+ * A returned member rests (state cooling or resetting) until reuse.cooldownSeconds have passed since its return
+ * and, when resetting, its Ready condition turned True again after the return (so it went False in between); then,
+ * Ready, it is labelled ready and may be handed out. Also while paused, as mark-ready.
+ */
+function releaseRested(pass: Pass, members: readonly MemberView[], spec: ResolvedSpec, now: number): void {
+  for (const m of members) {
+    if (m.resting === undefined || m.phase !== 'warming' || pass.deleted.has(m.uid)) continue;
+    const cooled = (m.returnedAt ?? -Infinity) + spec.cooldownMs;
+    if (cooled > now) {
+      pass.timer(cooled, 'cooldown');
+      continue;
+    }
+    // lastTransitionTime keeps whole seconds: a later second than the return's is a transition after it.
+    const reset =
+      m.resting !== 'resetting' || !spec.requireReset || m.returnedAt === undefined || (m.readySince ?? -Infinity) > m.returnedAt;
+    if (!m.ready || !reset) continue;
+    pass.marks.push({
+      kind: 'mark-ready',
+      pod: m.name,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      readyAt: new Date(m.readyAt ?? now).toISOString(),
+      patch: memberRestedPatch(m.uid, m.resting),
+      warmupSeconds: undefined,
+    });
+  }
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -422,6 +456,7 @@ export function planPool(input: PlanInput): PlanResult {
   } else if (!invalid) {
     if (mode === 'active' && input.expectationsSatisfied) replenish(pass, members, spec, input, failures);
     markReady(pass, members, now);
+    releaseRested(pass, members, spec, now);
   }
 
   let waitingFor: string | undefined;

@@ -43,6 +43,8 @@ export function member(name: string, phase: MemberPhase, over: Partial<MemberVie
     leaseToken: 0,
     reuses: 0,
     returnedAt: undefined,
+    resting: undefined,
+    readySince: undefined,
     ...over,
   };
 }
