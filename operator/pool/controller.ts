@@ -350,7 +350,7 @@ export class PoolController {
 
   /**
    * The pool's PDB as planned. 409 (it exists already, or changed since the cache saw it) and 404 end quietly: the
-   * PDB informer's event plans the pool again. Anything else fails the pass, which backs off and plans again.
+   * PDB informer's event plans the pool again. Anything else is a Warning Event DisruptionBudgetFailed.
    */
   private async carryOutPdb(pool: InstancePool, a: PdbAction): Promise<void> {
     const policy = this.d.policy;
@@ -366,8 +366,12 @@ export class PoolController {
         await policy.deleteNamespacedPodDisruptionBudget({ namespace, name: a.name, body: { preconditions } });
       }
     } catch (err) {
-      if (statusCode(err) === 409 || isNotFound(err)) return;
+      const code = statusCode(err);
+      if (code === 409 || isNotFound(err)) return;
       this.d.events.record(pool, 'Warning', 'DisruptionBudgetFailed', `${a.kind} ${pdbName(pool.metadata.name ?? '')}: ${errorMessage(err)}`);
+      // A refusal a retry will not fix (forbidden, invalid) is said in the Event, and the pool's own work goes on;
+      // the pool's next pass tries again. Anything else fails the pass, which backs off and plans again.
+      if (code !== undefined && code >= 400 && code < 500 && code !== 429) return;
       throw err;
     }
   }
