@@ -134,6 +134,17 @@ function expiredReturn(member: V1Pod): { claim: PoolClaim; member: V1Pod } {
   return { claim: { ...c, status: boundStatus(c, claimMember(bound), true, NOW - 10 * S, NOW - 10 * S) }, member: bound };
 }
 
+describe('planClaims: the token stays on record', () => {
+  it('a claim whose member failed goes Lost still naming the token it held', () => {
+    const c = claim('c1');
+    const member = pod('m1', { claim: c, annotations: { 'warmpool.dev/lease-token': '4' } });
+    member.status = { ...member.status, phase: 'Failed' };
+    const bound = { ...c, status: boundStatus(c, { ...claimMember(member), token: 4 }, true, NOW - 60 * S, NOW - 60 * S) };
+    const lost = plan({ claims: [bound], members: [member] }).find((a) => a.kind === 'mark-lost');
+    expect(lost?.kind === 'mark-lost' && lost.status.member?.token).toBe(4);
+  });
+});
+
 describe('planClaims: eviction protection', () => {
   it.each<{ name: string; evictionProtection: boolean | undefined; want: string | undefined }>([
     { name: 'on by default: the bind vetoes the autoscaler', evictionProtection: undefined, want: 'false' },

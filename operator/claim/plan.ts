@@ -181,7 +181,7 @@ function keeper(claim: ResolvedClaim, recorded: readonly Member[]): Member | und
 
 function markLost(pass: Pass, claim: ResolvedClaim, member: Member | undefined, message: string): void {
   const ref = claimRef(claim);
-  const status = lostStatus(claim, member && claimMember(member.pod), message, pass.now);
+  const status = lostStatus(claim, member && withToken(claimMember(member.pod), member.view.leaseToken), message, pass.now);
   pass.actions.push({
     kind: 'mark-lost',
     claim: ref,
