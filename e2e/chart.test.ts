@@ -118,6 +118,11 @@ const METHOD_GRANTS: Record<string, string[]> = {
   readNamespacedLease: ['coordination.k8s.io/leases:get'],
   createNamespacedLease: ['coordination.k8s.io/leases:create'],
   replaceNamespacedLease: ['coordination.k8s.io/leases:update'],
+  listNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:list'],
+  listPodDisruptionBudgetForAllNamespaces: ['policy/poddisruptionbudgets:list'],
+  createNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:create'],
+  replaceNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:update'],
+  deleteNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:delete'],
 };
 
 const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: string[]; podProxyOnly?: boolean; secureMetricsOnly?: boolean }[] = [
@@ -126,6 +131,12 @@ const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: stri
     file: 'operator/manager.ts',
     evidence: /informersFor<InstancePool>[\s\S]*informersFor<PoolClaim>[\s\S]*informersFor<V1Pod>/,
     grants: ['warmpool.dev/instancepools:watch', 'warmpool.dev/poolclaims:watch', 'core/pods:watch'],
+  },
+  {
+    what: 'an informer watches the pools\' PodDisruptionBudgets (eviction protection) after listing them',
+    file: 'operator/manager.ts',
+    evidence: /informersFor<V1PodDisruptionBudget>/,
+    grants: ['policy/poddisruptionbudgets:watch'],
   },
   {
     what: "member metrics through the API server's pod proxy (spec.metrics.via: APIServerProxy)",
@@ -669,6 +680,13 @@ describe('RBAC', () => {
           await kubectl(['-n', pools, 'delete', 'poolclaim', name, '--timeout=30s']);
           await poolWhere(pools, 'proof', 'refilled', (p) => p.status?.readyCount === 2 && (p.status.claimedCount ?? 0) === 0, 60_000);
         }
+        // Eviction protection: the pool's PDB, edited by hand, is put back (update); turned off, it is deleted.
+        const pdb = (): Promise<string> => kubectl(['-n', pools, 'get', 'pdb', 'warmpool-proof', '-o', 'jsonpath={.spec.maxUnavailable}']);
+        await eventually('the PDB', async () => ((await pdb().catch(() => '')) === '0' ? true : undefined));
+        await kubectl(['-n', pools, 'patch', 'pdb', 'warmpool-proof', '--type=merge', '-p', '{"spec":{"maxUnavailable":3}}']);
+        await eventually('the PDB put back', async () => ((await pdb()) === '0' ? true : undefined));
+        await kubectl(['-n', pools, 'patch', 'instancepool', 'proof', '--type=merge', '-p', '{"spec":{"evictionProtection":false}}']);
+        await eventually('the PDB deleted', async () => ((await pdb().then(() => false, () => true)) ? true : undefined));
         // Deleting the pool: the operator drops the pool's finalizer.
         await kubectl(['-n', pools, 'delete', 'instancepool', 'proof', '--timeout=30s']);
         expect(await kubectl(['-n', pools, 'get', 'events', '--field-selector', 'reason=MemberCreated', '-o', 'name'])).not.toBe('');

@@ -2,7 +2,7 @@
 // election, the HTTP endpoints, the utilization scraper and an orderly shutdown. Controllers hold only their own
 // domain logic; nothing here decides anything about pools or claims.
 import { hostname } from 'node:os';
-import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { GROUP, LABEL_POOL, VERSION, CLAIM_PLURAL, POOL_PLURAL, type InstancePool, type PoolClaim } from './api/types.js';
 import { ClaimController } from './claim/controller.js';
 import { claimObserver } from './claim/observer.js';
@@ -105,7 +105,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const metrics = createMetrics({ perMemberUtilization: opts.memberMetrics ?? false });
   // Without leader election the fence is always open; with it, closed until this replica holds the Lease.
   const fence = opts.leaderElect ? new WriteFence() : WriteFence.unfenced();
-  const { core, custom, coordination, rawGet } = makeInstrumentedClients(kc, onApiRequest(metrics), {
+  const { core, custom, coordination, policy, rawGet } = makeInstrumentedClients(kc, onApiRequest(metrics), {
     fence,
     throttle: {
       qps: opts.kubeApiQps ?? DEFAULT_KUBE_API_QPS,
@@ -140,6 +140,21 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     ),
   );
 
+  // The pools' PodDisruptionBudgets (eviction protection), labelled with their pool like the members.
+  const pdbs = new InformerSet(
+    informersFor<V1PodDisruptionBudget>(
+      kc,
+      namespaces,
+      (ns) => (ns ? `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets` : '/apis/policy/v1/poddisruptionbudgets'),
+      (ns, limit) =>
+        ns
+          ? policy.listNamespacedPodDisruptionBudget({ namespace: ns, labelSelector: LABEL_POOL, limit })
+          : policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector: LABEL_POOL, limit }),
+      LABEL_POOL,
+      wt,
+    ),
+  );
+
   // Both controllers read one pool's members and claims per pass.
   const podsByPool = new CacheIndex<V1Pod>(pods, (p) => p.metadata?.labels?.[LABEL_POOL]);
   const claimsByPool = new CacheIndex<PoolClaim>(claims, (c) => c.spec?.poolName);
@@ -167,6 +182,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     observer: poolObserver(metrics, logger('pool')),
     maxMembersPerPool: opts.maxMembersPerPool,
     utilization: (key, shown) => utilization.statusFor(key, shown),
+    policy,
+    pdbs,
   });
   const claimController = new ClaimController({
     core,
@@ -204,7 +221,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     // Ready while every cache has synced and keeps hearing from its watch: a cache that froze is not served from.
     routes: {
       '/healthz': healthzHandler(),
-      '/readyz': readyzHandler(() => [...pools.notReadyReasons(), ...claims.notReadyReasons(), ...pods.notReadyReasons()]),
+      '/readyz': readyzHandler(() => [...pools.notReadyReasons(), ...claims.notReadyReasons(), ...pods.notReadyReasons(), ...pdbs.notReadyReasons()]),
     },
   });
   let certificates: CertificateSource | undefined;
@@ -228,7 +245,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     tls: certificates,
   });
 
-  await Promise.all([pools.start(), claims.start(), pods.start()]);
+  await Promise.all([pools.start(), claims.start(), pods.start(), pdbs.start()]);
   log.info('caches synced', { namespaces: namespaces.length === 0 ? 'all' : namespaces.join(',') });
 
   let workers: Promise<void> | undefined;
@@ -289,7 +306,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       log.info('stopping');
       if (elector) await elector.stop({ release: true });
       else await shutdown();
-      await Promise.all([pools.stop(), claims.stop(), pods.stop()]);
+      await Promise.all([pools.stop(), claims.stop(), pods.stop(), pdbs.stop()]);
       await events.flush?.();
       await Promise.all([probe.close(), metricsServer.close()]);
       certificates?.stop();

@@ -1,5 +1,5 @@
 import type { ResolvedClaimSpec, ResolvedPoolSpec } from './defaults.js';
-import { MAX_SIZE_HEADROOM, POOL_DEFAULTS, QUEUE_DEFAULTS, withClaimDefaults, withPoolDefaults } from './defaults.js';
+import { DRAIN_DEFAULTS, MAX_SIZE_HEADROOM, REUSE_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS, withClaimDefaults, withPoolDefaults } from './defaults.js';
 import type { InstancePoolSpec, PoolClaimSpec } from './types.js';
 
 const template = { spec: { containers: [{ name: 'app', image: 'busybox' }] } };
@@ -12,6 +12,8 @@ const resolvedMinimal: ResolvedPoolSpec = {
   ...POOL_DEFAULTS,
   maxSize: 3 + MAX_SIZE_HEADROOM,
   claimQueue: QUEUE_DEFAULTS,
+  drainPolicy: DRAIN_DEFAULTS,
+  reuse: REUSE_DEFAULTS,
 };
 
 const explicit = {
@@ -25,6 +27,9 @@ const explicit = {
   drain: true,
   claimOrder: 'SpreadNodes',
   claimQueue: { strategy: 'FairShare', maxPending: 7, onFull: 'RejectOldest' },
+  evictionProtection: false,
+  drainPolicy: { deadlineSeconds: 30, onDeadline: 'Release' },
+  reuse: { maxReuses: 2, cooldownSeconds: 3, requireReset: true },
 } as const satisfies InstancePoolSpec;
 
 describe('withPoolDefaults', () => {
@@ -37,6 +42,11 @@ describe('withPoolDefaults', () => {
       name: 'a partial claim queue',
       spec: { template, targetSize: 3, claimQueue: { maxPending: 2 } },
       want: { ...resolvedMinimal, claimQueue: { strategy: 'Priority', maxPending: 2, onFull: 'RejectNewest' } },
+    },
+    {
+      name: 'a drain deadline without onDeadline waits',
+      spec: { template, targetSize: 3, drainPolicy: { deadlineSeconds: 5 } },
+      want: { ...resolvedMinimal, drainPolicy: { deadlineSeconds: 5, onDeadline: 'Wait' } },
     },
     {
       name: 'metrics defaults',

@@ -1,6 +1,6 @@
 // Defaults of the v1alpha1 API. The CRD schema (schema.ts) carries the same constants, so an object the API server
 // defaulted and one that never went through it (an old CRD, a file) resolve to the same spec here.
-import type { ClaimQueueSpec, InstancePoolSpec, MemberMetricsSpec, PoolClaimSpec } from './types.js';
+import type { ClaimQueueSpec, DrainPolicySpec, InstancePoolSpec, MemberMetricsSpec, PoolClaimSpec, ReuseSpec } from './types.js';
 
 export const POOL_DEFAULTS = {
   minSize: 0,
@@ -10,10 +10,15 @@ export const POOL_DEFAULTS = {
   paused: false,
   drain: false,
   claimOrder: 'OldestReady',
+  evictionProtection: true,
 } as const satisfies Partial<InstancePoolSpec>;
 
 /** maxSize defaults to targetSize plus this; a schema default cannot refer to another field, so only code applies it. */
 export const MAX_SIZE_HEADROOM = 10;
+
+export const DRAIN_DEFAULTS = { onDeadline: 'Wait' } as const satisfies DrainPolicySpec;
+
+export const REUSE_DEFAULTS = { cooldownSeconds: 0, requireReset: false } as const satisfies ReuseSpec;
 
 export const QUEUE_DEFAULTS = { strategy: 'Priority', onFull: 'RejectNewest' } as const satisfies ClaimQueueSpec;
 
@@ -46,6 +51,8 @@ export const API_LIMITS = {
   maxMetricNameLength: 256,
   /** Entries of the template's labels and of its annotations. */
   maxTemplateKeys: 256,
+  /** reuse.maxReuses. */
+  maxReuses: 1_000_000,
 } as const;
 
 /**
@@ -63,6 +70,8 @@ export const MEMBER_METADATA_LIMITS = {
 export const CLAIMS_PLUS_DEFAULTS = { count: 1, fallback: 'None' } as const satisfies Partial<PoolClaimSpec>;
 /** The most members one claim may ask for: each is a patch of the one bind. */
 export const MAX_CLAIM_COUNT = 1000;
+/** status.blockingClaims names at most this many claims (and counts them all). */
+export const BLOCKING_NAMES_MAX = 10;
 
 export const CLAIM_DEFAULTS = { reclaimPolicy: 'Delete', priority: 0 } as const satisfies Partial<PoolClaimSpec>;
 
@@ -72,17 +81,25 @@ export type ResolvedClaimQueue = Required<Omit<ClaimQueueSpec, 'maxPending'>> & 
 /** Member metrics with their defaults; the counter and gauge names stay optional (unset: not read). */
 export type ResolvedMetrics = MemberMetricsSpec & Required<Pick<MemberMetricsSpec, 'path' | 'intervalSeconds' | 'via'>>;
 
+/** A drain policy with its default; deadlineSeconds stays optional, since unset means no deadline. */
+export type ResolvedDrainPolicy = Required<Omit<DrainPolicySpec, 'deadlineSeconds'>> & Pick<DrainPolicySpec, 'deadlineSeconds'>;
+
+/** Reuse with its defaults; maxReuses stays optional, since unset means no limit. */
+export type ResolvedReuse = Required<Omit<ReuseSpec, 'maxReuses'>> & Pick<ReuseSpec, 'maxReuses'>;
+
 /** A pool spec with every default applied; metrics stays optional, since unset means no scraping. */
-export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'metrics'>> & {
+export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'metrics' | 'drainPolicy' | 'reuse'>> & {
   claimQueue: ResolvedClaimQueue;
   metrics?: ResolvedMetrics;
+  drainPolicy: ResolvedDrainPolicy;
+  reuse: ResolvedReuse;
 };
 
 /** A claim spec with its defaults; the timeouts and the acquiredBy/For stamps stay optional (unset is meaningful). */
 export type ResolvedClaimSpec = PoolClaimSpec & Required<Pick<PoolClaimSpec, 'reclaimPolicy' | 'priority' | 'count' | 'fallback'>>;
 
 export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
-  const { claimQueue, metrics, ...rest } = spec;
+  const { claimQueue, metrics, drainPolicy, reuse, ...rest } = spec;
   const resolved: ResolvedPoolSpec = {
     ...rest,
     minSize: spec.minSize ?? POOL_DEFAULTS.minSize,
@@ -93,6 +110,13 @@ export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
     paused: spec.paused ?? POOL_DEFAULTS.paused,
     drain: spec.drain ?? POOL_DEFAULTS.drain,
     claimOrder: spec.claimOrder ?? POOL_DEFAULTS.claimOrder,
+    evictionProtection: spec.evictionProtection ?? POOL_DEFAULTS.evictionProtection,
+    drainPolicy: { ...drainPolicy, onDeadline: drainPolicy?.onDeadline ?? DRAIN_DEFAULTS.onDeadline },
+    reuse: {
+      ...reuse,
+      cooldownSeconds: reuse?.cooldownSeconds ?? REUSE_DEFAULTS.cooldownSeconds,
+      requireReset: reuse?.requireReset ?? REUSE_DEFAULTS.requireReset,
+    },
     claimQueue: {
       ...claimQueue,
       strategy: claimQueue?.strategy ?? QUEUE_DEFAULTS.strategy,

@@ -21,6 +21,12 @@ export interface ResolvedSpec {
   readyTtlMs: number;
   paused: boolean;
   drain: boolean;
+  /** Keep the pool's PodDisruptionBudget over its claimed members (anything but an explicit false). */
+  evictionProtection: boolean;
+  /** reuse.cooldownSeconds: a returned member is cooling this long. */
+  cooldownMs: number;
+  /** reuse.requireReset: a returned member is resetting until its readiness went False and True again. */
+  requireReset: boolean;
 }
 
 /** A non-negative count; anything else (a spec that failed validation) reads as 0, so no NaN reaches status. */
@@ -42,6 +48,9 @@ export function resolveSpec(spec: InstancePoolSpec): ResolvedSpec {
     readyTtlMs: count(d.readyTTLSeconds) * 1000,
     paused: d.paused === true,
     drain: d.drain === true,
+    evictionProtection: d.evictionProtection !== false,
+    cooldownMs: count(d.reuse.cooldownSeconds) * 1000,
+    requireReset: d.reuse.requireReset === true,
   };
 }
 

@@ -4,6 +4,10 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type {
   ClaimFallback,
+  BlockingClaims,
+  ReuseSpec,
+  DrainPolicySpec,
+  OnDrainDeadline,
   ClaimMember,
   ClaimOrder,
   ClaimPhase,
@@ -26,6 +30,7 @@ import type {
 } from './types.js';
 import { CLAIM_KIND, CLAIM_PLURAL, GROUP, isReservedKey, POOL_KIND, POOL_PLURAL, RESERVED_KEY_PREFIX, VERSION } from './types.js';
 import { API_LIMITS, CLAIM_DEFAULTS, CLAIMS_PLUS_DEFAULTS, MAX_CLAIM_COUNT, MAX_SIZE_HEADROOM, MEMBER_METADATA_LIMITS, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
+import { BLOCKING_NAMES_MAX, DRAIN_DEFAULTS, REUSE_DEFAULTS } from './defaults.js';
 import { isRecord } from './conform.js';
 import type { Presence, Properties, Schema, ValidationRule } from './openapi.js';
 import { boolean, dateTime, int32, int64, listOf, number, object, oneOf, string, stringMap } from './openapi.js';
@@ -260,6 +265,46 @@ const metrics = interfaceSchema<MemberMetricsSpec>(
   },
 );
 
+const drainPolicy = interfaceSchema<DrainPolicySpec>(
+  'DrainPolicySpec',
+  'How long a drain or a deletion waits for the claims that hold members, and what happens then.',
+  { deadlineSeconds: 'optional', onDeadline: 'optional' },
+  {
+    deadlineSeconds: int32('Seconds from the start of the drain (or the deletion) to the deadline; unset: no deadline.', {
+      minimum: 0,
+      maximum: API_LIMITS.maxSeconds,
+    }),
+    onDeadline: oneOf<OnDrainDeadline>(
+      'At the deadline: Wait keeps waiting (status.blockingClaims names who holds it); Release ends the blocking claims (phase Released, reason Drained, an Event on each) and their members go as their reclaimPolicy says (a Return member is deleted: the pool is going).',
+      { Wait: true, Release: true },
+      { default: DRAIN_DEFAULTS.onDeadline },
+    ),
+  },
+  { default: {} },
+);
+
+const reuse = interfaceSchema<ReuseSpec>(
+  'ReuseSpec',
+  'How a member handed back by a Return claim is reused.',
+  { maxReuses: 'optional', cooldownSeconds: 'optional', requireReset: 'optional' },
+  {
+    maxReuses: int32('A member returned this many times is deleted at its next return instead; unset: no limit. The member counts its returns in the annotation warmpool.dev/reuse-count.', {
+      minimum: 0,
+      maximum: API_LIMITS.maxReuses,
+    }),
+    cooldownSeconds: int32('A returned member stays out of allocation this long (state cooling).', {
+      default: REUSE_DEFAULTS.cooldownSeconds,
+      minimum: 0,
+      maximum: API_LIMITS.maxSeconds,
+    }),
+    requireReset: boolean(
+      'A returned member (state resetting) is handed out again only after its Ready condition went False and True again after the return, so the workload can clean itself up and flip its readiness probe; one that does not within warmingTimeoutSeconds is recycled.',
+      { default: REUSE_DEFAULTS.requireReset },
+    ),
+  },
+  { default: {} },
+);
+
 export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
   'InstancePoolSpec',
   'Desired state of the pool.',
@@ -276,6 +321,9 @@ export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
     claimOrder: 'optional',
     claimQueue: 'optional',
     metrics: 'optional',
+    evictionProtection: 'optional',
+    drainPolicy: 'optional',
+    reuse: 'optional',
   },
   {
     template: podTemplate,
@@ -316,6 +364,12 @@ export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
     ),
     claimQueue,
     metrics,
+    evictionProtection: boolean(
+      'Claimed members refuse eviction: the bind marks them cluster-autoscaler.kubernetes.io/safe-to-evict "false" and a PodDisruptionBudget owned by the pool (maxUnavailable 0) selects them, so the Eviction API (kubectl drain, the autoscaler) answers 429. Warming and ready members stay evictable.',
+      { default: POOL_DEFAULTS.evictionProtection },
+    ),
+    drainPolicy,
+    reuse,
   },
   {
     'x-kubernetes-validations': [
@@ -361,6 +415,16 @@ const utilization = interfaceSchema<PoolUtilization>(
   },
 );
 
+const blockingClaims = interfaceSchema<BlockingClaims>(
+  'BlockingClaims',
+  'While a drain or a deletion waits for claimed members: the claims that hold them.',
+  { count: 'required', names: 'required' },
+  {
+    count: count('How many claims hold members.'),
+    names: listOf(`The first of them by name (at most ${BLOCKING_NAMES_MAX}).`, string('Claim name.'), { maxItems: BLOCKING_NAMES_MAX }),
+  },
+);
+
 export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
   'InstancePoolStatus',
   'Observed state of the pool.',
@@ -379,6 +443,8 @@ export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
     warmup: 'optional',
     utilization: 'optional',
     templateHash: 'optional',
+    blockingClaims: 'optional',
+    drainStartedAt: 'optional',
   },
   {
     phase: oneOf<PoolPhase>('Lifecycle phase.', { Active: true, Paused: true, Draining: true, Terminating: true }),
@@ -395,6 +461,8 @@ export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
     warmup,
     utilization,
     templateHash: string('Template hash new members are created with (label warmpool.dev/template-hash).'),
+    blockingClaims,
+    drainStartedAt: dateTime('When the current drain started; the drain deadline counts from here (a deletion counts from its deletionTimestamp).'),
   },
   // Defaulted so a brand-new object already carries observedGeneration 0 < generation: kstatus (helm 4 --wait,
   // Flux) then reads it as in progress until the operator has observed it, instead of Current.
@@ -510,13 +578,17 @@ export const claimSpecSchema = interfaceSchema<PoolClaimSpec>(
 const member = interfaceSchema<ClaimMember>(
   'ClaimMember',
   'The member pod bound to the claim.',
-  { name: 'required', uid: 'required', podIP: 'optional', nodeName: 'optional', cold: 'optional' },
+  { name: 'required', uid: 'required', podIP: 'optional', nodeName: 'optional', cold: 'optional', token: 'optional' },
   {
     name: string('Pod name.'),
     uid: string('Pod uid.'),
     podIP: string('Pod IP.'),
     nodeName: string('Node the pod runs on.'),
     cold: boolean('Created for the claim (fallback Cold) rather than taken warm from the pool.'),
+    token: int64(
+      'Fencing token of this bind (also the member annotation warmpool.dev/lease-token): every bind of the member raises it, so a workload can refuse a holder with a lower one.',
+      { minimum: 1 },
+    ),
   },
 );
 

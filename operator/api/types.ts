@@ -57,6 +57,29 @@ export interface MemberMetricsSpec {
   inflightGauge?: string;
 }
 
+export type OnDrainDeadline = 'Wait' | 'Release';
+
+/** How long a drain or a deletion waits for the claims that hold members, and what happens then. */
+export interface DrainPolicySpec {
+  /** Seconds from the start of the drain (or the deletion) to the deadline; unset: no deadline. */
+  deadlineSeconds?: number;
+  /** At the deadline: Wait (default) keeps waiting; Release ends the blocking claims (reason Drained). */
+  onDeadline?: OnDrainDeadline;
+}
+
+/** How a member handed back by a Return claim is reused. */
+export interface ReuseSpec {
+  /** A member returned this many times is deleted at its next return instead; unset: no limit. */
+  maxReuses?: number;
+  /** A returned member stays out of allocation this long (state cooling); default 0. */
+  cooldownSeconds?: number;
+  /**
+   * A returned member (state resetting) is handed out again only after its Ready condition went False and True
+   * again after the return, so the workload can clean itself up and flip its readiness probe. Default false.
+   */
+  requireReset?: boolean;
+}
+
 export interface InstancePoolSpec {
   template: V1PodTemplateSpec;
   targetSize: number;
@@ -70,6 +93,13 @@ export interface InstancePoolSpec {
   claimOrder?: ClaimOrder;
   claimQueue?: ClaimQueueSpec;
   metrics?: MemberMetricsSpec;
+  /**
+   * Claimed members refuse eviction (default true): the bind marks them safe-to-evict "false" for the cluster
+   * autoscaler and a PodDisruptionBudget of the pool's (maxUnavailable 0) covers them, so the Eviction API says 429.
+   */
+  evictionProtection?: boolean;
+  drainPolicy?: DrainPolicySpec;
+  reuse?: ReuseSpec;
 }
 
 export type PoolPhase = 'Active' | 'Paused' | 'Draining' | 'Terminating';
@@ -113,6 +143,17 @@ export interface InstancePoolStatus {
   utilization?: PoolUtilization;
   /** Template hash members are created with now. */
   templateHash?: string;
+  /** While a drain or a deletion waits for claimed members: the claims that hold them. */
+  blockingClaims?: BlockingClaims;
+  /** When the current drain started (the drain deadline counts from here; a deletion counts from its timestamp). */
+  drainStartedAt?: string;
+}
+
+export interface BlockingClaims {
+  /** How many claims hold the pool's members. */
+  count: number;
+  /** The first of them by name (at most 10). */
+  names: string[];
 }
 
 export interface InstancePool {
@@ -162,6 +203,8 @@ export interface ClaimMember {
   nodeName?: string;
   /** Created for the claim (fallback Cold), not taken warm from the pool. */
   cold?: boolean;
+  /** The member's fencing token for this bind (annotation warmpool.dev/lease-token): higher than any earlier bind's. */
+  token?: number;
 }
 
 export interface PoolClaimStatus {
@@ -204,7 +247,7 @@ export const ANN_HEARTBEAT = 'warmpool.dev/heartbeat';
 export const POOL_FINALIZER = 'warmpool.dev/pool-protection';
 export const CLAIM_FINALIZER = 'warmpool.dev/claim-release';
 
-export type MemberState = 'warming' | 'ready' | 'claimed';
+export type MemberState = 'warming' | 'ready' | 'claimed' | 'cooling' | 'resetting';
 export const RESERVED_LABELS = [LABEL_POOL, LABEL_STATE, LABEL_TEMPLATE_HASH, LABEL_CLAIM] as const;
 
 /**
@@ -217,3 +260,12 @@ export const RESERVED_KEY_PREFIX = `${GROUP}/`;
 export function isReservedKey(key: string): boolean {
   return key.startsWith(RESERVED_KEY_PREFIX);
 }
+
+/**
+ * Member safety (issue 20): the fencing token every bind raises by one, how often the member was returned, when it
+ * was last returned (cooldown and reset are measured from it), and the cluster autoscaler's eviction veto.
+ */
+export const ANN_LEASE_TOKEN = 'warmpool.dev/lease-token';
+export const ANN_REUSE_COUNT = 'warmpool.dev/reuse-count';
+export const ANN_RETURNED_AT = 'warmpool.dev/returned-at';
+export const ANN_SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';

@@ -36,6 +36,11 @@ function member(name: string, readyAt: number | undefined, node = 'n1', phase: M
     nodeName: node,
     claimName: phase === 'claimed' ? `owner-of-${name}` : undefined,
     claimUid: phase === 'claimed' ? `uid-owner-of-${name}` : undefined,
+    leaseToken: 0,
+    reuses: 0,
+    returnedAt: undefined,
+    resting: undefined,
+    readySince: undefined,
     ...over,
   };
 }

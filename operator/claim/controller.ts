@@ -370,7 +370,11 @@ export class ClaimController {
       case 'release':
         await this.writeClaimStatus(namespace, a.claim.name, claim, a.status);
         events.record(claim ?? refObject(namespace, a.claim), a.event.type, a.event.reason, a.event.message);
-        observer.ended(namespace, poolName, a.kind === 'fail' ? (a.reason === 'QueueFull' ? 'rejected' : 'failed') : a.reason === 'Idle' ? 'idle' : 'expired');
+        observer.ended(
+          namespace,
+          poolName,
+          a.kind === 'fail' ? (a.reason === 'QueueFull' ? 'rejected' : 'failed') : a.reason === 'Idle' ? 'idle' : a.reason === 'Drained' ? 'drained' : 'expired',
+        );
         return;
       case 'return-member':
         await guardedWrite(() => this.podsApi.mergePatch({ namespace, name: a.member.name }, a.patch), 'ignore');
@@ -485,7 +489,9 @@ export function poolChangeMattersToClaims(p: InstancePool, old: InstancePool | u
     p.metadata.uid !== old.metadata.uid ||
     p.metadata.generation !== old.metadata.generation ||
     Boolean(p.metadata.deletionTimestamp) !== Boolean(old.metadata.deletionTimestamp) ||
-    (p.status?.pendingClaims ?? 0) !== (old.status?.pendingClaims ?? 0)
+    (p.status?.pendingClaims ?? 0) !== (old.status?.pendingClaims ?? 0) ||
+    // The drain deadline counts from it.
+    p.status?.drainStartedAt !== old.status?.drainStartedAt
   );
 }
 

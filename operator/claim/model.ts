@@ -128,10 +128,11 @@ export interface FailAction {
   event: ClaimEvent;
 }
 
-/** Expired: ttlSecondsAfterBound ran out. Idle: no heartbeat within idleTimeoutSeconds. */
-export type ReleaseReason = 'Expired' | 'Idle';
+/** Expired: ttlSecondsAfterBound ran out. Idle: no heartbeat within idleTimeoutSeconds. Drained: the pool's
+ * drainPolicy deadline passed (onDeadline Release). */
+export type ReleaseReason = 'Expired' | 'Idle' | 'Drained';
 
-/** Write Released (TTL expiry or idle); the member action that follows it in the plan hands the member back or deletes it. */
+/** Write Released (TTL expiry, idle, drain deadline); the member action that follows it in the plan hands the member back or deletes it. */
 export interface ReleaseAction {
   kind: 'release';
   claim: ClaimRef;
@@ -173,11 +174,12 @@ export interface ReturnMemberAction {
 }
 
 /**
- * Why a member is deleted. claim-gone: the member records a claim that no longer exists. The pool keeps its
+ * Why a member is deleted. claim-gone: the member records a claim that no longer exists. max-reuses: a Return that
+ * would exceed the pool's reuse.maxReuses. The pool keeps its
  * ownerReference on the member, and the garbage collector deletes a dependent only once all its owners are gone,
  * so the claim's ownerReference alone never removes the member: the operator must.
  */
-export type DeleteMemberReason = 'released' | 'not-returnable' | 'lost' | 'duplicate' | 'claim-gone' | 'partial';
+export type DeleteMemberReason = 'released' | 'not-returnable' | 'lost' | 'duplicate' | 'claim-gone' | 'partial' | 'max-reuses';
 
 /** Delete the member with preconditions on uid and resourceVersion. */
 export interface DeleteMemberAction {
@@ -205,7 +207,7 @@ export interface SetPoolPendingAction {
   pendingClaims: number;
 }
 
-export type ClaimRequeueWhy = 'wait-timeout' | 'ttl' | 'pending-grace' | 'bind-backoff' | 'idle';
+export type ClaimRequeueWhy = 'wait-timeout' | 'ttl' | 'pending-grace' | 'bind-backoff' | 'idle' | 'drain-deadline';
 
 /** Plan the pool again after this delay: the earliest timer of the pass. At most one per plan. */
 export interface RequeueAction {
@@ -364,7 +366,7 @@ export function failedStatus(claim: PoolClaim, reason: FailReason, message: stri
   );
 }
 
-/** Released at `now` (TTL expiry); member, boundAt and waitedSeconds stay as the record of what was held. */
+/** Released at `now` (TTL expiry, idle, drain deadline); member, boundAt and waitedSeconds stay as the record of what was held. */
 export function releasedStatus(claim: PoolClaim, message: string, now: number, reason: ReleaseReason = 'Expired'): PoolClaimStatus {
   const { member, members, boundAt, waitedSeconds } = claim.status ?? {};
   const status: PoolClaimStatus = { phase: 'Released', releasedAt: isoTime(now) };

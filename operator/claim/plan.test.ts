@@ -169,8 +169,12 @@ describe('planClaims: binding', () => {
         kind: 'bind',
         claim: { name: 'c1', uid: 'uid-c1' },
         member: { name: 'm1', uid: 'uid-m1', resourceVersion: '42', nodeName: 'node-1' },
-        patch: memberClaimPatch(c, m, NOW),
-        status: boundStatus(c, { name: 'm1', uid: 'uid-m1', podIP: '10.0.0.1', nodeName: 'node-1' }, true, NOW, NOW),
+        patch: (() => {
+          // The bind patch plus the member's first fencing token and the autoscaler's veto.
+          const patch = memberClaimPatch(c, m, NOW);
+          return { metadata: { ...patch.metadata, annotations: { ...patch.metadata.annotations, 'warmpool.dev/lease-token': '1', 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } } };
+        })(),
+        status: boundStatus(c, { name: 'm1', uid: 'uid-m1', podIP: '10.0.0.1', nodeName: 'node-1', token: 1 }, true, NOW, NOW),
       },
     ]);
     expect((actions[0] as BindAction).status.waitedSeconds).toBe(1);

@@ -22,7 +22,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { getCondition } from '../api/conditions.js';
 import type { ResolvedClaim, ResolvedPool } from '../api/resolve.js';
 import { memberMetadataConflicts } from '../api/resolve.js';
-import type { MemberMetadata, ReclaimPolicy } from '../api/types.js';
+import type { ClaimMember, MemberMetadata, ReclaimPolicy } from '../api/types.js';
 import { ANN_CLAIMED_AT, ANN_HEARTBEAT } from '../api/types.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { MemberView } from '../member/members.js';
@@ -68,6 +68,7 @@ import {
   withoutMemberMetadata,
 } from './model.js';
 import { applyBackpressure, compareArrival, orderClaims } from './queue.js';
+import { bindSafetyPatch, nextLeaseToken, returnReusePatch, returnSafetyPatch, reusedUp, withToken } from './safety.js';
 
 export interface ClaimPlanInput {
   /** The pool as resolved at the door (resolvePool), undefined when it does not exist. */
@@ -154,9 +155,14 @@ function releaseMember(
   pass.touched.add(member.view.uid);
   const target = memberRef(member.pod);
   const pool = pass.input.pool;
-  if (policy === 'Return' && pool && returnable(pass, member.view)) {
-    const patch = withoutColdMark(withoutMemberMetadata(memberReturnPatch(member.pod, pool), stamped), member.pod);
+  if (policy === 'Return' && pool && returnable(pass, member.view) && !reusedUp(member.view, pool.spec.reuse)) {
+    const back = returnSafetyPatch(withoutColdMark(withoutMemberMetadata(memberReturnPatch(member.pod, pool), stamped), member.pod), pool);
+    const patch = returnReusePatch(back, member.view, pool.spec.reuse, pass.now);
     pass.actions.push({ kind: 'return-member', claim: ref, member: target, patch });
+    return;
+  }
+  if (policy === 'Return' && pool && returnable(pass, member.view)) {
+    pass.actions.push({ kind: 'delete-member', claim: ref, member: target, reason: 'max-reuses' });
     return;
   }
   const why = policy === 'Return' && reason === 'released' ? 'not-returnable' : reason;
@@ -186,7 +192,7 @@ function keeper(claim: ResolvedClaim, recorded: readonly Member[]): Member | und
 
 function markLost(pass: Pass, claim: ResolvedClaim, member: Member | undefined, message: string): void {
   const ref = claimRef(claim);
-  const status = lostStatus(claim, member && claimMember(member.pod), message, pass.now);
+  const status = lostStatus(claim, member && withToken(claimMember(member.pod), member.view.leaseToken), message, pass.now);
   pass.actions.push({
     kind: 'mark-lost',
     claim: ref,
@@ -228,11 +234,13 @@ function planHeld(pass: Pass, claim: ResolvedClaim, kept: Member | undefined): v
   }
   if (claim.status?.phase !== 'Bound' || named?.uid !== member.view.uid) {
     const boundAt = claimedAt(member) ?? pass.now;
-    const status = boundStatus(claim, claimMember(member.pod), member.view.ready, boundAt, pass.now);
+    const held = withToken(claimMember(member.pod), member.view.leaseToken);
+    const status = boundStatus(claim, held, member.view.ready, boundAt, pass.now);
     pass.actions.push({ kind: 'repair-status', claim: ref, member: member.view.name, status });
     pass.touched.add(member.view.uid);
     return;
   }
+  if (releaseDrained(pass, claim, [member])) return;
   const ttl = claim.spec.ttlSecondsAfterBound;
   const boundAt = toMillis(claim.status.boundAt) ?? claimedAt(member);
   if (ttl !== undefined && boundAt !== undefined) {
@@ -354,7 +362,8 @@ function planMany(pass: Pass, claim: ResolvedClaim, recorded: readonly Member[])
       pend(pass, claim, 'ColdStarting', `waiting for the members created for the claim to be Ready`, undefined);
       return true;
     }
-    const status = boundStatus(claim, claimMember(first.pod), set.every((m) => m.view.ready), claimedAt(first) ?? pass.now, pass.now, set.map((m) => claimMember(m.pod)));
+    const members = set.map((m) => withToken(claimMember(m.pod), m.view.leaseToken));
+    const status = boundStatus(claim, members[0] ?? claimMember(first.pod), set.every((m) => m.view.ready), claimedAt(first) ?? pass.now, pass.now, members);
     pass.actions.push({ kind: 'repair-status', claim: ref, member: first.view.name, status });
     return true;
   }
@@ -405,12 +414,53 @@ function planMany(pass: Pass, claim: ResolvedClaim, recorded: readonly Member[])
     }
     pass.timers.push({ at: expiry, why: 'ttl' });
   }
+  if (releaseDrained(pass, claim, held)) return true;
   if (idleRelease(pass, claim, held)) return true;
   for (const member of held) pass.touched.add(member.view.uid);
   const ready = held.every((m) => m.view.ready);
   if (!readyCurrent(claim, ready)) {
     pass.actions.push({ kind: 'update-ready', claim: ref, ready, status: readyStatus(claim, ready, pass.now) });
   }
+  return true;
+}
+
+/**
+ * The pool's drain deadline (drainPolicy.deadlineSeconds after the drain started, or after the deletion) when it
+ * ends claims (onDeadline Release); undefined when nothing ends them, or while the start is not known yet (the pool
+ * controller writes status.drainStartedAt on the drain's first pass).
+ */
+export function drainDeadline(pool: ResolvedPool | undefined): number | undefined {
+  if (pool === undefined || !poolGoing(pool)) return undefined;
+  const { deadlineSeconds, onDeadline } = pool.spec.drainPolicy;
+  if (onDeadline !== 'Release' || deadlineSeconds === undefined) return undefined;
+  const deleting = pool.metadata.deletionTimestamp !== undefined && pool.metadata.deletionTimestamp !== null;
+  const start = deleting ? toMillis(pool.metadata.deletionTimestamp) : toMillis(pool.status?.drainStartedAt);
+  return start === undefined ? undefined : start + deadlineSeconds * 1000;
+}
+
+/** A held claim past the drain deadline is Released (reason Drained) and its members handed back or deleted. */
+function releaseDrained(pass: Pass, claim: ResolvedClaim, held: readonly Member[]): boolean {
+  const deadline = drainDeadline(pass.input.pool);
+  if (deadline === undefined) return false;
+  if (deadline > pass.now) {
+    pass.timers.push({ at: deadline, why: 'drain-deadline' });
+    return false;
+  }
+  const ref = claimRef(claim);
+  const seconds = pass.input.pool?.spec.drainPolicy.deadlineSeconds ?? 0;
+  const going = pass.input.pool?.metadata.deletionTimestamp ? 'deleted' : 'drained';
+  const message = `pool ${pass.poolName} is ${going}: released at its drain deadline (${seconds}s, onDeadline Release)`;
+  const policy = claim.spec.reclaimPolicy;
+  pass.actions.push({
+    kind: 'release',
+    claim: ref,
+    member: held[0]?.view.name,
+    reason: 'Drained',
+    policy,
+    status: releasedStatus(claim, message, pass.now, 'Drained'),
+    event: { type: 'Normal', reason: 'Drained', message },
+  });
+  for (const member of held) releaseMember(pass, ref, policy, member, 'released', claim.spec.memberMetadata);
   return true;
 }
 
@@ -584,15 +634,15 @@ function planQueue(
     }
     const bindOf = (m: { pod: V1Pod; view: MemberView }): MemberBind => ({
       member: { ...memberRef(m.pod), nodeName: m.view.nodeName },
-      patch: withMemberMetadata(memberClaimPatch(claim, m.pod, pass.now), claim.spec.memberMetadata),
+      patch: bindSafetyPatch(withMemberMetadata(memberClaimPatch(claim, m.pod, pass.now), claim.spec.memberMetadata), m.view, pool.spec.evictionProtection),
     });
-    const all = set.map((m) => claimMember(m.pod));
+    const all = set.map((m) => withToken(claimMember(m.pod), nextLeaseToken(m.view)));
     pass.actions.push({
       kind: 'bind',
       claim: ref,
       ...bindOf(first),
       ...(rest.length > 0 && { extra: rest.map(bindOf) }),
-      status: boundStatus(claim, claimMember(first.pod), set.every((m) => m.view.ready), pass.now, pass.now, all),
+      status: boundStatus(claim, all[0] as ClaimMember, set.every((m) => m.view.ready), pass.now, pass.now, all),
     });
   }
 

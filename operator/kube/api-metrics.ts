@@ -5,6 +5,7 @@
 // Watches do not go through these clients: client-node's Watch opens its own fetch.
 import {
   CoordinationV1Api,
+  PolicyV1Api,
   CoreV1Api,
   CustomObjectsApi,
   HttpMethod,
@@ -25,6 +26,8 @@ export interface ApiClients {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   coordination: CoordinationV1Api;
+  /** PodDisruptionBudgets: the pool's eviction protection (pool/pdb.ts). */
+  policy: PolicyV1Api;
   /**
    * A GET of an API server path through the same layers as the clients (token bucket, fence, counting, the shared
    * connection), for what the generated clients cannot do: send a path exactly as encoded (a pod proxy path) and
@@ -146,6 +149,7 @@ export function makeInstrumentedClients(kc: KubeConfig, onRequest: OnApiRequest,
     core: new CoreV1Api(configuration),
     custom: new CustomObjectsApi(configuration),
     coordination: new CoordinationV1Api(configuration),
+    policy: new PolicyV1Api(configuration),
     rawGet: async (path, { signal, headers = {} } = {}) => {
       const request = new RequestContext(server + path, HttpMethod.GET);
       request.setHeaderParam('User-Agent', userAgent);

@@ -4,7 +4,10 @@ import type { V1Pod, V1PodCondition } from '@kubernetes/client-node';
 import {
   ANN_CLAIM_UID,
   ANN_COLD,
+  ANN_LEASE_TOKEN,
   ANN_READY_AT,
+  ANN_RETURNED_AT,
+  ANN_REUSE_COUNT,
   ANN_WARMING_STARTED,
   CLAIM_KIND,
   LABEL_CLAIM,
@@ -53,6 +56,19 @@ export interface MemberView {
   nodeName: string | undefined;
   claimName: string | undefined;
   claimUid: string | undefined;
+  /** The fencing token of the member's last bind (annotation warmpool.dev/lease-token); 0 before its first. */
+  leaseToken: number;
+  /** How often the member was returned to the pool (annotation warmpool.dev/reuse-count). */
+  reuses: number;
+  /** When it was last returned (annotation warmpool.dev/returned-at): cooldown and reset count from here. */
+  returnedAt: number | undefined;
+  /**
+   * A returned member held out of allocation (state label cooling or resetting). Its phase is warming until the
+   * pool labels it ready again: it is on its way back, counted warm, never handed out.
+   */
+  resting: 'cooling' | 'resetting' | undefined;
+  /** While Ready: when the Ready condition last turned True (whole seconds, as the API keeps it). */
+  readySince: number | undefined;
 }
 
 /** Epoch milliseconds of a Kubernetes time. client-node gives Date from lists but plain strings from watch events. */
@@ -113,10 +129,12 @@ function classify(pod: V1Pod): MemberView {
   const claimed = stateLabel === 'claimed' || claimName !== undefined;
   if (failure === undefined && !claimed && stateLabel === 'ready' && !ready) failure = 'NotReady';
 
+  const resting = stateLabel === 'cooling' || stateLabel === 'resetting' ? stateLabel : undefined;
   let phase: MemberPhase;
   if (meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null) phase = 'terminating';
   else if (claimed) phase = 'claimed';
   else if (failure !== undefined) phase = 'failed';
+  else if (resting !== undefined) phase = 'warming';
   else if (ready) phase = 'ready';
   else phase = 'warming';
 
@@ -141,7 +159,21 @@ function classify(pod: V1Pod): MemberView {
     nodeName: pod.spec?.nodeName,
     claimName,
     claimUid: annotations[ANN_CLAIM_UID],
+    leaseToken: annotationCount(annotations[ANN_LEASE_TOKEN]),
+    reuses: annotationCount(annotations[ANN_REUSE_COUNT]),
+    returnedAt: toMillis(annotations[ANN_RETURNED_AT]),
+    resting,
+    readySince: ready ? toMillis(readyCond?.lastTransitionTime) : undefined,
   };
+}
+
+/**
+ * A count the operator keeps in an annotation (lease token, reuse count): a decimal integer, anything else (absent,
+ * edited by hand) reads as 0, and it never exceeds what a number holds exactly, so a bind can always add one.
+ */
+export function annotationCount(value: string | undefined): number {
+  if (value === undefined || !/^[0-9]{1,16}$/.test(value)) return 0;
+  return Math.min(Number(value), Number.MAX_SAFE_INTEGER - 1);
 }
 
 /** Why a member is deleted: the pool planner decides it, the metrics count it (warmpool_members_recycled_total). */

@@ -11,7 +11,7 @@ export const DURATION_BUCKETS = [
 ];
 
 export type MemberStateLabel = 'warming' | 'ready' | 'claimed' | 'errored';
-export type ClaimResult = 'bound' | 'failed' | 'released' | 'expired' | 'idle' | 'lost' | 'rejected';
+export type ClaimResult = 'bound' | 'failed' | 'released' | 'expired' | 'idle' | 'lost' | 'rejected' | 'drained';
 export type ClaimStage = 'queue' | 'bind' | 'total';
 export type RecycleReason =
   | 'ttl'

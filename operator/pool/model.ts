@@ -3,6 +3,7 @@
 import { ANN_READY_AT, LABEL_STATE, type LifecycleClass } from '../api/types.js';
 import { pointer, type JsonPatchOp } from '../kube/patch.js';
 import type { DeleteReason } from '../member/members.js';
+import type { PdbAction } from './pdb.js';
 
 /** Failures within this window decide back-off and the Degraded condition. */
 export const FAILURE_WINDOW_MS = 5 * 60_000;
@@ -95,7 +96,20 @@ export function memberReadyPatch(uid: string, readyAt: string): JsonPatchOp[] {
   ];
 }
 
-export type RequeueWhy = 'warming-timeout' | 'ttl' | 'ttl-cap' | 'backoff' | 'failure-window';
+/**
+ * The patch that hands a returned member back to allocation once it has rested (cooldown over, reset seen):
+ * state cooling or resetting -> ready. Guarded like memberReadyPatch, by uid and the label it found.
+ */
+export function memberRestedPatch(uid: string, from: 'cooling' | 'resetting'): JsonPatchOp[] {
+  const state = `/metadata/labels/${pointer(LABEL_STATE)}`;
+  return [
+    { op: 'test', path: '/metadata/uid', value: uid },
+    { op: 'test', path: state, value: from },
+    { op: 'replace', path: state, value: 'ready' },
+  ];
+}
+
+export type RequeueWhy = 'warming-timeout' | 'ttl' | 'ttl-cap' | 'backoff' | 'failure-window' | 'cooldown';
 
 /** Reconcile the pool again after this delay: a timer is due. At most one per plan, the earliest. */
 export interface RequeueAction {
@@ -104,7 +118,7 @@ export interface RequeueAction {
   why: RequeueWhy;
 }
 
-export type PoolAction = CreateAction | DeleteAction | MarkReadyAction | RequeueAction;
+export type PoolAction = CreateAction | DeleteAction | MarkReadyAction | RequeueAction | PdbAction;
 
 /** A member failure the shell remembers per pool (controller memory, lost on restart, which is fine). */
 export interface FailureRecord {

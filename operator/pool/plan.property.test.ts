@@ -98,6 +98,11 @@ function randomMember(g: Gen, i: number): MemberView {
     nodeName: placed ? `node-${g.int(3)}` : undefined,
     claimName: claimed ? `claim-${i}` : undefined,
     claimUid: claimed ? `claim-uid-${i}` : undefined,
+    leaseToken: 0,
+    reuses: 0,
+    returnedAt: undefined,
+    resting: undefined,
+    readySince: undefined,
   };
 }
 

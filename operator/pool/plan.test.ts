@@ -620,7 +620,12 @@ describe('pool deletion', () => {
     expect(r.finalizerRemovable).toBe(false);
     expect(r.waitingFor).toBe('waiting for 2 claimed members, 3 terminating members');
     expect(r.status.phase).toBe('Terminating');
-    expect(cond(r, 'Reconciling')).toMatchObject({ status: 'True', reason: 'Terminating', message: r.waitingFor });
+    expect(cond(r, 'Reconciling')).toMatchObject({
+      status: 'True',
+      reason: 'Terminating',
+      message: `${r.waitingFor ?? ''}; held by claims claim-c0, claim-c1`,
+    });
+    expect(r.status.blockingClaims).toEqual({ count: 2, names: ['claim-c0', 'claim-c1'] });
   });
 
   test('only claimed members left', () => {

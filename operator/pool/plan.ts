@@ -8,6 +8,7 @@
 //   4. paused, or expectations unsatisfied: stop here (a lagging cache must never make extra members);
 //   5. delete failed members, warming timeouts, TTL-expired ready members (capped), excess warm members, drifted ones;
 //   6. create the deficit, bounded by maxSize (claimed included) and by back-off after repeated failures.
+import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { InstancePool, InstancePoolStatus, LifecycleClass } from '../api/types.js';
 import type { MemberView } from '../member/members.js';
 import type {
@@ -33,10 +34,12 @@ import {
   TTL_RECYCLE_WINDOW_MS,
   isBackoffFailure,
   memberReadyPatch,
+  memberRestedPatch,
 } from './model.js';
 import { clampDelayMs } from '../kube/timers.js';
 import type { PoolMode } from './status.js';
 import { computeStatus } from './status.js';
+import { planPdb } from './pdb.js';
 
 export interface PlanInput {
   pool: InstancePool;
@@ -64,10 +67,15 @@ export interface PlanInput {
   createError?: string;
   /** The operator-wide cap on one pool's members (`--max-members-per-pool`); DEFAULT_MAX_MEMBERS_PER_POOL unset. */
   maxMembersPerPool?: number;
+  /**
+   * The pool's PodDisruptionBudget (pdb.ts pdbName) as the shell's cache shows it: `observed` undefined when there is
+   * none. Absent when the shell watches no PDBs: then the planner leaves them alone.
+   */
+  pdb?: { observed: V1PodDisruptionBudget | undefined };
 }
 
 export interface PlanResult {
-  /** Deletes, then mark-ready patches, then at most one create and at most one requeue. */
+  /** Deletes, then mark-ready patches, then the PDB action, then at most one create and at most one requeue. */
   actions: PoolAction[];
   status: InstancePoolStatus;
   /** The pool is being deleted and nothing of it is left: the shell may remove the finalizer. */
@@ -262,7 +270,11 @@ function replenish(
   // when the member was scheduled, so one that waited for capacity gets its full warm-up once placed.
   for (const m of members) {
     if (m.phase !== 'warming' || m.unschedulable) continue;
-    const started = Math.max(m.warmingStartedAt ?? -Infinity, m.scheduledAt ?? -Infinity);
+    // A returned member resting (cooldown, reset) has its warm-up from the return on, after its cooldown.
+    const started =
+      m.resting !== undefined && m.returnedAt !== undefined
+        ? m.returnedAt + spec.cooldownMs
+        : Math.max(m.warmingStartedAt ?? -Infinity, m.scheduledAt ?? -Infinity);
     if (!Number.isFinite(started)) continue;
     const deadline = started + spec.warmingTimeoutMs;
     if (now >= deadline) pass.delete(m, 'warming-timeout', true);
@@ -380,6 +392,35 @@ function markReady(pass: Pass, members: readonly MemberView[], now: number): voi
   }
 }
 
+/**
+ * A returned member rests (state cooling or resetting) until reuse.cooldownSeconds have passed since its return
+ * and, when resetting, its Ready condition turned True again after the return (so it went False in between); then,
+ * Ready, it is labelled ready and may be handed out. Also while paused, as mark-ready.
+ */
+function releaseRested(pass: Pass, members: readonly MemberView[], spec: ResolvedSpec, now: number): void {
+  for (const m of members) {
+    if (m.resting === undefined || m.phase !== 'warming' || pass.deleted.has(m.uid)) continue;
+    const cooled = (m.returnedAt ?? -Infinity) + spec.cooldownMs;
+    if (cooled > now) {
+      pass.timer(cooled, 'cooldown');
+      continue;
+    }
+    // lastTransitionTime keeps whole seconds: a later second than the return's is a transition after it.
+    const reset =
+      m.resting !== 'resetting' || !spec.requireReset || m.returnedAt === undefined || (m.readySince ?? -Infinity) > m.returnedAt;
+    if (!m.ready || !reset) continue;
+    pass.marks.push({
+      kind: 'mark-ready',
+      pod: m.name,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      readyAt: new Date(m.readyAt ?? now).toISOString(),
+      patch: memberRestedPatch(m.uid, m.resting),
+      warmupSeconds: undefined,
+    });
+  }
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -415,6 +456,7 @@ export function planPool(input: PlanInput): PlanResult {
   } else if (!invalid) {
     if (mode === 'active' && input.expectationsSatisfied) replenish(pass, members, spec, input, failures);
     markReady(pass, members, now);
+    releaseRested(pass, members, spec, now);
   }
 
   let waitingFor: string | undefined;
@@ -457,6 +499,11 @@ export function planPool(input: PlanInput): PlanResult {
   });
 
   const actions: PoolAction[] = [...pass.deletes, ...pass.marks];
+  // Eviction protection: the PDB over the claimed members, kept also while paused or draining (claims still hold).
+  if (!invalid && input.pdb !== undefined) {
+    const pdb = planPdb({ pool, protect: spec.evictionProtection, observed: input.pdb.observed });
+    if (pdb !== undefined) actions.push(pdb);
+  }
   if (pass.created > 0) actions.push({ kind: 'create', count: pass.created });
   const earliest = [...pass.timers].sort((a, b) => a.at - b.at)[0];
   if (earliest !== undefined) {

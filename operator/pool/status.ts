@@ -1,7 +1,8 @@
 // The pool's status, computed from its members and the facts of one planning pass. Pure and deterministic: at rest
 // the same inputs give an equal status, so the shell (comparing with statusEqual) writes nothing.
 import { setCondition } from '../api/conditions.js';
-import type { Condition, InstancePool, InstancePoolStatus, PoolPhase, WarmupStatus } from '../api/types.js';
+import type { BlockingClaims, Condition, InstancePool, InstancePoolStatus, PoolPhase, WarmupStatus } from '../api/types.js';
+import { BLOCKING_NAMES_MAX } from '../api/defaults.js';
 import { LABEL_POOL } from '../api/types.js';
 import type { MemberView } from '../member/members.js';
 import type { FailureAssessment } from './model.js';
@@ -58,6 +59,8 @@ export const OWNED_STATUS_FIELDS = [
   'conditions',
   'warmup',
   'templateHash',
+  'blockingClaims',
+  'drainStartedAt',
 ] as const satisfies readonly (keyof InstancePoolStatus)[];
 
 export function ownedStatus(status: InstancePoolStatus | undefined): InstancePoolStatus {
@@ -117,6 +120,8 @@ function phaseOf(mode: PoolMode): PoolPhase {
 }
 
 interface Counts {
+  /** The claims holding members, by name. */
+  blocking: string[];
   warming: number;
   ready: number;
   claimed: number;
@@ -128,17 +133,36 @@ interface Counts {
 }
 
 function countMembers(members: readonly MemberView[]): Counts {
-  const counts: Counts = { warming: 0, ready: 0, claimed: 0, unclaimed: 0, live: 0, unschedulable: [] };
+  const counts: Counts = { blocking: [], warming: 0, ready: 0, claimed: 0, unclaimed: 0, live: 0, unschedulable: [] };
+  const holders = new Set<string>();
   for (const m of members) {
     if (m.phase === 'warming') counts.warming++;
     if (m.phase === 'ready') counts.ready++;
     if (m.phase === 'claimed') counts.claimed++;
+    if (m.phase === 'claimed' && m.claimName !== undefined) holders.add(m.claimName);
     if (m.phase === 'warming' || m.phase === 'ready' || m.phase === 'failed') counts.unclaimed++;
     if (m.phase !== 'terminating') counts.live++;
     if (m.phase === 'warming' && m.unschedulable) counts.unschedulable.push(m);
   }
   counts.unschedulable.sort((a, b) => a.name.localeCompare(b.name));
+  counts.blocking = [...holders].sort();
   return counts;
+}
+
+/** The condition messages name this many of the claims a drain or deletion waits for. */
+const HOLDERS_NAMED = 3;
+
+/** The message, and which claims hold the members it waits for (the first few by name). */
+function withHolders(message: string, holders: readonly string[]): string {
+  if (holders.length === 0) return message;
+  const named = holders.slice(0, HOLDERS_NAMED).join(', ');
+  const more = holders.length > HOLDERS_NAMED ? ` and ${holders.length - HOLDERS_NAMED} more` : '';
+  return `${message}; held by ${holders.length === 1 ? 'claim' : 'claims'} ${named}${more}`;
+}
+
+/** status.blockingClaims: every claim counted, the first BLOCKING_NAMES_MAX named. */
+export function blockingClaims(holders: readonly string[]): BlockingClaims {
+  return { count: holders.length, names: holders.slice(0, BLOCKING_NAMES_MAX) };
 }
 
 /** The ceiling the pool is over, and what it is called, when its live members exceed it. */
@@ -187,7 +211,7 @@ function limitMessage(f: StatusFacts, c: Counts): string {
 function reconcilingCondition(f: StatusFacts, c: Counts, warm: number): ConditionSpec {
   const on = (reason: string, message: string): ConditionSpec => ({ type: 'Reconciling', status: 'True', reason, message });
   const off = (reason: string, message: string): ConditionSpec => ({ type: 'Reconciling', status: 'False', reason, message });
-  if (f.mode === 'terminating') return on('Terminating', f.waitingFor ?? 'deleting members');
+  if (f.mode === 'terminating') return on('Terminating', withHolders(f.waitingFor ?? 'deleting members', c.blocking));
   if (f.validationErrors.length > 0) return off('InvalidSpec', 'the spec must be fixed first');
   if (f.mode === 'paused') return off('Paused', 'replenishment is paused');
   // Retrying will not help until someone fixes the template or the quota: not in progress, stalled (kstatus reads
@@ -195,8 +219,8 @@ function reconcilingCondition(f: StatusFacts, c: Counts, warm: number): Conditio
   if (f.mode === 'active' && f.createError !== undefined && c.ready < f.target) return off('CreateFailed', f.createError);
   if (f.mode === 'draining') {
     return c.unclaimed > 0 || f.deleted > 0 || f.pending
-      ? on('Draining', `deleting ${plural(c.unclaimed + f.deleted, 'unclaimed member')}`)
-      : off('Drained', `no unclaimed members; ${plural(c.claimed, 'claimed member')} left to their claims`);
+      ? on('Draining', withHolders(`deleting ${plural(c.unclaimed + f.deleted, 'unclaimed member')}`, c.blocking))
+      : off('Drained', withHolders(`no unclaimed members; ${plural(c.claimed, 'claimed member')} left to their claims`, c.blocking));
   }
   if (f.pending) return on('AwaitingMembers', 'waiting to observe earlier creates and deletes');
   if (f.drifted > 0) return on('RollingOut', `${plural(f.drifted, 'warm member')} on an older template`);
@@ -293,6 +317,11 @@ export function computeStatus(f: StatusFacts): InstancePoolStatus {
   if (generation !== undefined) status.observedGeneration = generation;
   const warmup = computeWarmup(f.members);
   if (warmup !== undefined) status.warmup = warmup;
+  // A drain or deletion waits for the claims that hold members: say which (names capped, all counted).
+  if ((f.mode === 'draining' || f.mode === 'terminating') && c.blocking.length > 0) status.blockingClaims = blockingClaims(c.blocking);
+  // The drain deadline counts from the first pass that saw the drain; kept while it lasts (our overlay shows it
+  // before the cache does), gone once the pool is active again.
+  if (f.mode === 'draining') status.drainStartedAt = previous?.drainStartedAt ?? new Date(f.now).toISOString();
   return status;
 }
 

@@ -40,6 +40,11 @@ export function member(name: string, phase: MemberPhase, over: Partial<MemberVie
     nodeName: 'node-a',
     claimName: phase === 'claimed' ? `claim-${name}` : undefined,
     claimUid: phase === 'claimed' ? `claim-uid-${name}` : undefined,
+    leaseToken: 0,
+    reuses: 0,
+    returnedAt: undefined,
+    resting: undefined,
+    readySince: undefined,
     ...over,
   };
 }

@@ -76,6 +76,10 @@ the same rules back the ClusterRole (all namespaces) and each namespaced Role (w
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+# Eviction protection: one PodDisruptionBudget per pool over its claimed members, kept by the pool controller.
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["list", "watch", "create", "update", "delete"]
 # Members' cpu and memory for status.utilization.
 - apiGroups: ["metrics.k8s.io"]
   resources: ["pods"]
