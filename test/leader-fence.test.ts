@@ -126,6 +126,11 @@ test('a leader paused past its lease makes no successful write after resuming, a
     `paused at ${atPause}/60 members; fence-b took over ${tookOverIn.toFixed(1)} s after SIGSTOP; fence-a exited ${String(code)} ` +
       `${exitedIn.toFixed(1)} s after SIGCONT; its writes after resuming: ${JSON.stringify(summary(after))}\n`,
   );
+  for (const e of succeeded(after)) {
+    process.stdout.write(
+      `after resuming (SIGSTOP ${new Date(pausedAt).toISOString()}, SIGCONT ${new Date(resumedAt).toISOString()}): ${e.verb} ${e.objectRef?.resource ?? ''} received ${e.requestReceivedTimestamp ?? '?'} completed ${e.stageTimestamp}\n`,
+    );
+  }
   expect(succeeded(after)).toEqual([]);
   expect(code).not.toBe(0);
   expect(code).not.toBe('still running');
