@@ -9,7 +9,6 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   HttpMethod,
-  IsomorphicFetchHttpLibrary,
   RequestContext,
   ServerConfiguration,
   createConfiguration,
@@ -19,6 +18,7 @@ import {
 import type { HttpLibrary, KubeConfig, ResponseContext } from '@kubernetes/client-node';
 import { reuseConnections } from './connections.js';
 import { deadlineHttpLibrary } from './deadline.js';
+import { bufferedHttpLibrary } from './http-library.js';
 import { fenceAtSocket, fenceHttpLibrary, type WriteFence } from './fence.js';
 import { throttleHttpLibrary, type ThrottleOptions } from './throttle.js';
 
@@ -122,9 +122,10 @@ export interface ClientOptions {
 // Outermost first: wait for a token, then (after the wait, which may have outlived the leadership) the fence, then the
 // request's deadline, then count what is actually sent (each retry of a 429 included), over one shared connection.
 function layered(kc: KubeConfig, onRequest: OnApiRequest, opts: ClientOptions): HttpLibrary {
-  let network = opts.httpApi ?? new IsomorphicFetchHttpLibrary();
+  let network = opts.httpApi ?? bufferedHttpLibrary();
   if (opts.fence !== undefined) network = fenceAtSocket(network, opts.fence);
-  let lib = instrumentHttpLibrary(reuseConnections(network, kc), onRequest);
+  // HTTP/1.1 when writes are fenced (see connections.ts http1Agent); tools and tests keep the client's agent.
+  let lib = instrumentHttpLibrary(reuseConnections(network, kc, { http1: opts.fence !== undefined }), onRequest);
   // Inside the token bucket: the deadline counts from when the request is sent, not from when it waited for a token.
   if (opts.requestTimeoutMs !== undefined) lib = deadlineHttpLibrary(lib, opts.requestTimeoutMs);
   if (opts.fence !== undefined) lib = fenceHttpLibrary(lib, opts.fence);

@@ -5,8 +5,10 @@
 // operator at 385-394 MiB (203 MiB with reuse). Here every request goes out through one keep-alive Agent per TLS
 // identity, as client-go shares a transport.
 import { statSync } from 'node:fs';
+import type { AgentOptions, RequestOptions } from 'node:https';
 import { wrapHttpLibrary } from '@kubernetes/client-node';
 import type { HttpLibrary, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import { Agent } from 'undici';
 
 /** What the per-request agent's TLS setup depends on; the agent is rebuilt when this changes (a rotated cert file). */
 export function tlsIdentity(kc: KubeConfig, mtime: (path: string) => number = fileMtime): string {
@@ -41,7 +43,26 @@ interface Shared {
   dispatcher: NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 }
 
+/**
+ * An HTTP/1.1-only agent with the kubeconfig's TLS identity (undefined for a proxy or SOCKS setup: the client's own
+ * agent is kept then). undici speaks HTTP/2 to the API server by default, and an HTTP/2 request's frames reach the
+ * socket one event-loop turn after the write fence's last-moment check (fence.ts fenceAtSocket): a process paused in
+ * that turn sent a checked write after it resumed, past its Lease (test/leader-fence.test.ts). Over HTTP/1.1 a
+ * request with a buffered body (http-library.ts) is written in the same tick as the check.
+ */
+export async function http1Agent(kc: KubeConfig): Promise<Agent | undefined> {
+  const https: RequestOptions = {};
+  await kc.applyToHTTPSOptions(https);
+  const agentOptions: AgentOptions = { ca: https.ca, cert: https.cert, key: https.key, pfx: https.pfx, passphrase: https.passphrase };
+  if (https.rejectUnauthorized !== undefined) agentOptions.rejectUnauthorized = https.rejectUnauthorized;
+  if (https.servername !== undefined) agentOptions.servername = https.servername;
+  const opts = kc.createDispatcherOptions(kc.getCurrentCluster(), agentOptions);
+  return opts.type === 'agent' ? new Agent({ connect: opts.connect, allowH2: false }) : undefined;
+}
+
 export interface ReuseOptions {
+  /** Build the shared agent as HTTP/1.1 only (http1Agent) instead of keeping the client's. Default false. */
+  http1?: boolean;
   /** The TLS identity of the next request; default tlsIdentity(kc). */
   identity?: () => string;
   /** How often the identity is worked out again (a JSON string and a stat of each certificate file). Default 1 s. */
@@ -62,7 +83,7 @@ export function reuseConnections(inner: HttpLibrary, kc: KubeConfig, opts: Reuse
   let shared: Shared | undefined;
   let checkedAt = Number.NEGATIVE_INFINITY;
   return wrapHttpLibrary({
-    send(request: RequestContext): Promise<ResponseContext> {
+    async send(request: RequestContext): Promise<ResponseContext> {
       const own = request.getDispatcher();
       if (own !== undefined) {
         const t = now();
@@ -71,7 +92,8 @@ export function reuseConnections(inner: HttpLibrary, kc: KubeConfig, opts: Reuse
           const key = identity();
           if (shared === undefined || shared.key !== key) {
             const old = shared;
-            shared = { key, dispatcher: own };
+            const dispatcher = opts.http1 === true ? ((await http1Agent(kc)) ?? own) : own;
+            shared = { key, dispatcher };
             if (old !== undefined) void old.dispatcher.close().catch(() => undefined);
           }
         }
