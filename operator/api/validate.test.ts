@@ -511,3 +511,32 @@ describe('validateClaim: count (issue 21)', () => {
     expect(errorsOf(validateClaim(input, previous))).toEqual(errors);
   });
 });
+
+// Hostile values for the fields of issues 20 and 21: each is refused, and the error names the field.
+describe('hostile values for drainPolicy, reuse, evictionProtection and the claim options', () => {
+  const huge = 'x'.repeat(300 * 1024);
+  test.each<{ name: string; input: Json; field: string; kind: 'pool' | 'claim' }>([
+    { name: 'a negative deadline', kind: 'pool', input: poolWith({ drainPolicy: { deadlineSeconds: -1 } }), field: 'spec.drainPolicy.deadlineSeconds' },
+    { name: 'a deadline past int32', kind: 'pool', input: poolWith({ drainPolicy: { deadlineSeconds: 2 ** 31 } }), field: 'spec.drainPolicy.deadlineSeconds' },
+    { name: 'onDeadline "..", not an enum value', kind: 'pool', input: poolWith({ drainPolicy: { onDeadline: '..' } }), field: 'spec.drainPolicy.onDeadline' },
+    { name: 'onDeadline of 300 KiB', kind: 'pool', input: poolWith({ drainPolicy: { onDeadline: huge } }), field: 'spec.drainPolicy.onDeadline' },
+    { name: 'negative maxReuses', kind: 'pool', input: poolWith({ reuse: { maxReuses: -1 } }), field: 'spec.reuse.maxReuses' },
+    { name: 'maxReuses past its bound', kind: 'pool', input: poolWith({ reuse: { maxReuses: 1e12 } }), field: 'spec.reuse.maxReuses' },
+    { name: 'a negative cooldown', kind: 'pool', input: poolWith({ reuse: { cooldownSeconds: -5 } }), field: 'spec.reuse.cooldownSeconds' },
+    { name: 'a cooldown past int32', kind: 'pool', input: poolWith({ reuse: { cooldownSeconds: 1e12 } }), field: 'spec.reuse.cooldownSeconds' },
+    { name: 'evictionProtection as a string', kind: 'pool', input: poolWith({ evictionProtection: 'false' }), field: 'spec.evictionProtection' },
+    { name: 'a negative idle timeout', kind: 'claim', input: claimWith({ idleTimeoutSeconds: -1 }), field: 'spec.idleTimeoutSeconds' },
+    { name: 'an idle timeout past int32', kind: 'claim', input: claimWith({ idleTimeoutSeconds: 1e12 }), field: 'spec.idleTimeoutSeconds' },
+    { name: 'a negative count', kind: 'claim', input: claimWith({ count: -5 }), field: 'spec.count' },
+    { name: 'a huge count', kind: 'claim', input: claimWith({ count: 1e12 }), field: 'spec.count' },
+    { name: 'fallback "../x"', kind: 'claim', input: claimWith({ fallback: '../x' }), field: 'spec.fallback' },
+    { name: 'fallback of 300 KiB', kind: 'claim', input: claimWith({ fallback: huge }), field: 'spec.fallback' },
+    { name: 'acceptWarming as a string', kind: 'claim', input: claimWith({ acceptWarming: 'true' }), field: 'spec.acceptWarming' },
+    { name: 'a memberMetadata annotation of 300 KiB', kind: 'claim', input: claimWith({ memberMetadata: { annotations: { note: huge } } }), field: 'spec.memberMetadata.annotations' },
+    { name: 'a reserved memberMetadata annotation', kind: 'claim', input: claimWith({ memberMetadata: { annotations: { 'warmpool.dev/lease-token': '9' } } }), field: 'spec.memberMetadata.annotations' },
+  ])('refuses $name, naming the field', ({ input, field, kind }) => {
+    const errors = errorsOf(kind === 'pool' ? validatePool(input) : validateClaim(input));
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.map((e) => e.field).some((f) => f.startsWith(field))).toBe(true);
+  });
+});
