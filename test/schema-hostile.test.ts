@@ -144,6 +144,22 @@ describe('bounds (defects 2 and 6)', () => {
     await expectRefused('apply', manifest, kind.toLowerCase(), metadata.name, [field]);
   });
 
+  // Issue 21: a key the API server would refuse only on the member, at bind, is refused at apply instead.
+  test.each<[string, Record<string, unknown>, string, string]>([
+    ['a label key "../etc"', { labels: { '../etc': 'x' } }, 'spec.memberMetadata.labels', '../etc'],
+    ['a label name of 64 characters', { labels: { ['n'.repeat(64)]: 'x' } }, 'spec.memberMetadata.labels', 'n'.repeat(64)],
+    ['an annotation key with a space', { annotations: { 'a b': 'x' } }, 'spec.memberMetadata.annotations', 'a b'],
+  ])('memberMetadata with %s is refused at apply, naming the field and the key', async (_what, memberMetadata, field, key) => {
+    const stderr = await expectRefused('apply', claimManifest(ns, 'bad-key', 'any', { memberMetadata }), 'poolclaim', 'bad-key', [field, key]);
+    expect(stderr).toContain('not a valid key');
+  });
+
+  test('memberMetadata keys with a prefix, dots, dashes and underscores are accepted', async () => {
+    await expectAccepted(claimManifest(ns, 'good-keys', 'any', {
+      memberMetadata: { labels: { 'team.example.com/run_id-1.x': 'a', app: 'b' }, annotations: { [`${'a'.repeat(253)}/${'b'.repeat(63)}`]: 'c' } },
+    }));
+  });
+
   test('the acceptance values are accepted: targetSize 100000, 30-day TTLs and timeouts, int32 priorities', async () => {
     const month = 2_592_000;
     await expectAccepted(pool('largest', { targetSize: 100_000, spec: { maxSize: 100_000, warmingTimeoutSeconds: month, readyTTLSeconds: month } }));

@@ -469,9 +469,39 @@ export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
   { default: { observedGeneration: 0 } },
 );
 
+/**
+ * A label or annotation key: an optional DNS-subdomain prefix (at most 253 characters) and `/`, then a name of 1-63
+ * characters. The API server checks this only when the key reaches a pod, so a claim's memberMetadata is checked
+ * here, at apply, rather than failing its bind.
+ */
+const QUALIFIED_NAME = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const QUALIFIED_NAME_PREFIX_MAX = 253;
+const QUALIFIED_NAME_MESSAGE = 'not a valid key: an optional DNS subdomain prefix and "/", then 1-63 letters, digits, "-", "_" or "." starting and ending with a letter or digit';
+
+function isQualifiedName(key: string): boolean {
+  return new RegExp(QUALIFIED_NAME).test(key) && (!key.includes('/') || key.indexOf('/') <= QUALIFIED_NAME_PREFIX_MAX);
+}
+
+/** The keys of a string map that are not label/annotation keys, in the map's order. */
+export function invalidKeysOf(map: unknown): string[] {
+  return isRecord(map) ? Object.keys(map).filter((key) => !isQualifiedName(key)) : [];
+}
+
+const QUALIFIED_NAME_CEL = `k.matches('${QUALIFIED_NAME}') && (!k.contains('/') || k.indexOf('/') <= ${QUALIFIED_NAME_PREFIX_MAX})`;
+const qualifiedKeys: ValidationRule = {
+  rule: `self.all(k, ${QUALIFIED_NAME_CEL})`,
+  message: QUALIFIED_NAME_MESSAGE,
+  messageExpression: `self.filter(k, !(${QUALIFIED_NAME_CEL}))[0] + ': ${QUALIFIED_NAME_MESSAGE}'`,
+  holds: (self) => invalidKeysOf(self).length === 0,
+  explain: (self) => `${invalidKeysOf(self)[0] ?? ''}: ${QUALIFIED_NAME_MESSAGE}`,
+};
+
 /** A string map whose values carry their own bounds (label values: length and the label-value syntax). */
 function boundedMap(description: string, maxKeys: number, values: Schema<string>): Schema<Record<string, string>> {
-  return { ...stringMap(description, { maxProperties: maxKeys, 'x-kubernetes-validations': [noReservedKeys] }), additionalProperties: values };
+  return {
+    ...stringMap(description, { maxProperties: maxKeys, 'x-kubernetes-validations': [noReservedKeys, qualifiedKeys] }),
+    additionalProperties: values,
+  };
 }
 
 /** JSON with object keys sorted, so two maps equal as CEL sees them compare equal here. */

@@ -533,6 +533,10 @@ describe('hostile values for drainPolicy, reuse, evictionProtection and the clai
     { name: 'fallback of 300 KiB', kind: 'claim', input: claimWith({ fallback: huge }), field: 'spec.fallback' },
     { name: 'acceptWarming as a string', kind: 'claim', input: claimWith({ acceptWarming: 'true' }), field: 'spec.acceptWarming' },
     { name: 'a memberMetadata annotation of 300 KiB', kind: 'claim', input: claimWith({ memberMetadata: { annotations: { note: huge } } }), field: 'spec.memberMetadata.annotations' },
+    { name: 'a memberMetadata label key "../etc"', kind: 'claim', input: claimWith({ memberMetadata: { labels: { '../etc': 'x' } } }), field: 'spec.memberMetadata.labels' },
+    { name: 'a memberMetadata label key of 64 characters', kind: 'claim', input: claimWith({ memberMetadata: { labels: { ['k'.repeat(64)]: 'x' } } }), field: 'spec.memberMetadata.labels' },
+    { name: 'a memberMetadata annotation key with a space', kind: 'claim', input: claimWith({ memberMetadata: { annotations: { 'a b': 'x' } } }), field: 'spec.memberMetadata.annotations' },
+    { name: 'a memberMetadata annotation key with a 254-character prefix', kind: 'claim', input: claimWith({ memberMetadata: { annotations: { [`${'a'.repeat(254)}/x`]: 'x' } } }), field: 'spec.memberMetadata.annotations' },
     { name: 'a reserved memberMetadata annotation', kind: 'claim', input: claimWith({ memberMetadata: { annotations: { 'warmpool.dev/lease-token': '9' } } }), field: 'spec.memberMetadata.annotations' },
   ])('refuses $name, naming the field', ({ input, field, kind }) => {
     const errors = errorsOf(kind === 'pool' ? validatePool(input) : validateClaim(input));
