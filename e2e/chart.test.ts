@@ -259,6 +259,8 @@ describe('lint and render', () => {
         `RoleBinding/${full}-leader-election`,
         `Service/${full}-metrics`,
         `ServiceAccount/${full}`,
+        `ValidatingAdmissionPolicy/${full}-${ns}-leader-fence`,
+        `ValidatingAdmissionPolicyBinding/${full}-${ns}-leader-fence`,
       ].sort(),
     );
     const out = await kubectl(['apply', '--dry-run=server', '-f', '-'], text);
@@ -284,7 +286,7 @@ describe('lint and render', () => {
 
   test('the Deployment: leader election, probes, downward API, restricted securityContext, flags and env from values', async () => {
     const ms = manifests(
-      await render('op', 'ops', ['watchNamespaces={team-a,team-b}', 'logLevel=claim=debug\\,*=info', ...EVERYTHING_ON, 'extraArgs={--identity=x}']),
+      await render('op', 'ops', ['watchNamespaces={team-a,team-b}', 'logLevel=claim=debug\\,*=info', ...EVERYTHING_ON, 'extraArgs={--identity=x}', 'leaderElection.serverFence.enabled=false']),
     );
     const [deployment] = ofKind<DeploymentManifest>(ms, 'Deployment');
     const pod = deployment?.spec.template.spec;
@@ -568,8 +570,10 @@ describe('RBAC', () => {
     }
   });
 
-  async function tokenKubeconfig(ns: string, serviceAccount: string): Promise<string> {
-    const token = (await kubectl(['-n', ns, 'create', 'token', serviceAccount, '--duration=1h'])).trim();
+  /** A kubeconfig with a token of the ServiceAccount; bound to `pod` when given, as a replica's own token is. */
+  async function tokenKubeconfig(ns: string, serviceAccount: string, pod?: string): Promise<string> {
+    const bound = pod === undefined ? [] : ['--bound-object-kind', 'Pod', '--bound-object-name', pod];
+    const token = (await kubectl(['-n', ns, 'create', 'token', serviceAccount, '--duration=1h', ...bound])).trim();
     const admin = JSON.parse(await kubectl(['config', 'view', '--raw', '--minify', '--flatten', '-o', 'json'])) as {
       clusters: { cluster: Record<string, unknown> }[];
     };
@@ -627,7 +631,14 @@ describe('RBAC', () => {
       await kubectl(['apply', '-f', '-'], text);
       cleanups.push(async () => void (await kubectlRaw(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], text)));
 
-      const config = await tokenKubeconfig(ns, full);
+      // The replica as the chart runs it: a pod of the ServiceAccount, its identity its pod name, on a token bound to
+      // that pod (the chart's server-side write fence admits writes from the pod the Lease names).
+      const replica = `${full}-0`;
+      await kubectl(['apply', '-f', '-'], JSON.stringify({
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: replica, namespace: ns },
+        spec: { serviceAccountName: full, containers: [{ name: 'operator', image: MEMBER_IMAGE }] },
+      }));
+      const config = await tokenKubeconfig(ns, full, replica);
       const user = `system:serviceaccount:${ns}:${full}`;
       expect(await canI(config, ['list', 'instancepools.warmpool.dev', '-n', pools])).toBe(true);
       expect(await canI(config, ['list', 'instancepools.warmpool.dev', '--all-namespaces'])).toBe(mode === 'cluster-wide');
@@ -641,7 +652,7 @@ describe('RBAC', () => {
         op = await spawnOperator(
           [
             '--namespaces', pools,
-            '--leader-elect', '--leader-election-namespace', ns, '--leader-election-id', full,
+            '--leader-elect', '--leader-election-namespace', ns, '--leader-election-id', full, '--identity', replica,
             '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0',
             // The chart's default: metrics over HTTPS, each scrape reviewed with the chart's RBAC.
             '--metrics-secure',
@@ -720,6 +731,12 @@ describe('RBAC', () => {
           const notMade = grantedWrites.filter((p) => !writes.has(p) && p !== 'warmpool.dev/instancepools/finalizers:update');
           expect(notMade).toEqual([]);
         }
+
+        // The server-side fence: stopped, the replica gave up the Lease, and its credentials can no longer write.
+        await running.kill('SIGTERM');
+        const latePod = await kubectlRaw(['--kubeconfig', config, '-n', pools, 'run', 'late', `--image=${MEMBER_IMAGE}`, '--restart=Never']);
+        expect(latePod.code).not.toBe(0);
+        expect(latePod.stderr).toContain(`write fence: ${replica} does not hold the Lease ${full}`);
       } finally {
         await op?.kill('SIGTERM');
       }

@@ -7,7 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { KubeConfig, type CoreV1Api } from '@kubernetes/client-node';
 import { attachCluster } from '../e2e/cluster/cluster.js';
 import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
-import { eventually, installCrds, kubeconfig, kubectl, useNamespace } from './support/kube.js';
+import { installServerFence, type ServerFence } from '../e2e/cluster/server-fence.js';
+import { eventually, installCrds, kubeconfig, kubectl, kubectlRaw, useNamespace } from './support/kube.js';
 import { spawnOperator, type OperatorProcess } from './support/operator.js';
 import { members, poolManifest, poolWhere, type PodJson } from './support/pools.js';
 
@@ -28,8 +29,11 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  await fence?.remove();
   await cleanup();
 });
+
+let fence: ServerFence | undefined;
 
 async function operator(identity: string, lease: string, kubeconfigPath: string): Promise<OperatorProcess> {
   const op = await spawnOperator(
@@ -94,9 +98,11 @@ test('a leader paused past its lease makes no successful write after resuming, a
     cluster.kubeconfigFor('warmpool-fence-a', ['system:masters']),
     cluster.kubeconfigFor('warmpool-fence-b', ['system:masters']),
   ]);
-  const a = await operator('fence-a', 'fence', kcA);
-  await eventually('fence-a holds the lease', async () => ((await holder('fence')) === 'fence-a' ? true : undefined));
-  const b = await operator('fence-b', 'fence', kcB);
+  // The chart's server-side fence, for these replicas: each runs as a user whose identity is its username.
+  fence = await installServerFence(cluster, { namespace: ns, lease: 'fence', usernames: ['warmpool-fence-a', 'warmpool-fence-b'] });
+  const a = await operator('warmpool-fence-a', 'fence', kcA);
+  await eventually('fence-a holds the lease', async () => ((await holder('fence')) === 'warmpool-fence-a' ? true : undefined));
+  const b = await operator('warmpool-fence-b', 'fence', kcB);
 
   // Pause the leader in the middle of a scale-up, so it resumes with passes that were about to write.
   const kc = new KubeConfig();
@@ -112,7 +118,7 @@ test('a leader paused past its lease makes no successful write after resuming, a
   a.child.kill('SIGSTOP');
   const pausedAt = Date.now();
 
-  await eventually('fence-b takes the lease', async () => ((await holder('fence')) === 'fence-b' ? true : undefined), 40_000, 200);
+  await eventually('fence-b takes the lease', async () => ((await holder('fence')) === 'warmpool-fence-b' ? true : undefined), 40_000, 200);
   const tookOverIn = (Date.now() - pausedAt) / 1000;
   const resumedAt = Date.now();
   a.child.kill('SIGCONT');
@@ -136,6 +142,15 @@ test('a leader paused past its lease makes no successful write after resuming, a
   expect(code).not.toBe('still running');
   // The standby converged alone: exactly the target, nothing extra from the resumed replica.
   expect(live(await members(ns, 'paused'))).toHaveLength(60);
+  // The server side of the fence, deterministically: the deposed replica's credentials cannot write, the leader's can.
+  const probe = (name: string): string => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
+  const asA = await kubectlRaw(['--kubeconfig', kcA, 'label', 'ipool', 'paused', '-n', ns, 'fence-probe=a']);
+  expect(asA.code).not.toBe(0);
+  expect(asA.stderr).toContain('write fence: warmpool-fence-a does not hold the Lease fence (held by warmpool-fence-b)');
+  const asB = await kubectlRaw(['--kubeconfig', kcB, 'label', 'ipool', 'paused', '-n', ns, 'fence-probe=b']);
+  expect(asB.stderr).toBe('');
+  // Writes outside what the operator writes are not fenced (the policy matches its resources only).
+  expect((await kubectlRaw(['--kubeconfig', kcA, 'apply', '-f', '-'], probe('not-fenced'))).code).toBe(0);
   await b.kill('SIGTERM');
   await kubectl(['-n', ns, 'delete', 'ipool', 'paused', '--wait=false']);
 }, 150_000);

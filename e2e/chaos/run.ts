@@ -7,6 +7,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { LABEL_POOL, LABEL_STATE } from '../../operator/api/types.js';
 import { componentPids, deleteCluster, startCluster, type Cluster } from '../cluster/cluster.js';
 import { kwokWorkdir, repoRoot } from '../cluster/paths.js';
+import { installServerFence } from '../cluster/server-fence.js';
 import { AUDIT_ALL_VERBS_GROUP } from '../cluster/stages.js';
 import { deleteNode, deletePod, evictPod, nodeNotReady, podNotReady, restartComponent, throttleUsers } from './faults.js';
 import { runLoad, type ClaimResult, type LoadResult } from './load.js';
@@ -294,11 +295,14 @@ async function withCluster(
   // The replicas are cluster-admin through RBAC, not system:masters, which API Priority and Fairness exempts; their
   // group also has every verb audited, so the 429s they get are counted.
   await cluster.kubectl(['create', 'clusterrolebinding', 'chaos-operators', '--clusterrole=cluster-admin', `--group=${OPERATORS_GROUP}`]);
+  // The chart's server-side write fence, for these replicas: a paused leader cannot land a write after a takeover.
+  await installServerFence(cluster, { namespace: NS, lease: LEASE, usernames: ['chaos-op-a', 'chaos-op-b'] });
   for (const r of ['a', 'b']) {
     const user = `chaos-op-${r}`;
     const kubeconfig = await cluster.kubeconfigFor(user, [OPERATORS_GROUP, AUDIT_ALL_VERBS_GROUP]);
     const logFile = o.reportFile === undefined ? undefined : o.reportFile.replace(/\.json$/, '') + `.replica-${r}.log`;
-    const replica = superviseReplica({ name: `replica-${r}`, user, kubeconfig, metricsPort: await freePort(), namespace: NS, leaseId: LEASE, log: o.log, logFile });
+    // Named for its user: the server-side fence admits a replica's writes only while the Lease names its identity.
+    const replica = superviseReplica({ name: user, user, kubeconfig, metricsPort: await freePort(), namespace: NS, leaseId: LEASE, log: o.log, logFile });
     replicas.push(replica);
     liveReplicas.add(replica);
   }
