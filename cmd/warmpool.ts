@@ -30,6 +30,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // The operator has stopped (or given up stopping): a stray handle, a keep-alive socket or a timer, must not keep
+    // a deposed replica running. Logs are written synchronously to pipes and files, so nothing is lost.
+    if (process.argv[2] === 'operator') process.exit(code);
   },
   (err: unknown) => {
     process.exitCode = 1;

@@ -30,6 +30,10 @@ import { MetricsAuthorizer, reviewClients, withAuthorization } from './server/au
 import { directoryCertificates, selfSignedCertificates, type CertificateSource } from './server/certs.js';
 import { healthzHandler, metricsHandler, readyzHandler, startHttpServer } from './server/http.js';
 import { logger } from './telemetry/logger.js';
+import { clampDelayMs } from './kube/timers.js';
+
+/** How long stop() may take before the operator exits anyway (within the chart's 30 s termination grace period). */
+const STOP_TIMEOUT_MS = 10_000;
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -304,12 +308,20 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log.info('stopping');
+      // Bounded: a pass or a request that does not end must not keep a deposed replica alive past its restart.
+      const watchdog = setTimeout(() => {
+        log.error('stopping took too long: exiting anyway', { afterMs: STOP_TIMEOUT_MS });
+        resolveDone(exitCode === 0 ? 1 : exitCode);
+      }, clampDelayMs(STOP_TIMEOUT_MS));
+      watchdog.unref();
       if (elector) await elector.stop({ release: true });
       else await shutdown();
       await Promise.all([pools.stop(), claims.stop(), pods.stop(), pdbs.stop()]);
       await events.flush?.();
       await Promise.all([probe.close(), metricsServer.close()]);
       certificates?.stop();
+      clearTimeout(watchdog);
+      log.info('stopped', { exitCode });
       resolveDone(exitCode);
     })();
     return stopping;

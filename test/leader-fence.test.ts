@@ -137,6 +137,7 @@ test('a leader paused past its lease makes no successful write after resuming, a
       `after resuming (SIGSTOP ${new Date(pausedAt).toISOString()}, SIGCONT ${new Date(resumedAt).toISOString()}): ${e.verb} ${e.objectRef?.resource ?? ''} received ${e.requestReceivedTimestamp ?? '?'} completed ${e.stageTimestamp}\n`,
     );
   }
+  if (code === 'still running') process.stdout.write(`fence-a, still running; the end of its log:\n${a.output().slice(-6000)}\n`);
   expect(succeeded(after)).toEqual([]);
   expect(code).not.toBe(0);
   expect(code).not.toBe('still running');
