@@ -105,7 +105,7 @@ export function renderStatus({ pool, pods, claims, now }: StatusInput): string {
   const u = s.utilization;
   out += u
     ? `  utilization: ${u.combinedRps === undefined ? 'requests not measured (no spec.metrics)' : `${rate(u.combinedRps)} req/s (http ${rate(u.httpRps)}, tcp ${rate(u.tcpRps)}, method ${rate(u.methodRps)}), ${u.inflight ?? 0} in flight`}, cpu ${percent(u.avgCpuPercent)}, memory ${percent(u.avgMemoryPercent)} (sampled ${age(now - (toMillis(u.sampledAt) ?? now))} ago)\n`
-    : '  utilization: none reported (needs spec.metrics or metrics-server)\n';
+    : '  utilization: none reported (needs metrics-server and cpu or memory requests, or spec.metrics)\n';
   const conditions = (s.conditions ?? []).map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`);
   if (conditions.length > 0) out += `  conditions:  ${conditions.join(', ')}\n`;
   out += '\n';
