@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     scraper.stop();
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const rounds = lists - lists0;
-    const intervals = Math.max(1, Math.ceil(wallMs / (INTERVAL_SECONDS * 1000)));
+    const intervals = wallMs / (INTERVAL_SECONDS * 1000);
     console.log(`pools ${POOLS} of ${MEMBERS} member(s) without spec.metrics, PodMetrics every ${INTERVAL_SECONDS} s, list body ${(bytes / 1024).toFixed(0)} KiB`);
     console.log(`requests: ${rounds} PodMetrics lists in ${(wallMs / 1000).toFixed(1)} s = ${(rounds / intervals).toFixed(2)} per interval (a list per pool: ${POOLS} per interval)`);
     console.log(`one round (list, group, ${POOLS} pools composed): ${((oneRound.user + oneRound.system) / 1000).toFixed(1)} ms cpu, ${roundMs.toFixed(1)} ms wall`);
