@@ -4,7 +4,7 @@
 // kwok from the sim.warmpool.dev/cpu annotation). Members using 80% of their cpu request against a 50% target make
 // the HPA raise targetSize (to its max of 4 here, so the end state is fixed), and the operator brings the pool there.
 import type { InstancePool } from '../operator/api/types.js';
-import { installCrds, kubectl, useNamespace } from './support/kube.js';
+import { installCrds, kubectl, kubectlRaw, useNamespace } from './support/kube.js';
 import { startOperatorInProcess, type RunningOperator } from './support/operator.js';
 import { poolManifest, poolWhere } from './support/pools.js';
 
@@ -80,3 +80,11 @@ test('kubectl autoscale ipool: the HPA reads member cpu through the scale subres
   expect(cpu).toBeLessThanOrEqual(88);
   expect(seen.status?.desiredReplicas).toBe(4);
 }, DEADLINE_MS + 60_000);
+
+test('the scale subresource (what the HPA writes through) keeps targetSize within a set maxSize, naming the field', async () => {
+  await kubectl(['apply', '-f', '-'], poolManifest(ns, 'capped', { targetSize: 1, spec: { maxSize: 2 } }));
+  const refused = await kubectlRaw(['-n', ns, 'scale', 'ipool/capped', '--replicas=3']);
+  expect({ code: refused.code === 0 ? 0 : 1, names: refused.stderr.includes('targetSize') }).toEqual({ code: 1, names: true });
+  await kubectl(['-n', ns, 'scale', 'ipool/capped', '--replicas=2']);
+  expect((await poolWhere(ns, 'capped', 'targetSize 2', (p) => p.spec.targetSize === 2)).spec.maxSize).toBe(2);
+}, 60_000);
