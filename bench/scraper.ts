@@ -99,6 +99,8 @@ async function main(): Promise<void> {
     };
     // sync runs a first round at once: it is the warm-up (module loading, JIT), outside the measurement.
     scraper.sync(pool);
+    // cpu and memory come from the one PodMetrics round (every 15 s), as in the operator.
+    scraper.start();
     await scraper.scrapePool('bench', 'web');
     const roundStart = process.cpuUsage();
     const t0 = performance.now();

@@ -104,7 +104,7 @@ const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 // each with the source text that shows it. Their union is what the chart must grant: no more, no less.
 const METHOD_GRANTS: Record<string, string[]> = {
   listNamespacedCustomObject: ['warmpool.dev/instancepools:list', 'warmpool.dev/poolclaims:list', 'metrics.k8s.io/pods:list'],
-  listClusterCustomObject: ['warmpool.dev/instancepools:list', 'warmpool.dev/poolclaims:list'],
+  listClusterCustomObject: ['warmpool.dev/instancepools:list', 'warmpool.dev/poolclaims:list', 'metrics.k8s.io/pods:list'],
   getNamespacedCustomObject: ['warmpool.dev/poolclaims:get'],
   patchNamespacedCustomObject: ['warmpool.dev/instancepools:patch', 'warmpool.dev/poolclaims:patch'],
   patchNamespacedCustomObjectStatus: ['warmpool.dev/instancepools/status:patch', 'warmpool.dev/poolclaims/status:patch'],

@@ -63,6 +63,8 @@ export interface OperatorOptions {
   /** Client-side token bucket of the controllers' API requests (`--kube-api-qps`, `--kube-api-burst`). */
   kubeApiQps?: number;
   kubeApiBurst?: number;
+  /** How often one PodMetrics list (per watched namespace, or one for all) measures every pool's cpu and memory (default 15). */
+  podMetricsIntervalSeconds?: number;
 }
 
 export interface RunningOperator {
@@ -211,6 +213,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     clients: scrapeClients({ custom, rawGet }),
     // Only the pool's own members are scraped: a pod that merely carries the pool's label is not read from.
     members: (ns, name) => ownedMembers(podsByPool.list(ns, name), pools.get(name, ns)?.metadata.uid),
+    // One PodMetrics list per interval for every pool: cluster-wide, or one per watched namespace (the RBAC we have).
+    namespaces,
+    podMetricsIntervalMs: opts.podMetricsIntervalSeconds === undefined ? undefined : opts.podMetricsIntervalSeconds * 1000,
     store: utilization,
     // The pool's pass writes status.utilization with the rest of its status.
     wake: (key) => poolQueue.add(key),
@@ -264,6 +269,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     metrics.leader.set(1);
     leading = true;
     for (const p of pools.list()) scraper.sync(p);
+    scraper.start();
     workers ??= Promise.all([
       runWorkers(poolQueue, opts.poolWorkers ?? 4, whileLeading((key) => poolController.reconcile(key)), {
         onError: quietWhenFenced('pool'),

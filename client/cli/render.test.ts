@@ -78,6 +78,12 @@ test('top: the pool from its status, members from PodMetrics as a share of their
   expect(renderTop({ pools: [pool], pods, usage: undefined })).toContain('need metrics.k8s.io');
 });
 
+test('a pool without spec.metrics: cpu and memory only, no request figures made up', () => {
+  const plain: InstancePool = { ...pool, status: { ...pool.status, utilization: { avgCpuPercent: 40, avgMemoryPercent: 12.5, sampledAt: '2026-01-01T00:09:50Z' } } };
+  expect(renderStatus({ pool: plain, pods, claims: [], now })).toContain('utilization: requests not measured (no spec.metrics), cpu 40.0%, memory 12.5% (sampled 10s ago)');
+  expect(renderTop({ pools: [plain], pods, usage: undefined })).toMatch(/ci\s+2\s+1\s+1\s+-\s+-\s+40\.0%\s+12\.5%/);
+});
+
 test.each<{ ms: number; want: string }>([
   { ms: 45_000, want: '45s' },
   { ms: 192_000, want: '3m12s' },

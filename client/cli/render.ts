@@ -104,8 +104,8 @@ export function renderStatus({ pool, pods, claims, now }: StatusInput): string {
     : '  warm-up:     not measured yet\n';
   const u = s.utilization;
   out += u
-    ? `  utilization: ${rate(u.combinedRps)} req/s (http ${rate(u.httpRps)}, tcp ${rate(u.tcpRps)}, method ${rate(u.methodRps)}), ${u.inflight} in flight, cpu ${percent(u.avgCpuPercent)}, memory ${percent(u.avgMemoryPercent)} (sampled ${age(now - (toMillis(u.sampledAt) ?? now))} ago)\n`
-    : '  utilization: none reported (needs spec.metrics or metrics-server)\n';
+    ? `  utilization: ${u.combinedRps === undefined ? 'requests not measured (no spec.metrics)' : `${rate(u.combinedRps)} req/s (http ${rate(u.httpRps)}, tcp ${rate(u.tcpRps)}, method ${rate(u.methodRps)}), ${u.inflight ?? 0} in flight`}, cpu ${percent(u.avgCpuPercent)}, memory ${percent(u.avgMemoryPercent)} (sampled ${age(now - (toMillis(u.sampledAt) ?? now))} ago)\n`
+    : '  utilization: none reported (needs metrics-server and cpu or memory requests, or spec.metrics)\n';
   const conditions = (s.conditions ?? []).map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`);
   if (conditions.length > 0) out += `  conditions:  ${conditions.join(', ')}\n`;
   out += '\n';
@@ -150,7 +150,7 @@ export function renderTop({ pools, pods, usage }: TopInput): string {
   const poolRows = pools.map((p) => {
     const s = p.status ?? {};
     const u = s.utilization;
-    return [p.metadata.name ?? '', String(p.spec.targetSize), String(s.readyCount ?? 0), String(s.claimedCount ?? 0), rate(u?.combinedRps), u === undefined ? '-' : String(u.inflight), percent(u?.avgCpuPercent), percent(u?.avgMemoryPercent)];
+    return [p.metadata.name ?? '', String(p.spec.targetSize), String(s.readyCount ?? 0), String(s.claimedCount ?? 0), rate(u?.combinedRps), u?.inflight === undefined ? '-' : String(u.inflight), percent(u?.avgCpuPercent), percent(u?.avgMemoryPercent)];
   });
   let out = table(['POOL', 'TARGET', 'READY', 'CLAIMED', 'REQ/S', 'IN-FLIGHT', 'CPU%', 'MEMORY%'], poolRows);
   const memberLines: string[][] = [];

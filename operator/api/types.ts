@@ -105,11 +105,12 @@ export interface InstancePoolSpec {
 export type PoolPhase = 'Active' | 'Paused' | 'Draining' | 'Terminating';
 
 export interface PoolUtilization {
-  combinedRps: number;
-  httpRps: number;
-  tcpRps: number;
-  methodRps: number;
-  inflight: number;
+  /** Request figures: only for pools with spec.metrics (their members' endpoints). */
+  combinedRps?: number;
+  httpRps?: number;
+  tcpRps?: number;
+  methodRps?: number;
+  inflight?: number;
   avgCpuPercent?: number;
   avgMemoryPercent?: number;
   /** RFC 3339 time of the sample these figures come from. */

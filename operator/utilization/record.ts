@@ -5,13 +5,14 @@ import type { GaugeOf, MemberLabels, Metrics, PoolLabels } from '../metrics/regi
 import { PROTOCOLS } from '../metrics/registry.js';
 import type { MemberUtilization } from './utilization.js';
 
-/** Sets the pool's utilization gauges; cpu and memory series are dropped when there is no figure. */
+/** Sets the pool's utilization gauges; a series is dropped when there is no figure for it. */
 export function recordPoolUtilization(metrics: Metrics, labels: PoolLabels, utilization: PoolUtilization): void {
-  metrics.poolRps.set({ ...labels, protocol: 'http' }, utilization.httpRps);
-  metrics.poolRps.set({ ...labels, protocol: 'tcp' }, utilization.tcpRps);
-  metrics.poolRps.set({ ...labels, protocol: 'method' }, utilization.methodRps);
-  metrics.poolRps.set({ ...labels, protocol: 'combined' }, utilization.combinedRps);
-  metrics.poolInflight.set(labels, utilization.inflight);
+  // A pool without spec.metrics has cpu and memory only: no request series rather than zeros it never measured.
+  setOrDrop(metrics.poolRps, { ...labels, protocol: 'http' }, utilization.httpRps);
+  setOrDrop(metrics.poolRps, { ...labels, protocol: 'tcp' }, utilization.tcpRps);
+  setOrDrop(metrics.poolRps, { ...labels, protocol: 'method' }, utilization.methodRps);
+  setOrDrop(metrics.poolRps, { ...labels, protocol: 'combined' }, utilization.combinedRps);
+  setOrDrop(metrics.poolInflight, labels, utilization.inflight);
   setOrDrop(metrics.poolCpu, labels, percentToRatio(utilization.avgCpuPercent));
   setOrDrop(metrics.poolMemory, labels, percentToRatio(utilization.avgMemoryPercent));
 }

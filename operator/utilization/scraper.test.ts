@@ -167,11 +167,12 @@ function poolWith(metrics: MemberMetricsSpec): InstancePool {
   };
 }
 
-function podMetricsFor(names: string[]): unknown {
+function podMetricsFor(names: string[], namespace = 'ns', pool = 'web'): unknown {
   return {
     kind: 'PodMetricsList',
     items: names.map((name) => ({
-      metadata: { name, namespace: 'ns' },
+      // metrics-server copies the pod's labels onto its PodMetrics.
+      metadata: { name, namespace, labels: { 'warmpool.dev/pool': pool, 'warmpool.dev/state': 'ready' } },
       containers: [{ name: 'app', usage: { cpu: '250m', memory: '256Mi' } }],
     })),
   };
@@ -221,7 +222,7 @@ describe('UtilizationScraper', () => {
     const reports: PoolUtilization[] = [];
     const store = new UtilizationStore();
     const wakes: string[] = [];
-    const listCalls: [string, string][] = [];
+    const listCalls: [string | undefined, string][] = [];
     const clients: ScrapeClients = {
       listPodMetrics: async (namespace, selector) => {
         listCalls.push([namespace, selector]);
@@ -265,6 +266,7 @@ describe('UtilizationScraper', () => {
     const { reports, listCalls, advance, scraper, metrics } = setup({ pods });
     scraper.sync(poolWith(spec(fixture.port)));
     for (const member of fixture.members.values()) member.inflight = 1;
+    await scraper.refreshUsage();
     await scraper.scrapePool('ns', 'web');
     // First round: no rates yet, but PodMetrics give cpu and memory.
     expect(reports.at(-1)).toMatchObject({ combinedRps: 0, inflight: 4, avgCpuPercent: 50, avgMemoryPercent: 25 });
@@ -281,11 +283,9 @@ describe('UtilizationScraper', () => {
       avgMemoryPercent: 25,
       sampledAt: new Date(1_700_000_015_000).toISOString(),
     });
-    // One PodMetrics list per round, for the pool's label.
-    expect(listCalls).toEqual([
-      ['ns', 'warmpool.dev/pool=web'],
-      ['ns', 'warmpool.dev/pool=web'],
-    ]);
+    // PodMetrics come from the one list of the PodMetrics round (every namespace, every pool: the label exists);
+    // the pool's own rounds list nothing.
+    expect(listCalls).toEqual([[undefined, 'warmpool.dev/pool']]);
     expect(await seriesValue(metrics, 'warmpool_pool_requests_per_second{namespace="ns",pool="web",protocol="combined"}')).toBe(80);
     expect(await seriesValue(metrics, 'warmpool_pool_cpu_utilization_ratio{namespace="ns",pool="web"}')).toBe(0.5);
     expect(await seriesValue(metrics, 'warmpool_member_requests_per_second{namespace="ns",pool="web",member="m-3",protocol="http"}')).toBe(20);
@@ -358,6 +358,7 @@ describe('UtilizationScraper', () => {
     const pods = [memberPod('m-0', ips[0] as string, 'ready')];
     const { reports, advance, scraper } = setup({ pods, podMetrics: async () => Promise.reject(new Error('404 metrics.k8s.io')) });
     scraper.sync(poolWith(spec(fixture.port)));
+    await scraper.refreshUsage();
     await scraper.scrapePool('ns', 'web');
     // The in-flight gauge is a figure from the first scrape on; rates need a second.
     expect(reports).toEqual([
@@ -365,6 +366,7 @@ describe('UtilizationScraper', () => {
     ]);
     advance(10_000);
     (fixture.members.get(ips[0] as string) as Member).counter = 50;
+    await scraper.refreshUsage();
     await scraper.scrapePool('ns', 'web');
     expect(reports.at(-1)).toMatchObject({ httpRps: 5 });
     expect(reports.at(-1)?.avgCpuPercent).toBeUndefined();
@@ -397,11 +399,13 @@ describe('UtilizationScraper', () => {
     scraper.sync(pool);
     scraper.sync(pool);
     await waitFor(() => reports.length === 1);
+    await scraper.refreshUsage();
+    expect(reports).toHaveLength(2);
     expect(await metrics.registry.metrics()).toContain('warmpool_pool_cpu_utilization_ratio{namespace="ns",pool="web"} 0.5');
     scraper.sync({ ...pool, spec: { ...pool.spec, metrics: undefined } });
     expect(await metrics.registry.metrics()).not.toContain('pool="web"');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(reports).toHaveLength(1);
+    expect(reports).toHaveLength(2);
   });
 
   test('the figures go to the store; the pool is woken only when they moved from what its status shows', async () => {
@@ -410,22 +414,24 @@ describe('UtilizationScraper', () => {
     const member = fixture.members.get(ips[0] as string) as Member;
     const pool = poolWith(spec(fixture.port));
     scraper.sync(pool);
+    await scraper.refreshUsage();
     await scraper.scrapePool('ns', 'web');
     const first = store.get('ns/web');
     expect(first).toMatchObject({ httpRps: 0, avgCpuPercent: 50 });
-    expect(wakes).toEqual(['ns/web']);
+    // Both rounds measured before the pool's status showed anything: each woke it (the queue dedups the key).
+    expect(wakes).toEqual(['ns/web', 'ns/web']);
     // The pool's pass wrote it and the cache shows it: a round with the same figures is stored but wakes nobody.
     scraper.sync({ ...pool, status: { utilization: first } });
     advance(10_000);
     await scraper.scrapePool('ns', 'web');
     expect(store.get('ns/web')?.sampledAt).toBe(new Date(1_700_000_010_000).toISOString());
-    expect(wakes).toEqual(['ns/web']);
+    expect(wakes).toEqual(['ns/web', 'ns/web']);
     // 10 requests/s where the status says 0: beyond max(5 %, 1), the pool is woken.
     advance(10_000);
     member.counter += 100;
     await scraper.scrapePool('ns', 'web');
     expect(store.get('ns/web')?.httpRps).toBe(10);
-    expect(wakes).toEqual(['ns/web', 'ns/web']);
+    expect(wakes).toEqual(['ns/web', 'ns/web', 'ns/web']);
     // Without spec.metrics nothing is measured: the store forgets the pool (its status keeps what it showed).
     scraper.sync({ ...pool, spec: { ...pool.spec, metrics: undefined } });
     expect(store.get('ns/web')).toBeUndefined();
@@ -604,5 +610,117 @@ describe('UtilizationScraper timers and unsafe specs', () => {
     scraper.sync(poolWith({ port: 9100, path: '/metrics;x', via: 'APIServerProxy', httpRequestsCounter: 'app_http_requests_total' }));
     await scraper.scrapePool('ns', 'web');
     expect(paths).toEqual(['/api/v1/namespaces/ns/pods/m-0:9100/proxy/metrics%3Bx']);
+  });
+});
+
+describe('the PodMetrics round: one list per interval feeds every pool, with or without spec.metrics', () => {
+  let scraper: UtilizationScraper | undefined;
+  afterEach(() => {
+    scraper?.stop();
+    jest.useRealTimers();
+  });
+
+  const plainPool = (namespace: string, name: string, utilization?: PoolUtilization): InstancePool => ({
+    apiVersion: 'warmpool.dev/v1alpha1',
+    kind: 'InstancePool',
+    metadata: { name, namespace },
+    spec: { template: {}, targetSize: 2 },
+    status: utilization ? { utilization } : undefined,
+  });
+  const member = (namespace: string, pool: string, name: string, state = 'ready'): V1Pod => ({
+    metadata: { name, namespace, uid: `uid-${namespace}-${name}`, labels: { 'warmpool.dev/pool': pool, 'warmpool.dev/state': state } },
+    spec: { containers: [{ name: 'app', resources: { requests: { cpu: '500m', memory: '1Gi' } } }] },
+    status: { podIP: '127.0.0.1' },
+  });
+
+  /** `pools` pools of 2 members in each of `namespaces`; every member uses 250m of its 500m and 256Mi of its 1Gi. */
+  function fleet(options: { namespaces: string[]; watched?: string[]; pools: number; podMetricsIntervalMs?: number; now?: () => number }) {
+    const pods = new Map<string, V1Pod[]>();
+    for (const namespace of options.namespaces) {
+      for (let p = 0; p < options.pools; p++) pods.set(`${namespace}/p${p}`, [member(namespace, `p${p}`, `p${p}-a`), member(namespace, `p${p}`, `p${p}-b`)]);
+    }
+    const listCalls: (string | undefined)[] = [];
+    const store = new UtilizationStore();
+    const wakes: string[] = [];
+    const metrics = createMetrics({ defaultMetrics: false, perMemberUtilization: true });
+    const itemsOf = (namespace: string | undefined) =>
+      [...pods.entries()]
+        .filter(([key]) => namespace === undefined || key.startsWith(`${namespace}/`))
+        .flatMap(([key, list]) => {
+          const [ns = '', pool = ''] = key.split('/');
+          return (podMetricsFor(list.map((p) => p.metadata?.name ?? ''), ns, pool) as { items: unknown[] }).items;
+        });
+    scraper = new UtilizationScraper({
+      metrics,
+      clients: {
+        listPodMetrics: async (namespace, selector) => {
+          expect(selector).toBe('warmpool.dev/pool');
+          listCalls.push(namespace);
+          return { kind: 'PodMetricsList', items: itemsOf(namespace) };
+        },
+        apiGet: async () => Promise.reject(new Error('not used')),
+      },
+      members: (namespace, pool) => pods.get(`${namespace}/${pool}`) ?? [],
+      namespaces: options.watched,
+      podMetricsIntervalMs: options.podMetricsIntervalMs,
+      store,
+      wake: (key) => wakes.push(key),
+      now: options.now ?? (() => 1_700_000_000_000),
+    });
+    for (const namespace of options.namespaces) for (let p = 0; p < options.pools; p++) scraper.sync(plainPool(namespace, `p${p}`));
+    return { scraper, pods, listCalls, store, wakes, metrics };
+  }
+
+  test.each([
+    { name: 'all namespaces: one cluster-wide list for 200 pools', namespaces: ['a', 'b'], watched: [], pools: 100, lists: [undefined] },
+    { name: 'watched namespaces: one list per namespace', namespaces: ['a', 'b'], watched: ['a', 'b'], pools: 3, lists: ['a', 'b'] },
+  ])('$name; every pool without spec.metrics gets cpu and memory, and no request figures', async ({ namespaces, watched, pools, lists }) => {
+    const { scraper, listCalls, store, wakes } = fleet({ namespaces, watched, pools });
+    await scraper.refreshUsage();
+    expect(listCalls).toEqual(lists);
+    expect(wakes).toHaveLength(namespaces.length * pools);
+    for (const namespace of namespaces) {
+      for (let p = 0; p < pools; p++) {
+        expect(store.get(`${namespace}/p${p}`)).toEqual({ avgCpuPercent: 50, avgMemoryPercent: 25, sampledAt: new Date(1_700_000_000_000).toISOString() });
+      }
+    }
+  });
+
+  test('at rest (the status shows the figures) a round wakes no pool; a member that leaves loses its series', async () => {
+    const { scraper, pods, store, wakes, metrics } = fleet({ namespaces: ['a'], pools: 2 });
+    await scraper.refreshUsage();
+    expect(wakes).toEqual(['a/p0', 'a/p1']);
+    // The pools wrote their status; the informer shows it.
+    for (const p of ['p0', 'p1']) scraper.sync(plainPool('a', p, store.get(`a/${p}`)));
+    await scraper.refreshUsage();
+    expect(wakes).toEqual(['a/p0', 'a/p1']);
+    expect(await metrics.registry.metrics()).toContain('warmpool_member_cpu_utilization_ratio{namespace="a",pool="p0",member="p0-b"} 0.5');
+    pods.set('a/p0', (pods.get('a/p0') ?? []).slice(0, 1));
+    await scraper.refreshUsage();
+    expect(await metrics.registry.metrics()).not.toContain('member="p0-b"');
+    expect(wakes).toEqual(['a/p0', 'a/p1']);
+    // Warming members are not measured: with none measured the store forgets the pool (its status keeps what it shows).
+    pods.set('a/p1', [member('a', 'p1', 'p1-a', 'warming')]);
+    await scraper.refreshUsage();
+    expect(store.get('a/p1')).toBeUndefined();
+    scraper.remove('a', 'p0');
+    expect(store.get('a/p0')).toBeUndefined();
+    expect(await metrics.registry.metrics()).not.toContain('pool="p0"');
+  });
+
+  test('start() lists at once and then once per interval; a pool with a shorter spec.metrics interval shortens it', async () => {
+    jest.useFakeTimers({ now: 1_700_000_000_000 });
+    const { scraper, listCalls } = fleet({ namespaces: ['a'], pools: 5, podMetricsIntervalMs: 15_000, now: () => Date.now() });
+    scraper.start();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(listCalls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(15_000);
+    expect(listCalls).toHaveLength(2);
+    // An endpoint pool at 5 s: PodMetrics keep pace (one list for all pools still), from 5 s after the last round.
+    scraper.sync({ ...plainPool('a', 'p0'), spec: { template: {}, targetSize: 2, metrics: { port: 9090, intervalSeconds: 5, via: 'APIServerProxy' } } });
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(listCalls).toHaveLength(3);
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(listCalls).toHaveLength(5);
   });
 });

@@ -1,7 +1,12 @@
-// The shell around utilization.ts: for each pool with spec.metrics, one timer that every interval scrapes the
-// endpoints of the pool's ready and claimed members (directly at the pod IP, or through the API server's pod
-// proxy), lists the pool's PodMetrics once, records the aggregate in the store and wakes the pool's work queue when
-// it moved meaningfully from what the pool's status shows. It only measures: the pool controller writes the status.
+// The shell around utilization.ts. Two kinds of rounds:
+// - cpu and memory, for every pool: one timer lists PodMetrics once per interval for all pools together (the whole
+//   cluster when the operator watches all namespaces, else each watched namespace), selected by the pool label and
+//   grouped by pool (groupPodMetricsByPool), so the cost is one request per interval, not one per pool;
+// - requests, for each pool with spec.metrics: one timer per pool that every interval scrapes the endpoints of the
+//   pool's ready and claimed members (directly at the pod IP, or through the API server's pod proxy).
+// Either round composes the pool's figures from the latest of both, records them in the store and wakes the pool's
+// work queue when they moved meaningfully from what the pool's status shows. It only measures: the pool controller
+// writes the status.
 // It watches nothing: the caller passes a function that returns the pool's member pods from its informer cache,
 // and the API clients the controllers use (so its requests share their token bucket and connection).
 //
@@ -22,11 +27,14 @@ import type { Metrics } from '../metrics/registry.js';
 import { dropPoolUtilization, recordMemberUtilization, recordPoolUtilization } from './record.js';
 import type { UtilizationStore } from './store.js';
 import type { ContainerCapacity, EndpointSample, MemberUtilization, PodUsage } from './utilization.js';
-import { aggregateUtilization, memberRates, parsePodMetricsList, podCapacity, usagePercent, utilizationChanged } from './utilization.js';
+import type { UsageByPool } from './utilization.js';
+import { aggregateUtilization, groupPodMetricsByPool, memberRates, podCapacity, podMetricsScopes, usagePercent, utilizationChanged } from './utilization.js';
 
 export const DEFAULT_CONCURRENCY = 32;
 export const DEFAULT_TIMEOUT_MS = 2000;
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** metrics-server's own resolution: listing PodMetrics more often than this mostly reads the same figures. */
+export const DEFAULT_POD_METRICS_INTERVAL_MS = 15_000;
 
 const log = logger('scraper');
 
@@ -83,8 +91,11 @@ export class HttpStatusError extends Error {
 
 /** The two API server calls the scraper makes; scrapeClients gives the real ones. */
 export interface ScrapeClients {
-  /** metrics.k8s.io/v1beta1 PodMetrics in `namespace` matching `labelSelector`, as the API server sent them. */
-  listPodMetrics(namespace: string, labelSelector: string): Promise<unknown>;
+  /**
+   * metrics.k8s.io/v1beta1 PodMetrics in `namespace` (undefined: every namespace) matching `labelSelector`, as the
+   * API server sent them.
+   */
+  listPodMetrics(namespace: string | undefined, labelSelector: string): Promise<unknown>;
   /** GET of an API server path (the pod proxy); throws HttpStatusError on a status other than 2xx. */
   apiGet(path: string, signal: AbortSignal, maxBytes: number): Promise<string>;
 }
@@ -97,13 +108,11 @@ export interface ScrapeClients {
 export function scrapeClients(api: Pick<ApiClients, 'custom' | 'rawGet'>): ScrapeClients {
   return {
     async listPodMetrics(namespace, labelSelector) {
-      const list: unknown = await api.custom.listNamespacedCustomObject({
-        group: 'metrics.k8s.io',
-        version: 'v1beta1',
-        namespace,
-        plural: 'pods',
-        labelSelector,
-      });
+      const request = { group: 'metrics.k8s.io', version: 'v1beta1', plural: 'pods', labelSelector };
+      const list: unknown =
+        namespace === undefined
+          ? await api.custom.listClusterCustomObject(request)
+          : await api.custom.listNamespacedCustomObject({ ...request, namespace });
       return list;
     },
     async apiGet(path, signal, maxBytes) {
@@ -144,6 +153,10 @@ export interface ScraperOptions {
   clients: ScrapeClients;
   /** The pool's member pods, from the informer cache. */
   members(namespace: string, pool: string): readonly V1Pod[];
+  /** The namespaces the operator watches; empty (the default) means all, listed with one cluster-wide request. */
+  namespaces?: readonly string[];
+  /** How often PodMetrics are listed (default 15 s); a pool's shorter spec.metrics interval shortens it. */
+  podMetricsIntervalMs?: number;
   /** Where each round that measured something leaves the pool's figures, by pool key (namespace/name). */
   store: Pick<UtilizationStore, 'set' | 'delete'>;
   /** Wakes the pool's work queue: its figures moved meaningfully from what its status shows. */
@@ -163,11 +176,10 @@ interface MemberState {
   last: EndpointSample | undefined;
   /** This round's scrape, when it succeeded. */
   fresh: EndpointSample | undefined;
+  /** Rates and in-flight of the last endpoint round (empty when it failed), for the cpu round to compose with. */
+  endpoint: MemberUtilization;
   failing: boolean;
   round: number;
-  /** The pod object the capacity was computed from; the informer replaces the object when the pod changes. */
-  pod: V1Pod | undefined;
-  capacity: ContainerCapacity[];
 }
 
 interface PoolState {
@@ -193,12 +205,33 @@ interface PoolState {
   round: number;
   /** The round under way; a second request for a round joins it rather than overlapping it. */
   inFlight: Promise<void> | undefined;
-  podMetricsFailing: boolean;
   removed: boolean;
+}
+
+/** A pool without spec.metrics: measured by the PodMetrics round alone. */
+interface UsagePoolState {
+  namespace: string;
+  name: string;
+  key: string;
+  shown: PoolUtilization | undefined;
+  /** Members whose series the last round set, to drop the series of those that left. */
+  members: Set<string>;
 }
 
 export class UtilizationScraper {
   private readonly pools = new Map<string, PoolState>();
+  private readonly usagePools = new Map<string, UsagePoolState>();
+  /** The last PodMetrics round's figures of every pool's members; undefined before the first round. */
+  private usage: UsageByPool | undefined;
+  private readonly failingScopes = new Set<string>();
+  private readonly podMetricsIntervalMs: number;
+  private usageTimer: NodeJS.Timeout | undefined;
+  private usageDueAt = 0;
+  private usageLastStartedAt: number | undefined;
+  private usageInFlight: Promise<void> | undefined;
+  private stopped = false;
+  /** Each pod object's denominators: the informer replaces the object when the pod changes. */
+  private readonly capacities = new WeakMap<V1Pod, ContainerCapacity[]>();
   private readonly limiter: Limiter;
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
@@ -209,21 +242,40 @@ export class UtilizationScraper {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.now = options.now ?? Date.now;
+    this.podMetricsIntervalMs = Math.max(1000, options.podMetricsIntervalMs ?? DEFAULT_POD_METRICS_INTERVAL_MS);
   }
 
   /**
-   * Starts, updates or stops the pool's timer to match its spec.metrics; call it on every pool event. A pool
-   * without spec.metrics, or being deleted, is stopped. The first round runs at once.
+   * Tracks the pool for the PodMetrics round and starts, updates or stops its endpoint timer to match its
+   * spec.metrics; call it on every pool event. A pool being deleted is dropped. The first round of each runs at once.
    */
   sync(pool: InstancePool): void {
     const { namespace, name } = pool.metadata;
-    if (!namespace || !name) return;
-    const spec = pool.spec.metrics && withPoolDefaults(pool.spec).metrics;
-    if (!spec || pool.metadata.deletionTimestamp) {
+    if (!namespace || !name || this.stopped) return;
+    if (pool.metadata.deletionTimestamp) {
       this.remove(namespace, name);
       return;
     }
     const key = joinKey(namespace, name);
+    const spec = pool.spec.metrics && withPoolDefaults(pool.spec).metrics;
+    if (!spec) {
+      // No endpoint to scrape: the PodMetrics round alone measures it (cpu and memory). A pool that just lost
+      // spec.metrics drops its request figures now; its next PodMetrics round reports cpu and memory again.
+      if (this.pools.has(key)) {
+        this.removeEndpoint(key);
+        this.options.store.delete(key);
+        dropPoolUtilization(this.options.metrics, { namespace, pool: name });
+      }
+      const usagePool = this.usagePools.get(key);
+      if (usagePool) usagePool.shown = pool.status?.utilization;
+      else this.usagePools.set(key, { namespace, name, key, shown: pool.status?.utilization, members: new Set() });
+      return;
+    }
+    const usagePool = this.usagePools.get(key);
+    if (usagePool) {
+      this.usagePools.delete(key);
+      this.forgetMembers(usagePool, new Set());
+    }
     const specJson = JSON.stringify(spec);
     const existing = this.pools.get(key);
     if (existing) existing.shown = pool.status?.utilization;
@@ -245,7 +297,6 @@ export class UtilizationScraper {
       members: new Map(),
       round: 0,
       inFlight: undefined,
-      podMetricsFailing: false,
       removed: false,
     };
     this.configure(state, spec, specJson);
@@ -256,29 +307,178 @@ export class UtilizationScraper {
       // A shorter interval takes effect now, not after the old one ran out.
       this.schedule(state, state.lastStartedAt + state.intervalMs);
     }
+    // PodMetrics are listed at least as often as the shortest endpoint interval, so cpu keeps pace with requests.
+    if (this.usageTimer && this.usageLastStartedAt !== undefined && this.usageLastStartedAt + this.usageIntervalMs() < this.usageDueAt) {
+      this.scheduleUsage(this.usageLastStartedAt + this.usageIntervalMs());
+    }
   }
 
-  /** Stops the pool's timer and drops its state and utilization series (the pool lost spec.metrics or is gone). */
+  /** Forgets the pool (it is gone): stops its timer, drops its state, its stored figures and its series. */
   remove(namespace: string, name: string): void {
     const key = joinKey(namespace, name);
+    const usagePool = this.usagePools.get(key);
+    if (usagePool) {
+      this.usagePools.delete(key);
+      this.forgetMembers(usagePool, new Set());
+    }
+    this.removeEndpoint(key);
+    this.options.store.delete(key);
+    dropPoolUtilization(this.options.metrics, { namespace, pool: name });
+  }
+
+  /** Stops the pool's endpoint timer and drops its members' state and series (the pool lost spec.metrics or is gone). */
+  private removeEndpoint(key: string): void {
     const state = this.pools.get(key);
     if (!state) return;
     state.removed = true;
     clearTimeout(state.timer);
     this.pools.delete(key);
-    this.options.store.delete(key);
-    dropPoolUtilization(this.options.metrics, { namespace, pool: name });
-    for (const member of state.members.values()) this.options.metrics.forgetMember(namespace, name, member.name);
+    for (const member of state.members.values()) this.options.metrics.forgetMember(state.namespace, state.name, member.name);
   }
 
   /** Stops every timer; rounds in flight finish without scheduling another. */
   stop(): void {
+    this.stopped = true;
+    clearTimeout(this.usageTimer);
+    this.usageTimer = undefined;
     for (const state of this.pools.values()) {
       state.removed = true;
       clearTimeout(state.timer);
       this.options.store.delete(state.key);
     }
+    for (const key of this.usagePools.keys()) this.options.store.delete(key);
     this.pools.clear();
+    this.usagePools.clear();
+  }
+
+  /**
+   * One PodMetrics round now (the timer's work; also for tests): one list per scope for every pool, then each
+   * pool's figures composed from it. Joins the round under way, if any.
+   */
+  async refreshUsage(): Promise<void> {
+    this.usageInFlight ??= this.runUsageRound().finally(() => {
+      this.usageInFlight = undefined;
+    });
+    return this.usageInFlight;
+  }
+
+  private async runUsageRound(): Promise<void> {
+    const grouped: UsageByPool = new Map();
+    await Promise.all(
+      podMetricsScopes(this.options.namespaces ?? []).map(async (scope) => {
+        const where = scope ?? 'all namespaces';
+        try {
+          // Every member carries the pool label: one request selects the members of every pool in the scope.
+          groupPodMetricsByPool(await this.options.clients.listPodMetrics(scope, LABEL_POOL), LABEL_POOL, grouped);
+          if (this.failingScopes.delete(where)) log.info('PodMetrics readable again', { namespace: where });
+        } catch (error) {
+          // metrics.k8s.io may be absent (no metrics-server): say so once, then keep quiet.
+          const fields = { namespace: where, error: describe(error) };
+          if (this.failingScopes.has(where)) log.debug('PodMetrics list failed again', fields);
+          else log.warn('PodMetrics list failed; cpu and memory utilization unknown', fields);
+          this.failingScopes.add(where);
+        }
+      }),
+    );
+    if (this.stopped) return;
+    this.usage = grouped;
+    const now = this.now();
+    for (const state of this.usagePools.values()) this.composeUsagePool(state, now);
+    for (const state of this.pools.values()) this.composeEndpointPool(state, now);
+  }
+
+  /** A pool without spec.metrics: cpu and memory of its ready and claimed members, no request figures. */
+  private composeUsagePool(state: UsagePoolState, now: number): void {
+    const { namespace, name, key } = state;
+    const usageByPod = this.usage?.get(key);
+    const seen = new Set<string>();
+    const figures = this.options
+      .members(namespace, name)
+      .filter(isScrapable)
+      .map((pod) => {
+        const member = pod.metadata?.name ?? '';
+        const figure = this.usageFigures(pod, usageByPod?.get(member));
+        seen.add(member);
+        recordMemberUtilization(this.options.metrics, { namespace, pool: name, member }, figure);
+        return figure;
+      });
+    this.forgetMembers(state, seen);
+    const utilization = aggregateUtilization(figures, now, { requests: false });
+    if (!utilization) {
+      // Nothing measured (no PodMetrics yet, no requests to be a percent of): the status keeps what it shows.
+      this.options.store.delete(key);
+      dropPoolUtilization(this.options.metrics, { namespace, pool: name });
+      return;
+    }
+    this.publish(key, { namespace, pool: name }, state.shown, utilization);
+  }
+
+  /**
+   * A pool with spec.metrics: each member's figures of the last endpoint round with its latest cpu and memory.
+   * Members the endpoint round has not seen yet have cpu and memory only.
+   */
+  private composeEndpointPool(state: PoolState, now: number, pods = this.options.members(state.namespace, state.name).filter(isScrapable)): void {
+    const { namespace, name, key } = state;
+    const usageByPod = this.usage?.get(key);
+    const figures = pods.map((pod) => {
+      const memberName = pod.metadata?.name ?? '';
+      const endpoint = state.members.get(pod.metadata?.uid ?? memberName)?.endpoint ?? {};
+      const figure = { ...endpoint, ...this.usageFigures(pod, usageByPod?.get(memberName)) };
+      recordMemberUtilization(this.options.metrics, { namespace, pool: name, member: memberName }, figure);
+      return figure;
+    });
+    const utilization = aggregateUtilization(figures, now);
+    if (utilization) this.publish(key, { namespace, pool: name }, state.shown, utilization);
+  }
+
+  private publish(key: string, labels: { namespace: string; pool: string }, shown: PoolUtilization | undefined, utilization: PoolUtilization): void {
+    recordPoolUtilization(this.options.metrics, labels, utilization);
+    this.options.store.set(key, utilization);
+    if (utilizationChanged(shown, utilization)) this.options.wake(key);
+  }
+
+  private forgetMembers(state: UsagePoolState, seen: ReadonlySet<string>): void {
+    for (const member of state.members) if (!seen.has(member)) this.options.metrics.forgetMember(state.namespace, state.name, member);
+    state.members = new Set(seen);
+  }
+
+  /** The shortest of the PodMetrics interval and every endpoint interval. */
+  private usageIntervalMs(): number {
+    let interval = this.podMetricsIntervalMs;
+    for (const state of this.pools.values()) interval = Math.min(interval, state.intervalMs);
+    return interval;
+  }
+
+  /** Starts the PodMetrics timer (the first round at once); the manager calls it when this replica starts leading. */
+  start(): void {
+    if (this.usageTimer || this.usageLastStartedAt !== undefined || this.stopped) return;
+    this.scheduleUsage(this.now());
+  }
+
+  /** As schedule(), for the one PodMetrics timer. */
+  private scheduleUsage(dueAt: number): void {
+    clearTimeout(this.usageTimer);
+    this.usageDueAt = dueAt;
+    this.usageTimer = setTimeout(() => this.wakeUsage(), clampDelayMs(dueAt - this.now()));
+    this.usageTimer.unref();
+  }
+
+  private wakeUsage(): void {
+    this.usageTimer = undefined;
+    if (this.stopped) return;
+    if (this.now() < this.usageDueAt) this.scheduleUsage(this.usageDueAt);
+    else void this.usageTick();
+  }
+
+  private async usageTick(): Promise<void> {
+    const started = this.now();
+    this.usageLastStartedAt = started;
+    try {
+      await this.refreshUsage();
+    } catch (error) {
+      log.error('PodMetrics round failed', { error });
+    }
+    if (!this.stopped) this.scheduleUsage(started + this.usageIntervalMs());
   }
 
   /** One round for the pool now (the timer's work; also for tests). Joins the round under way, if any. */
@@ -295,25 +495,15 @@ export class UtilizationScraper {
     const { namespace, name } = state;
     const round = ++state.round;
     const pods = this.options.members(namespace, name).filter(isScrapable);
-    const usage = pods.length > 0 ? this.listUsage(state) : Promise.resolve(undefined);
     const targets = pods.map((pod) => ({ pod, member: this.member(state, pod, round) }));
     if (state.queries.length > 0 && state.unsafe === undefined) {
       await Promise.all(targets.map(({ pod, member }) => this.limiter.run(() => this.scrapeMember(state, pod, member))));
     }
-    const usageByPod = await usage;
     if (state.removed) return;
-    const now = this.now();
-    const figures = targets.map(({ pod, member }) => {
-      const figure = this.memberFigures(member, usageByPod?.get(member.name), pod);
-      recordMemberUtilization(this.options.metrics, { namespace, pool: name, member: member.name }, figure);
-      return figure;
-    });
+    for (const { member } of targets) member.endpoint = this.endpointFigures(member);
     this.forgetGone(state, round);
-    const utilization = aggregateUtilization(figures, now);
-    if (!utilization) return;
-    recordPoolUtilization(this.options.metrics, { namespace, pool: name }, utilization);
-    this.options.store.set(state.key, utilization);
-    if (utilizationChanged(state.shown, utilization)) this.options.wake(state.key);
+    // cpu and memory come from the latest PodMetrics round (one list for every pool), not a list of this pool's own.
+    this.composeEndpointPool(state, this.now(), pods);
   }
 
   private configure(state: PoolState, spec: ResolvedMetrics, specJson: string): void {
@@ -386,10 +576,9 @@ export class UtilizationScraper {
         name: pod.metadata?.name ?? '',
         last: undefined,
         fresh: undefined,
+        endpoint: {},
         failing: false,
         round,
-        pod: undefined,
-        capacity: [],
       };
       state.members.set(uid, member);
     }
@@ -444,39 +633,20 @@ export class UtilizationScraper {
     return readCapped(response.body, this.maxBodyBytes);
   }
 
-  private async listUsage(state: PoolState): Promise<Map<string, PodUsage> | undefined> {
-    const { namespace, name } = state;
-    try {
-      const body = await this.options.clients.listPodMetrics(namespace, `${LABEL_POOL}=${name}`);
-      if (state.podMetricsFailing) log.info('PodMetrics readable again', { namespace, name });
-      state.podMetricsFailing = false;
-      return parsePodMetricsList(body);
-    } catch (error) {
-      // metrics.k8s.io may be absent (no metrics-server): say so once, then keep quiet.
-      const fields = { namespace, name, error: describe(error) };
-      if (state.podMetricsFailing) log.debug('PodMetrics list failed again', fields);
-      else log.warn('PodMetrics list failed; cpu and memory utilization unknown', fields);
-      state.podMetricsFailing = true;
-      return undefined;
-    }
+  /** This round's rates (from the previous successful scrape) and in-flight; empty when this round's scrape failed. */
+  private endpointFigures(member: MemberState): MemberUtilization {
+    if (!member.fresh) return {};
+    const figures: MemberUtilization = { ...memberRates(member.last, member.fresh), inflight: member.fresh.inflight };
+    member.last = member.fresh;
+    return figures;
   }
 
-  private memberFigures(member: MemberState, usage: PodUsage | undefined, pod: V1Pod): MemberUtilization {
-    const figures: MemberUtilization = {};
-    if (member.fresh) {
-      Object.assign(figures, memberRates(member.last, member.fresh));
-      figures.inflight = member.fresh.inflight;
-      member.last = member.fresh;
-    }
-    if (usage) {
-      if (member.pod !== pod) {
-        member.pod = pod;
-        member.capacity = podCapacity(pod);
-      }
-      figures.cpuPercent = usagePercent(member.capacity, usage, 'cpu');
-      figures.memoryPercent = usagePercent(member.capacity, usage, 'memory');
-    }
-    return figures;
+  /** cpu and memory percent of one member, from its PodMetrics; none without them. */
+  private usageFigures(pod: V1Pod, usage: PodUsage | undefined): MemberUtilization {
+    if (!usage) return {};
+    let capacity = this.capacities.get(pod);
+    if (!capacity) this.capacities.set(pod, (capacity = podCapacity(pod)));
+    return { cpuPercent: usagePercent(capacity, usage, 'cpu'), memoryPercent: usagePercent(capacity, usage, 'memory') };
   }
 
   private forgetGone(state: PoolState, round: number): void {

@@ -1,10 +1,12 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PoolUtilization } from '../api/types.js';
-import type { EndpointSample, MemberUtilization } from './utilization.js';
+import type { EndpointSample, MemberUtilization, UsageByPool } from './utilization.js';
 import {
   aggregateUtilization,
   counterRate,
+  groupPodMetricsByPool,
   memberRates,
+  podMetricsScopes,
   parsePodMetricsList,
   podCapacity,
   usagePercent,
@@ -144,6 +146,67 @@ describe('parsePodMetricsList', () => {
   });
 });
 
+describe('groupPodMetricsByPool', () => {
+  const item = (namespace: unknown, name: string, labels: unknown, cpu = '100m') => ({
+    metadata: { namespace, name, labels },
+    containers: [{ name: 'main', usage: { cpu, memory: '1Mi' } }],
+  });
+  const pool = (p: string) => ({ 'warmpool.dev/pool': p, 'warmpool.dev/state': 'ready' });
+  test.each([
+    {
+      name: 'one cluster-wide list feeds every pool, grouped by namespace and pool label',
+      lists: [{ items: [item('a', 'web-1', pool('web')), item('b', 'web-1', pool('web')), item('a', 'api-1', pool('api')), item('a', 'web-2', pool('web'))] }],
+      groups: { 'a/web': ['web-1', 'web-2'], 'b/web': ['web-1'], 'a/api': ['api-1'] },
+    },
+    {
+      name: 'lists of several namespaces add up',
+      lists: [{ items: [item('a', 'w-1', pool('web'))] }, { items: [item('b', 'w-1', pool('web'))] }],
+      groups: { 'a/web': ['w-1'], 'b/web': ['w-1'] },
+    },
+    {
+      name: 'items without the pool label, a namespace, or a usable shape are skipped',
+      lists: [
+        {
+          items: [
+            item('a', 'plain', { app: 'x' }),
+            item('a', 'no-labels', undefined),
+            item('a', 'empty-pool', pool('')),
+            item(undefined, 'no-ns', pool('web')),
+            item('', 'empty-ns', pool('web')),
+            item('a', 'number-pool', { 'warmpool.dev/pool': 7 }),
+            { metadata: { namespace: 'a', labels: pool('web') } },
+            null,
+            'junk',
+            item('a', 'kept', pool('web')),
+          ],
+        },
+      ],
+      groups: { 'a/web': ['kept'] },
+    },
+    { name: 'not a list at all', lists: ['nope', { items: 'nope' }, null], groups: {} },
+  ])('$name', ({ lists, groups }) => {
+    const into: UsageByPool = new Map();
+    for (const list of lists) groupPodMetricsByPool(list, 'warmpool.dev/pool', into);
+    const got = Object.fromEntries([...into].map(([key, pods]) => [key, [...pods.keys()]]));
+    expect(got).toEqual(groups);
+  });
+
+  test('usage is parsed as for one pool', () => {
+    const grouped = groupPodMetricsByPool({ items: [item('a', 'w-1', pool('web'), '250m')] }, 'warmpool.dev/pool');
+    expect(grouped.get('a/web')?.get('w-1')).toEqual({ name: 'w-1', containers: [{ name: 'main', cpu: 0.25, memory: 1024 * 1024 }] });
+  });
+});
+
+describe('podMetricsScopes', () => {
+  test.each([
+    { name: 'all namespaces: one cluster-wide list', namespaces: [], scopes: [undefined] },
+    { name: 'watched namespaces: one list each', namespaces: ['a', 'b'], scopes: ['a', 'b'] },
+    { name: 'a namespace named twice is listed once', namespaces: ['a', 'a'], scopes: ['a'] },
+  ])('$name', ({ namespaces, scopes }) => {
+    expect(podMetricsScopes(namespaces)).toEqual(scopes);
+  });
+});
+
 describe('aggregateUtilization', () => {
   const now = Date.UTC(2026, 0, 1);
   test('sums rates and in-flight, averages percents over members that have them', () => {
@@ -167,6 +230,14 @@ describe('aggregateUtilization', () => {
 
   test('members but no figures yet (first scrape): nothing to report', () => {
     expect(aggregateUtilization([{}, {}], now)).toBeUndefined();
+  });
+
+  test.each([
+    { name: 'cpu and memory only, no request figures', members: [{ cpuPercent: 40, memoryPercent: 10 }, { cpuPercent: 60 }], want: { avgCpuPercent: 50, avgMemoryPercent: 10, sampledAt: '2026-01-01T00:00:00.000Z' } },
+    { name: 'no members: nothing to report', members: [], want: undefined },
+    { name: 'members without cpu or memory (no requests, no PodMetrics yet): nothing', members: [{}, {}], want: undefined },
+  ])('without spec.metrics (requests: false): $name', ({ members, want }) => {
+    expect(aggregateUtilization(members, now, { requests: false })).toEqual(want);
   });
 
   test('no members: zeros, and no cpu or memory', () => {

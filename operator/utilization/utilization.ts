@@ -10,6 +10,7 @@
 // since only those run next to the main containers.
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { PoolUtilization } from '../api/types.js';
+import { joinKey } from '../kube/key.js';
 import { parseQuantity } from './quantity.js';
 
 /** What one scrape of a member's endpoint read. Counters are cumulative; `at` is epoch milliseconds. */
@@ -98,22 +99,62 @@ export interface PodUsage {
  */
 export function parsePodMetricsList(body: unknown): Map<string, PodUsage> {
   const byName = new Map<string, PodUsage>();
-  const items = isRecord(body) && Array.isArray(body.items) ? (body.items as unknown[]) : [];
-  for (const item of items) {
-    if (!isRecord(item) || !isRecord(item.metadata) || typeof item.metadata.name !== 'string') continue;
-    const containers: ContainerCapacity[] = [];
-    for (const container of Array.isArray(item.containers) ? (item.containers as unknown[]) : []) {
-      if (!isRecord(container) || typeof container.name !== 'string' || !isRecord(container.usage)) continue;
-      const { cpu, memory } = container.usage;
-      containers.push({
-        name: container.name,
-        cpu: typeof cpu === 'string' ? parseQuantity(cpu) : undefined,
-        memory: typeof memory === 'string' ? parseQuantity(memory) : undefined,
-      });
-    }
-    byName.set(item.metadata.name, { name: item.metadata.name, containers });
+  for (const item of listItems(body)) {
+    const usage = parsePodMetrics(item);
+    if (usage) byName.set(usage.name, usage);
   }
   return byName;
+}
+
+/** Pool key (namespace/name) -> pod name -> usage. */
+export type UsageByPool = Map<string, Map<string, PodUsage>>;
+
+/**
+ * Adds a PodMetricsList (of one namespace or of the whole cluster) to `into`, grouped by the item's namespace and
+ * its `poolLabel` label (metrics-server copies the pod's labels onto its PodMetrics). Items without a namespace or
+ * that label, or not shaped as expected, are skipped: one list feeds every pool, so a stray item must not fail it.
+ */
+export function groupPodMetricsByPool(body: unknown, poolLabel: string, into: UsageByPool = new Map()): UsageByPool {
+  for (const item of listItems(body)) {
+    if (!isRecord(item) || !isRecord(item.metadata)) continue;
+    const { namespace, labels } = item.metadata;
+    const pool = isRecord(labels) ? labels[poolLabel] : undefined;
+    if (typeof namespace !== 'string' || namespace === '' || typeof pool !== 'string' || pool === '') continue;
+    const usage = parsePodMetrics(item);
+    if (!usage) continue;
+    const key = joinKey(namespace, pool);
+    let pods = into.get(key);
+    if (!pods) into.set(key, (pods = new Map<string, PodUsage>()));
+    pods.set(usage.name, usage);
+  }
+  return into;
+}
+
+/**
+ * What one PodMetrics list per interval covers: the whole cluster when the operator watches all namespaces (one
+ * list, `undefined`), else each watched namespace once (the operator has no right to list elsewhere).
+ */
+export function podMetricsScopes(namespaces: readonly string[]): (string | undefined)[] {
+  return namespaces.length === 0 ? [undefined] : [...new Set(namespaces)];
+}
+
+function listItems(body: unknown): unknown[] {
+  return isRecord(body) && Array.isArray(body.items) ? (body.items as unknown[]) : [];
+}
+
+function parsePodMetrics(item: unknown): PodUsage | undefined {
+  if (!isRecord(item) || !isRecord(item.metadata) || typeof item.metadata.name !== 'string') return undefined;
+  const containers: ContainerCapacity[] = [];
+  for (const container of Array.isArray(item.containers) ? (item.containers as unknown[]) : []) {
+    if (!isRecord(container) || typeof container.name !== 'string' || !isRecord(container.usage)) continue;
+    const { cpu, memory } = container.usage;
+    containers.push({
+      name: container.name,
+      cpu: typeof cpu === 'string' ? parseQuantity(cpu) : undefined,
+      memory: typeof memory === 'string' ? parseQuantity(memory) : undefined,
+    });
+  }
+  return { name: item.metadata.name, containers };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -139,8 +180,14 @@ export function usagePercent(capacity: readonly ContainerCapacity[], usage: PodU
  * The pool's figures: sums of rates and in-flight requests, means of cpu and memory percent over the members
  * that have them, rounded to two decimals. Undefined while there are members but none has any figure yet (the
  * first scrape gives no rates), so the status is not written with zeros that only mean "not measured yet".
+ * Without `requests` (a pool without spec.metrics: nobody reads its endpoints) the request figures are left out
+ * rather than reported as zeros, and the result is undefined unless some member has a cpu or memory figure.
  */
-export function aggregateUtilization(members: readonly MemberUtilization[], now: number): PoolUtilization | undefined {
+export function aggregateUtilization(
+  members: readonly MemberUtilization[],
+  now: number,
+  { requests = true }: { requests?: boolean } = {},
+): PoolUtilization | undefined {
   const sum = { httpRps: 0, tcpRps: 0, methodRps: 0, inflight: 0 };
   const cpu = { total: 0, count: 0 };
   const memory = { total: 0, count: 0 };
@@ -157,14 +204,17 @@ export function aggregateUtilization(members: readonly MemberUtilization[], now:
     if (Object.values(member).some((figure) => figure !== undefined)) measured++;
   }
   if (members.length > 0 && measured === 0) return undefined;
-  const utilization: PoolUtilization = {
-    combinedRps: round(sum.httpRps + sum.tcpRps + sum.methodRps),
-    httpRps: round(sum.httpRps),
-    tcpRps: round(sum.tcpRps),
-    methodRps: round(sum.methodRps),
-    inflight: round(sum.inflight),
-    sampledAt: new Date(now).toISOString(),
-  };
+  if (!requests && cpu.count === 0 && memory.count === 0) return undefined;
+  const utilization: PoolUtilization = requests
+    ? {
+        combinedRps: round(sum.httpRps + sum.tcpRps + sum.methodRps),
+        httpRps: round(sum.httpRps),
+        tcpRps: round(sum.tcpRps),
+        methodRps: round(sum.methodRps),
+        inflight: round(sum.inflight),
+        sampledAt: new Date(now).toISOString(),
+      }
+    : { sampledAt: new Date(now).toISOString() };
   if (cpu.count > 0) utilization.avgCpuPercent = round(cpu.total / cpu.count);
   if (memory.count > 0) utilization.avgMemoryPercent = round(memory.total / memory.count);
   return utilization;
@@ -198,7 +248,7 @@ export function utilizationChanged(previous: PoolUtilization | undefined, next: 
 /**
  * What status.utilization should say, given what it says now (`shown`: our last write, else the cache) and the
  * latest measurement: the measurement when it moved meaningfully (utilizationChanged), else what is shown, so a
- * pool at a steady load keeps an equal status and costs no write. Nothing measured (no spec.metrics, or no round
+ * pool at a steady load keeps an equal status and costs no write. Nothing measured (no PodMetrics nor endpoint, or no round
  * yet) leaves what is shown.
  */
 export function statusUtilization(shown: PoolUtilization | undefined, measured: PoolUtilization | undefined): PoolUtilization | undefined {

@@ -6,7 +6,7 @@ export interface AuditEvent {
   stage: string;
   verb: string;
   user: { username: string };
-  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+  objectRef?: { apiGroup?: string; resource?: string; subresource?: string; namespace?: string; name?: string };
   responseStatus?: { code?: number };
   stageTimestamp: string;
   requestReceivedTimestamp?: string;
