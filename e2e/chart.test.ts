@@ -118,6 +118,7 @@ const METHOD_GRANTS: Record<string, string[]> = {
   readNamespacedLease: ['coordination.k8s.io/leases:get'],
   createNamespacedLease: ['coordination.k8s.io/leases:create'],
   replaceNamespacedLease: ['coordination.k8s.io/leases:update'],
+  listNamespacedLease: ['coordination.k8s.io/leases:list'],
   listNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:list'],
   listPodDisruptionBudgetForAllNamespaces: ['policy/poddisruptionbudgets:list'],
   createNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:create'],
@@ -160,7 +161,7 @@ const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: stri
   },
 ];
 const METRICS_AUTH_PERMISSIONS = ['authentication.k8s.io/tokenreviews:create', 'authorization.k8s.io/subjectaccessreviews:create'];
-const LEASE_PERMISSIONS = ['coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:update'];
+const LEASE_PERMISSIONS = ['coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:list', 'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:update'];
 
 function operatorSources(dir = join(root, 'operator')): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
