@@ -325,6 +325,16 @@ describe('lint and render', () => {
     expect(ofKind(plain, 'PodDisruptionBudget')).toHaveLength(0);
   });
 
+  test('shards: --shards in the args, more replicas allowed, and the lease Role lists and updates Leases of any name (heartbeats)', async () => {
+    const ms = manifests(await render('op', 'ops', ['shards=6', 'replicas=3']));
+    const [deployment] = ofKind<DeploymentManifest>(ms, 'Deployment');
+    expect(deployment?.spec.replicas).toBe(3);
+    expect(deployment?.spec.template.spec.containers[0]?.args).toContain('--shards=6');
+    const [role] = ofKind<RoleManifest>(ms, 'Role');
+    expect(sorted(permissions(role?.rules ?? []))).toEqual(sorted(['coordination.k8s.io/leases:list', 'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:update']));
+    expect(role?.rules.find((r) => r.verbs?.includes('update'))?.resourceNames).toBeUndefined();
+  });
+
   test('metrics: HTTPS behind authn/authz by default, with its Service port, ServiceMonitor, reader role and NetworkPolicy', async () => {
     type Port = { name: string; port: number; targetPort: string };
     type Endpoint = { port: string; scheme: string; bearerTokenFile?: string; tlsConfig?: Record<string, unknown> };
@@ -390,6 +400,8 @@ describe('values.schema.json', () => {
   // [value set, the path the error must name]
   const BAD: [string, string][] = [
     ['replicas=3', '/replicas'],
+    ['shards=0', '/shards'],
+    ['shards=4,replicas=17', '/replicas'],
     ['watchNamespaces={Team_A}', '/watchNamespaces/0'],
     ['image.pullPolicy=Sometimes', '/image/pullPolicy'],
     ['image.repository=', '/image/repository'],

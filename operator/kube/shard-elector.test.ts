@@ -157,6 +157,21 @@ describe('ShardElector', () => {
     await Promise.all([a, b].map((r) => r.elector.stop()));
   });
 
+  test('heartbeat Leases are slots: replicas replaced one by one (a rollout) reuse them, so they do not pile up', async () => {
+    const server = new FakeLeases();
+    const current = ['a', 'b'].map((id) => replica(server, id));
+    await jest.advanceTimersByTimeAsync(10_000);
+    for (const next of ['c', 'd', 'e', 'f']) {
+      const old = current.shift();
+      await old?.elector.stop();
+      current.push(replica(server, next));
+      await jest.advanceTimersByTimeAsync(10_000);
+    }
+    expect([...server.stored.keys()].filter((n) => n.startsWith('op-replica-')).sort()).toEqual(['op-replica-0', 'op-replica-1']);
+    expect(countBy(server.holders(6))).toEqual({ e: 3, f: 3 });
+    await Promise.all(current.map((r) => r.elector.stop()));
+  });
+
   test('another writer taking a held shard ends it at the next round', async () => {
     const server = new FakeLeases();
     const a = replica(server, 'a');

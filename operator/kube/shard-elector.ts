@@ -15,12 +15,15 @@ import { timeoutOptions } from './request-options.js';
 import {
   LABEL_LEASE_ROLE,
   LABEL_SHARD_GROUP,
+  heartbeatSlot,
   planShards,
   replicaLeaseName,
   shardGroupLabel,
   shardLeaseName,
   shardOfLeaseName,
+  slotOfLeaseName,
   validateSharding,
+  type SlotSeen,
   type ShardPlan,
   type ShardSeen,
 } from './shards.js';
@@ -67,7 +70,8 @@ export class ShardElector {
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
   private readonly group: string;
-  private readonly heartbeatName: string;
+  /** The heartbeat slot's Lease this replica holds or is taking; re-picked each round. */
+  private heartbeatName: string | undefined;
   private readonly held = new Map<number, Held>();
   /** Lease name -> the version last seen and when this process first saw it. */
   private readonly observed = new Map<string, { version: string | undefined; atMs: number }>();
@@ -92,7 +96,6 @@ export class ShardElector {
     this.retryMs = retryS * 1000;
     this.api = opts.coordination ?? opts.kc.makeApiClient(CoordinationV1Api);
     this.group = shardGroupLabel(opts.name);
-    this.heartbeatName = replicaLeaseName(opts.name, opts.identity);
   }
 
   /** The shards this replica holds now. */
@@ -125,7 +128,8 @@ export class ShardElector {
     }
     const shards = this.heldShards();
     await Promise.all(shards.map((i) => this.lose(i, 'stopped')));
-    await Promise.all([...shards.map((i) => this.release(shardLeaseName(this.o.name, i))), this.release(this.heartbeatName)]);
+    const heartbeat = this.heartbeatName === undefined ? [] : [this.heartbeatName];
+    await Promise.all([...shards.map((i) => shardLeaseName(this.o.name, i)), ...heartbeat].map((name) => this.release(name)));
   }
 
   private async round(): Promise<void> {
@@ -147,16 +151,23 @@ export class ShardElector {
     this.leases.clear();
     const byShard = new Map<number, V1Lease>();
     const peers: string[] = [];
+    const slots: SlotSeen[] = [];
     for (const lease of items) {
       const name = lease.metadata?.name ?? '';
       this.observe(name, lease, now);
       this.leases.set(name, lease);
       const shard = shardOfLeaseName(this.o.name, name, this.o.shards);
+      const slot = slotOfLeaseName(this.o.name, name);
       if (shard !== undefined) byShard.set(shard, lease);
-      else if (lease.metadata?.labels?.[LABEL_LEASE_ROLE] === 'replica' && this.isLiveOther(name, lease, now)) {
-        peers.push(lease.spec?.holderIdentity ?? '');
+      else if (slot !== undefined && lease.metadata?.labels?.[LABEL_LEASE_ROLE] === 'replica') {
+        const live = this.isLiveOther(name, lease, now);
+        if (live) peers.push(lease.spec?.holderIdentity ?? '');
+        slots.push({ slot, holder: lease.spec?.holderIdentity ?? '', live });
       }
     }
+    const slot = heartbeatSlot(this.o.identity, slots);
+    this.heartbeatName = slot === undefined ? undefined : replicaLeaseName(this.o.name, slot);
+    if (slot === undefined) this.report(new Error(`shards: all heartbeat slots of ${this.o.name} are live; this replica takes no shard`));
     // A held shard whose Lease shows another holder (or is gone) was taken: stop before anything else is written.
     for (const i of this.heldShards()) {
       if (byShard.get(i)?.spec?.holderIdentity !== this.o.identity) await this.lose(i, 'taken');
@@ -167,7 +178,7 @@ export class ShardElector {
       const name = shardLeaseName(this.o.name, shard);
       return this.isLiveOther(name, lease, now) ? { shard, state: 'other', holder: lease?.spec?.holderIdentity } : { shard, state: 'free' };
     });
-    const plan = planShards({ shards: this.o.shards, self: this.o.identity, peers, seen, settled: this.rounds > 0 });
+    const plan = planShards({ shards: this.o.shards, self: this.o.identity, peers, seen, settled: this.rounds > 0 && slot !== undefined });
     for (const i of plan.release) await this.lose(i, 'released');
     if (this.stopping) return;
     await Promise.all([
@@ -194,6 +205,7 @@ export class ShardElector {
 
   private async heartbeat(): Promise<void> {
     const name = this.heartbeatName;
+    if (name === undefined) return;
     const now = Date.now();
     const prev = this.leases.get(name);
     const spec = prev?.spec?.holderIdentity === this.o.identity

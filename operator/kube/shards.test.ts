@@ -1,5 +1,8 @@
 import {
+  MAX_REPLICA_SLOTS,
   MAX_SHARDS,
+  heartbeatSlot,
+  slotOfLeaseName,
   planShards,
   preferenceOrder,
   replicaLeaseName,
@@ -35,11 +38,14 @@ describe('Lease names', () => {
     expect(shardOfLeaseName('warmpool', 'warmpool-shard-6', 6)).toBeUndefined();
     expect(shardOfLeaseName('warmpool', 'warmpool-shard-03', 6)).toBeUndefined();
     expect(shardOfLeaseName('warmpool', 'other-shard-1', 6)).toBeUndefined();
-    expect(shardOfLeaseName('warmpool', replicaLeaseName('warmpool', 'a'), 6)).toBeUndefined();
+    expect(shardOfLeaseName('warmpool', replicaLeaseName('warmpool', 1), 6)).toBeUndefined();
   });
 
-  test('a heartbeat name is a valid name whatever the identity holds', () => {
-    expect(replicaLeaseName('warmpool', 'Host_Name:1234/../x')).toMatch(/^warmpool-replica-[0-9a-f]{10}$/);
+  test('heartbeat slots are named by index, and only those parse back', () => {
+    expect(replicaLeaseName('warmpool', 2)).toBe('warmpool-replica-2');
+    expect(slotOfLeaseName('warmpool', 'warmpool-replica-2')).toBe(2);
+    expect(slotOfLeaseName('warmpool', `warmpool-replica-${MAX_REPLICA_SLOTS}`)).toBeUndefined();
+    expect(slotOfLeaseName('warmpool', 'warmpool-shard-2')).toBeUndefined();
   });
 
   test('the group label is the base name, or its hash when that is no valid label value', () => {
@@ -51,13 +57,13 @@ describe('Lease names', () => {
     { base: 'warmpool', shards: 0, error: /^--shards: / },
     { base: 'warmpool', shards: MAX_SHARDS + 1, error: /^--shards: / },
     { base: 'warmpool', shards: 2.5, error: /^--shards: / },
-    { base: 'a'.repeat(240), shards: 2, error: /^--leader-election-id: .* at most 234 characters/ },
+    { base: 'a'.repeat(241), shards: 2, error: /^--leader-election-id: .* at most 240 characters/ },
   ])('refuses $shards shards of a $base.length-character base, naming the flag', ({ base, shards, error }) => {
     expect(() => validateSharding(base, shards)).toThrow(error);
   });
 
   test('accepts the longest base that leaves room for the suffixes', () => {
-    expect(() => validateSharding('a'.repeat(234), MAX_SHARDS)).not.toThrow();
+    expect(() => validateSharding('a'.repeat(240), MAX_SHARDS)).not.toThrow();
   });
 });
 
@@ -167,5 +173,25 @@ describe('planShards', () => {
     }
     expect(holder.size).toBe(6);
     for (const id of ids) expect([...holder.values()].filter((h) => h === id)).toHaveLength(2);
+  });
+});
+
+describe('heartbeatSlot', () => {
+  test.each<{ name: string; seen: { slot: number; holder: string; live: boolean }[]; slot: number | undefined }>([
+    { name: 'no slots yet: the first', seen: [], slot: 0 },
+    { name: 'ours: kept, even when a lower one is free', seen: [{ slot: 0, holder: '', live: false }, { slot: 3, holder: 'a', live: false }], slot: 3 },
+    {
+      name: 'a slot whose holder expired or left is reused (rollouts do not pile up Leases)',
+      seen: [{ slot: 0, holder: 'b', live: true }, { slot: 1, holder: 'old-pod', live: false }, { slot: 2, holder: '', live: false }],
+      slot: 1,
+    },
+    { name: 'all live: the lowest unused index', seen: [{ slot: 0, holder: 'b', live: true }, { slot: 2, holder: 'c', live: true }], slot: 1 },
+    {
+      name: 'every slot live: none',
+      seen: Array.from({ length: MAX_REPLICA_SLOTS }, (_, slot) => ({ slot, holder: `r${slot}`, live: true })),
+      slot: undefined,
+    },
+  ])('$name', ({ seen, slot }) => {
+    expect(heartbeatSlot('a', seen)).toBe(slot);
   });
 });

@@ -3,8 +3,8 @@
 //
 // Every replica computes the same fair share, ceil(shards / live replicas), from what it sees; it takes free shards
 // until it holds that many and releases what it holds beyond it, so the others can take those. Live replicas are
-// the holders of unexpired Leases: each replica's own heartbeat Lease (so a replica that holds nothing yet still
-// counts) and the shard Leases' holders.
+// the holders of unexpired Leases: each replica's heartbeat Lease (so a replica that holds nothing yet still counts)
+// and the shard Leases' holders.
 import { createHash } from 'node:crypto';
 
 /** Most shards: each is a Lease renewed every retry period by its holder; far above any useful count. */
@@ -28,19 +28,55 @@ export function shardLeaseName(base: string, shard: number): string {
   return `${base}-shard-${shard}`;
 }
 
-/** Name of a replica's heartbeat Lease: a hash of its identity, since an identity need not be a valid name. */
-export function replicaLeaseName(base: string, identity: string): string {
-  return `${base}-replica-${sha256(identity).toString('hex').slice(0, 10)}`;
+/**
+ * Most heartbeat slots: replicas live at once. Heartbeat Leases are slots a replica reuses once their holder has
+ * expired, so rollouts (new pod names) do not pile up Leases.
+ */
+export const MAX_REPLICA_SLOTS = 1024;
+
+/** Name of heartbeat slot i's Lease. */
+export function replicaLeaseName(base: string, slot: number): string {
+  return `${base}-replica-${slot}`;
 }
 
-/** The shard index of a shard Lease name, or undefined for any other name (or an index out of range). */
-export function shardOfLeaseName(base: string, name: string, shards: number): number | undefined {
-  const prefix = `${base}-shard-`;
+/** The slot of a heartbeat Lease name, or undefined for any other name. */
+export function slotOfLeaseName(base: string, name: string): number | undefined {
+  return indexAfter(`${base}-replica-`, name, MAX_REPLICA_SLOTS);
+}
+
+function indexAfter(prefix: string, name: string, limit: number): number | undefined {
   if (!name.startsWith(prefix)) return undefined;
   const rest = name.slice(prefix.length);
   if (!/^(0|[1-9][0-9]{0,3})$/.test(rest)) return undefined;
   const i = Number(rest);
-  return i < shards ? i : undefined;
+  return i < limit ? i : undefined;
+}
+
+/** A heartbeat slot as last seen: its holder, and whether that holder is live (not expired, not released). */
+export interface SlotSeen {
+  slot: number;
+  holder: string;
+  live: boolean;
+}
+
+/**
+ * The heartbeat slot to renew or take: the one we hold; else the lowest whose holder expired or left; else the
+ * lowest never used. Undefined when all MAX_REPLICA_SLOTS are live.
+ */
+export function heartbeatSlot(self: string, seen: readonly SlotSeen[]): number | undefined {
+  const bySlot = [...seen].sort((a, b) => a.slot - b.slot);
+  const mine = bySlot.find((s) => s.holder === self);
+  if (mine !== undefined) return mine.slot;
+  const free = bySlot.find((s) => !s.live);
+  if (free !== undefined) return free.slot;
+  const used = new Set(seen.map((s) => s.slot));
+  for (let i = 0; i < MAX_REPLICA_SLOTS; i++) if (!used.has(i)) return i;
+  return undefined;
+}
+
+/** The shard index of a shard Lease name, or undefined for any other name (or an index out of range). */
+export function shardOfLeaseName(base: string, name: string, shards: number): number | undefined {
+  return indexAfter(`${base}-shard-`, name, shards);
 }
 
 /** The shard group label's value: the base name when it is a valid label value, else a hash of it. */
@@ -53,8 +89,8 @@ export function validateSharding(base: string, shards: number): void {
   if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
     throw new Error(`--shards: want a whole number from 1 to ${MAX_SHARDS}, got ${shards}`);
   }
-  // The longest derived name: the heartbeat's (10 hex digits) or the highest shard index.
-  const longest = Math.max(replicaLeaseName(base, '').length, shardLeaseName(base, shards - 1).length);
+  // The longest derived name: the highest heartbeat slot's or the highest shard's.
+  const longest = Math.max(replicaLeaseName(base, MAX_REPLICA_SLOTS - 1).length, shardLeaseName(base, shards - 1).length);
   if (shards > 1 && longest > 253) {
     const room = 253 - (longest - base.length);
     throw new Error(`--leader-election-id: with --shards the derived Lease names need it at most ${room} characters long, got ${base.length}`);
