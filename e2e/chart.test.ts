@@ -118,6 +118,7 @@ const METHOD_GRANTS: Record<string, string[]> = {
   readNamespacedLease: ['coordination.k8s.io/leases:get'],
   createNamespacedLease: ['coordination.k8s.io/leases:create'],
   replaceNamespacedLease: ['coordination.k8s.io/leases:update'],
+  listNamespacedLease: ['coordination.k8s.io/leases:list'],
   listNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:list'],
   listPodDisruptionBudgetForAllNamespaces: ['policy/poddisruptionbudgets:list'],
   createNamespacedPodDisruptionBudget: ['policy/poddisruptionbudgets:create'],
@@ -160,7 +161,7 @@ const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: stri
   },
 ];
 const METRICS_AUTH_PERMISSIONS = ['authentication.k8s.io/tokenreviews:create', 'authorization.k8s.io/subjectaccessreviews:create'];
-const LEASE_PERMISSIONS = ['coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:update'];
+const LEASE_PERMISSIONS = ['coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:list', 'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:update'];
 
 function operatorSources(dir = join(root, 'operator')): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -326,6 +327,16 @@ describe('lint and render', () => {
     expect(ofKind(plain, 'PodDisruptionBudget')).toHaveLength(0);
   });
 
+  test('shards: --shards in the args, more replicas allowed, and the lease Role lists and updates Leases of any name (heartbeats)', async () => {
+    const ms = manifests(await render('op', 'ops', ['shards=6', 'replicas=3']));
+    const [deployment] = ofKind<DeploymentManifest>(ms, 'Deployment');
+    expect(deployment?.spec.replicas).toBe(3);
+    expect(deployment?.spec.template.spec.containers[0]?.args).toContain('--shards=6');
+    const [role] = ofKind<RoleManifest>(ms, 'Role');
+    expect(sorted(permissions(role?.rules ?? []))).toEqual(sorted(['coordination.k8s.io/leases:list', 'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:update']));
+    expect(role?.rules.find((r) => r.verbs?.includes('update'))?.resourceNames).toBeUndefined();
+  });
+
   test('metrics: HTTPS behind authn/authz by default, with its Service port, ServiceMonitor, reader role and NetworkPolicy', async () => {
     type Port = { name: string; port: number; targetPort: string };
     type Endpoint = { port: string; scheme: string; bearerTokenFile?: string; tlsConfig?: Record<string, unknown> };
@@ -391,6 +402,8 @@ describe('values.schema.json', () => {
   // [value set, the path the error must name]
   const BAD: [string, string][] = [
     ['replicas=3', '/replicas'],
+    ['shards=0', '/shards'],
+    ['shards=4,replicas=17', '/replicas'],
     ['watchNamespaces={Team_A}', '/watchNamespaces/0'],
     ['image.pullPolicy=Sometimes', '/image/pullPolicy'],
     ['image.repository=', '/image/repository'],

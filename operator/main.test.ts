@@ -1,4 +1,4 @@
-import { MAX_MEMBER_LIMIT, parseBurst, parseMemberLimit, parseQps } from './main.js';
+import { MAX_MEMBER_LIMIT, parseBurst, parseMemberLimit, parseQps, parseShards } from './main.js';
 
 describe('--max-members-per-pool', () => {
   test.each<{ given: string; limit: number }>([
@@ -34,5 +34,14 @@ describe('--kube-api-qps and --kube-api-burst', () => {
   });
   test.each([{ given: '0' }, { given: '2.5' }, { given: '' }, { given: '10001' }])('burst refuses $given, naming the flag', ({ given }) => {
     expect(() => parseBurst(given)).toThrow(/^--kube-api-burst: /);
+  });
+});
+
+describe('--shards', () => {
+  test.each([{ given: '1', shards: 1 }, { given: ' 6 ', shards: 6 }, { given: '256', shards: 256 }])('accepts $given', ({ given, shards }) => {
+    expect(parseShards(given)).toBe(shards);
+  });
+  test.each([{ given: '0' }, { given: '-2' }, { given: '2.5' }, { given: '1e2' }, { given: '' }, { given: '257' }])('refuses $given, naming the flag', ({ given }) => {
+    expect(() => parseShards(given)).toThrow(/^--shards: want a whole number from 1 to 256/);
   });
 });

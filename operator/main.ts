@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { makeKubeConfig } from './kube/config.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, MAX_KUBE_API_BURST, MAX_KUBE_API_QPS } from './kube/throttle.js';
+import { MAX_SHARDS } from './kube/shards.js';
 import { startOperator } from './manager.js';
 import { DEFAULT_MAX_MEMBERS_PER_POOL } from './pool/model.js';
 import { logger } from './telemetry/logger.js';
@@ -21,6 +22,10 @@ const USAGE = `usage: warmpool operator [flags]
   --leader-election-namespace NS     namespace of the Lease (default: $POD_NAMESPACE, else the first watched
                                      namespace, else "default")
   --leader-election-id NAME          name of the Lease (default warmpool-operator)
+  --shards N                         with --leader-elect: split pools by a hash of namespace/name into N shards,
+                                     each with its own Lease (<id>-shard-<i>); every replica acts for the shards
+                                     it holds, about N / replicas each (default: $WARMPOOL_SHARDS, else 1: one
+                                     Lease, one acting replica)
   --namespaces A,B                   watch only these namespaces (namespaced RBAC); default all
   --member-metrics                   export per-member utilization series
   --identity NAME                    this replica's name in the Lease (default: $POD_NAME, else host-pid)
@@ -40,6 +45,15 @@ export function parseMemberLimit(value: string): number {
   const n = /^[0-9]+$/.test(value.trim()) ? Number(value.trim()) : NaN;
   if (!Number.isSafeInteger(n) || n < 1 || n > MAX_MEMBER_LIMIT) {
     throw new Error(`--max-members-per-pool: want a whole number from 1 to ${MAX_MEMBER_LIMIT}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** --shards (or WARMPOOL_SHARDS): a whole number from 1 to MAX_SHARDS. */
+export function parseShards(value: string): number {
+  const n = /^[0-9]+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_SHARDS) {
+    throw new Error(`--shards: want a whole number from 1 to ${MAX_SHARDS}, got ${JSON.stringify(value)}`);
   }
   return n;
 }
@@ -80,6 +94,7 @@ export async function runOperator(argv: string[]): Promise<number> {
       'max-members-per-pool': { type: 'string', default: String(DEFAULT_MAX_MEMBERS_PER_POOL) },
       'kube-api-qps': { type: 'string', default: String(DEFAULT_KUBE_API_QPS) },
       'kube-api-burst': { type: 'string', default: String(DEFAULT_KUBE_API_BURST) },
+      shards: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -95,6 +110,11 @@ export async function runOperator(argv: string[]): Promise<number> {
   const maxMembersPerPool = parseMemberLimit(values['max-members-per-pool']);
   const kubeApiQps = parseQps(values['kube-api-qps']);
   const kubeApiBurst = parseBurst(values['kube-api-burst']);
+  const shards = parseShards(values.shards ?? process.env.WARMPOOL_SHARDS ?? '1');
+  if (shards > 1 && !values['leader-elect']) {
+    process.stderr.write('warmpool operator: --shards above 1 needs --leader-elect\n');
+    return 2;
+  }
   const log = logger('main');
   const stopTracing = await startTracing();
   const namespaces = values.namespaces.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -113,6 +133,7 @@ export async function runOperator(argv: string[]): Promise<number> {
     maxMembersPerPool,
     kubeApiQps,
     kubeApiBurst,
+    shards,
   });
   log.info('listening', { metricsPort: op.metricsPort, metricsScheme: values['metrics-secure'] ? 'https' : 'http', probePort: op.probePort });
 

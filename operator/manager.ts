@@ -8,7 +8,9 @@ import { ClaimController } from './claim/controller.js';
 import { claimObserver } from './claim/observer.js';
 import { makeInstrumentedClients } from './kube/api-metrics.js';
 import { REQUEST_TIMEOUT_MS } from './kube/deadline.js';
-import { FencedError, WriteFence } from './kube/fence.js';
+import { FencedError, ShardFences, WriteFence } from './kube/fence.js';
+import { ShardElector } from './kube/shard-elector.js';
+import { shardOf } from './kube/shards.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from './kube/throttle.js';
 import { CacheIndex } from './kube/cache-index.js';
 import { describeError } from './kube/errors.js';
@@ -60,6 +62,11 @@ export interface OperatorOptions {
   watchTimeoutSeconds?: number;
   /** Most members one pool may have, claimed ones included (`--max-members-per-pool`). */
   maxMembersPerPool?: number;
+  /**
+   * Active-active shards (`--shards`, needs leaderElect): pools split by a hash of namespace/name into this many
+   * shards, each with its own Lease; every replica acts for the shards it holds. 1 (default): one Lease, one leader.
+   */
+  shards?: number;
   /** Client-side token bucket of the controllers' API requests (`--kube-api-qps`, `--kube-api-burst`). */
   kubeApiQps?: number;
   kubeApiBurst?: number;
@@ -111,8 +118,18 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const metrics = createMetrics({ perMemberUtilization: opts.memberMetrics ?? false });
   // Without leader election the fence is always open; with it, closed until this replica holds the Lease.
   const fence = opts.leaderElect ? new WriteFence() : WriteFence.unfenced();
+  // ---- Shards (--shards N > 1): the state the shard block below keeps; with 1 shard every key is this replica's.
+  const shardCount = opts.shards ?? 1;
+  if (shardCount > 1 && !opts.leaderElect) throw new Error('--shards: more than 1 shard needs --leader-elect');
+  // One write fence per shard: a pass's writes go out only while this replica holds the pass's shard.
+  const shardFences = shardCount > 1 ? new ShardFences(shardCount) : undefined;
+  const heldShards = new Set<number>();
+  const shardOfKey = (key: string): number => shardOf(key, shardCount);
+  const ownsKey = (key: string): boolean => shardFences === undefined || heldShards.has(shardOfKey(key));
+  const ownsPool = (p: KubernetesObject): boolean => ownsKey(joinKey(p.metadata?.namespace ?? '', p.metadata?.name ?? ''));
+  // ---- end of shard state
   const { core, custom, coordination, policy, rawGet } = makeInstrumentedClients(kc, onApiRequest(metrics), {
-    fence,
+    fence: shardFences ?? fence,
     throttle: {
       qps: opts.kubeApiQps ?? DEFAULT_KUBE_API_QPS,
       burst: opts.kubeApiBurst ?? DEFAULT_KUBE_API_BURST,
@@ -221,8 +238,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     wake: (key) => poolQueue.add(key),
   });
   let leading = false;
-  pools.onAdd((p) => leading && scraper.sync(p));
-  pools.onUpdate((p) => leading && scraper.sync(p));
+  pools.onAdd((p) => leading && ownsPool(p) && scraper.sync(p));
+  pools.onUpdate((p) => leading && ownsPool(p) && scraper.sync(p));
   pools.onDelete((p) => scraper.remove(p.metadata.namespace ?? '', p.metadata.name ?? ''));
 
   const probe = await startHttpServer({
@@ -258,17 +275,18 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   log.info('caches synced', { namespaces: namespaces.length === 0 ? 'all' : namespaces.join(',') });
 
   let workers: Promise<void> | undefined;
-  // A key taken while not leading (suspended during an outage) is dropped: leading again re-adds every key.
+  // A key taken while not leading (suspended during an outage) is dropped: leading again re-adds every key. With
+  // shards, likewise a key of a shard this replica does not hold; the pass runs under its shard's fence.
   const whileLeading =
     (reconcile: (key: string) => Promise<ReconcileResult>) =>
     (key: string): Promise<ReconcileResult> =>
-      leading ? reconcile(key) : Promise.resolve();
+      leading && ownsKey(key) ? inShard(key, () => reconcile(key)) : Promise.resolve();
   const quietWhenFenced = (what: string) => (key: string, err: unknown) =>
     err instanceof FencedError ? log.debug(`${what} reconcile stopped: not leading`, { key }) : log.warn(`${what} reconcile failed`, { key, err: describeError(err) });
   const startControllers = (): void => {
     metrics.leader.set(1);
     leading = true;
-    for (const p of pools.list()) scraper.sync(p);
+    for (const p of pools.list()) if (ownsPool(p)) scraper.sync(p);
     scraper.start();
     workers ??= Promise.all([
       runWorkers(poolQueue, opts.poolWorkers ?? 4, whileLeading((key) => poolController.reconcile(key)), {
@@ -321,7 +339,10 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       }, clampDelayMs(STOP_TIMEOUT_MS));
       watchdog.unref();
       if (elector) await elector.stop({ release: true });
-      else await shutdown();
+      else if (shardElector) {
+        await shardElector.stop();
+        await shutdown();
+      } else await shutdown();
       await Promise.all([pools.stop(), claims.stop(), pods.stop(), pdbs.stop()]);
       await events.flush?.();
       await Promise.all([probe.close(), metricsServer.close()]);
@@ -333,7 +354,65 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     return stopping;
   };
 
-  if (opts.leaderElect) {
+  // ---- Shards (--shards N > 1): one ShardElector instead of the single Lease's elector. Gaining a shard re-lists
+  // (informers in back-off retry now) and enqueues its pools and claims; losing one aborts its passes' writes in
+  // flight (the shard's fence), and a shard given back is released only after its passes have ended.
+  const passes = new Map<number, Set<Promise<unknown>>>();
+  const inShard = <T>(key: string, pass: () => Promise<T>): Promise<T> => {
+    if (shardFences === undefined) return pass();
+    const shard = shardOfKey(key);
+    const running = shardFences.run(shard, pass);
+    const set = passes.get(shard) ?? new Set<Promise<unknown>>();
+    passes.set(shard, set);
+    set.add(running);
+    void running.finally(() => set.delete(running)).catch(() => undefined);
+    return running;
+  };
+  let shardElector: ShardElector | undefined;
+  if (opts.leaderElect && shardFences !== undefined) {
+    const inShardOf = (shard: number) => (p: KubernetesObject) => shardOfKey(joinKey(p.metadata?.namespace ?? '', p.metadata?.name ?? '')) === shard;
+    shardElector = new ShardElector({
+      kc,
+      coordination,
+      namespace: opts.leaderElectionNamespace ?? namespaces[0] ?? 'default',
+      name: opts.leaderElectionId ?? 'warmpool-operator',
+      identity,
+      shards: shardCount,
+      onRenewed: (shard, untilMs) => shardFences.shard(shard).extend(untilMs),
+      onGained: (shard, signal) => {
+        shardFences.shard(shard).lead(signal);
+        heldShards.add(shard);
+        metrics.leader.set(1);
+        for (const set of [pools, claims, pods]) set.retryNow();
+        const mine = inShardOf(shard);
+        for (const p of pools.list().filter(mine)) {
+          const key = joinKey(p.metadata.namespace ?? '', p.metadata.name ?? '');
+          poolQueue.add(key);
+          claimQueue.add(key);
+          scraper.sync(p);
+        }
+        for (const c of claims.list()) {
+          const key = joinKey(c.metadata.namespace ?? '', c.spec.poolName);
+          if (shardOfKey(key) === shard) claimQueue.add(key);
+        }
+        log.info('shard gained', { shard, held: [...heldShards].sort((a, b) => a - b) });
+      },
+      onLost: async (shard, reason) => {
+        heldShards.delete(shard);
+        if (heldShards.size === 0) metrics.leader.set(0);
+        for (const p of pools.list().filter(inShardOf(shard))) scraper.remove(p.metadata.namespace ?? '', p.metadata.name ?? '');
+        // Their writes already fail (the fence closed); wait them out so the next holder starts after the last.
+        await Promise.allSettled([...(passes.get(shard) ?? [])]);
+        log.info('shard lost', { shard, reason, held: [...heldShards].sort((a, b) => a - b) });
+      },
+      onError: (err) => log.warn('shard election', { err: describeError(err) }),
+    });
+    // Workers run from the start; each pass checks that this replica holds its key's shard.
+    startControllers();
+    metrics.leader.set(0);
+    void shardElector.run();
+  } else if (opts.leaderElect) {
+    // ---- end of shards
     elector = new LeaderElector({
       kc,
       coordination,

@@ -236,6 +236,12 @@ export function podStageDocuments(): string[] {
  * in the group AUDIT_ALL_VERBS_GROUP (a test counting a client's watches and gets).
  */
 export const AUDIT_ALL_VERBS_GROUP = 'warmpool.dev:audit-all-verbs';
+/**
+ * Users in this group also have their pod creates logged with the request body: a member is created with
+ * generateName, so the Metadata level names no pod, and a test that attributes each create to a pool (shards) reads
+ * the pool from the body.
+ */
+export const AUDIT_POD_CREATE_BODY_GROUP = 'warmpool.dev:audit-pod-create-body';
 
 export const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -247,6 +253,12 @@ rules:
   resources:
   - group: 'coordination.k8s.io'
     resources: ['leases']
+- level: Request
+  userGroups: ['${AUDIT_POD_CREATE_BODY_GROUP}']
+  verbs: ['create']
+  resources:
+  - group: ''
+    resources: ['pods']
 - level: Metadata
   userGroups: ['${AUDIT_ALL_VERBS_GROUP}']
 - level: Metadata

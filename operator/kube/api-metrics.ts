@@ -19,7 +19,7 @@ import type { HttpLibrary, KubeConfig, ResponseContext } from '@kubernetes/clien
 import { reuseConnections } from './connections.js';
 import { deadlineHttpLibrary } from './deadline.js';
 import { bufferedHttpLibrary } from './http-library.js';
-import { fenceAtSocket, fenceHttpLibrary, type WriteFence } from './fence.js';
+import { PinnedFences, fenceAtSocket, fenceHttpLibrary, type FenceSource } from './fence.js';
 import { throttleHttpLibrary, type ThrottleOptions } from './throttle.js';
 
 export interface ApiClients {
@@ -111,8 +111,8 @@ export interface ClientOptions {
   userAgent?: string;
   /** The HTTP library under the instrumentation; tests pass a fake. Default: client-node's fetch library. */
   httpApi?: HttpLibrary;
-  /** Writes refused unless this replica leads (leader election); default: none, every write goes out. */
-  fence?: WriteFence;
+  /** Writes refused unless this replica leads (leader election) or holds the pass's shard; default: none. */
+  fence?: FenceSource;
   /** Token bucket and Retry-After; default: none (tests, tools). */
   throttle?: ThrottleOptions;
   /** Abort a request not answered within this many ms (kube/deadline.ts); default: none. */
@@ -123,13 +123,17 @@ export interface ClientOptions {
 // request's deadline, then count what is actually sent (each retry of a 429 included), over one shared connection.
 function layered(kc: KubeConfig, onRequest: OnApiRequest, opts: ClientOptions): HttpLibrary {
   let network = opts.httpApi ?? bufferedHttpLibrary();
-  if (opts.fence !== undefined) network = fenceAtSocket(network, opts.fence);
+  const fences = opts.fence === undefined ? undefined : new PinnedFences(opts.fence);
+  const fenceOf = fences === undefined ? undefined : (r: RequestContext) => fences.of(r);
+  if (fenceOf !== undefined) network = fenceAtSocket(network, fenceOf);
   // HTTP/1.1 when writes are fenced (see connections.ts http1Agent); tools and tests keep the client's agent.
   let lib = instrumentHttpLibrary(reuseConnections(network, kc, { http1: opts.fence !== undefined }), onRequest);
   // Inside the token bucket: the deadline counts from when the request is sent, not from when it waited for a token.
   if (opts.requestTimeoutMs !== undefined) lib = deadlineHttpLibrary(lib, opts.requestTimeoutMs);
-  if (opts.fence !== undefined) lib = fenceHttpLibrary(lib, opts.fence);
+  if (fenceOf !== undefined) lib = fenceHttpLibrary(lib, fenceOf);
   if (opts.throttle !== undefined) lib = throttleHttpLibrary(lib, opts.throttle);
+  // Outermost: each write's fence is fixed in the caller's context, before any layer queues it.
+  if (fences !== undefined) lib = fences.pin(lib);
   return lib;
 }
 

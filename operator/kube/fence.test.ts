@@ -1,11 +1,12 @@
 import { makeInstrumentedClients } from './api-metrics.js';
 import { fakeHttp, fakeKubeConfig, loopbackServer } from './fake-http.js';
-import { FencedError, WriteFence, isFencedRequest } from './fence.js';
+import { HttpMethod, RequestContext, wrapHttpLibrary } from '@kubernetes/client-node';
+import { FencedError, PinnedFences, ShardFences, WriteFence, isFencedRequest } from './fence.js';
 
 const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'op', namespace: 'ns' } };
 const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' } };
 
-function clients(fence: WriteFence, respond: Parameters<typeof fakeHttp>[0] = () => ({ status: 200, body: pod })) {
+function clients(fence: WriteFence | ShardFences, respond: Parameters<typeof fakeHttp>[0] = () => ({ status: 200, body: pod })) {
   const http = fakeHttp(respond);
   const { core, coordination } = makeInstrumentedClients(fakeKubeConfig(), () => undefined, { fence, httpApi: http.httpApi });
   return { core: core, coordination: coordination, http };
@@ -120,5 +121,84 @@ describe('the fence at the socket', () => {
     } finally {
       await api.close();
     }
+  });
+});
+
+describe('one fence per shard (--shards)', () => {
+  const open = (f: WriteFence, term = new AbortController()): AbortController => {
+    f.extend(Date.now() + 10_000);
+    f.lead(term.signal);
+    return term;
+  };
+
+  test("a pass's writes need its own shard's fence; outside any pass writes are refused", async () => {
+    const fences = new ShardFences(3);
+    const { core, http } = clients(fences);
+    open(fences.shard(1));
+    await fences.run(1, () => core.createNamespacedPod({ namespace: 'ns', body: pod }));
+    await expect(fences.run(2, () => core.createNamespacedPod({ namespace: 'ns', body: pod }))).rejects.toBeInstanceOf(FencedError);
+    await expect(core.createNamespacedPod({ namespace: 'ns', body: pod })).rejects.toBeInstanceOf(FencedError);
+    expect(http.requests.map((r) => r.method)).toEqual(['POST']);
+  });
+
+  test('the shard follows the pass into work it starts and awaits (timers, fire-and-forget)', async () => {
+    const fences = new ShardFences(2);
+    const { core, http } = clients(fences);
+    open(fences.shard(0));
+    const later = await fences.run(0, async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      // Started inside the pass, sent after it returned (as an Event write is).
+      return new Promise<unknown>((resolve) => setTimeout(() => resolve(core.createNamespacedPod({ namespace: 'ns', body: pod })), 5));
+    });
+    await later;
+    expect(http.requests).toHaveLength(1);
+  });
+
+  test("losing a shard aborts its writes in flight and leaves the other shard's alone", async () => {
+    const fences = new ShardFences(2);
+    const term0 = open(fences.shard(0));
+    open(fences.shard(1));
+    const { core } = clients(fences, (req) => new Promise((_, reject) => req.signal?.addEventListener('abort', () => reject(new Error('aborted')))));
+    const w0 = fences.run(0, () => core.createNamespacedPod({ namespace: 'ns', body: pod }));
+    const w1 = fences.run(1, () => core.createNamespacedPod({ namespace: 'ns', body: pod }));
+    let w1Settled = false;
+    void w1.catch(() => undefined).finally(() => (w1Settled = true));
+    await new Promise((r) => setImmediate(r));
+    term0.abort();
+    await expect(w0).rejects.toThrow(/aborted/);
+    await new Promise((r) => setImmediate(r));
+    expect(w1Settled).toBe(false);
+  });
+
+  test("the fence is fixed when the client is called: a write the token bucket holds back keeps its pass's shard", async () => {
+    const fences = new ShardFences(2);
+    open(fences.shard(0));
+    const http = fakeHttp(() => ({ status: 200, body: pod }));
+    const { core } = makeInstrumentedClients(fakeKubeConfig(), () => undefined, {
+      fence: fences,
+      httpApi: http.httpApi,
+      throttle: { qps: 20, burst: 1 },
+    });
+    // The first write takes the only token; the second waits ~50 ms in the bucket, then goes out.
+    await fences.run(0, () => Promise.all([0, 1].map(() => core.createNamespacedPod({ namespace: 'ns', body: pod }))));
+    expect(http.requests).toHaveLength(2);
+  });
+
+  test('pinned when the client is called: a layer that sends the request later, from a context of its own, still sees its shard', async () => {
+    const fences = new ShardFences(2);
+    open(fences.shard(0));
+    const pinned = new PinnedFences(fences);
+    let later: (() => void) | undefined;
+    // A scheduler-like layer: parks the request and sends it from a callback run outside the pass.
+    const parked = pinned.pin(
+      wrapHttpLibrary({
+        send: (req) => new Promise((resolve) => (later = () => resolve({ open: pinned.of(req).isOpen() } as never))),
+      }),
+    );
+    const request = new RequestContext('https://127.0.0.1:9/api/v1/namespaces/ns/pods', HttpMethod.POST);
+    const sent = fences.run(0, () => parked.send(request).toPromise());
+    await new Promise((r) => setImmediate(r));
+    later?.();
+    expect(await sent).toEqual({ open: true });
   });
 });
