@@ -2,6 +2,8 @@
 //   latency: from the create request to Bound as seen by a client watch opened before it (same process,
 //            monotonic clock), with 1, 10, 20 and 100 concurrent claimers against a pool that has ready members,
 //            and 1 and 20 again on a paused pool (the claim path without the refill competing for the CPU);
+//   refill:  serial-refill and c20-refill: the same claims with and without the refill, blocks alternating in one
+//            run, and the ratio of their p50 and p99 (the refill must not slow the claim path);
 //   burst:   1,000 claims against 1,000 ready members, claims per second from first create to last Bound;
 //   writes:  API writes by the operator's identity, from the audit log, per claim: the claim path (bind patch,
 //            claim status, claim Events) and the refill (replacement create, its warming -> ready patch, pool
@@ -203,6 +205,71 @@ async function latencyScenario(env: BenchEnv, watch: BoundWatch, claimers: numbe
   await cleanup(env, pool);
 }
 
+/** Claims `claimers` at once, `perClaimer` each, against pool; returns each claim's create-to-Bound and create times. */
+async function claimBlock(env: BenchEnv, watch: BoundWatch, pool: string, claimers: number, perClaimer: number, tag: string): Promise<{ latencies: number[]; creates: number[] }> {
+  const latencies: number[] = [];
+  const creates: number[] = [];
+  await Promise.all(
+    Array.from({ length: claimers }, async (_, w) => {
+      for (let i = 0; i < perClaimer; i++) {
+        const name = `${pool}-${tag}-${w}-${i}`;
+        const start = performance.now();
+        const bound = watch.bound(name);
+        await createClaim(env, name, pool);
+        creates.push(performance.now() - start);
+        latencies.push((await bound) - start);
+      }
+    }),
+  );
+  return { latencies, creates };
+}
+
+/**
+ * The claim path with and without the refill, in one run: blocks of claims alternate between a pool that refills
+ * and a paused one (order swapped every round, each block started with the refill of the one before done), so both
+ * sides share the machine's load of the moment. Prints p50/p99 of each side and their ratio (with / without).
+ */
+async function refillAbScenario(env: BenchEnv, watch: BoundWatch, claimers: number, perClaimer: number, rounds: number): Promise<void> {
+  const block = claimers * perClaimer;
+  const refilling = `ab${claimers}-refill`;
+  const paused = `ab${claimers}-paused`;
+  const refillSize = block + 20;
+  const pausedSize = block * rounds + 20;
+  // Claimed members count toward maxSize: room for every claim of the run beside a full pool.
+  await env.custom.createNamespacedCustomObject({ ...G, namespace: NS, plural: 'instancepools', body: benchPool(NS, refilling, refillSize, refillSize + block * rounds) });
+  await env.custom.createNamespacedCustomObject({ ...G, namespace: NS, plural: 'instancepools', body: benchPool(NS, paused, pausedSize, pausedSize) });
+  await Promise.all([waitReady(env, refilling, refillSize), waitReady(env, paused, pausedSize)]);
+  await env.cluster.kubectl(['-n', NS, 'patch', 'instancepool', paused, '--type=merge', '-p', '{"spec":{"paused":true}}']);
+  await sleep(2000);
+  const withRefill = { latencies: [] as number[], creates: [] as number[] };
+  const without = { latencies: [] as number[], creates: [] as number[] };
+  const add = (to: typeof withRefill, r: typeof withRefill): void => {
+    to.latencies.push(...r.latencies);
+    to.creates.push(...r.creates);
+  };
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? [refilling, paused] : [paused, refilling];
+    for (const pool of order) {
+      // Every block starts with the refilling pool full and its last refill done: a refilling block has the same
+      // ready members as the first, and a paused block runs with no refill under way.
+      await waitReady(env, refilling, refillSize);
+      await sleep(1000);
+      add(pool === refilling ? withRefill : without, await claimBlock(env, watch, pool, claimers, perClaimer, `r${r}`));
+    }
+  }
+  const a = summary(withRefill.latencies);
+  const b = summary(without.latencies);
+  const ac = summary(withRefill.creates);
+  const bc = summary(without.creates);
+  const label = claimers === 1 ? 'serial' : `${claimers} at once`;
+  console.log(`  ${label}, refill vs none (${rounds} alternating rounds of ${block} claims each side):`);
+  console.log(`      with refill:    p50 ${ms(a.p50)}  p99 ${ms(a.p99)}  max ${ms(a.max)}  (client's create p50 ${ms(ac.p50)}, p99 ${ms(ac.p99)})`);
+  console.log(`      without refill: p50 ${ms(b.p50)}  p99 ${ms(b.p99)}  max ${ms(b.max)}  (client's create p50 ${ms(bc.p50)}, p99 ${ms(bc.p99)})`);
+  console.log(`      with / without: p50 ${(a.p50 / b.p50).toFixed(2)}x  p99 ${(a.p99 / b.p99).toFixed(2)}x`);
+  await cleanup(env, refilling);
+  await cleanup(env, paused);
+}
+
 async function burstScenario(env: BenchEnv, watch: BoundWatch, n: number): Promise<void> {
   const pool = 'burst';
   // maxSize = n: claimed members count toward it, so the pool does not refill behind the burst (node capacity).
@@ -244,6 +311,8 @@ const SCENARIOS: Record<string, (env: BenchEnv, watch: BoundWatch) => Promise<vo
   'serial-paused': (env, watch) => latencyScenario(env, watch, 1, 100, true),
   'c20-paused': (env, watch) => latencyScenario(env, watch, 20, 10, true),
   burst: (env, watch) => burstScenario(env, watch, 1000),
+  'serial-refill': (env, watch) => refillAbScenario(env, watch, 1, 25, 4),
+  'c20-refill': (env, watch) => refillAbScenario(env, watch, 20, 2, 5),
 };
 
 export async function claimBenchmarks(only: readonly string[] = []): Promise<void> {

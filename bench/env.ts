@@ -30,7 +30,8 @@ export async function benchEnv(name: string, nodes: number, podsPerNode: number)
     const opKubeconfig = await cluster.kubeconfigFor(OPERATOR_USER, ['system:masters']);
     const operator = spawn(
       join(repoRoot(), 'bin', 'warmpool'),
-      ['operator', '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0'],
+      // BENCH_OPERATOR_ARGS: extra operator flags for an experiment (e.g. "--kube-api-qps 1000"), split on spaces.
+      ['operator', '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0', ...(process.env.BENCH_OPERATOR_ARGS ?? '').split(' ').filter(Boolean)],
       { env: { ...process.env, KUBECONFIG: opKubeconfig, WARMPOOL_LOG: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     const kc = new KubeConfig();

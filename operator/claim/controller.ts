@@ -19,6 +19,7 @@ import {
 } from '../api/types.js';
 import { errorMessage, isNotFound, statusCode } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
+import { withRequestClass } from '../kube/priority.js';
 import type { CacheIndex } from '../kube/cache-index.js';
 import type { Cache } from '../kube/informer-set.js';
 import { customClient, podClient, type CustomClient, type PodClient } from '../kube/patch.js';
@@ -147,7 +148,13 @@ export class ClaimController {
     pods.onDelete(byPod);
   }
 
-  async reconcile(key: string): Promise<ReconcileResult> {
+  reconcile(key: string): Promise<ReconcileResult> {
+    // Claim path first (kube/priority.ts): the requests of this pass, and of the binds it pipelines, go before the
+    // refill's when they wait for the client's token bucket.
+    return withRequestClass('claim', () => this.pass(key));
+  }
+
+  private async pass(key: string): Promise<ReconcileResult> {
     // Observe: the caches as our own writes leave them (see OwnWrites).
     const { namespace, name: poolName } = splitKey(key);
     const pool = this.d.pools.get(poolName, namespace);

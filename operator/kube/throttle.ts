@@ -5,10 +5,11 @@
 // own rate-limited requeue takes over: throttling slows the operator, it never Stalls anything.
 // Lease requests skip the bucket: a renewal must not queue behind a burst of writes and cost the leadership
 // (controller-runtime gives its leader election a client of its own for the same reason).
+// Requests waiting for a token are served claim path first (priority.ts): a bind never queues behind the refill.
 import { wrapHttpLibrary } from '@kubernetes/client-node';
 import type { HttpLibrary, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { isLeaseRequest } from './fence.js';
-import { TokenBucket } from './rate-limit.js';
+import { MAX_REFILL_DEFER_MS, declaredRequestClass, nextClass, requestClass, type RequestClass } from './priority.js';
 import { clampDelayMs } from './timers.js';
 
 /**
@@ -37,6 +38,8 @@ export interface ThrottleOptions {
   maxRetryAfterMs?: number;
   /** Called when a 429 is retried, with the delay chosen (metrics, logs). */
   onRetry?(delayMs: number): void;
+  /** How long refill-class requests may wait behind claim-class ones (priority.ts). Default MAX_REFILL_DEFER_MS. */
+  maxRefillDeferMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -83,10 +86,80 @@ function header(response: ResponseContext, name: string): string | undefined {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, clampDelayMs(ms)));
 
+interface Waiter {
+  since: number;
+  go: () => void;
+}
+
+/**
+ * A token bucket (qps, burst) with a waiting line per request class: a request takes a token at once when there is
+ * one and nobody it must let go first is waiting; otherwise it waits, and each token, as it accrues, goes to the
+ * class nextClass picks (claims first, a refill request that waited maxRefillDeferMs before them). Same rate as a
+ * single bucket; only the order of the waiting changes. The timer that wakes the line is the only timer here.
+ */
+export class PriorityLimiter {
+  private tokens: number;
+  private lastMs: number;
+  private readonly waiting: Record<RequestClass, Waiter[]> = { claim: [], refill: [] };
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly qps: number,
+    private readonly burst: number,
+    private readonly maxRefillDeferMs: number = MAX_REFILL_DEFER_MS,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (!(qps > 0) || !(burst >= 1)) throw new Error(`PriorityLimiter: qps must be > 0 and burst >= 1 (got ${qps}, ${burst})`);
+    this.tokens = burst;
+    this.lastMs = now();
+  }
+
+  /** Resolves when the request may go. */
+  acquire(cls: RequestClass): Promise<void> {
+    return new Promise((go) => {
+      this.waiting[cls].push({ since: this.now(), go });
+      this.serve();
+    });
+  }
+
+  /** Requests waiting, by class (tests, metrics). */
+  waitingCount(cls: RequestClass): number {
+    return this.waiting[cls].length;
+  }
+
+  private serve(): void {
+    const t = this.now();
+    if (t > this.lastMs) this.tokens = Math.min(this.burst, this.tokens + ((t - this.lastMs) * this.qps) / 1000);
+    this.lastMs = Math.max(t, this.lastMs);
+    while (this.tokens >= 1) {
+      const cls = nextClass({
+        claimsWaiting: this.waiting.claim.length,
+        refillsWaiting: this.waiting.refill.length,
+        oldestRefillWaitedMs: t - (this.waiting.refill[0]?.since ?? t),
+        maxRefillDeferMs: this.maxRefillDeferMs,
+      });
+      const w = cls === undefined ? undefined : this.waiting[cls].shift();
+      if (w === undefined) break;
+      this.tokens -= 1;
+      w.go();
+    }
+    if (this.timer === undefined && this.waiting.claim.length + this.waiting.refill.length > 0) {
+      // Wake when the next token exists (at least 1 ms, so a rounding error never spins).
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.serve();
+        },
+        clampDelayMs(Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.qps))),
+      );
+    }
+  }
+}
+
 /** Wraps an HttpLibrary with the token bucket and the Retry-After retries. */
 export function throttleHttpLibrary(inner: HttpLibrary, opts: ThrottleOptions): HttpLibrary {
-  const bucket = new TokenBucket(opts.qps, opts.burst);
   const now = opts.now ?? Date.now;
+  const bucket = new PriorityLimiter(opts.qps, opts.burst, opts.maxRefillDeferMs ?? MAX_REFILL_DEFER_MS, now);
   const sleep = opts.sleep ?? defaultSleep;
   const random = opts.random ?? Math.random;
   const maxRetries = opts.maxRetries ?? 5;
@@ -94,11 +167,9 @@ export function throttleHttpLibrary(inner: HttpLibrary, opts: ThrottleOptions): 
   return wrapHttpLibrary({
     async send(request: RequestContext): Promise<ResponseContext> {
       const limited = !isLeaseRequest(request.getUrl());
+      const cls = requestClass({ declared: declaredRequestClass(), url: request.getUrl() });
       for (let attempt = 0; ; attempt++) {
-        if (limited) {
-          const wait = bucket.reserve(now());
-          if (wait > 0) await sleep(wait);
-        }
+        if (limited) await bucket.acquire(cls);
         request.getSignal()?.throwIfAborted();
         const response = await inner.send(request).toPromise();
         const delay = throttleRetryDelayMs({
