@@ -119,12 +119,13 @@ export type ResolvedScheduleWindow = Required<ScheduleWindow>;
 export type ResolvedAutoscaling = Required<Omit<AutoscalingSpec, 'percentOfClaimed' | 'maxWaitProbability' | 'schedule'>> &
   Pick<AutoscalingSpec, 'percentOfClaimed' | 'maxWaitProbability'> & { schedule: ResolvedScheduleWindow[] };
 
-/** A pool spec with every default applied; metrics stays optional, since unset means no scraping. */
-export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'metrics' | 'drainPolicy' | 'reuse'>> & {
+/** A pool spec with every default applied; metrics and autoscaling stay optional, since unset means none. */
+export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'metrics' | 'drainPolicy' | 'reuse' | 'autoscaling'>> & {
   claimQueue: ResolvedClaimQueue;
   metrics?: ResolvedMetrics;
   drainPolicy: ResolvedDrainPolicy;
   reuse: ResolvedReuse;
+  autoscaling?: ResolvedAutoscaling;
 };
 
 export function withAutoscalingDefaults(a: AutoscalingSpec): ResolvedAutoscaling {
@@ -140,7 +141,7 @@ export function withAutoscalingDefaults(a: AutoscalingSpec): ResolvedAutoscaling
 export type ResolvedClaimSpec = PoolClaimSpec & Required<Pick<PoolClaimSpec, 'reclaimPolicy' | 'priority' | 'count' | 'fallback'>>;
 
 export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
-  const { claimQueue, metrics, drainPolicy, reuse, ...rest } = spec;
+  const { claimQueue, metrics, drainPolicy, reuse, autoscaling, ...rest } = spec;
   const resolved: ResolvedPoolSpec = {
     ...rest,
     minSize: spec.minSize ?? POOL_DEFAULTS.minSize,
@@ -164,6 +165,7 @@ export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
       onFull: claimQueue?.onFull ?? QUEUE_DEFAULTS.onFull,
     },
   };
+  if (autoscaling) resolved.autoscaling = withAutoscalingDefaults(autoscaling);
   if (metrics) {
     resolved.metrics = {
       ...metrics,

@@ -130,6 +130,7 @@ export interface InstancePoolSpec {
   evictionProtection?: boolean;
   drainPolicy?: DrainPolicySpec;
   reuse?: ReuseSpec;
+  autoscaling?: AutoscalingSpec;
 }
 
 export type PoolPhase = 'Active' | 'Paused' | 'Draining' | 'Terminating';
@@ -199,6 +200,8 @@ export interface InstancePoolStatus {
   blockingClaims?: BlockingClaims;
   /** When the current drain started (the drain deadline counts from here; a deletion counts from its timestamp). */
   drainStartedAt?: string;
+  /** The autoscaler's last decision, with why. */
+  autoscaling?: AutoscalingStatus;
 }
 
 export interface BlockingClaims {
