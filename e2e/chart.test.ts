@@ -108,6 +108,7 @@ const METHOD_GRANTS: Record<string, string[]> = {
   getNamespacedCustomObject: ['warmpool.dev/poolclaims:get'],
   patchNamespacedCustomObject: ['warmpool.dev/instancepools:patch', 'warmpool.dev/poolclaims:patch'],
   patchNamespacedCustomObjectStatus: ['warmpool.dev/instancepools/status:patch', 'warmpool.dev/poolclaims/status:patch'],
+  patchNamespacedCustomObjectScale: ['warmpool.dev/instancepools/scale:patch'],
   listNamespacedPod: ['core/pods:list'],
   listPodForAllNamespaces: ['core/pods:list'],
   readNamespacedPod: ['core/pods:get'],

@@ -25,6 +25,7 @@ import { createMetrics, onApiRequest, queueHooks } from './metrics/registry.js';
 import { UtilizationScraper, scrapeClients } from './utilization/scraper.js';
 import { UtilizationStore } from './utilization/store.js';
 import { PoolController } from './pool/controller.js';
+import { Autoscaler } from './autoscale/controller.js';
 import { ownedMembers } from './member/members.js';
 import { joinKey } from './kube/key.js';
 import { poolObserver } from './pool/observer.js';
@@ -193,6 +194,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const claimQueue = new WorkQueue({ name: 'claim', hooks: queueHooks(metrics), pace: { factor: 1, maxMs: 20 } });
   // The scraper measures into it; the pool controller's status builder reads it.
   const utilization = new UtilizationStore();
+  const autoscaleQueue = new WorkQueue({ name: 'autoscale', hooks: queueHooks(metrics) });
+  const autoscaler = new Autoscaler({ custom, pools, queue: autoscaleQueue, poolQueue, events, metrics });
   const poolController = new PoolController({
     core,
     custom,
@@ -205,6 +208,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     observer: poolObserver(metrics, logger('pool')),
     maxMembersPerPool: opts.maxMembersPerPool,
     utilization: (key, shown) => utilization.statusFor(key, shown),
+    autoscaling: (key) => autoscaler.report(key),
     policy,
     pdbs,
   });
@@ -220,9 +224,11 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     poolQueue,
     events,
     observer: claimObserver(metrics, logger('claim')),
+    onArrival: (key, atMs) => autoscaler.arrived(key, atMs),
   });
   poolController.register();
   claimController.register();
+  autoscaler.register();
 
   const scraper = new UtilizationScraper({
     metrics,
@@ -295,6 +301,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       runWorkers(claimQueue, opts.claimWorkers ?? 4, whileLeading((key) => claimController.reconcile(key)), {
         onError: quietWhenFenced('claim'),
       }),
+      runWorkers(autoscaleQueue, 1, whileLeading((key) => autoscaler.reconcile(key)), {
+        onError: quietWhenFenced('autoscale'),
+      }),
     ]).then(() => undefined);
     // Level-triggered start: every pool is reconciled once, whatever happened while nobody led.
     for (const p of pools.list()) {
@@ -303,6 +312,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       claimQueue.add(key);
     }
     for (const c of claims.list()) claimQueue.add(joinKey(c.metadata.namespace ?? '', c.spec.poolName));
+    autoscaler.enqueueAll();
     log.info('operator started', { identity });
   };
   // Leadership paused while the API server cannot be reached: the fence already refuses writes and the elector
@@ -322,6 +332,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const shutdown = async (): Promise<void> => {
     poolQueue.shutDown();
     claimQueue.shutDown();
+    autoscaleQueue.shutDown();
     leading = false;
     scraper.stop();
     await workers;

@@ -49,6 +49,34 @@ describe('withPoolDefaults', () => {
       want: { ...resolvedMinimal, drainPolicy: { deadlineSeconds: 5, onDeadline: 'Wait' } },
     },
     {
+      name: 'autoscaling defaults, each schedule window in UTC unless it says',
+      spec: {
+        template,
+        targetSize: 3,
+        autoscaling: {
+          mode: 'Objective',
+          maxWaitProbability: 0.01,
+          schedule: [
+            { start: '0 9 * * 1-5', durationSeconds: 3600, minSize: 5 },
+            { start: '0 9 * * 1-5', durationSeconds: 3600, minSize: 5, timeZone: 'Europe/Paris' },
+          ],
+        },
+      },
+      want: {
+        ...resolvedMinimal,
+        autoscaling: {
+          mode: 'Objective',
+          maxWaitProbability: 0.01,
+          rateWindowSeconds: 60,
+          scaleDownStabilizationSeconds: 300,
+          schedule: [
+            { start: '0 9 * * 1-5', durationSeconds: 3600, minSize: 5, timeZone: 'UTC' },
+            { start: '0 9 * * 1-5', durationSeconds: 3600, minSize: 5, timeZone: 'Europe/Paris' },
+          ],
+        },
+      },
+    },
+    {
       name: 'metrics defaults',
       spec: { template, targetSize: 3, metrics: { port: 9090, httpRequestsCounter: 'http_requests_total' } },
       want: {

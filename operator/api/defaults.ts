@@ -1,6 +1,6 @@
 // Defaults of the v1alpha1 API. The CRD schema (schema.ts) carries the same constants, so an object the API server
 // defaulted and one that never went through it (an old CRD, a file) resolve to the same spec here.
-import type { ClaimQueueSpec, DrainPolicySpec, InstancePoolSpec, MemberMetricsSpec, PoolClaimSpec, ReuseSpec } from './types.js';
+import type { AutoscalingSpec, ClaimQueueSpec, DrainPolicySpec, InstancePoolSpec, MemberMetricsSpec, PoolClaimSpec, ReuseSpec, ScheduleWindow } from './types.js';
 
 export const POOL_DEFAULTS = {
   minSize: 0,
@@ -19,6 +19,31 @@ export const MAX_SIZE_HEADROOM = 10;
 export const DRAIN_DEFAULTS = { onDeadline: 'Wait' } as const satisfies DrainPolicySpec;
 
 export const REUSE_DEFAULTS = { cooldownSeconds: 0, requireReset: false } as const satisfies ReuseSpec;
+
+export const AUTOSCALING_DEFAULTS = {
+  rateWindowSeconds: 60,
+  scaleDownStabilizationSeconds: 300,
+  timeZone: 'UTC',
+} as const satisfies Partial<AutoscalingSpec> & Pick<ScheduleWindow, 'timeZone'>;
+
+/** Bounds of spec.autoscaling (see API_LIMITS for the rest). */
+export const AUTOSCALING_LIMITS = {
+  /** percentOfClaimed: ten warm members per claimed one is far past any buffer. */
+  maxPercentOfClaimed: 1000,
+  /** maxWaitProbability: below 1e-6 the Poisson tail means nothing in doubles; above 0.5 it is no objective. */
+  minWaitProbability: 0.000001,
+  maxWaitProbability: 0.5,
+  minRateWindowSeconds: 5,
+  maxRateWindowSeconds: 3600,
+  maxStabilizationSeconds: 3600,
+  maxScheduleWindows: 16,
+  minWindowSeconds: 60,
+  /** A week: the matcher looks back over the window minute by minute. */
+  maxWindowSeconds: 604_800,
+  maxCronLength: 128,
+  /** The longest IANA zone name is 32 characters. */
+  maxTimeZoneLength: 64,
+} as const;
 
 export const QUEUE_DEFAULTS = { strategy: 'Priority', onFull: 'RejectNewest' } as const satisfies ClaimQueueSpec;
 
@@ -87,19 +112,36 @@ export type ResolvedDrainPolicy = Required<Omit<DrainPolicySpec, 'deadlineSecond
 /** Reuse with its defaults; maxReuses stays optional, since unset means no limit. */
 export type ResolvedReuse = Required<Omit<ReuseSpec, 'maxReuses'>> & Pick<ReuseSpec, 'maxReuses'>;
 
-/** A pool spec with every default applied; metrics stays optional, since unset means no scraping. */
-export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'metrics' | 'drainPolicy' | 'reuse'>> & {
+/** A schedule window with its time zone. */
+export type ResolvedScheduleWindow = Required<ScheduleWindow>;
+
+/** Autoscaling with its defaults; the mode's own parameter stays optional (the schema requires the one it uses). */
+export type ResolvedAutoscaling = Required<Omit<AutoscalingSpec, 'percentOfClaimed' | 'maxWaitProbability' | 'schedule'>> &
+  Pick<AutoscalingSpec, 'percentOfClaimed' | 'maxWaitProbability'> & { schedule: ResolvedScheduleWindow[] };
+
+/** A pool spec with every default applied; metrics and autoscaling stay optional, since unset means none. */
+export type ResolvedPoolSpec = Required<Omit<InstancePoolSpec, 'claimQueue' | 'metrics' | 'drainPolicy' | 'reuse' | 'autoscaling'>> & {
   claimQueue: ResolvedClaimQueue;
   metrics?: ResolvedMetrics;
   drainPolicy: ResolvedDrainPolicy;
   reuse: ResolvedReuse;
+  autoscaling?: ResolvedAutoscaling;
 };
+
+export function withAutoscalingDefaults(a: AutoscalingSpec): ResolvedAutoscaling {
+  return {
+    ...a,
+    rateWindowSeconds: a.rateWindowSeconds ?? AUTOSCALING_DEFAULTS.rateWindowSeconds,
+    scaleDownStabilizationSeconds: a.scaleDownStabilizationSeconds ?? AUTOSCALING_DEFAULTS.scaleDownStabilizationSeconds,
+    schedule: (Array.isArray(a.schedule) ? a.schedule : []).filter((w) => typeof w === 'object' && w !== null).map((w) => ({ ...w, timeZone: w.timeZone ?? AUTOSCALING_DEFAULTS.timeZone })),
+  };
+}
 
 /** A claim spec with its defaults; the timeouts and the acquiredBy/For stamps stay optional (unset is meaningful). */
 export type ResolvedClaimSpec = PoolClaimSpec & Required<Pick<PoolClaimSpec, 'reclaimPolicy' | 'priority' | 'count' | 'fallback'>>;
 
 export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
-  const { claimQueue, metrics, drainPolicy, reuse, ...rest } = spec;
+  const { claimQueue, metrics, drainPolicy, reuse, autoscaling, ...rest } = spec;
   const resolved: ResolvedPoolSpec = {
     ...rest,
     minSize: spec.minSize ?? POOL_DEFAULTS.minSize,
@@ -123,6 +165,7 @@ export function withPoolDefaults(spec: InstancePoolSpec): ResolvedPoolSpec {
       onFull: claimQueue?.onFull ?? QUEUE_DEFAULTS.onFull,
     },
   };
+  if (autoscaling) resolved.autoscaling = withAutoscalingDefaults(autoscaling);
   if (metrics) {
     resolved.metrics = {
       ...metrics,

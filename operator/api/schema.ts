@@ -3,6 +3,10 @@
 // what the API server checks.
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type {
+  AutoscalingMode,
+  AutoscalingSpec,
+  AutoscalingStatus,
+  ScheduleWindow,
   ClaimFallback,
   BlockingClaims,
   ReuseSpec,
@@ -30,7 +34,8 @@ import type {
 } from './types.js';
 import { CLAIM_KIND, CLAIM_PLURAL, GROUP, isReservedKey, POOL_KIND, POOL_PLURAL, RESERVED_KEY_PREFIX, VERSION } from './types.js';
 import { API_LIMITS, CLAIM_DEFAULTS, CLAIMS_PLUS_DEFAULTS, MAX_CLAIM_COUNT, MAX_SIZE_HEADROOM, MEMBER_METADATA_LIMITS, METRICS_DEFAULTS, POOL_DEFAULTS, QUEUE_DEFAULTS } from './defaults.js';
-import { BLOCKING_NAMES_MAX, DRAIN_DEFAULTS, REUSE_DEFAULTS } from './defaults.js';
+import { AUTOSCALING_DEFAULTS, AUTOSCALING_LIMITS, BLOCKING_NAMES_MAX, DRAIN_DEFAULTS, REUSE_DEFAULTS } from './defaults.js';
+import { CRON_MESSAGE, CRON_PATTERN } from './cron-pattern.js';
 import { isRecord } from './conform.js';
 import type { Presence, Properties, Schema, ValidationRule } from './openapi.js';
 import { boolean, dateTime, int32, int64, listOf, number, object, oneOf, string, stringMap } from './openapi.js';
@@ -305,6 +310,92 @@ const reuse = interfaceSchema<ReuseSpec>(
   { default: {} },
 );
 
+const cronShape = new RegExp(CRON_PATTERN);
+
+const scheduleWindow = interfaceSchema<ScheduleWindow>(
+  'ScheduleWindow',
+  'A window that raises the floor while it is open, for known busy hours.',
+  { start: 'required', durationSeconds: 'required', timeZone: 'optional', minSize: 'required' },
+  {
+    start: string('When the window opens: a cron expression of 5 fields (minute hour day-of-month month day-of-week) read in timeZone; numbers, *, a-b ranges, /steps and comma lists.', {
+      maxLength: AUTOSCALING_LIMITS.maxCronLength,
+      'x-kubernetes-validations': [stringRule(`self.matches('${CRON_PATTERN}')`, `start ${CRON_MESSAGE}`, (s) => cronShape.test(s))],
+    }),
+    durationSeconds: int32('How long the window stays open from each start.', {
+      minimum: AUTOSCALING_LIMITS.minWindowSeconds,
+      maximum: AUTOSCALING_LIMITS.maxWindowSeconds,
+    }),
+    timeZone: string('IANA time zone the cron is read in (e.g. Europe/Paris). One the operator does not know is reported in condition AutoscalingActive, naming the field.', {
+      default: AUTOSCALING_DEFAULTS.timeZone,
+      maxLength: AUTOSCALING_LIMITS.maxTimeZoneLength,
+      pattern: '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$',
+    }),
+    minSize: int32('The floor while the window is open (the higher of this and spec.minSize; at most maxSize).', {
+      minimum: 0,
+      maximum: API_LIMITS.maxMembers,
+    }),
+  },
+);
+
+/** A field that only one mode reads: required under it, refused under the other, so a spec says what it means. */
+function modeField(field: keyof AutoscalingSpec, mode: AutoscalingMode): ValidationRule[] {
+  const modeOf = (self: unknown): unknown => (isRecord(self) ? self.mode : undefined);
+  const has = (self: unknown): boolean => isRecord(self) && self[field] !== undefined;
+  return [
+    {
+      rule: `self.mode != '${mode}' || has(self.${field})`,
+      message: `${field} is required when mode is ${mode}`,
+      fieldPath: `.${field}`,
+      holds: (self) => modeOf(self) !== mode || has(self),
+    },
+    {
+      rule: `self.mode == '${mode}' || !has(self.${field})`,
+      message: `${field} applies only to mode ${mode}`,
+      fieldPath: `.${field}`,
+      holds: (self) => modeOf(self) === mode || !has(self),
+    },
+  ];
+}
+
+const autoscaling = interfaceSchema<AutoscalingSpec>(
+  'AutoscalingSpec',
+  'The pool sizes itself: the operator writes spec.targetSize through the scale subresource (a manual change of targetSize is overwritten).',
+  {
+    mode: 'required',
+    percentOfClaimed: 'optional',
+    maxWaitProbability: 'optional',
+    rateWindowSeconds: 'optional',
+    scaleDownStabilizationSeconds: 'optional',
+    schedule: 'optional',
+  },
+  {
+    mode: oneOf<AutoscalingMode>(
+      'Proportional: the target is percentOfClaimed percent of the claimed members, rounded up. Objective: the smallest target whose predicted share of claims that find no ready member is at most maxWaitProbability, from the measured claim rate and warm-up time.',
+      { Proportional: true, Objective: true },
+    ),
+    percentOfClaimed: int32('Proportional: warm target = ceil(percentOfClaimed / 100 x claimed members).', {
+      minimum: 1,
+      maximum: AUTOSCALING_LIMITS.maxPercentOfClaimed,
+    }),
+    maxWaitProbability: number('Objective: the share of claims that may find no ready member (0.01: 1%).', {
+      minimum: AUTOSCALING_LIMITS.minWaitProbability,
+      maximum: AUTOSCALING_LIMITS.maxWaitProbability,
+    }),
+    rateWindowSeconds: int32('Objective: time constant of the exponentially weighted claim rate.', {
+      default: AUTOSCALING_DEFAULTS.rateWindowSeconds,
+      minimum: AUTOSCALING_LIMITS.minRateWindowSeconds,
+      maximum: AUTOSCALING_LIMITS.maxRateWindowSeconds,
+    }),
+    scaleDownStabilizationSeconds: int32('The target never drops below the highest recommendation made within this window (scaling up is never delayed).', {
+      default: AUTOSCALING_DEFAULTS.scaleDownStabilizationSeconds,
+      minimum: 0,
+      maximum: AUTOSCALING_LIMITS.maxStabilizationSeconds,
+    }),
+    schedule: listOf('Windows that raise the floor while they are open.', scheduleWindow, { maxItems: AUTOSCALING_LIMITS.maxScheduleWindows }),
+  },
+  { 'x-kubernetes-validations': [...modeField('percentOfClaimed', 'Proportional'), ...modeField('maxWaitProbability', 'Objective')] },
+);
+
 export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
   'InstancePoolSpec',
   'Desired state of the pool.',
@@ -324,6 +415,7 @@ export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
     evictionProtection: 'optional',
     drainPolicy: 'optional',
     reuse: 'optional',
+    autoscaling: 'optional',
   },
   {
     template: podTemplate,
@@ -370,12 +462,40 @@ export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
     ),
     drainPolicy,
     reuse,
+    autoscaling,
   },
   {
     'x-kubernetes-validations': [
       targetSizeBound('minSize', 'targetSize', 'minSize', 'targetSize must be at least minSize'),
       targetSizeBound('targetSize', 'maxSize', 'maxSize', 'targetSize must be at most maxSize'),
     ],
+  },
+);
+
+const autoscalingStatus = interfaceSchema<AutoscalingStatus>(
+  'AutoscalingStatus',
+  "The autoscaler's last decision and why: its inputs and outcome when it last chose a target.",
+  {
+    target: 'required',
+    reason: 'required',
+    floor: 'required',
+    claimRate: 'optional',
+    peakClaimRate: 'optional',
+    warmupSeconds: 'optional',
+    claimed: 'optional',
+    predictedWaitProbability: 'optional',
+    lastScaleTime: 'optional',
+  },
+  {
+    target: count('The target written to spec.targetSize.'),
+    reason: string('What decided it: Objective, Proportional, Schedule, MinSize, MaxSize, Stabilized or WarmupUnknown.', { maxLength: 64 }),
+    floor: count('The floor: the higher of spec.minSize and the open schedule windows (at most maxSize).'),
+    claimRate: measured('Claims per second, exponentially weighted over rateWindowSeconds.'),
+    peakClaimRate: measured('The highest claim rate within the stabilization window: the rate the target is held for.'),
+    warmupSeconds: measured('The warm-up time the objective used (status.warmup.averageSeconds).'),
+    claimed: count('Claimed members (Proportional).'),
+    predictedWaitProbability: number('The share of claims predicted to find no ready member at the claim rate and this target.', { minimum: 0, maximum: 1 }),
+    lastScaleTime: dateTime('When the autoscaler last changed spec.targetSize.'),
   },
 );
 
@@ -445,6 +565,7 @@ export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
     templateHash: 'optional',
     blockingClaims: 'optional',
     drainStartedAt: 'optional',
+    autoscaling: 'optional',
   },
   {
     phase: oneOf<PoolPhase>('Lifecycle phase.', { Active: true, Paused: true, Draining: true, Terminating: true }),
@@ -463,6 +584,7 @@ export const poolStatusSchema = interfaceSchema<InstancePoolStatus>(
     templateHash: string('Template hash new members are created with (label warmpool.dev/template-hash).'),
     blockingClaims,
     drainStartedAt: dateTime('When the current drain started; the drain deadline counts from here (a deletion counts from its deletionTimestamp).'),
+    autoscaling: autoscalingStatus,
   },
   // Defaulted so a brand-new object already carries observedGeneration 0 < generation: kstatus (helm 4 --wait,
   // Flux) then reads it as in progress until the operator has observed it, instead of Current.

@@ -80,6 +80,36 @@ export interface ReuseSpec {
   requireReset?: boolean;
 }
 
+export type AutoscalingMode = 'Proportional' | 'Objective';
+
+/** A cron window that raises the pool's floor while it is open, for known busy hours. */
+export interface ScheduleWindow {
+  /** When the window opens: a 5-field cron expression (minute hour day-of-month month day-of-week) in timeZone. */
+  start: string;
+  /** How long it stays open from each start. */
+  durationSeconds: number;
+  /** IANA time zone the cron is read in; default UTC. */
+  timeZone?: string;
+  /** The floor while the window is open (the higher of this and spec.minSize). */
+  minSize: number;
+}
+
+/** The pool sizes itself: the operator writes spec.targetSize through the scale subresource. */
+export interface AutoscalingSpec {
+  /** Proportional: a percent of the claimed members. Objective: the smallest target that meets a wait objective. */
+  mode: AutoscalingMode;
+  /** Proportional: warm target = ceil(percentOfClaimed% x claimed). */
+  percentOfClaimed?: number;
+  /** Objective: the share of claims that may find no ready member (0.01 = 1%). */
+  maxWaitProbability?: number;
+  /** Objective: the time constant of the exponentially weighted claim rate; default 60. */
+  rateWindowSeconds?: number;
+  /** A lower target is taken only once every recommendation of this window is at or below it; default 300. */
+  scaleDownStabilizationSeconds?: number;
+  /** Windows that raise minSize while they are open. */
+  schedule?: ScheduleWindow[];
+}
+
 export interface InstancePoolSpec {
   template: V1PodTemplateSpec;
   targetSize: number;
@@ -100,6 +130,7 @@ export interface InstancePoolSpec {
   evictionProtection?: boolean;
   drainPolicy?: DrainPolicySpec;
   reuse?: ReuseSpec;
+  autoscaling?: AutoscalingSpec;
 }
 
 export type PoolPhase = 'Active' | 'Paused' | 'Draining' | 'Terminating';
@@ -126,6 +157,28 @@ export interface WarmupStatus {
   samples?: number;
 }
 
+/** Why the autoscaler chose the target it last wrote: its inputs and outcome at that decision. */
+export interface AutoscalingStatus {
+  /** The target written to spec.targetSize. */
+  target: number;
+  /** What decided it: Objective, Proportional, Schedule (a window's floor), MinSize, MaxSize, Stabilized, WarmupUnknown. */
+  reason: string;
+  /** The floor at the decision: the higher of spec.minSize and the open schedule windows' minSize. */
+  floor: number;
+  /** Claims per second (exponentially weighted) at the decision. */
+  claimRate?: number;
+  /** The highest claim rate within the stabilization window: the rate the target is held for. */
+  peakClaimRate?: number;
+  /** The warm-up time (status.warmup.averageSeconds) the objective used. */
+  warmupSeconds?: number;
+  /** Claimed members at the decision (Proportional). */
+  claimed?: number;
+  /** The share of claims the objective predicts will find no ready member, at the claim rate and this target. */
+  predictedWaitProbability?: number;
+  /** When the autoscaler last changed spec.targetSize. */
+  lastScaleTime?: string;
+}
+
 export interface InstancePoolStatus {
   phase?: PoolPhase;
   observedGeneration?: number;
@@ -148,6 +201,8 @@ export interface InstancePoolStatus {
   blockingClaims?: BlockingClaims;
   /** When the current drain started (the drain deadline counts from here; a deletion counts from its timestamp). */
   drainStartedAt?: string;
+  /** The autoscaler's last decision, with why. */
+  autoscaling?: AutoscalingStatus;
 }
 
 export interface BlockingClaims {

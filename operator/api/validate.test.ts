@@ -544,3 +544,48 @@ describe('hostile values for drainPolicy, reuse, evictionProtection and the clai
     expect(errors.map((e) => e.field).some((f) => f.startsWith(field))).toBe(true);
   });
 });
+
+// spec.autoscaling (issue 22): bounded numbers, enums, each mode's own field required under it and refused under the
+// other, the cron's shape; each error names the field.
+describe('hostile values for spec.autoscaling', () => {
+  const huge = 'x'.repeat(300 * 1024);
+  const objective = { mode: 'Objective', maxWaitProbability: 0.01 };
+  const window = { start: '0 9 * * 1-5', durationSeconds: 3600, minSize: 5 };
+  test.each<{ name: string; autoscaling: Json; field: string; message?: string }>([
+    { name: 'no mode', autoscaling: { maxWaitProbability: 0.01 }, field: 'spec.autoscaling.mode' },
+    { name: 'mode "..", not an enum value', autoscaling: { mode: '..' }, field: 'spec.autoscaling.mode' },
+    { name: 'Objective without maxWaitProbability', autoscaling: { mode: 'Objective' }, field: 'spec.autoscaling.maxWaitProbability', message: 'maxWaitProbability is required when mode is Objective' },
+    { name: 'Proportional without percentOfClaimed', autoscaling: { mode: 'Proportional' }, field: 'spec.autoscaling.percentOfClaimed', message: 'percentOfClaimed is required when mode is Proportional' },
+    { name: 'percentOfClaimed under Objective', autoscaling: { ...objective, percentOfClaimed: 20 }, field: 'spec.autoscaling.percentOfClaimed', message: 'percentOfClaimed applies only to mode Proportional' },
+    { name: 'a wait probability of 0', autoscaling: { mode: 'Objective', maxWaitProbability: 0 }, field: 'spec.autoscaling.maxWaitProbability' },
+    { name: 'a wait probability of 1', autoscaling: { mode: 'Objective', maxWaitProbability: 1 }, field: 'spec.autoscaling.maxWaitProbability' },
+    { name: 'a wait probability as a string', autoscaling: { mode: 'Objective', maxWaitProbability: '0.01' }, field: 'spec.autoscaling.maxWaitProbability' },
+    { name: 'percentOfClaimed 0', autoscaling: { mode: 'Proportional', percentOfClaimed: 0 }, field: 'spec.autoscaling.percentOfClaimed' },
+    { name: 'percentOfClaimed past its bound', autoscaling: { mode: 'Proportional', percentOfClaimed: 1e9 }, field: 'spec.autoscaling.percentOfClaimed' },
+    { name: 'a rate window of 1 s', autoscaling: { ...objective, rateWindowSeconds: 1 }, field: 'spec.autoscaling.rateWindowSeconds' },
+    { name: 'a stabilization window past an hour', autoscaling: { ...objective, scaleDownStabilizationSeconds: 3601 }, field: 'spec.autoscaling.scaleDownStabilizationSeconds' },
+    { name: 'a negative stabilization window', autoscaling: { ...objective, scaleDownStabilizationSeconds: -1 }, field: 'spec.autoscaling.scaleDownStabilizationSeconds' },
+    { name: 'a six-field cron', autoscaling: { ...objective, schedule: [{ ...window, start: '0 0 9 * * 1-5' }] }, field: 'spec.autoscaling.schedule[0].start' },
+    { name: 'a cron with minute 60', autoscaling: { ...objective, schedule: [{ ...window, start: '60 9 * * *' }] }, field: 'spec.autoscaling.schedule[0].start' },
+    { name: 'a cron of 300 KiB', autoscaling: { ...objective, schedule: [{ ...window, start: huge }] }, field: 'spec.autoscaling.schedule[0].start' },
+    { name: 'a time zone "../../etc/passwd"', autoscaling: { ...objective, schedule: [{ ...window, timeZone: '../../etc/passwd' }] }, field: 'spec.autoscaling.schedule[0].timeZone' },
+    { name: 'a window of 0 s', autoscaling: { ...objective, schedule: [{ ...window, durationSeconds: 0 }] }, field: 'spec.autoscaling.schedule[0].durationSeconds' },
+    { name: 'a window past a week', autoscaling: { ...objective, schedule: [{ ...window, durationSeconds: 604_801 }] }, field: 'spec.autoscaling.schedule[0].durationSeconds' },
+    { name: 'a window floor past the member bound', autoscaling: { ...objective, schedule: [{ ...window, minSize: 100_001 }] }, field: 'spec.autoscaling.schedule[0].minSize' },
+    { name: 'seventeen windows', autoscaling: { ...objective, schedule: Array.from({ length: 17 }, () => window) }, field: 'spec.autoscaling.schedule' },
+  ])('refuses $name, naming the field', ({ autoscaling, field, message }) => {
+    const errors = errorsOf(validatePool(poolWith({ autoscaling })));
+    expect(errors.map((e) => e.field)).toContain(field);
+    if (message !== undefined) expect(errors.map((e) => e.message)).toContain(message);
+  });
+
+  test('a valid spec comes back with its defaults', () => {
+    const v = validatePool(poolWith({ autoscaling: { ...objective, schedule: [window] } }));
+    expect(v.ok && v.pool.spec.autoscaling).toEqual({
+      ...objective,
+      rateWindowSeconds: 60,
+      scaleDownStabilizationSeconds: 300,
+      schedule: [{ ...window, timeZone: 'UTC' }],
+    });
+  });
+});

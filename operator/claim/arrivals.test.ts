@@ -55,3 +55,15 @@ describe('Arrivals: first sights until the claim binds or goes', () => {
     expect(arrivals.take(take, created)).toBe(created);
   });
 });
+
+describe('Arrivals.seen says which sights are new arrivals (the autoscaler counts these)', () => {
+  it.each<{ name: string; steps: { claim: PoolClaim; at: number }[]; want: boolean[] }>([
+    { name: 'a new claim once', steps: [{ claim: claim('a'), at: created }], want: [true] },
+    { name: 'seen again (a relist): one arrival', steps: [{ claim: claim('a'), at: created }, { claim: claim('a'), at: created + 5 }], want: [true, false] },
+    { name: 'two claims: two arrivals', steps: [{ claim: claim('a'), at: created }, { claim: claim('b'), at: created }], want: [true, true] },
+    { name: 'a claim with a phase (from before a restart) is no arrival', steps: [{ claim: claim('a', 'Bound'), at: created }], want: [false] },
+  ])('$name', ({ steps, want }) => {
+    const arrivals = new Arrivals();
+    expect(steps.map((s) => arrivals.seen(s.claim, s.at))).toEqual(want);
+  });
+});

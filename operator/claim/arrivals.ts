@@ -17,10 +17,17 @@ export function claimArrival(createdMs: number | undefined, firstSeenMs: number 
 export class Arrivals {
   private readonly firstSeen = new Map<string, number>();
 
-  /** A claim came into the cache: one no pass has written yet (no phase) is timed from now. */
-  seen(claim: PoolClaim, now: number): void {
+  /**
+   * A claim came into the cache: one no pass has written yet (no phase) is timed from now. True when it was not
+   * known yet (a relist sees it again and times it again, but it is one arrival): the autoscaler counts the pool's
+   * claim rate from exactly these, so arrivals are counted once, here.
+   */
+  seen(claim: PoolClaim, now: number): boolean {
     const uid = claim.metadata.uid;
-    if (uid && claim.status?.phase === undefined) this.firstSeen.set(uid, now);
+    if (!uid || claim.status?.phase !== undefined) return false;
+    const fresh = !this.firstSeen.has(uid);
+    this.firstSeen.set(uid, now);
+    return fresh;
   }
 
   /** The claim bound: when it arrived (claimArrival), and it is forgotten. */

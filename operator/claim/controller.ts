@@ -59,6 +59,8 @@ export interface ClaimControllerDeps {
   poolQueue: WorkQueue;
   events: Pick<EventRecorder, 'record'>;
   observer: ClaimObserver;
+  /** A new claim arrived for the pool with this key, first seen at `atMs` (Arrivals.seen): the autoscaler's input. */
+  onArrival?: (poolKey: string, atMs: number) => void;
   now?: () => number;
 }
 
@@ -124,7 +126,10 @@ export class ClaimController {
       if (c.metadata.namespace && c.spec?.poolName) queue.add(joinKey(c.metadata.namespace, c.spec.poolName));
     };
     claims.onAdd((c) => {
-      this.arrivals.seen(c, this.now());
+      const now = this.now();
+      if (this.arrivals.seen(c, now) && c.metadata.namespace && c.spec?.poolName) {
+        this.d.onArrival?.(joinKey(c.metadata.namespace, c.spec.poolName), now);
+      }
       byClaim(c);
     });
     claims.onUpdate((c, old) => {

@@ -56,6 +56,16 @@ describe('merge patch helpers', () => {
     expect(JSON.parse(req?.body ?? '')).toEqual({ status: { phase: 'Bound' } });
   });
 
+  test('customClient.mergePatchScale sets spec.replicas of the scale subresource, with the precondition', async () => {
+    const c = clients();
+    await customClient(c.custom, { ...POOLCLAIMS, plural: 'instancepools' }).mergePatchScale({ namespace: 'ns', name: 'web' }, 26, '7');
+    const req = c.http.requests[0];
+    expect(req?.method).toBe('PATCH');
+    expect(req?.url.pathname).toBe('/apis/warmpool.dev/v1alpha1/namespaces/ns/instancepools/web/scale');
+    expect(req?.headers['Content-Type']).toBe('application/merge-patch+json');
+    expect(JSON.parse(req?.body ?? '')).toEqual({ spec: { replicas: 26 }, metadata: { resourceVersion: '7' } });
+  });
+
   test('customClient.mergePatch patches the object itself, optionally with a precondition', async () => {
     const c = clients();
     await customClient(c.custom, POOLCLAIMS).mergePatch({ namespace: 'ns', name: 'c1' }, { metadata: { finalizers: ['f'] } }, '3');

@@ -46,6 +46,11 @@ export interface CustomClient<T> {
   mergePatch(key: ObjectKey, patch: MergePatch, resourceVersion?: string): Promise<T>;
   /** Merge-patches the status subresource: the body sent is `{ status: statusPatch }`. */
   mergePatchStatus(key: ObjectKey, statusPatch: MergePatch, resourceVersion?: string): Promise<T>;
+  /**
+   * Sets spec.replicas of the scale subresource (autoscaling/v1 Scale), as the HPA does; with resourceVersion the
+   * patch fails with 409 if the object changed since.
+   */
+  mergePatchScale(key: ObjectKey, replicas: number, resourceVersion?: string): Promise<unknown>;
 }
 
 export function customClient<T>(custom: CustomObjectsApi, type: ResourceType): CustomClient<T> {
@@ -61,6 +66,8 @@ export function customClient<T>(custom: CustomObjectsApi, type: ResourceType): C
         { ...type, ...key, body: withResourceVersion({ status: statusPatch }, resourceVersion) },
         mergePatch,
       )) as T,
+    mergePatchScale: (key, replicas, resourceVersion) =>
+      custom.patchNamespacedCustomObjectScale({ ...type, ...key, body: withResourceVersion({ spec: { replicas } }, resourceVersion) }, mergePatch),
   };
 }
 

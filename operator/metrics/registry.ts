@@ -93,6 +93,12 @@ export interface Metrics {
   poolCpu: GaugeOf<PoolLabels>;
   /** warmpool_pool_memory_utilization_ratio{namespace,pool} */
   poolMemory: GaugeOf<PoolLabels>;
+  /** warmpool_autoscale_target_size{namespace,pool}: the target the autoscaler chose (spec.autoscaling pools only). */
+  autoscaleTarget: GaugeOf<PoolLabels>;
+  /** warmpool_autoscale_claim_rate{namespace,pool}: claims per second, exponentially weighted, as the autoscaler estimates it. */
+  autoscaleClaimRate: GaugeOf<PoolLabels>;
+  /** warmpool_autoscale_predicted_wait_probability{namespace,pool}: Objective's predicted share of claims that wait. */
+  autoscaleWaitProbability: GaugeOf<PoolLabels>;
   /** warmpool_member_*{namespace,pool,member}, only with `perMemberUtilization`. */
   memberUtilization: MemberUtilizationMetrics | undefined;
   /** warmpool_reconcile_total{controller} */
@@ -298,6 +304,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     poolMemory: gauge(
       'warmpool_pool_memory_utilization_ratio',
       'Mean member memory usage over requests (limits where no request).',
+      POOL,
+      poolScoped,
+    ),
+    autoscaleTarget: gauge('warmpool_autoscale_target_size', 'Target size the autoscaler chose for the pool.', POOL, poolScoped),
+    autoscaleClaimRate: gauge(
+      'warmpool_autoscale_claim_rate',
+      'Claims per second arriving at the pool, exponentially weighted over spec.autoscaling.rateWindowSeconds.',
+      POOL,
+      poolScoped,
+    ),
+    autoscaleWaitProbability: gauge(
+      'warmpool_autoscale_predicted_wait_probability',
+      'Share of claims the Objective predicts will find no ready member, at the estimated rate and the chosen target.',
       POOL,
       poolScoped,
     ),

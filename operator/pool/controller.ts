@@ -26,7 +26,7 @@ import { joinKey, splitKey } from '../kube/key.js';
 import { memberPod } from '../member/member-pod.js';
 import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
 import { evictionFailure, planPool } from './plan.js';
-import { OWNED_STATUS_FIELDS, ownedStatus, statusEqual, writtenStatus } from './status.js';
+import { OWNED_STATUS_FIELDS, ownedStatus, statusEqual, withAutoscaling, writtenStatus, type AutoscalingReport } from './status.js';
 import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 import type { PoolObserver } from './observer.js';
 import { pdbName, type PdbAction } from './pdb.js';
@@ -52,6 +52,12 @@ export interface PoolControllerDeps {
    * the pool's status, so the pool has one status writer.
    */
   utilization?: (poolKey: string, shown: PoolUtilization | undefined) => PoolUtilization | undefined;
+  /**
+   * What the autoscaler says of the pool (autoscale/controller.ts report): status.autoscaling and the
+   * AutoscalingActive condition, written with the pool's status so the pool has one status writer. Undefined for a
+   * pool without spec.autoscaling, whose status then carries neither.
+   */
+  autoscaling?: (poolKey: string) => AutoscalingReport | undefined;
   /**
    * Eviction protection: the PDB client and the cache of the operator's PDBs (labelled with their pool). Without
    * them the controller leaves PDBs alone.
@@ -294,7 +300,8 @@ export class PoolController {
 
     // pool is read through ownStatus: its utilization is the one we last wrote, until the cache shows it.
     const utilization = this.d.utilization ? this.d.utilization(key, pool.status?.utilization) : pool.status?.utilization;
-    const status = utilization === undefined ? plan.status : { ...plan.status, utilization };
+    const measured = utilization === undefined ? plan.status : { ...plan.status, utilization };
+    const status = this.d.autoscaling ? withAutoscaling(measured, this.d.autoscaling(key), cached.metadata.generation, now) : measured;
     await this.writeStatus(key, pool, verdict.pool.status, status, mem, now).then(
       (delay) => {
         if (delay !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? delay, delay);
@@ -445,7 +452,7 @@ export class PoolController {
     if (wait > 0) return wait;
     const { namespace, name } = splitKey(key);
     try {
-      await this.poolsApi.mergePatchStatus({ namespace, name }, withRemovals(status, cachedStatus));
+      await this.poolsApi.mergePatchStatus({ namespace, name }, withRemovals(status, cachedStatus, this.d.autoscaling ? ['autoscaling'] : []));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -458,11 +465,16 @@ export class PoolController {
 
 /**
  * The status merge patch: our fields, and null for each field of ours the cache still has that this status drops
- * (blockingClaims once no claim blocks, drainStartedAt once the drain is over); a merge patch would keep them.
+ * (blockingClaims once no claim blocks, drainStartedAt once the drain is over, and `also`: status.autoscaling once
+ * the pool has no autoscaling); a merge patch would keep them.
  */
-export function withRemovals(status: InstancePoolStatus, cached: InstancePoolStatus | undefined): Record<string, unknown> {
+export function withRemovals(
+  status: InstancePoolStatus,
+  cached: InstancePoolStatus | undefined,
+  also: readonly (keyof InstancePoolStatus)[] = [],
+): Record<string, unknown> {
   const patch: Record<string, unknown> = { ...status };
-  for (const field of OWNED_STATUS_FIELDS) {
+  for (const field of [...OWNED_STATUS_FIELDS, ...also]) {
     if (status[field] === undefined && cached?.[field] !== undefined) patch[field] = null;
   }
   return patch;

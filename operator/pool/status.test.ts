@@ -2,8 +2,8 @@ import type { Condition, InstancePool, InstancePoolStatus } from '../api/types.j
 import type { MemberPhase, MemberView } from '../member/members.js';
 import type { FailureRecord } from './model.js';
 import { assessFailures } from './plan.js';
-import type { StatusFacts } from './status.js';
-import { computeStatus, computeWarmup, ownedStatus, statusEqual, writtenStatus } from './status.js';
+import type { AutoscalingReport, StatusFacts } from './status.js';
+import { AUTOSCALING_CONDITION, computeStatus, computeWarmup, ownedStatus, statusEqual, withAutoscaling, writtenStatus } from './status.js';
 import { NOW, S, asWritten, member as fixtureMember, pool as fixturePool } from './test-fixtures.js';
 
 /** Members here warmed up in 2 s: started 60 s ago, ready 58 s ago. */
@@ -278,5 +278,39 @@ describe('statusEqual and ownedStatus', () => {
     expect(statusEqual({ ...s, utilization }, writtenStatus(cached))).toBe(true);
     expect(statusEqual({ ...s, utilization: { ...utilization, httpRps: 9 } }, writtenStatus(cached))).toBe(false);
     expect(statusEqual(s, writtenStatus({ ...s, pendingClaims: 2 }))).toBe(true);
+  });
+});
+
+describe("withAutoscaling: the autoscaler's report in the pool's status", () => {
+  const now = Date.parse('2026-12-06T07:00:00Z');
+  const earlier = '2026-12-06T06:00:00Z';
+  const kept = { type: 'Ready', status: 'True' as const, reason: 'Ready', message: 'm', lastTransitionTime: earlier };
+  const active = { type: AUTOSCALING_CONDITION, status: 'True' as const, reason: 'Objective', message: 'x', lastTransitionTime: earlier, observedGeneration: 2 };
+  const record = { target: 5, reason: 'Proportional', floor: 0, claimed: 10 };
+  test.each<{ name: string; status: InstancePoolStatus; report: AutoscalingReport | undefined; want: InstancePoolStatus }>([
+    { name: 'no autoscaling: nothing added', status: { conditions: [kept] }, report: undefined, want: { conditions: [kept] } },
+    {
+      name: 'autoscaling removed: its condition and record go',
+      status: { conditions: [kept, active], autoscaling: record },
+      report: undefined,
+      want: { conditions: [kept] },
+    },
+    {
+      name: 'a report: the record and the condition, stamped now when new',
+      status: { conditions: [kept] },
+      report: { status: record, condition: { status: 'True', reason: 'Proportional', message: 'y' } },
+      want: {
+        conditions: [kept, { type: AUTOSCALING_CONDITION, status: 'True', reason: 'Proportional', message: 'y', observedGeneration: 2, lastTransitionTime: '2026-12-06T07:00:00Z' }],
+        autoscaling: record,
+      },
+    },
+    {
+      name: 'the same condition status keeps its transition time',
+      status: { conditions: [active] },
+      report: { condition: { status: 'True', reason: 'Objective', message: 'x' } },
+      want: { conditions: [active] },
+    },
+  ])('$name', ({ status, report, want }) => {
+    expect(withAutoscaling(status, report, 2, now)).toEqual(want);
   });
 });

@@ -1,7 +1,7 @@
 // The pool's status, computed from its members and the facts of one planning pass. Pure and deterministic: at rest
 // the same inputs give an equal status, so the shell (comparing with statusEqual) writes nothing.
 import { setCondition } from '../api/conditions.js';
-import type { BlockingClaims, Condition, InstancePool, InstancePoolStatus, PoolPhase, WarmupStatus } from '../api/types.js';
+import type { AutoscalingStatus, BlockingClaims, Condition, InstancePool, InstancePoolStatus, PoolPhase, WarmupStatus } from '../api/types.js';
 import { BLOCKING_NAMES_MAX } from '../api/defaults.js';
 import { LABEL_POOL } from '../api/types.js';
 import type { MemberView } from '../member/members.js';
@@ -71,11 +71,43 @@ export function ownedStatus(status: InstancePoolStatus | undefined): InstancePoo
   return out;
 }
 
-/** What the pool controller writes of a status: the planner's fields and utilization, for its no-op check. */
+/**
+ * What the pool controller writes of a status: the planner's fields, utilization and the autoscaler's decision
+ * (status.autoscaling), for its no-op check.
+ */
 export function writtenStatus(status: InstancePoolStatus | undefined): InstancePoolStatus {
   const out = ownedStatus(status);
   if (status?.utilization !== undefined) out.utilization = status.utilization;
+  if (status?.autoscaling !== undefined) out.autoscaling = status.autoscaling;
   return out;
+}
+
+/** The condition the autoscaler reports on its pools (status.ts keeps condition types it does not compute). */
+export const AUTOSCALING_CONDITION = 'AutoscalingActive';
+
+/** What the autoscaler says about a pool: its last decision and its condition; undefined for a pool without autoscaling. */
+export interface AutoscalingReport {
+  status?: AutoscalingStatus;
+  condition: { status: 'True' | 'False'; reason: string; message: string };
+}
+
+/**
+ * The status with the autoscaler's report: status.autoscaling and the AutoscalingActive condition set, or both
+ * dropped when the pool has no autoscaling (the status patch then removes status.autoscaling, see withRemovals).
+ */
+export function withAutoscaling(status: InstancePoolStatus, report: AutoscalingReport | undefined, generation: number | undefined, now: number): InstancePoolStatus {
+  const rest: InstancePoolStatus = { ...status };
+  delete rest.autoscaling;
+  if (!report) {
+    const conditions = status.conditions?.filter((c) => c.type !== AUTOSCALING_CONDITION);
+    return { ...rest, ...(conditions && { conditions }) };
+  }
+  const conditions = setCondition(
+    status.conditions,
+    { type: AUTOSCALING_CONDITION, ...report.condition, ...(generation !== undefined && { observedGeneration: generation }) },
+    new Date(now),
+  );
+  return { ...rest, conditions, ...(report.status && { autoscaling: report.status }) };
 }
 
 interface ConditionSpec {

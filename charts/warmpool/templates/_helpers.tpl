@@ -63,6 +63,10 @@ the same rules back the ClusterRole (all namespaces) and each namespaced Role (w
 - apiGroups: ["warmpool.dev"]
   resources: ["instancepools/status", "poolclaims/status"]
   verbs: ["patch"]
+# The autoscaler (spec.autoscaling) writes targetSize through the scale subresource, as the HPA does.
+- apiGroups: ["warmpool.dev"]
+  resources: ["instancepools/scale"]
+  verbs: ["patch"]
 # Members carry an ownerReference to their pool with blockOwnerDeletion, which clusters running the
 # OwnerReferencesPermissionEnforcement admission plugin (OpenShift) allow only with update on the owner's finalizers.
 - apiGroups: ["warmpool.dev"]
