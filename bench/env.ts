@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { InstancePool } from '../operator/api/types.js';
 import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
@@ -22,7 +23,8 @@ export interface BenchEnv {
   stop(): Promise<void>;
 }
 
-export async function benchEnv(name: string, nodes: number, podsPerNode: number): Promise<BenchEnv> {
+/** operatorArgs go after the operator's own (e.g. --kube-api-qps), for benchmarks that vary them. */
+export async function benchEnv(name: string, nodes: number, podsPerNode: number, operatorArgs: readonly string[] = []): Promise<BenchEnv> {
   const cluster = await startCluster({ name, nodes, node: { pods: podsPerNode }, audit: true });
   try {
     await cluster.kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
@@ -30,7 +32,7 @@ export async function benchEnv(name: string, nodes: number, podsPerNode: number)
     const opKubeconfig = await cluster.kubeconfigFor(OPERATOR_USER, ['system:masters']);
     const operator = spawn(
       join(repoRoot(), 'bin', 'warmpool'),
-      ['operator', '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0'],
+      ['operator', '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0', ...operatorArgs],
       { env: { ...process.env, KUBECONFIG: opKubeconfig, WARMPOOL_LOG: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     const kc = new KubeConfig();
@@ -144,6 +146,24 @@ export function benchPool(namespace: string, name: string, targetSize: number, m
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A count from the environment, bounded: a typo must not start a benchmark of a million claims. */
+export function envCount(name: string, fallback: number, max: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: want a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** Polls check every 200 ms until it holds; throws, naming what it waited for, after timeoutMs. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const t0 = performance.now();
+  while (!(await check())) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
 
 /** CPU seconds (user + system) a process has used so far, from /proc; 0 once it is gone. */
 export function processCpuSeconds(pid: number): number {
