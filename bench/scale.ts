@@ -69,6 +69,8 @@ interface PhaseRecord {
   /** CPU seconds by process: kube-apiserver, etcd, kube-scheduler, kwok-controller, ..., operator, bench client. */
   cpuSeconds: Record<string, number>;
   operatorPeakRssMiB: number;
+  /** The machine's 1-minute load average at the phase's end: the machine is shared, so figures move with it. */
+  loadAverage1m: number;
 }
 
 /** Ready counts of every pool in a namespace, from one informer: waiting on 1,000 pools costs no extra requests. */
@@ -220,12 +222,13 @@ async function main(): Promise<void> {
       seconds: round((performance.now() - phaseStart.t) / 1000, 1),
       cpuSeconds: Object.fromEntries([...cpu].map(([k, v]) => [k, round(v - (phaseStart.cpu.get(k) ?? 0))])),
       operatorPeakRssMiB: round(sampler.phasePeakRssMiB, 0),
+      loadAverage1m: round(loadavg()[0] ?? 0, 1),
     };
     phases.push(rec);
     const c = rec.cpuSeconds;
     console.log(
       `  [${phase}] ${rec.seconds} s; CPU s: apiserver ${c['kube-apiserver'] ?? 0}, etcd ${c.etcd ?? 0}, operator ${c.operator ?? 0}, ` +
-        `scheduler ${c['kube-scheduler'] ?? 0}, kwok ${c['kwok-controller'] ?? 0}; operator peak RSS ${rec.operatorPeakRssMiB} MiB`,
+        `scheduler ${c['kube-scheduler'] ?? 0}, kwok ${c['kwok-controller'] ?? 0}; operator peak RSS ${rec.operatorPeakRssMiB} MiB; load ${rec.loadAverage1m}`,
     );
     sampler.phasePeakRssMiB = 0;
     phaseStart = { t: performance.now(), cpu };
