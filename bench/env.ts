@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { InstancePool } from '../operator/api/types.js';
 import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
-import { componentPids, startCluster, type Cluster } from '../e2e/cluster/cluster.js';
+import { componentPids, startCluster, type Cluster, type FaultOptions } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 
 export const OPERATOR_USER = 'warmpool-operator';
@@ -23,9 +23,16 @@ export interface BenchEnv {
   stop(): Promise<void>;
 }
 
-/** operatorArgs go after the operator's own (e.g. --kube-api-qps), for benchmarks that vary them. */
-export async function benchEnv(name: string, nodes: number, podsPerNode: number, operatorArgs: readonly string[] = []): Promise<BenchEnv> {
-  const cluster = await startCluster({ name, nodes, node: { pods: podsPerNode }, audit: true });
+export interface BenchEnvOptions {
+  /** After the operator's own arguments (e.g. --kube-api-qps), for benchmarks that vary them. */
+  operatorArgs?: readonly string[];
+  /** The cluster's fault settings, e.g. components without leader election for a run that overloads the API server. */
+  faults?: FaultOptions;
+}
+
+export async function benchEnv(name: string, nodes: number, podsPerNode: number, opts: BenchEnvOptions = {}): Promise<BenchEnv> {
+  const operatorArgs = opts.operatorArgs ?? [];
+  const cluster = await startCluster({ name, nodes, node: { pods: podsPerNode }, audit: true, ...(opts.faults ? { faults: opts.faults } : {}) });
   try {
     await cluster.kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
     await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/instancepools.warmpool.dev', 'crd/poolclaims.warmpool.dev']);

@@ -207,7 +207,10 @@ async function main(): Promise<void> {
       `${machine.cpus} cores, load ${machine.loadAverageAtStart.map((l) => l.toFixed(1)).join(' ')}` +
       (operatorArgs.length ? `; operator ${operatorArgs.join(' ')}` : ''),
   );
-  const env = await benchEnv(`wp-bench-scale-${process.pid}`, nodes, PODS_PER_NODE, operatorArgs);
+  // Without leader election for kube-scheduler and kube-controller-manager: seen in the first full run, the 1,000-claim
+  // burst stalled the API server on a loaded machine, both lost their Lease and exited (kwokctl never restarts them),
+  // and the pods of the refill were never scheduled.
+  const env = await benchEnv(`wp-bench-scale-${process.pid}`, nodes, PODS_PER_NODE, { operatorArgs, faults: { noComponentLeaderElection: true } });
   const sampler = new OperatorSampler(env);
   const pools = new PoolWatch();
   const small = new BoundWatch(poolClaimsIn(NS_SMALL));
@@ -393,6 +396,13 @@ async function main(): Promise<void> {
       cpuSecondsByPhase: { 'kube-apiserver': cpuOf('kube-apiserver'), etcd: cpuOf('etcd'), operator: cpuOf('operator') },
       phases,
     });
+  } catch (e) {
+    // A long run's figures so far are still worth keeping: the report says where it stopped.
+    report.error = `${phases.at(-1)?.phase ?? 'start'} was the last phase done; then: ${e instanceof Error ? e.message : String(e)}`;
+    report.phases = phases;
+    report.operator = { peakRssMiB: round(sampler.peakRssMiB, 0), peakCpuCores5s: round(sampler.peakCpuCores, 2) };
+    process.exitCode = 1;
+    console.log(`  FAILED: ${String(report.error)}`);
   } finally {
     sampler.stop();
     pools.stop();
