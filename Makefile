@@ -91,7 +91,7 @@ bench-peers: build ## warmpool beside agent-sandbox and a speed-of-light allocat
 	@bash hack/tools/agent-sandbox/build-agent-sandbox.sh >/dev/null
 	@$(WITH_NODE) node dist/bench/peers.js
 
-# Long (10-20 min at full size): its own cluster of about 50 fake nodes. SCALE_POOLS, SCALE_SIZE, SCALE_SERIAL,
+# Long (about 30 min at full size on a loaded 2-core machine): its own cluster of 50 fake nodes. SCALE_POOLS, SCALE_SIZE, SCALE_SERIAL,
 # SCALE_BURST, SCALE_REST_SECONDS set the sizes (develop at e.g. SCALE_POOLS=50 SCALE_BURST=200).
 bench-scale: build ## 1,000 pools of 10: fill, RSS, writes at rest, claim latency and a burst at that size (.cache/bench/).
 	@$(WITH_NODE) node dist/bench/scale.js
