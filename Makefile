@@ -66,7 +66,7 @@ uninstall: ## Remove the CRDs (and with them every pool and claim) from the clus
 	@"$(TOOLS)/bin/kubectl" delete --ignore-not-found -f crds/
 
 ##@ Test
-.PHONY: test test-unit e2e bench bench-cluster bench-peers chaos
+.PHONY: test test-unit e2e bench bench-cluster bench-peers bench-scale chaos
 test: build ## Unit, integration and e2e tests (one local cluster for the run).
 	@mkdir -p .cache
 	@$(JEST) --json --outputFile=.cache/jest-results.json
@@ -90,6 +90,11 @@ bench: build ## Benchmarks (print their figures).
 bench-peers: build ## warmpool beside agent-sandbox and a speed-of-light allocator in one run: ratios (.cache/bench/).
 	@bash hack/tools/agent-sandbox/build-agent-sandbox.sh >/dev/null
 	@$(WITH_NODE) node dist/bench/peers.js
+
+# Long (about 30 min at full size on a loaded 2-core machine): its own cluster of 50 fake nodes. SCALE_POOLS, SCALE_SIZE, SCALE_SERIAL,
+# SCALE_BURST, SCALE_REST_SECONDS set the sizes (develop at e.g. SCALE_POOLS=50 SCALE_BURST=200).
+bench-scale: build ## 1,000 pools of 10: fill, RSS, writes at rest, claim latency and a burst at that size (.cache/bench/).
+	@$(WITH_NODE) node dist/bench/scale.js
 
 bench-cluster: build ## Local cluster benchmark: start time, API round trips, 500 pods to Ready, memory.
 	@$(WITH_NODE) node dist/bench/cluster.js

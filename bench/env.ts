@@ -4,10 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { InstancePool } from '../operator/api/types.js';
 import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
-import { componentPids, startCluster, type Cluster } from '../e2e/cluster/cluster.js';
+import { componentPids, startCluster, type Cluster, type FaultOptions } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 
 export const OPERATOR_USER = 'warmpool-operator';
@@ -22,8 +23,16 @@ export interface BenchEnv {
   stop(): Promise<void>;
 }
 
-export async function benchEnv(name: string, nodes: number, podsPerNode: number): Promise<BenchEnv> {
-  const cluster = await startCluster({ name, nodes, node: { pods: podsPerNode }, audit: true });
+export interface BenchEnvOptions {
+  /** After the operator's own arguments (e.g. --kube-api-qps), for benchmarks that vary them. */
+  operatorArgs?: readonly string[];
+  /** The cluster's fault settings, e.g. components without leader election for a run that overloads the API server. */
+  faults?: FaultOptions;
+}
+
+export async function benchEnv(name: string, nodes: number, podsPerNode: number, opts: BenchEnvOptions = {}): Promise<BenchEnv> {
+  const operatorArgs = opts.operatorArgs ?? [];
+  const cluster = await startCluster({ name, nodes, node: { pods: podsPerNode }, audit: true, ...(opts.faults ? { faults: opts.faults } : {}) });
   try {
     await cluster.kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
     await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/instancepools.warmpool.dev', 'crd/poolclaims.warmpool.dev']);
@@ -31,7 +40,7 @@ export async function benchEnv(name: string, nodes: number, podsPerNode: number)
     const operator = spawn(
       join(repoRoot(), 'bin', 'warmpool'),
       // BENCH_OPERATOR_ARGS: extra operator flags for an experiment (e.g. "--kube-api-qps 1000"), split on spaces.
-      ['operator', '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0', ...(process.env.BENCH_OPERATOR_ARGS ?? '').split(' ').filter(Boolean)],
+      ['operator', '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0', ...operatorArgs, ...(process.env.BENCH_OPERATOR_ARGS ?? '').split(' ').filter(Boolean)],
       { env: { ...process.env, KUBECONFIG: opKubeconfig, WARMPOOL_LOG: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     const kc = new KubeConfig();
@@ -145,6 +154,24 @@ export function benchPool(namespace: string, name: string, targetSize: number, m
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A count from the environment, bounded: a typo must not start a benchmark of a million claims. */
+export function envCount(name: string, fallback: number, max: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: want a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** Polls check every 200 ms until it holds; throws, naming what it waited for, after timeoutMs. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const t0 = performance.now();
+  while (!(await check())) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
 
 /** CPU seconds (user + system) a process has used so far, from /proc; 0 once it is gone. */
 export function processCpuSeconds(pid: number): number {

@@ -23,7 +23,7 @@ import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
 import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
-import { auditWrites, benchPool, OPERATOR_USER, processCpuSeconds, sleep, treeRssMiB, writesByUser } from './env.js';
+import { auditWrites, benchPool, envCount, OPERATOR_USER, processCpuSeconds, sleep, treeRssMiB, waitFor, writesByUser } from './env.js';
 import { NO_FIGURES, peerTable, splitClaimWrites, type SystemFigures, type WriteSplit } from './peer-report.js';
 import {
   EXT,
@@ -43,15 +43,6 @@ import { summary } from './stats.js';
 
 const LIGHT_USER = 'speed-of-light';
 const WP = { group: 'warmpool.dev', version: 'v1alpha1' } as const;
-
-/** A count from the environment, bounded: a typo must not start a benchmark of a million claims. */
-function envCount(name: string, fallback: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${name}=${raw}: want a whole number from 1 to ${max}`);
-  return n;
-}
 
 /** PEERS_ONLY=warmpool,light (any of agent-sandbox, warmpool, light) runs only those: for debugging a run. */
 const ONLY = (process.env.PEERS_ONLY ?? 'agent-sandbox,warmpool,light').split(',').map((s) => s.trim());
@@ -116,14 +107,6 @@ async function stopProcess(p: ChildProcess): Promise<void> {
   const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
   await gone;
   clearTimeout(timer);
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const t0 = performance.now();
-  while (!(await check())) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 async function podsLeft(api: Api, namespace: string): Promise<number> {
