@@ -119,7 +119,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const metrics = createMetrics({ perMemberUtilization: opts.memberMetrics ?? false });
   // Without leader election the fence is always open; with it, closed until this replica holds the Lease.
   const fence = opts.leaderElect ? new WriteFence() : WriteFence.unfenced();
-  // ---- Shards (--shards N > 1): the state the shard block below keeps; with 1 shard every key is this replica's.
+  // Shards (--shards N > 1): the state the shard block below keeps; with 1 shard every key is this replica's.
   const shardCount = opts.shards ?? 1;
   if (shardCount > 1 && !opts.leaderElect) throw new Error('--shards: more than 1 shard needs --leader-elect');
   // One write fence per shard: a pass's writes go out only while this replica holds the pass's shard.
@@ -128,7 +128,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const shardOfKey = (key: string): number => shardOf(key, shardCount);
   const ownsKey = (key: string): boolean => shardFences === undefined || heldShards.has(shardOfKey(key));
   const ownsPool = (p: KubernetesObject): boolean => ownsKey(joinKey(p.metadata?.namespace ?? '', p.metadata?.name ?? ''));
-  // ---- end of shard state
   const { core, custom, coordination, policy, rawGet } = makeInstrumentedClients(kc, onApiRequest(metrics), {
     fence: shardFences ?? fence,
     throttle: {
@@ -365,7 +364,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     return stopping;
   };
 
-  // ---- Shards (--shards N > 1): one ShardElector instead of the single Lease's elector. Gaining a shard re-lists
+  // Shards (--shards N > 1): one ShardElector instead of the single Lease's elector. Gaining a shard re-lists
   // (informers in back-off retry now) and enqueues its pools and claims; losing one aborts its passes' writes in
   // flight (the shard's fence), and a shard given back is released only after its passes have ended.
   const passes = new Map<number, Set<Promise<unknown>>>();
@@ -423,7 +422,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     metrics.leader.set(0);
     void shardElector.run();
   } else if (opts.leaderElect) {
-    // ---- end of shards
     elector = new LeaderElector({
       kc,
       coordination,
