@@ -712,6 +712,11 @@ describe('RBAC', () => {
         await eventually('the PDB put back', async () => ((await pdb()) === '0' ? true : undefined));
         await kubectl(['-n', pools, 'patch', 'instancepool', 'proof', '--type=merge', '-p', '{"spec":{"evictionProtection":false}}']);
         await eventually('the PDB deleted', async () => ((await pdb().then(() => false, () => true)) ? true : undefined));
+        // Autosizing writes targetSize through the scale subresource: nothing claimed and a floor of 1, so Proportional
+        // takes the pool from 2 to 1 (no stabilization window).
+        const autoscaling = { minSize: 1, autoscaling: { mode: 'Proportional', percentOfClaimed: 50, scaleDownStabilizationSeconds: 0 } };
+        await kubectl(['-n', pools, 'patch', 'instancepool', 'proof', '--type=merge', '-p', JSON.stringify({ spec: autoscaling })]);
+        await poolWhere(pools, 'proof', 'targetSize 1 from the autoscaler', (p) => p.spec.targetSize === 1, 60_000);
         // Deleting the pool: the operator drops the pool's finalizer.
         await kubectl(['-n', pools, 'delete', 'instancepool', 'proof', '--timeout=30s']);
         expect(await kubectl(['-n', pools, 'get', 'events', '--field-selector', 'reason=MemberCreated', '-o', 'name'])).not.toBe('');
