@@ -5,7 +5,6 @@ import {
   meanRate,
   parsePhases,
   poissonArrivals,
-  sampleValue,
   summarizeWaits,
   traceSeconds,
   waited,
@@ -135,27 +134,5 @@ describe('integrateReady', () => {
     // 1000..2000 at 4, 2000..5000 at 10, 5000..6000 at 0, 6000..8000 at 2.
     expect(integrateReady(samples, 1000, 8000)).toBeCloseTo(4 + 30 + 0 + 4, 10);
     expect(integrateReady(samples, 0, 1000)).toBeCloseTo(4, 10);
-  });
-});
-
-describe('sampleValue', () => {
-  const text = [
-    '# HELP warmpool_pool_ready_member_seconds_total Idle cost',
-    '# TYPE warmpool_pool_ready_member_seconds_total counter',
-    'warmpool_pool_ready_member_seconds_total{namespace="b",pool="fixed"} 12.5',
-    'warmpool_pool_ready_member_seconds_total{pool="objective",namespace="b"} 7',
-    'warmpool_claim_duration_seconds_bucket{le="0.25",namespace="b",pool="fixed",stage="queue"} 3',
-    'warmpool_claim_duration_seconds_bucket{le="0.5",namespace="b",pool="fixed",stage="queue"} 4',
-    'warmpool_claim_duration_seconds_count{namespace="b",pool="fixed",stage="queue"} 9',
-  ].join('\n');
-  const cases: { name: string; metric: string; labels: Record<string, string>; want: number | undefined }[] = [
-    { name: 'labels in the written order', metric: 'warmpool_pool_ready_member_seconds_total', labels: { namespace: 'b', pool: 'fixed' }, want: 12.5 },
-    { name: 'labels in another order', metric: 'warmpool_pool_ready_member_seconds_total', labels: { namespace: 'b', pool: 'objective' }, want: 7 },
-    { name: 'a bucket by its le', metric: 'warmpool_claim_duration_seconds_bucket', labels: { pool: 'fixed', stage: 'queue', le: '0.5' }, want: 4 },
-    { name: 'a name that is a prefix of another', metric: 'warmpool_claim_duration_seconds', labels: { pool: 'fixed' }, want: undefined },
-    { name: 'no such pool', metric: 'warmpool_pool_ready_member_seconds_total', labels: { pool: 'other' }, want: undefined },
-  ];
-  it.each(cases)('$name', ({ metric, labels, want }) => {
-    expect(sampleValue(text, metric, labels)).toBe(want);
   });
 });

@@ -160,18 +160,3 @@ export function integrateReady(samples: readonly { atMs: number; ready: number }
   }
   return total;
 }
-
-/**
- * A sample's value from Prometheus text exposition: the first line of `name` whose labels include all of `labels`
- * (in any order); undefined when there is none.
- */
-export function sampleValue(exposition: string, name: string, labels: Readonly<Record<string, string>>): number | undefined {
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const close = line.lastIndexOf('}');
-    const found = new Map<string, string>();
-    for (const m of line.slice(name.length + 1, close).matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) found.set(m[1] ?? '', m[2] ?? '');
-    if (Object.entries(labels).every(([k, v]) => found.get(k) === v)) return Number(line.slice(close + 1).trim().split(' ')[0]);
-  }
-  return undefined;
-}

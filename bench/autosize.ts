@@ -23,6 +23,7 @@ import { makeInformer, type V1Pod } from '@kubernetes/client-node';
 import { ANN_READY_AT, type InstancePool, type InstancePoolSpec, type PoolClaim } from '../operator/api/types.js';
 import { objectiveSize } from '../operator/autoscale/poisson.js';
 import { REACTION_SECONDS } from '../operator/autoscale/plan.js';
+import { readMetrics } from '../operator/utilization/exposition.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import {
   DEFAULT_PHASES,
@@ -30,7 +31,6 @@ import {
   meanRate,
   parsePhases,
   poissonArrivals,
-  sampleValue,
   summarizeWaits,
   traceSeconds,
   type ClaimRecord,
@@ -129,12 +129,13 @@ interface OperatorFigures {
 async function operatorFigures(metricsUrl: string): Promise<Record<PoolName, OperatorFigures>> {
   const text = await (await fetch(metricsUrl)).text();
   const figures = (pool: PoolName): OperatorFigures => {
-    const queue = { namespace: NS, pool, stage: 'queue' };
-    return {
-      readyMemberSeconds: sampleValue(text, 'warmpool_pool_ready_member_seconds_total', { namespace: NS, pool }) ?? 0,
-      queueCount: sampleValue(text, 'warmpool_claim_duration_seconds_count', queue) ?? 0,
-      queueUnderHalfSecond: sampleValue(text, 'warmpool_claim_duration_seconds_bucket', { ...queue, le: '0.5' }) ?? 0,
-    };
+    const labels = (more: Record<string, string> = {}): [string, string][] => Object.entries({ namespace: NS, pool, ...more });
+    const [readyMemberSeconds, queueCount, queueUnderHalfSecond] = readMetrics(text, [
+      { name: 'warmpool_pool_ready_member_seconds_total', labels: labels() },
+      { name: 'warmpool_claim_duration_seconds_count', labels: labels({ stage: 'queue' }) },
+      { name: 'warmpool_claim_duration_seconds_bucket', labels: labels({ stage: 'queue', le: '0.5' }) },
+    ]);
+    return { readyMemberSeconds: readyMemberSeconds ?? 0, queueCount: queueCount ?? 0, queueUnderHalfSecond: queueUnderHalfSecond ?? 0 };
   };
   return { fixed: figures('fixed'), objective: figures('objective') };
 }
