@@ -127,7 +127,8 @@ function warmpoolSubject(cluster: Cluster, api: Api): Subject {
       const log = logFile('warmpool');
       const p = spawn(
         join(repoRoot(), 'bin', 'warmpool'),
-        ['operator', '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0'],
+        // BENCH_OPERATOR_ARGS: extra operator flags for an experiment, as in bench/env.ts.
+        ['operator', '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '127.0.0.1:0', ...(process.env.BENCH_OPERATOR_ARGS ?? '').split(' ').filter(Boolean)],
         { env: { ...process.env, KUBECONFIG: kubeconfig, WARMPOOL_LOG: 'warn' }, stdio: ['ignore', log, log] },
       );
       closeSync(log);

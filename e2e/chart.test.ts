@@ -306,8 +306,8 @@ describe('lint and render', () => {
       '--namespaces=team-a,team-b',
       '--member-metrics',
       '--max-members-per-pool=1000',
-      '--kube-api-qps=50',
-      '--kube-api-burst=100',
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
       '--identity=x',
     ]);
     const env = Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));

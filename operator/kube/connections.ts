@@ -55,7 +55,7 @@ interface Shared {
  * carries one request at a time per connection, so without a bound every concurrent request opened its own TLS
  * connection: make bench-scale, a 1,000-claim burst while the API server stalled took the operator from 131 to 236
  * MiB resident (100 pools) and to 375 MiB (1,000 pools) with 800 sockets open, about 135 KiB each. 64 are enough:
- * the client's token bucket (50 requests/s, burst 100) rarely lets more be in flight.
+ * with the client's token bucket (200 requests/s, burst 400) and a few milliseconds per request, more are rarely in flight.
  */
 export const MAX_API_CONNECTIONS = 64;
 

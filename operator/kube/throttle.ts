@@ -18,8 +18,8 @@ import { clampDelayMs } from './timers.js';
  * scale-up one create per member, so a burst of 25 claims or a 100-member scale-up fits the burst and a steady
  * 12 claims/s fits the rate; above that requests wait in the bucket instead of piling onto the API server.
  */
-export const DEFAULT_KUBE_API_QPS = 50;
-export const DEFAULT_KUBE_API_BURST = 100;
+export const DEFAULT_KUBE_API_QPS = 200;
+export const DEFAULT_KUBE_API_BURST = 400;
 /** Bounds for the flags: beyond them a value is a typo, not a tuning. */
 export const MAX_KUBE_API_QPS = 10_000;
 export const MAX_KUBE_API_BURST = 10_000;
