@@ -8,6 +8,7 @@ import type { ConfigurationOptions, KubeConfig, V1Lease } from '@kubernetes/clie
 import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
 import { acquiredSpec, decideLease, leaseBody, releasedSpec, renewedSpec } from './lease.js';
 import { timeoutOptions } from './request-options.js';
+import { Callbacks } from './callbacks.js';
 import { clampDelayMs } from './timers.js';
 
 export type LeaseClient = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
@@ -96,8 +97,11 @@ export class LeaderElector {
   private sleepTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
 
+  private readonly callbacks: Callbacks;
+
   constructor(opts: LeaderElectorOptions) {
     this.opts = opts;
+    this.callbacks = new Callbacks((err) => opts.onError?.(err));
     this.durationS = opts.leaseDurationSeconds ?? 15;
     const renewDeadlineS = opts.renewDeadlineSeconds ?? 10;
     const retryS = opts.retryPeriodSeconds ?? 2;
@@ -144,7 +148,7 @@ export class LeaderElector {
       if (outcome === 'held') {
         this.lastRenewMs = startedMs;
         // Counted from before the request went out: nobody can have taken the lease over before then.
-        this.safely(() => this.opts.onRenewed?.(startedMs + this.renewDeadlineMs));
+        this.callbacks.call(() => this.opts.onRenewed?.(startedMs + this.renewDeadlineMs));
       }
       const step = leadershipStep({
         leading: this.leading,
@@ -200,7 +204,7 @@ export class LeaderElector {
     } catch (err) {
       // Read again next round. A 409 only means another candidate wrote first.
       this.lease = undefined;
-      if (!isConflict(err) && !isAlreadyExists(err)) this.report(err);
+      if (!isConflict(err) && !isAlreadyExists(err)) this.callbacks.report(err);
       return 'failed';
     }
   }
@@ -224,7 +228,7 @@ export class LeaderElector {
     const holder = lease?.spec?.holderIdentity;
     if (holder !== this.holder) {
       this.holder = holder;
-      if (holder !== undefined && holder !== '') this.safely(() => this.opts.onNewLeader?.(holder));
+      if (holder !== undefined && holder !== '') this.callbacks.call(() => this.opts.onNewLeader?.(holder));
     }
   }
 
@@ -238,14 +242,14 @@ export class LeaderElector {
     this.leading = true;
     const abort = new AbortController();
     this.abort = abort;
-    void this.safelyAsync(() => this.opts.onStartedLeading(abort.signal));
+    void this.callbacks.callAsync(() => this.opts.onStartedLeading(abort.signal));
   }
 
   private async stopLeading(reason: LeadershipEnd): Promise<void> {
     this.leading = false;
     this.abort?.abort();
     this.abort = undefined;
-    await this.safelyAsync(() => this.opts.onStoppedLeading(reason));
+    await this.callbacks.callAsync(() => this.opts.onStoppedLeading(reason));
   }
 
   private async release(): Promise<void> {
@@ -257,7 +261,7 @@ export class LeaderElector {
       this.lease = await this.api.replaceNamespacedLease({ namespace, name, body }, timeoutOptions(this.renewDeadlineMs));
     } catch (err) {
       // A 409 means the lease already moved on; nothing to release.
-      if (!isConflict(err)) this.report(err);
+      if (!isConflict(err)) this.callbacks.report(err);
     }
   }
 
@@ -271,29 +275,5 @@ export class LeaderElector {
       };
       this.sleepTimer = setTimeout(this.wake, clampDelayMs(ms));
     });
-  }
-
-  private report(err: unknown): void {
-    try {
-      this.opts.onError?.(err);
-    } catch {
-      // An error callback that throws has nowhere left to report to.
-    }
-  }
-
-  private safely(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.report(err);
-    }
-  }
-
-  private async safelyAsync(fn: () => void | Promise<void>): Promise<void> {
-    try {
-      await fn();
-    } catch (err) {
-      this.report(err);
-    }
   }
 }

@@ -27,6 +27,7 @@ import {
   type ShardPlan,
   type ShardSeen,
 } from './shards.js';
+import { Callbacks } from './callbacks.js';
 import { clampDelayMs } from './timers.js';
 
 export type ShardLeaseClient = Pick<CoordinationV1Api, 'listNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
@@ -83,9 +84,12 @@ export class ShardElector {
   private sleepTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
 
+  private readonly callbacks: Callbacks;
+
   constructor(opts: ShardElectorOptions) {
     validateSharding(opts.name, opts.shards);
     this.o = opts;
+    this.callbacks = new Callbacks((err) => opts.onError?.(err));
     this.durationS = opts.leaseDurationSeconds ?? 15;
     const renewDeadlineS = opts.renewDeadlineSeconds ?? 10;
     const retryS = opts.retryPeriodSeconds ?? 2;
@@ -142,7 +146,7 @@ export class ShardElector {
       );
       items = list.items;
     } catch (err) {
-      this.report(err);
+      this.callbacks.report(err);
       await this.dropStale();
       return;
     }
@@ -167,7 +171,7 @@ export class ShardElector {
     }
     const slot = heartbeatSlot(this.o.identity, slots);
     this.heartbeatName = slot === undefined ? undefined : replicaLeaseName(this.o.name, slot);
-    if (slot === undefined) this.report(new Error(`shards: all heartbeat slots of ${this.o.name} are live; this replica takes no shard`));
+    if (slot === undefined) this.callbacks.report(new Error(`shards: all heartbeat slots of ${this.o.name} are live; this replica takes no shard`));
     // A held shard whose Lease shows another holder (or is gone) was taken: stop before anything else is written.
     for (const i of this.heldShards()) {
       if (byShard.get(i)?.spec?.holderIdentity !== this.o.identity) await this.lose(i, 'taken');
@@ -188,7 +192,7 @@ export class ShardElector {
       ...plan.acquire.map((i) => this.acquire(i)),
     ]);
     await this.dropStale();
-    this.safely(() => this.o.onPlan?.(plan, this.heldShards()));
+    this.callbacks.call(() => this.o.onPlan?.(plan, this.heldShards()));
   }
 
   // Held by someone else, as far as this process can tell: a holder, and the version not yet expired.
@@ -227,7 +231,7 @@ export class ShardElector {
     if (held === undefined) return;
     held.lastRenewMs = sentMs;
     // Counted from before the request went out: nobody can take the Lease over before then + leaseDuration.
-    this.safely(() => this.o.onRenewed(shard, sentMs + this.renewDeadlineMs));
+    this.callbacks.call(() => this.o.onRenewed(shard, sentMs + this.renewDeadlineMs));
   }
 
   private async acquire(shard: number): Promise<void> {
@@ -243,8 +247,8 @@ export class ShardElector {
     if (this.stopping) return;
     const abort = new AbortController();
     this.held.set(shard, { abort, lastRenewMs: sentMs });
-    this.safely(() => this.o.onRenewed(shard, sentMs + this.renewDeadlineMs));
-    this.safely(() => this.o.onGained(shard, abort.signal));
+    this.callbacks.call(() => this.o.onRenewed(shard, sentMs + this.renewDeadlineMs));
+    this.callbacks.call(() => this.o.onGained(shard, abort.signal));
   }
 
   /** Leaves the Lease without a holder (and a 1 s duration), if this replica still holds it as last seen. */
@@ -283,7 +287,7 @@ export class ShardElector {
     try {
       await this.o.onLost(shard, reason);
     } catch (err) {
-      this.report(err);
+      this.callbacks.report(err);
     }
   }
 
@@ -299,22 +303,6 @@ export class ShardElector {
   }
 
   private reportUnlessRace(err: unknown): void {
-    if (!isConflict(err) && !isAlreadyExists(err)) this.report(err);
-  }
-
-  private report(err: unknown): void {
-    try {
-      this.o.onError?.(err);
-    } catch {
-      // An error callback that throws has nowhere left to report to.
-    }
-  }
-
-  private safely(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.report(err);
-    }
+    if (!isConflict(err) && !isAlreadyExists(err)) this.callbacks.report(err);
   }
 }
