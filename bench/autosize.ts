@@ -16,7 +16,7 @@
 // AUTOSIZE_STABILIZATION_SECONDS (30), AUTOSIZE_FIXED_SIZE.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { cpus, hostname, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makeInformer, type V1Pod } from '@kubernetes/client-node';
@@ -38,7 +38,7 @@ import {
   type WaitSummary,
 } from './autosize-trace.js';
 import { BoundWatch, poolClaimsIn } from './claims.js';
-import { benchEnv, benchPool, envCount, sleep, waitFor, type BenchEnv } from './env.js';
+import { benchEnv, benchPool, envCount, machineInfo, sleep, waitFor, type BenchEnv } from './env.js';
 import { ratio } from './peer-report.js';
 import { summary } from './stats.js';
 
@@ -161,8 +161,7 @@ export async function autosizeBenchmark(): Promise<void> {
   const fixedOverride = process.env.AUTOSIZE_FIXED_SIZE ? envCount('AUTOSIZE_FIXED_SIZE', 1, MAX_SIZE) : undefined;
   const arrivals = poissonArrivals(phases, seed);
   const startedAt = new Date();
-  const machine = { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30) };
-  const loadAtStart = loadavg();
+  const { loadAverageAtStart: loadAtStart, ...machine } = machineInfo();
   console.log(
     `autosizing benchmark: trace ${phases.map((p) => `${p.ratePerSecond}/s for ${p.seconds} s`).join(', ')} (seed ${seed}, ${arrivals.length} claims per pool, ` +
       `each held ${holdSeconds} s); members Ready ${warmupSeconds} s after creation; ${machine.cpus} cores, load ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}`,

@@ -3,6 +3,7 @@
 // CPU does not share a process with the operator's.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -204,4 +205,15 @@ export function cpuSpent(before: Map<string, number>, after: Map<string, number>
     .sort((a, b) => b[1] - a[1])
     .map(([name, s]) => `${name} ${s.toFixed(1)} s`)
     .join(', ');
+}
+
+/** The machine a benchmark ran on, for its report: absolute figures mean little without it. */
+export function machineInfo(): { hostname: string; cpus: number; cpuModel: string; memoryGiB: number; loadAverageAtStart: number[] } {
+  return {
+    hostname: hostname(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverageAtStart: loadavg(),
+  };
 }

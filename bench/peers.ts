@@ -14,7 +14,7 @@
 // Prints the table and writes it with every scenario's detail as JSON under .cache/bench/.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { KubeConfig, type CoreV1Api, type CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
@@ -23,7 +23,7 @@ import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
 import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
-import { auditWrites, benchPool, envCount, OPERATOR_USER, processCpuSeconds, sleep, treeRssMiB, waitFor, writesByUser } from './env.js';
+import { auditWrites, benchPool, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, treeRssMiB, waitFor, writesByUser } from './env.js';
 import { NO_FIGURES, peerTable, splitClaimWrites, type SystemFigures, type WriteSplit } from './peer-report.js';
 import {
   EXT,
@@ -113,6 +113,21 @@ async function podsLeft(api: Api, namespace: string): Promise<number> {
   return (await api.core.listNamespacedPod({ namespace })).items.length;
 }
 
+/** A PoolClaim: warmpool and the speed-of-light allocator are claimed the same way. */
+async function createPoolClaim(api: Api, namespace: string, name: string, pool: string): Promise<void> {
+  await api.custom.createNamespacedCustomObject({
+    ...WP,
+    namespace,
+    plural: 'poolclaims',
+    body: { apiVersion: 'warmpool.dev/v1alpha1', kind: 'PoolClaim', metadata: { name, namespace }, spec: { poolName: pool } },
+  });
+}
+
+/** The namespace's pods as audit object names (pods/<name>). */
+async function podNames(api: Api, namespace: string): Promise<Set<string>> {
+  return new Set((await api.core.listNamespacedPod({ namespace })).items.map((p) => `pods/${p.metadata?.name ?? ''}`));
+}
+
 function warmpoolSubject(cluster: Cluster, api: Api): Subject {
   const namespace = 'peer-warmpool';
   return {
@@ -142,15 +157,8 @@ function warmpoolSubject(cluster: Cluster, api: Api): Subject {
       const p = (await api.custom.getNamespacedCustomObject({ ...WP, namespace, plural: 'instancepools', name: pool })) as InstancePool;
       return p.status?.readyCount ?? 0;
     },
-    createClaim: async (name, pool) => {
-      await api.custom.createNamespacedCustomObject({
-        ...WP,
-        namespace,
-        plural: 'poolclaims',
-        body: { apiVersion: 'warmpool.dev/v1alpha1', kind: 'PoolClaim', metadata: { name, namespace }, spec: { poolName: pool } },
-      });
-    },
-    members: async () => new Set((await api.core.listNamespacedPod({ namespace })).items.map((p) => `pods/${p.metadata?.name ?? ''}`)),
+    createClaim: (name, pool) => createPoolClaim(api, namespace, name, pool),
+    members: () => podNames(api, namespace),
     deletePool: async (pool) => {
       await cluster.kubectl(['-n', namespace, 'delete', 'poolclaims', '--all', '--wait=false']);
       await cluster.kubectl(['-n', namespace, 'delete', 'instancepool', pool, '--timeout=300s']);
@@ -192,7 +200,7 @@ function peerSubject(cluster: Cluster, api: Api, bin: string): Subject {
       await api.custom.createNamespacedCustomObject({ ...EXT, namespace, plural: 'sandboxclaims', body: peerClaim(namespace, name, pool) });
     },
     members: async () =>
-      new Set([...(await api.core.listNamespacedPod({ namespace })).items.map((p) => `pods/${p.metadata?.name ?? ''}`), ...(await sandboxes())]),
+      new Set([...(await podNames(api, namespace)), ...(await sandboxes())]),
     deletePool: async (pool) => {
       await cluster.kubectl(['-n', namespace, 'delete', 'sandboxclaims', '--all', '--wait=false']);
       await cluster.kubectl(['-n', namespace, 'delete', 'sandboxwarmpool', pool, '--timeout=300s']);
@@ -257,15 +265,8 @@ function lightSubject(cluster: Cluster, api: Api): Subject {
       (await api.core.listNamespacedPod({ namespace, labelSelector: `${LABEL_LIGHT_POOL}=${pool}` })).items.filter(
         (p) => p.metadata?.labels?.['bench.warmpool.dev/claim'] === undefined && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
       ).length,
-    createClaim: async (name, pool) => {
-      await api.custom.createNamespacedCustomObject({
-        ...WP,
-        namespace,
-        plural: 'poolclaims',
-        body: { apiVersion: 'warmpool.dev/v1alpha1', kind: 'PoolClaim', metadata: { name, namespace }, spec: { poolName: pool } },
-      });
-    },
-    members: async () => new Set((await api.core.listNamespacedPod({ namespace })).items.map((p) => `pods/${p.metadata?.name ?? ''}`)),
+    createClaim: (name, pool) => createPoolClaim(api, namespace, name, pool),
+    members: () => podNames(api, namespace),
     deletePool: async () => {
       await cluster.kubectl(['-n', namespace, 'delete', 'poolclaims', '--all', '--wait=false']);
       await cluster.kubectl(['-n', namespace, 'delete', 'pods', '--all', '--wait=false']);
@@ -404,13 +405,7 @@ async function runSubject(cluster: Cluster, api: Api, s: Subject): Promise<Syste
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const machine = {
-    hostname: hostname(),
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    loadAverageAtStart: loadavg(),
-  };
+  const machine = machineInfo();
   console.log(
     `bench-peers: warmpool, agent-sandbox ${PEER_VERSION} and a speed-of-light allocator on one local cluster ` +
       `(${machine.cpus} cores, load ${machine.loadAverageAtStart.map((l) => l.toFixed(1)).join(' ')}; pods Ready 1 s after creation)`,

@@ -13,7 +13,7 @@
 // SCALE_QPS / SCALE_QPS_BURST, when set, pass --kube-api-qps / --kube-api-burst (default: the operator's defaults).
 // Prints the figures and writes them as JSON under .cache/bench/.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makeInformer, type KubernetesListObject } from '@kubernetes/client-node';
@@ -26,6 +26,7 @@ import {
   benchPool,
   cpuSnapshot,
   envCount,
+  machineInfo,
   OPERATOR_USER,
   processCpuSeconds,
   sleep,
@@ -192,13 +193,7 @@ async function podKeys(env: BenchEnv, namespace: string): Promise<Set<string>> {
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const machine = {
-    hostname: hostname(),
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    loadAverageAtStart: loadavg(),
-  };
+  const machine = machineInfo();
   const members = POOLS * SIZE;
   const nodes = Math.max(2, Math.ceil(((members + SERIAL + BURST) * 1.1) / PODS_PER_NODE) + 1);
   const operatorArgs = [...(QPS ? ['--kube-api-qps', QPS] : []), ...(QPS_BURST ? ['--kube-api-burst', QPS_BURST] : [])];
