@@ -1,4 +1,4 @@
-import { MAX_MEMBER_LIMIT, parseBurst, parseMemberLimit, parseQps, parseShards } from './main.js';
+import { MAX_MEMBER_LIMIT, parseBurst, parseMemberLimit, parseQps, parseRefillYield, parseShards } from './main.js';
 
 describe('--max-members-per-pool', () => {
   test.each<{ given: string; limit: number }>([
@@ -43,5 +43,14 @@ describe('--shards', () => {
   });
   test.each([{ given: '0' }, { given: '-2' }, { given: '2.5' }, { given: '1e2' }, { given: '' }, { given: '257' }])('refuses $given, naming the flag', ({ given }) => {
     expect(() => parseShards(given)).toThrow(/^--shards: want a whole number from 1 to 256/);
+  });
+});
+
+describe('--refill-yield-seconds', () => {
+  test.each([{ given: '2', ms: 2000 }, { given: '0', ms: 0 }, { given: '0.5', ms: 500 }, { given: ' 30 ', ms: 30_000 }])('accepts $given', ({ given, ms }) => {
+    expect(parseRefillYield(given)).toBe(ms);
+  });
+  test.each([{ given: '-1' }, { given: '30.5' }, { given: '1e2' }, { given: '2s' }, { given: '' }, { given: 'Infinity' }])('refuses $given, naming the flag', ({ given }) => {
+    expect(() => parseRefillYield(given)).toThrow(/^--refill-yield-seconds: want a number from 0 to 30/);
   });
 });

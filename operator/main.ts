@@ -5,6 +5,7 @@ import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, MAX_KUBE_API_BURST, MAX_K
 import { MAX_SHARDS } from './kube/shards.js';
 import { startOperator } from './manager.js';
 import { DEFAULT_MAX_MEMBERS_PER_POOL } from './pool/model.js';
+import { CLAIM_QUIET_MS, DEFAULT_REFILL_YIELD_MS, MAX_REFILL_YIELD_MS } from './pool/refill-yield.js';
 import { logger } from './telemetry/logger.js';
 import { startTracing } from './telemetry/tracing.js';
 
@@ -31,6 +32,9 @@ const USAGE = `usage: warmpool operator [flags]
   --identity NAME                    this replica's name in the Lease (default: $POD_NAME, else host-pid)
   --max-members-per-pool N           most members one pool may have, claimed ones included (default 1000);
                                      a pool asking for more is Stalled (reason MemberLimitExceeded)
+  --refill-yield-seconds S           while a pool's claims keep arriving and binding, its replacement creates wait
+                                     for a pause of ${CLAIM_QUIET_MS} ms, at most S seconds (default ${DEFAULT_REFILL_YIELD_MS / 1000}; 0: never
+                                     wait; at most ${MAX_REFILL_YIELD_MS / 1000}), and never once no ready member is left
   --kube-api-qps N                   client-side limit on API requests per second, sustained (default ${DEFAULT_KUBE_API_QPS})
   --kube-api-burst N                 requests allowed at once above that rate (default ${DEFAULT_KUBE_API_BURST}); a 429 with
                                      Retry-After is retried after the delay it asks for
@@ -56,6 +60,15 @@ export function parseShards(value: string): number {
     throw new Error(`--shards: want a whole number from 1 to ${MAX_SHARDS}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+/** --refill-yield-seconds: a number from 0 to MAX_REFILL_YIELD_MS / 1000, as whole milliseconds. */
+export function parseRefillYield(value: string): number {
+  const n = /^[0-9]+(\.[0-9]+)?$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(n >= 0 && n * 1000 <= MAX_REFILL_YIELD_MS)) {
+    throw new Error(`--refill-yield-seconds: want a number from 0 to ${MAX_REFILL_YIELD_MS / 1000}, got ${JSON.stringify(value)}`);
+  }
+  return Math.round(n * 1000);
 }
 
 /** --kube-api-qps: a number above 0, at most MAX_KUBE_API_QPS. */
@@ -92,6 +105,7 @@ export async function runOperator(argv: string[]): Promise<number> {
       'member-metrics': { type: 'boolean', default: false },
       identity: { type: 'string' },
       'max-members-per-pool': { type: 'string', default: String(DEFAULT_MAX_MEMBERS_PER_POOL) },
+      'refill-yield-seconds': { type: 'string', default: String(DEFAULT_REFILL_YIELD_MS / 1000) },
       'kube-api-qps': { type: 'string', default: String(DEFAULT_KUBE_API_QPS) },
       'kube-api-burst': { type: 'string', default: String(DEFAULT_KUBE_API_BURST) },
       shards: { type: 'string' },
@@ -108,6 +122,7 @@ export async function runOperator(argv: string[]): Promise<number> {
     return 2;
   }
   const maxMembersPerPool = parseMemberLimit(values['max-members-per-pool']);
+  const refillYieldMs = parseRefillYield(values['refill-yield-seconds']);
   const kubeApiQps = parseQps(values['kube-api-qps']);
   const kubeApiBurst = parseBurst(values['kube-api-burst']);
   const shards = parseShards(values.shards ?? process.env.WARMPOOL_SHARDS ?? '1');
@@ -131,6 +146,7 @@ export async function runOperator(argv: string[]): Promise<number> {
     identity: values.identity ?? process.env.POD_NAME,
     memberMetrics: values['member-metrics'],
     maxMembersPerPool,
+    refillYieldMs,
     kubeApiQps,
     kubeApiBurst,
     shards,

@@ -63,6 +63,10 @@ export interface OperatorOptions {
   watchTimeoutSeconds?: number;
   /** Most members one pool may have, claimed ones included (`--max-members-per-pool`). */
   maxMembersPerPool?: number;
+  /** How long a pool's replacement creates may wait for its claims to pause (`--refill-yield-seconds`); 0 never. */
+  refillYieldMs?: number;
+  /** What counts as a pause in a pool's claims (pool/refill-yield.ts); tests lengthen it. */
+  claimQuietMs?: number;
   /**
    * Active-active shards (`--shards`, needs leaderElect): pools split by a hash of namespace/name into this many
    * shards, each with its own Lease; every replica acts for the shards it holds. 1 (default): one Lease, one leader.
@@ -206,6 +210,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     events,
     observer: poolObserver(metrics, logger('pool')),
     maxMembersPerPool: opts.maxMembersPerPool,
+    refillYieldMs: opts.refillYieldMs,
+    claimQuietMs: opts.claimQuietMs,
     utilization: (key, shown) => utilization.statusFor(key, shown),
     autoscaling: (key) => autoscaler.report(key),
     policy,
@@ -223,7 +229,11 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     poolQueue,
     events,
     observer: claimObserver(metrics, logger('claim')),
-    onArrival: (key, atMs) => autoscaler.arrived(key, atMs),
+    onArrival: (key, atMs) => {
+      autoscaler.arrived(key, atMs);
+      poolController.claimActivity(key, atMs);
+    },
+    onBound: (key, atMs) => poolController.claimActivity(key, atMs),
   });
   poolController.register();
   claimController.register();

@@ -61,6 +61,8 @@ export interface ClaimControllerDeps {
   observer: ClaimObserver;
   /** A new claim arrived for the pool with this key, first seen at `atMs` (Arrivals.seen): the autoscaler's input. */
   onArrival?: (poolKey: string, atMs: number) => void;
+  /** A claim of the pool with this key bound its member at `atMs`: the pool's refill yields to it (pool/refill-yield.ts). */
+  onBound?: (poolKey: string, atMs: number) => void;
   now?: () => number;
 }
 
@@ -330,6 +332,7 @@ export class ClaimController {
         // The first refusal as it came (PlanAgain on a 409), so the caller reads it as it reads a claim of one's.
         const refused = patched.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (refused !== undefined) throw refused.reason;
+        this.d.onBound?.(joinKey(namespace, poolName), this.now());
         this.d.poolQueue.add(joinKey(namespace, poolName));
         // Guarded by the claim's resourceVersion: if another operator bound this claim to another member
         // meanwhile, its status stands and ours is refused; the next pass finds our member recording a claim

@@ -21,7 +21,7 @@ import { customClient, podClient, type CustomClient, type PodClient } from '../k
 import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
 import { OwnWrites } from '../kube/own-writes.js';
-import { classifyMember, memberOwner, memberPoolKey, ownedMembers, poolCreated, type MemberOwner } from '../member/members.js';
+import { classifyMember, memberOwner, memberPoolKey, ownedMembers, poolCreated, type MemberOwner, type MemberView } from '../member/members.js';
 import { joinKey, splitKey } from '../kube/key.js';
 import { memberPod } from '../member/member-pod.js';
 import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
@@ -30,6 +30,7 @@ import { OWNED_STATUS_FIELDS, ownedStatus, statusEqual, withAutoscaling, written
 import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 import type { PoolObserver } from './observer.js';
 import { pdbName, type PdbAction } from './pdb.js';
+import { DEFAULT_REFILL_YIELD_MS, refillYield } from './refill-yield.js';
 
 /** Status writes of one pool are at least this far apart; the queue's de-duplication folds the events between. */
 export const STATUS_MIN_INTERVAL_MS = 500;
@@ -52,6 +53,10 @@ export interface PoolControllerDeps {
    * the pool's status, so the pool has one status writer.
    */
   utilization?: (poolKey: string, shown: PoolUtilization | undefined) => PoolUtilization | undefined;
+  /** How long a pool's replacement creates may wait for its claims to pause (refill-yield.ts); 0 never. */
+  refillYieldMs?: number;
+  /** What counts as a pause in a pool's claims (refill-yield.ts CLAIM_QUIET_MS); tests lengthen it. */
+  claimQuietMs?: number;
   /**
    * What the autoscaler says of the pool (autoscale/controller.ts report): status.autoscaling and the
    * AutoscalingActive condition, written with the pool's status so the pool has one status writer. Undefined for a
@@ -76,6 +81,9 @@ interface PoolMemory {
   createError?: string;
   /** Pods carrying the pool's label that are not its members, already reported (an Event once per pod). */
   impostors: Set<string>;
+  /** When a claim of the pool last arrived or bound (claimActivity), and since when its creates wait for that. */
+  lastClaimAt?: number;
+  refillWaitingSince?: number;
 }
 
 export class PoolController {
@@ -181,6 +189,15 @@ export class PoolController {
       );
     }
     for (const uid of mem.impostors) if (!seen.has(uid)) mem.impostors.delete(uid);
+  }
+
+  /**
+   * A claim of the pool with this key arrived or bound (the claim controller's call): its replacement creates wait
+   * for the claims to pause (refill-yield.ts). A pool this process has not planned yet has no refill to hold back.
+   */
+  claimActivity(key: string, atMs: number): void {
+    const mem = this.memory.get(key);
+    if (mem) mem.lastClaimAt = Math.max(mem.lastClaimAt ?? 0, atMs);
   }
 
   private memoryFor(key: string, uid: string): PoolMemory {
@@ -292,6 +309,12 @@ export class PoolController {
       }
     }
 
+    const wait = this.yieldToClaims(create, members, mem, now);
+    if (wait !== undefined) {
+      create = 0;
+      requeueAfterMs = Math.min(requeueAfterMs ?? wait, wait);
+    }
+
     const results = await Promise.allSettled([
       this.deleteMembers(key, pool, deletes, mem, now),
       ...markReady,
@@ -320,6 +343,28 @@ export class PoolController {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+  }
+
+  /** Undefined: create the deficit now; else hold it back and plan again after this many ms (refill-yield.ts). */
+  private yieldToClaims(count: number, members: readonly MemberView[], mem: PoolMemory, now: number): number | undefined {
+    if (count <= 0) {
+      mem.refillWaitingSince = undefined;
+      return undefined;
+    }
+    const decision = refillYield({
+      now,
+      lastClaimAt: mem.lastClaimAt,
+      deferredSince: mem.refillWaitingSince,
+      readyMembers: members.filter((m) => m.phase === 'ready').length,
+      maxMs: this.d.refillYieldMs ?? DEFAULT_REFILL_YIELD_MS,
+      quietMs: this.d.claimQuietMs,
+    });
+    if (decision.kind === 'create') {
+      mem.refillWaitingSince = undefined;
+      return undefined;
+    }
+    mem.refillWaitingSince ??= now;
+    return decision.afterMs;
   }
 
   private async deleteMembers(key: string, pool: InstancePool, deletes: DeleteAction[], mem: PoolMemory, now: number): Promise<void> {

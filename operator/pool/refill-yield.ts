@@ -1,0 +1,41 @@
+// The refill yields to claims. A claim is three writes in a row (the client's create, the member patch, the claim
+// status); a replacement is a create that sets off the scheduler's bind and the kubelet's status writes, all on the
+// same API server and etcd. On a busy control plane those land inside the next claim's window and set its tail, so
+// while a pool's claims are arriving and binding its replacement creates wait until they pause, for a bounded time.
+// They never wait once the pool has no ready member left: from there a claim queues for the refill.
+
+/** A pool's claims have paused when none arrived or bound for this long. */
+export const CLAIM_QUIET_MS = 250;
+/** Default bound on how long one pool's replacement creates wait for its claims to pause (`--refill-yield-seconds`). */
+export const DEFAULT_REFILL_YIELD_MS = 2_000;
+/** The flag's ceiling: past this a pool under steady claims would run down for no gain. */
+export const MAX_REFILL_YIELD_MS = 30_000;
+
+export interface RefillYieldInput {
+  now: number;
+  /** When a claim of the pool last arrived or bound (epoch ms); undefined if none has since the operator started. */
+  lastClaimAt: number | undefined;
+  /** When the creates now wanted were first held back; undefined if they were not. */
+  deferredSince: number | undefined;
+  /** Members ready and unclaimed, as the pass sees them. */
+  readyMembers: number;
+  /** The bound; 0 turns yielding off. */
+  maxMs: number;
+  /** How long without a claim counts as a pause (CLAIM_QUIET_MS; tests lengthen it). */
+  quietMs?: number;
+}
+
+export type RefillYield = { kind: 'create' } | { kind: 'wait'; afterMs: number };
+
+/** Pure: create the deficit now, or plan the pool again after afterMs (when the claims will have paused, or the bound). */
+export function refillYield({ now, lastClaimAt, deferredSince, readyMembers, maxMs, quietMs = CLAIM_QUIET_MS }: RefillYieldInput): RefillYield {
+  if (maxMs <= 0 || lastClaimAt === undefined || readyMembers <= 0) return { kind: 'create' };
+  // A clock that stepped back behind the start of the wait ends it: otherwise the wait could outlast its bound.
+  if (deferredSince !== undefined && deferredSince > now) return { kind: 'create' };
+  // Behind the last claim, it reads as a claim just now: the window, never more.
+  const sinceClaim = Math.max(0, now - lastClaimAt);
+  if (sinceClaim >= quietMs) return { kind: 'create' };
+  const left = maxMs - (deferredSince === undefined ? 0 : now - deferredSince);
+  if (left <= 0) return { kind: 'create' };
+  return { kind: 'wait', afterMs: Math.max(1, Math.min(quietMs - sinceClaim, left)) };
+}
