@@ -200,6 +200,17 @@ export type DeleteReason =
 export type MemberOwner = 'pool' | 'claim';
 
 export function memberOwner(pod: V1Pod, poolUid: string | undefined): MemberOwner | undefined {
+  // Every pass of both controllers asks this of every pod of the pool; a cached pod is never changed in place.
+  const known = owners.get(pod);
+  if (known !== undefined && known.poolUid === poolUid) return known.owner;
+  const owner = findOwner(pod, poolUid);
+  owners.set(pod, { poolUid, owner });
+  return owner;
+}
+
+const owners = new WeakMap<V1Pod, { poolUid: string | undefined; owner: MemberOwner | undefined }>();
+
+function findOwner(pod: V1Pod, poolUid: string | undefined): MemberOwner | undefined {
   const controller = pod.metadata?.ownerReferences?.find((o) => o.controller === true);
   if (!controller?.uid) return undefined;
   if (controller.kind === POOL_KIND && poolUid !== undefined && poolUid !== '' && controller.uid === poolUid) return 'pool';

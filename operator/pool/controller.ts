@@ -11,7 +11,7 @@ import {
   type InstancePoolStatus,
   type PoolUtilization,
 } from '../api/types.js';
-import { resolvePool, resolveSpec } from '../api/resolve.js';
+import { poolResolver, resolveSpec } from '../api/resolve.js';
 import type { EventRecorder } from '../kube/events.js';
 import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import type { Expectations } from '../kube/expectations.js';
@@ -94,6 +94,8 @@ export class PoolController {
 
   private readonly podsApi: PodClient;
   private readonly poolsApi: CustomClient<InstancePool>;
+  /** The door, once per cached version of a pool: a burst's passes see the same object many times. */
+  private readonly resolvePool = poolResolver();
 
   constructor(private readonly d: PoolControllerDeps) {
     this.now = d.now ?? Date.now;
@@ -240,7 +242,7 @@ export class PoolController {
     }
 
     // The door: from here on the pass sees the pool validated and defaulted, and its spec resolved.
-    const verdict = resolvePool(cached);
+    const verdict = this.resolvePool(cached);
     const { spec } = verdict;
     // The pool as our own last status write leaves it, until the cache shows that write.
     const pool = this.ownStatus.view(key, verdict.pool, undefined);
