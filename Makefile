@@ -86,7 +86,7 @@ bench: build ## Benchmarks (print their figures).
 	@$(WITH_NODE) node dist/bench/run.js && $(WITH_NODE) node dist/bench/scraper.js 1000 60
 
 # Long: its own cluster; builds agent-sandbox v1.0.3 on first use (hack/tools/agent-sandbox; nothing else builds it, CI
-# included). PEERS_SERIAL, PEERS_C20_EACH, PEERS_BURST set the scenario sizes; PEERS_ONLY=warmpool,light a subset.
+# included). PEERS_SERIAL, PEERS_C20_EACH, PEERS_BURST, PEERS_AB_ROUNDS, PEERS_AB_BLOCK set the sizes; PEERS_ONLY=warmpool,light a subset.
 bench-peers: build ## warmpool beside agent-sandbox and a speed-of-light allocator in one run: ratios (.cache/bench/).
 	@bash hack/tools/agent-sandbox/build-agent-sandbox.sh >/dev/null
 	@$(WITH_NODE) node dist/bench/peers.js

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { eventSubject, NO_FIGURES, peerTable, ratio, splitClaimWrites, type SystemFigures, type WriteRecord } from './peer-report.js';
+import { eventSubject, NO_FIGURES, peerTable, ratio, splitClaimWrites, targetChecks, targetLines, type SystemFigures, type WriteRecord } from './peer-report.js';
 
 describe('splitClaimWrites', () => {
   const scope = {
@@ -84,6 +84,38 @@ describe('peerTable', () => {
   });
 
   it('has one line per figure the acceptance asks for, plus the header', () => {
-    expect(lines).toHaveLength(11);
+    expect(lines).toHaveLength(14);
+  });
+
+  it('shows the refill ratios for warmpool alone (the others cannot pause their refill)', () => {
+    const withRefill = peerTable({ ours: { ...ours, refillP99Ratio: 1.21 }, peer, speedOfLight: light }).split('\n');
+    expect((withRefill.find((l) => l.startsWith('serial p99, refill / none')) ?? '').split(/\s{2,}/).slice(1)).toEqual(['1.21', '-', '-', '-', '-']);
+  });
+});
+
+describe('targetChecks', () => {
+  const figures = (f: Partial<SystemFigures>): SystemFigures => ({ ...NO_FIGURES, ...f });
+  const ours = figures({ serialP50Ms: 20, c20P99Ms: 300, burstClaimsPerSecond: 120, refillP99Ratio: 1.25, refillClientCreateP99Ratio: 2 });
+  const peer = figures({ serialP50Ms: 58, c20P99Ms: 1100, burstClaimsPerSecond: 30 });
+  const light = figures({ serialP50Ms: 21, c20P99Ms: 280, burstClaimsPerSecond: 160 });
+  const byTarget = (checks: ReturnType<typeof targetChecks>, start: string) => checks.find((c) => c.target.startsWith(start));
+
+  it('checks each target as a ratio of one run, and says where the speed of light itself misses it', () => {
+    const checks = targetChecks({ ours, peer, speedOfLight: light });
+    expect(byTarget(checks, 'serial p50')).toMatchObject({ met: false, limit: { what: 'speed of light / agent-sandbox' } });
+    expect(byTarget(checks, 'serial p50')?.value).toBeCloseTo(20 / 58);
+    expect(byTarget(checks, 'serial p50')?.limit?.value).toBeCloseTo(21 / 58);
+    expect(byTarget(checks, '20-at-once p99')).toMatchObject({ met: true });
+    expect(byTarget(checks, 'burst at least 3x')).toMatchObject({ met: true, value: 4 });
+    expect(byTarget(checks, 'burst at least 0.70')).toMatchObject({ met: true, value: 0.75 });
+    expect(byTarget(checks, 'serial p99 with the refill')).toMatchObject({ met: true, value: 1.25, limit: { value: 2 } });
+  });
+
+  it('bounds are inclusive, and a figure that was not measured is neither met nor missed', () => {
+    const edge = targetChecks({ ours: figures({ burstClaimsPerSecond: 90, refillP99Ratio: 1.3 }), peer: figures({ burstClaimsPerSecond: 30 }), speedOfLight: NO_FIGURES });
+    expect(byTarget(edge, 'burst at least 3x')?.met).toBe(true);
+    expect(byTarget(edge, 'serial p99 with the refill')?.met).toBe(true);
+    expect(byTarget(edge, 'burst at least 0.70')?.met).toBeUndefined();
+    expect(targetLines(edge)).toMatch(/burst at least 0\.70 of the speed of light +- +not measured/);
   });
 });

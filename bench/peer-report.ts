@@ -70,6 +70,14 @@ export interface SystemFigures {
   writesAllIdentities: number;
   cpuMsPerClaim: number;
   rssMiB: number;
+  /**
+   * Serial claims from a refilling pool ÷ from a paused one, p50 and p99, in alternating blocks (warmpool only: the
+   * others cannot pause their refill); and the benchmark client's own create request the same way, which the
+   * controller never touches: how much the refill slows the cluster itself.
+   */
+  refillP50Ratio: number;
+  refillP99Ratio: number;
+  refillClientCreateP99Ratio: number;
 }
 
 export const NO_FIGURES: SystemFigures = {
@@ -83,6 +91,9 @@ export const NO_FIGURES: SystemFigures = {
   writesAllIdentities: Number.NaN,
   cpuMsPerClaim: Number.NaN,
   rssMiB: Number.NaN,
+  refillP50Ratio: Number.NaN,
+  refillP99Ratio: Number.NaN,
+  refillClientCreateP99Ratio: Number.NaN,
 };
 
 /** ours / theirs; NaN when either is missing or theirs is 0 (a ratio to nothing says nothing). */
@@ -108,6 +119,9 @@ const ROWS: readonly Row[] = [
   { label: 'writes/claim, all identities', key: 'writesAllIdentities', digits: 2 },
   { label: 'controller CPU/claim (ms)', key: 'cpuMsPerClaim', digits: 1 },
   { label: 'controller RSS (MiB)', key: 'rssMiB', digits: 0 },
+  { label: 'serial p50, refill / none', key: 'refillP50Ratio', digits: 2 },
+  { label: 'serial p99, refill / none', key: 'refillP99Ratio', digits: 2 },
+  { label: "client's create p99, refill / none", key: 'refillClientCreateP99Ratio', digits: 2 },
 ];
 
 const fmt = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -137,5 +151,57 @@ export function peerTable({ ours, peer, speedOfLight }: PeerTableInput): string 
   const widths = header.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
   return rows
     .map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '))
+    .join('\n');
+}
+
+/** One of the issue's targets, as a ratio measured in one run, beside the limit this cluster set in the same run. */
+export interface TargetCheck {
+  target: string;
+  value: number;
+  met: boolean | undefined;
+  /** What the limit is and its value: the same ratio for the speed-of-light allocator, or the cluster's own slowdown. */
+  limit?: { what: string; value: number };
+}
+
+/**
+ * The targets (issue 23) checked against one run: serial p50 and 20-at-once p99 at most 1/3 of agent-sandbox's,
+ * the burst rate at least 3x its and at least 70% of the speed of light, serial p99 with the refill within 1.3x of
+ * without. Where the speed-of-light allocator (a claim's writes and nothing else) misses a target against the
+ * peer, no controller on this cluster could meet it in this run: the limit says so.
+ */
+export function targetChecks({ ours, peer, speedOfLight }: PeerTableInput): TargetCheck[] {
+  const atMost = (v: number, bound: number): boolean | undefined => (Number.isFinite(v) ? v <= bound : undefined);
+  const atLeast = (v: number, bound: number): boolean | undefined => (Number.isFinite(v) ? v >= bound : undefined);
+  const light = (key: keyof SystemFigures): { what: string; value: number } => ({
+    what: 'speed of light / agent-sandbox',
+    value: ratio(speedOfLight[key], peer[key]),
+  });
+  const serialP50 = ratio(ours.serialP50Ms, peer.serialP50Ms);
+  const c20P99 = ratio(ours.c20P99Ms, peer.c20P99Ms);
+  const burst = ratio(ours.burstClaimsPerSecond, peer.burstClaimsPerSecond);
+  const burstLight = ratio(ours.burstClaimsPerSecond, speedOfLight.burstClaimsPerSecond);
+  return [
+    { target: "serial p50 at most 1/3 of agent-sandbox's", value: serialP50, met: atMost(serialP50, 1 / 3), limit: light('serialP50Ms') },
+    { target: "20-at-once p99 at most 1/3 of agent-sandbox's", value: c20P99, met: atMost(c20P99, 1 / 3), limit: light('c20P99Ms') },
+    { target: "burst at least 3x agent-sandbox's", value: burst, met: atLeast(burst, 3), limit: light('burstClaimsPerSecond') },
+    { target: 'burst at least 0.70 of the speed of light', value: burstLight, met: atLeast(burstLight, 0.7) },
+    {
+      target: 'serial p99 with the refill within 1.3x of without',
+      value: ours.refillP99Ratio,
+      met: atMost(ours.refillP99Ratio, 1.3),
+      limit: { what: "the client's own create, refill / none", value: ours.refillClientCreateP99Ratio },
+    },
+  ];
+}
+
+/** The targets as lines under the table. */
+export function targetLines(checks: readonly TargetCheck[]): string {
+  const width = Math.max(...checks.map((c) => c.target.length));
+  return checks
+    .map((c) => {
+      const verdict = c.met === undefined ? 'not measured' : c.met ? 'met' : 'missed';
+      const limit = c.limit === undefined ? '' : `   (limit: ${c.limit.what} ${fmt(c.limit.value, 2)})`;
+      return `  ${c.target.padEnd(width)}  ${fmt(c.value, 2).padStart(5)}  ${verdict.padEnd(6)}${limit}`;
+    })
     .join('\n');
 }

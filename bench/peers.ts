@@ -5,13 +5,17 @@
 //   serial:      PEERS_SERIAL claims one at a time (default 50), from a pool with spare ready members;
 //   20-at-once:  20 claimers, PEERS_C20_EACH claims each (default 5);
 //   burst:       PEERS_BURST claims (default 300) against as many ready members, created by 32 workers;
-//                claims per second from the first create to the last claim bound.
+//                claims per second from the first create to the last claim bound;
+//   refill A/B:  warmpool only (the others cannot pause their refill): PEERS_AB_ROUNDS rounds (default 4, 0 skips)
+//                of PEERS_AB_BLOCK serial claims (default 25) from a refilling pool and from a paused one, alternating,
+//                and the ratio of their p50 and p99 (the benchmark client's own create timed the same way).
 //   Latency: from the create request to the claim's bound point (PoolClaim phase Bound, SandboxClaim Ready=True)
 //   seen on a watch opened before (bench/claims.ts BoundWatch), same process, monotonic clock.
 //   Writes per claim: from the audit log by identity, split into the claim path and the refill by one rule for all
 //   (bench/peer-report.ts); all identities counts every writer (the client, scheduler, kwok, controllers).
 //   CPU per claim and RSS: /proc of each controller process, CPU from before the first create until its refill is done.
-// Prints the table and writes it with every scenario's detail as JSON under .cache/bench/.
+// Prints the table and, under it, each of issue 23's targets as met or missed beside the limit of the same run; writes
+// both with every scenario's detail as JSON under .cache/bench/.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -24,7 +28,7 @@ import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
 import { auditWrites, benchPool, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, treeRssMiB, waitFor, writesByUser } from './env.js';
-import { NO_FIGURES, peerTable, splitClaimWrites, type SystemFigures, type WriteSplit } from './peer-report.js';
+import { NO_FIGURES, peerTable, ratio, splitClaimWrites, targetChecks, targetLines, type SystemFigures, type WriteSplit } from './peer-report.js';
 import {
   EXT,
   installPeerCrds,
@@ -53,6 +57,8 @@ const SIZES = {
   serial: envCount('PEERS_SERIAL', 50, 1000),
   c20Each: envCount('PEERS_C20_EACH', 5, 100),
   burst: envCount('PEERS_BURST', 300, 2000),
+  /** warmpool's refill A/B: rounds of serial claims on a refilling and a paused pool, block claims each side. */
+  refillAb: { rounds: envCount('PEERS_AB_ROUNDS', 4, 20, 0), block: envCount('PEERS_AB_BLOCK', 25, 200) },
 };
 
 interface Api {
@@ -73,12 +79,15 @@ interface Subject {
   /** Writes per claim its design allows on the claim path: a baseline that makes more is not the baseline. */
   exactClaimPathWrites?: number;
   start(): Promise<ChildProcess>;
-  createPool(pool: string, size: number): Promise<void>;
+  /** maxSize (warmpool: claimed members count toward it) defaults to 3 x size. */
+  createPool(pool: string, size: number, maxSize?: number): Promise<void>;
   readyCount(pool: string): Promise<number>;
   createClaim(name: string, pool: string): Promise<void>;
   /** Names of the members (and, for agent-sandbox, their Sandboxes) as `resource/name`. */
   members(): Promise<Set<string>>;
   deletePool(pool: string): Promise<void>;
+  /** Stops the pool's refill (warmpool's spec.paused); only a subject that has one runs the refill A/B. */
+  pausePool?: (pool: string) => Promise<void>;
 }
 
 interface ScenarioResult {
@@ -109,8 +118,8 @@ async function stopProcess(p: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function podsLeft(api: Api, namespace: string): Promise<number> {
-  return (await api.core.listNamespacedPod({ namespace })).items.length;
+async function podsLeft(api: Api, namespace: string, labelSelector?: string): Promise<number> {
+  return (await api.core.listNamespacedPod({ namespace, ...(labelSelector && { labelSelector }) })).items.length;
 }
 
 /** A PoolClaim: warmpool and the speed-of-light allocator are claimed the same way. */
@@ -150,19 +159,22 @@ function warmpoolSubject(cluster: Cluster, api: Api): Subject {
       return p;
     },
     // maxSize 3x: claimed members count toward it, and the pool must refill behind the claims as agent-sandbox's does.
-    createPool: async (pool, size) => {
-      await api.custom.createNamespacedCustomObject({ ...WP, namespace, plural: 'instancepools', body: benchPool(namespace, pool, size, size * 3) });
+    createPool: async (pool, size, maxSize) => {
+      await api.custom.createNamespacedCustomObject({ ...WP, namespace, plural: 'instancepools', body: benchPool(namespace, pool, size, maxSize ?? size * 3) });
     },
     readyCount: async (pool) => {
       const p = (await api.custom.getNamespacedCustomObject({ ...WP, namespace, plural: 'instancepools', name: pool })) as InstancePool;
       return p.status?.readyCount ?? 0;
     },
     createClaim: (name, pool) => createPoolClaim(api, namespace, name, pool),
+    pausePool: async (pool) => {
+      await cluster.kubectl(['-n', namespace, 'patch', 'instancepool', pool, '--type=merge', '-p', '{"spec":{"paused":true}}']);
+    },
     members: () => podNames(api, namespace),
     deletePool: async (pool) => {
       await cluster.kubectl(['-n', namespace, 'delete', 'poolclaims', '--all', '--wait=false']);
       await cluster.kubectl(['-n', namespace, 'delete', 'instancepool', pool, '--timeout=300s']);
-      await waitFor(`pods of ${pool} gone`, async () => (await podsLeft(api, namespace)) === 0, 300_000);
+      await waitFor(`pods of ${pool} gone`, async () => (await podsLeft(api, namespace, `warmpool.dev/pool=${pool}`)) === 0, 300_000);
     },
   };
 }
@@ -354,7 +366,70 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
   return result;
 }
 
-function figures(results: readonly ScenarioResult[]): SystemFigures {
+/** Serial claims from a refilling pool and from a paused one, in alternating blocks: p50/p99 of each side. */
+interface RefillAb {
+  rounds: number;
+  block: number;
+  withRefill: { p50: number; p99: number; max: number; clientCreateP50: number; clientCreateP99: number };
+  without: { p50: number; p99: number; max: number; clientCreateP50: number; clientCreateP99: number };
+}
+
+/**
+ * The claim path with and without the refill, in one run: blocks of serial claims alternate between a pool that
+ * refills and a paused one (order swapped every round; each block starts with the refilling pool full and its last
+ * refill done), so the machine's load of the moment falls on both sides alike. The client's own create request is
+ * timed too: the controller never touches it, so its slowdown is the cluster's.
+ */
+async function refillAb(s: Subject, watch: BoundWatch, pausePool: (pool: string) => Promise<void>): Promise<RefillAb> {
+  const { rounds, block } = SIZES.refillAb;
+  const refilling = 'ab-refill';
+  const paused = 'ab-paused';
+  const refillSize = block + 10;
+  const pausedSize = block * rounds + 10;
+  // Every claim of the run keeps its member, and claimed members count toward maxSize.
+  await s.createPool(refilling, refillSize, refillSize + block * rounds);
+  await s.createPool(paused, pausedSize);
+  await waitFor(`${s.label} A/B pools ready`, async () => (await s.readyCount(refilling)) >= refillSize && (await s.readyCount(paused)) >= pausedSize, 600_000);
+  await pausePool(paused);
+  await sleep(2000);
+  const sides = new Map<string, { latencies: number[]; creates: number[] }>([
+    [refilling, { latencies: [], creates: [] }],
+    [paused, { latencies: [], creates: [] }],
+  ]);
+  for (let r = 0; r < rounds; r++) {
+    for (const pool of r % 2 === 0 ? [refilling, paused] : [paused, refilling]) {
+      await waitFor(`${s.label} ${refilling} refilled`, async () => (await s.readyCount(refilling)) >= refillSize, 600_000);
+      await sleep(500);
+      const side = sides.get(pool);
+      for (let i = 0; i < block; i++) {
+        const name = `${pool}-${r}-${i}`;
+        const start = performance.now();
+        const bound = watch.bound(name);
+        await s.createClaim(name, pool);
+        side?.creates.push(performance.now() - start);
+        side?.latencies.push((await bound) - start);
+      }
+    }
+  }
+  const figuresOf = (pool: string): RefillAb['withRefill'] => {
+    const l = summary(sides.get(pool)?.latencies ?? []);
+    const c = summary(sides.get(pool)?.creates ?? []);
+    return { p50: l.p50, p99: l.p99, max: l.max, clientCreateP50: c.p50, clientCreateP99: c.p99 };
+  };
+  const result: RefillAb = { rounds, block, withRefill: figuresOf(refilling), without: figuresOf(paused) };
+  const w = result.withRefill;
+  const wo = result.without;
+  console.log(
+    `  ${s.label.padEnd(14)} refill A/B ${rounds} x ${block} serial claims each side: with refill p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms ` +
+      `(client's create p99 ${w.clientCreateP99.toFixed(1)} ms); paused p50 ${wo.p50.toFixed(1)} ms, p99 ${wo.p99.toFixed(1)} ms ` +
+      `(client's create p99 ${wo.clientCreateP99.toFixed(1)} ms); p99 ratio ${(w.p99 / wo.p99).toFixed(2)}`,
+  );
+  await s.deletePool(refilling);
+  await s.deletePool(paused);
+  return result;
+}
+
+function figures(results: readonly ScenarioResult[], ab?: RefillAb): SystemFigures {
   const by = (name: string): ScenarioResult | undefined => results.find((r) => r.scenario === name);
   const claims = results.reduce((a, r) => a + r.claims, 0);
   const sum = (f: (r: ScenarioResult) => number): number => results.reduce((a, r) => a + f(r), 0);
@@ -369,12 +444,16 @@ function figures(results: readonly ScenarioResult[]): SystemFigures {
     writesAllIdentities: claims === 0 ? Number.NaN : sum((r) => r.writes.allIdentities) / claims,
     cpuMsPerClaim: claims === 0 ? Number.NaN : (sum((r) => r.cpuSeconds) * 1000) / claims,
     rssMiB: results.length === 0 ? Number.NaN : Math.max(...results.map((r) => r.rssMiB)),
+    refillP50Ratio: ab === undefined ? Number.NaN : ratio(ab.withRefill.p50, ab.without.p50),
+    refillP99Ratio: ab === undefined ? Number.NaN : ratio(ab.withRefill.p99, ab.without.p99),
+    refillClientCreateP99Ratio: ab === undefined ? Number.NaN : ratio(ab.withRefill.clientCreateP99, ab.without.clientCreateP99),
   };
 }
 
 interface SystemRun {
   figures: SystemFigures;
   scenarios: ScenarioResult[];
+  refillAb?: RefillAb;
   error?: string;
 }
 
@@ -392,7 +471,8 @@ async function runSubject(cluster: Cluster, api: Api, s: Subject): Promise<Syste
       { scenario: 'burst', claimers: 32, total: SIZES.burst, waitEach: false, spare: 0 },
     ];
     for (const spec of specs) scenarios.push(await runScenario(cluster, s, ctl, watch, spec));
-    return { figures: figures(scenarios), scenarios };
+    const ab = s.pausePool === undefined || SIZES.refillAb.rounds === 0 ? undefined : await refillAb(s, watch, (pool) => s.pausePool?.(pool) ?? Promise.resolve());
+    return { figures: figures(scenarios, ab), scenarios, ...(ab && { refillAb: ab }) };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     console.log(`  ${s.label}: FAILED: ${error}`);
@@ -456,6 +536,13 @@ async function main(): Promise<void> {
   console.log(`bench-peers, ${startedAt.toISOString().slice(0, 10)}, ${machine.hostname} (${machine.cpus} cores, ${machine.cpuModel})`);
   console.log(`serial ${SIZES.serial} claims; 20-at-once 20 x ${SIZES.c20Each}; burst ${SIZES.burst}. ours/theirs < 1 is better except for the burst rate.`);
   console.log(table);
+  const targets = targetChecks({
+    ours: runs.warmpool?.figures ?? NO_FIGURES,
+    peer: runs['agent-sandbox']?.figures ?? NO_FIGURES,
+    speedOfLight: runs['speed of light']?.figures ?? NO_FIGURES,
+  });
+  console.log('targets, as ratios of this run:');
+  console.log(targetLines(targets));
   for (const [name, r] of Object.entries(runs)) if (r.error !== undefined) console.log(`${name}: ${r.error}`);
   const report = {
     startedAt: startedAt.toISOString(),
@@ -464,6 +551,7 @@ async function main(): Promise<void> {
     peer: { name: 'agent-sandbox', version: PEER_VERSION },
     sizes: SIZES,
     table,
+    targets,
     systems: runs,
   };
   const dir = join(repoRoot(), '.cache', 'bench');
