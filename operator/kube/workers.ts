@@ -2,7 +2,11 @@
 // controller-runtime does (success forgets the back-off, RequeueAfter schedules, an error retries rate-limited).
 import type { WorkQueue } from './workqueue.js';
 
-export type ReconcileResult = { requeueAfterMs?: number } | void;
+/**
+ * requeueAfterMs: plan the key again after this long. holdMs: its next pass, whatever wakes it, can wait this long
+ * (WorkQueue.done); an error forgets the hold.
+ */
+export type ReconcileResult = { requeueAfterMs?: number; holdMs?: number } | void;
 
 export interface RunWorkersOptions {
   /** Called with every error a reconcile throws, after the key was re-added rate-limited. */
@@ -23,15 +27,17 @@ export async function runWorkers(
     for (;;) {
       const key = await queue.get();
       if (key === undefined) return;
+      let holdMs = 0;
       try {
         const result = await handler(key);
         queue.forget(key);
         if (result?.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+        holdMs = result?.holdMs ?? 0;
       } catch (err) {
         queue.addRateLimited(key);
         opts.onError?.(key, err);
       } finally {
-        queue.done(key);
+        queue.done(key, holdMs);
       }
     }
   };

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { WorkQueue, type WorkQueueHooks } from './workqueue.js';
+import { MAX_HOLD_MS, WorkQueue, type WorkQueueHooks } from './workqueue.js';
 
 // Every test drives time with jest's modern fake timers, which also fake Date.now, so nothing depends on wall time.
 beforeEach(() => {
@@ -312,6 +312,51 @@ describe('WorkQueue pacing', () => {
     const q = await inPass({}, 100);
     q.add('a');
     q.done('a');
+    expect(q.len()).toBe(1);
+  });
+
+  test('a pass may hold its key longer than its pacing: every add meanwhile folds into one pass after the hold', async () => {
+    const q = await inPass({ pace: { factor: 1, maxMs: 1000 } }, 10);
+    q.done('a', 100);
+    for (let i = 0; i < 5; i++) {
+      q.add('a');
+      jest.advanceTimersByTime(19);
+    }
+    expect(q.len()).toBe(0);
+    jest.advanceTimersByTime(5);
+    expect(q.len()).toBe(1);
+    expect(await q.get()).toBe('a');
+    q.done('a');
+    q.add('a');
+    expect(q.len()).toBe(1); // the hold was for one pass only
+  });
+
+  test('a hold shorter than the pacing changes nothing, and holds work without pacing too', async () => {
+    const paced = await inPass({ pace: { factor: 2, maxMs: 1000 } }, 10);
+    paced.done('a', 5);
+    paced.add('a');
+    jest.advanceTimersByTime(19);
+    expect(paced.len()).toBe(0);
+    jest.advanceTimersByTime(1);
+    expect(paced.len()).toBe(1);
+    const unpaced = await inPass({}, 10);
+    unpaced.done('a', 50);
+    unpaced.add('a');
+    jest.advanceTimersByTime(49);
+    expect(unpaced.len()).toBe(0);
+    jest.advanceTimersByTime(1);
+    expect(unpaced.len()).toBe(1);
+  });
+
+  test('a hold that is not a finite number holds nothing; a huge one is capped', async () => {
+    const q = await inPass({}, 10);
+    q.done('a', Number.NaN);
+    q.add('a');
+    expect(q.len()).toBe(1);
+    expect(await q.get()).toBe('a');
+    q.done('a', 1e12);
+    q.add('a');
+    jest.advanceTimersByTime(MAX_HOLD_MS);
     expect(q.len()).toBe(1);
   });
 

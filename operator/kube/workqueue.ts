@@ -47,6 +47,9 @@ interface Delayed {
   timer: NodeJS.Timeout;
 }
 
+/** The longest a pass may hold its key (done's holdMs): a hold defers events, so it stays short. */
+export const MAX_HOLD_MS = 10_000;
+
 export class WorkQueue {
   readonly name: string;
   private readonly baseDelayMs: number;
@@ -145,18 +148,21 @@ export class WorkQueue {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Marks the key's processing finished; if it was added meanwhile it goes back in line. */
-  done(key: string): void {
+  /**
+   * Marks the key's processing finished; if it was added meanwhile it goes back in line, after its pacing. holdMs:
+   * the pass says its key's next pass can wait this long (events meanwhile fold into that one pass), e.g. a pool
+   * whose refill yields to its claims.
+   */
+  done(key: string, holdMs = 0): void {
     const startedMs = this.processing.get(key);
     if (startedMs === undefined) return;
     this.processing.delete(key);
     const nowMs = this.now();
     this.hooks.onWorkDuration?.(this.name, (nowMs - startedMs) / 1000);
-    if (this.pace !== undefined) {
-      const pauseMs = Math.min(this.pace.maxMs, this.pace.factor * (nowMs - startedMs));
-      if (pauseMs > 0) this.notBefore.set(key, nowMs + pauseMs);
-      else this.notBefore.delete(key);
-    }
+    const paceMs = this.pace === undefined ? 0 : Math.min(this.pace.maxMs, this.pace.factor * (nowMs - startedMs));
+    const pauseMs = Math.max(paceMs, Number.isFinite(holdMs) ? Math.min(Math.max(0, holdMs), MAX_HOLD_MS) : 0);
+    if (pauseMs > 0) this.notBefore.set(key, nowMs + pauseMs);
+    else this.notBefore.delete(key);
     if (this.dirty.has(key) && !this.shuttingDown) this.enqueueOrPace(key);
     if (this.processing.size === 0) this.wakeDrainers();
   }

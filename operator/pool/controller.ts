@@ -34,6 +34,11 @@ import { DEFAULT_REFILL_YIELD_MS, refillYield } from './refill-yield.js';
 
 /** Status writes of one pool are at least this far apart; the queue's de-duplication folds the events between. */
 export const STATUS_MIN_INTERVAL_MS = 500;
+/**
+ * How long a yielding pool's next pass may wait. Short: if the claims take the last ready member meanwhile, the
+ * creates wait this much longer (beside a warm-up, nothing).
+ */
+export const HOLD_WHILE_YIELDING_MS = 100;
 
 export interface PoolControllerDeps {
   core: CoreV1Api;
@@ -316,6 +321,9 @@ export class PoolController {
       create = 0;
       requeueAfterMs = Math.min(requeueAfterMs ?? wait, wait);
     }
+    // While the refill yields, each bind of a burst would wake a pass over every member only to hold the creates
+    // back again: the next pass waits for the claims to pause (at most HOLD_WHILE_YIELDING_MS), folding those events.
+    const holdMs = wait === undefined ? 0 : Math.min(wait, HOLD_WHILE_YIELDING_MS);
 
     const results = await Promise.allSettled([
       this.deleteMembers(key, pool, deletes, mem, now),
@@ -344,6 +352,7 @@ export class PoolController {
 
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    if (holdMs > 0) return requeueAfterMs === undefined ? { holdMs } : { requeueAfterMs, holdMs };
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   }
 
