@@ -709,10 +709,10 @@ describe('RBAC', () => {
           await poolWhere(pools, 'proof', 'refilled', (p) => p.status?.readyCount === 2 && (p.status.claimedCount ?? 0) === 0, 60_000);
         }
         // Eviction protection: the pool's PDB, edited by hand, is put back (update); turned off, it is deleted.
-        const pdb = (): Promise<string> => kubectl(['-n', pools, 'get', 'pdb', 'warmpool-proof', '-o', 'jsonpath={.spec.maxUnavailable}']);
-        await eventually('the PDB', async () => ((await pdb().catch(() => '')) === '0' ? true : undefined));
-        await kubectl(['-n', pools, 'patch', 'pdb', 'warmpool-proof', '--type=merge', '-p', '{"spec":{"maxUnavailable":3}}']);
-        await eventually('the PDB put back', async () => ((await pdb()) === '0' ? true : undefined));
+        const pdb = (): Promise<string> => kubectl(['-n', pools, 'get', 'pdb', 'warmpool-proof', '-o', 'jsonpath={.spec.minAvailable}']);
+        await eventually('the PDB', async () => ((await pdb().catch(() => '')) === '2147483647' ? true : undefined));
+        await kubectl(['-n', pools, 'patch', 'pdb', 'warmpool-proof', '--type=merge', '-p', '{"spec":{"minAvailable":3}}']);
+        await eventually('the PDB put back', async () => ((await pdb()) === '2147483647' ? true : undefined));
         await kubectl(['-n', pools, 'patch', 'instancepool', 'proof', '--type=merge', '-p', '{"spec":{"evictionProtection":false}}']);
         await eventually('the PDB deleted', async () => ((await pdb().then(() => false, () => true)) ? true : undefined));
         // Autosizing writes targetSize through the scale subresource: nothing claimed and a floor of 1, so Proportional

@@ -52,14 +52,17 @@ test('with 5 claimed and 5 ready members, the Eviction API refuses the claimed o
   for (let i = 0; i < 5; i++) await kubectl(['apply', '-f', '-'], claimManifest(ns, `g${i}`, 'guard'));
   await poolWhere(ns, 'guard', '5 claimed and 5 ready', (p) => p.status?.claimedCount === 5 && p.status.readyCount === 5, 60_000);
 
-  // The pool's PDB, processed by the disruption controller. It cannot work out how many pods a PoolClaim (a claimed
-  // member's controller) expects, so it fails safe: condition DisruptionAllowed False (SyncFailed) and
-  // disruptionsAllowed 0, the verdict maxUnavailable 0 asks for. Wait for it to have looked at this generation.
+  // The pool's PDB, processed by the disruption controller: minAvailable above any count, so it counts the 5 claimed
+  // members (no lookup of their controllers, which have no scale) and allows none to go: DisruptionAllowed False,
+  // reason InsufficientPods, not SyncFailed. Wait for it to have looked at this generation.
   const pdb = await eventually('the PDB observed by the disruption controller', async () => {
     const b = await policy.readNamespacedPodDisruptionBudget({ name: 'warmpool-guard', namespace: ns }).catch(() => undefined);
     return b?.status?.observedGeneration === b?.metadata?.generation ? b : undefined;
   }, 60_000);
-  expect(pdb.spec?.maxUnavailable).toBe(0);
+  expect(pdb.spec?.minAvailable).toBe(2_147_483_647);
+  expect(pdb.spec?.maxUnavailable).toBeUndefined();
+  expect(pdb.status?.expectedPods).toBe(5);
+  expect(pdb.status?.conditions?.find((c) => c.type === 'DisruptionAllowed')).toMatchObject({ status: 'False', reason: 'InsufficientPods' });
   expect(pdb.spec?.selector?.matchLabels).toEqual({ 'warmpool.dev/pool': 'guard', 'warmpool.dev/state': 'claimed' });
   expect(pdb.status?.disruptionsAllowed).toBe(0);
   expect(pdb.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'InstancePool', name: 'guard', controller: true })]);

@@ -125,7 +125,7 @@ export interface InstancePoolSpec {
   metrics?: MemberMetricsSpec;
   /**
    * Claimed members refuse eviction (default true): the bind marks them safe-to-evict "false" for the cluster
-   * autoscaler and a PodDisruptionBudget of the pool's (maxUnavailable 0) covers them, so the Eviction API says 429.
+   * autoscaler and a PodDisruptionBudget of the pool's (minAvailable above any count) covers them, so the Eviction API says 429.
    */
   evictionProtection?: boolean;
   drainPolicy?: DrainPolicySpec;

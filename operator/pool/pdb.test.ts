@@ -2,7 +2,7 @@ import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { InstancePool } from '../api/types.js';
 import { API_VERSION, POOL_KIND } from '../api/types.js';
 import { resolveSpec } from '../api/resolve.js';
-import { desiredPdb, pdbName, planPdb, type PdbAction } from './pdb.js';
+import { desiredPdb, PDB_MIN_AVAILABLE, pdbName, planPdb, type PdbAction } from './pdb.js';
 import { planPool } from './plan.js';
 import { HASH, NOW, member } from './test-fixtures.js';
 
@@ -43,24 +43,24 @@ describe('planPdb', () => {
     { name: 'protection on and no PDB: create it', pool: pool(), protect: true, observed: undefined, want: 'create-pdb warmpool-web' },
     { name: 'protection on and ours as wanted: nothing', pool: pool(), protect: true, observed: observed(), want: 'nothing' },
     {
-      name: 'ours with maxUnavailable raised by hand: put back',
+      name: 'ours with minAvailable lowered by hand: put back',
       pool: pool(),
       protect: true,
-      observed: observed({ spec: { maxUnavailable: 1, selector: { matchLabels: { 'warmpool.dev/pool': 'web', 'warmpool.dev/state': 'claimed' } } } }),
+      observed: observed({ spec: { minAvailable: 1, selector: { matchLabels: { 'warmpool.dev/pool': 'web', 'warmpool.dev/state': 'claimed' } } } }),
       want: 'update-pdb warmpool-web',
     },
     {
       name: 'ours selecting every member (state dropped): put back',
       pool: pool(),
       protect: true,
-      observed: observed({ spec: { maxUnavailable: 0, selector: { matchLabels: { 'warmpool.dev/pool': 'web' } } } }),
+      observed: observed({ spec: { minAvailable: PDB_MIN_AVAILABLE, selector: { matchLabels: { 'warmpool.dev/pool': 'web' } } } }),
       want: 'update-pdb warmpool-web',
     },
     {
-      name: 'ours with minAvailable instead: put back',
+      name: 'ours as an older operator made it (maxUnavailable 0): put back',
       pool: pool(),
       protect: true,
-      observed: observed({ spec: { minAvailable: 0, selector: { matchLabels: { 'warmpool.dev/pool': 'web', 'warmpool.dev/state': 'claimed' } } } }),
+      observed: observed({ spec: { maxUnavailable: 0, selector: { matchLabels: { 'warmpool.dev/pool': 'web', 'warmpool.dev/state': 'claimed' } } } }),
       want: 'update-pdb warmpool-web',
     },
     { name: 'someone else\'s PDB of that name is never touched', pool: pool(), protect: true, observed: observed({ owner: 'other-uid', spec: { maxUnavailable: 5 } }), want: 'nothing' },
@@ -88,7 +88,7 @@ describe('planPdb', () => {
         labels: { 'warmpool.dev/pool': 'web' },
         ownerReferences: [{ apiVersion: API_VERSION, kind: POOL_KIND, name: 'web', uid: 'pool-uid', controller: true, blockOwnerDeletion: true }],
       },
-      spec: { maxUnavailable: 0, selector: { matchLabels: { 'warmpool.dev/pool': 'web', 'warmpool.dev/state': 'claimed' } } },
+      spec: { minAvailable: 2_147_483_647, selector: { matchLabels: { 'warmpool.dev/pool': 'web', 'warmpool.dev/state': 'claimed' } } },
     });
   });
 
