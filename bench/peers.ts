@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { KubeConfig, type CoreV1Api, type CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
 import type { InstancePool } from '../operator/api/types.js';
 import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
-import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
+import { componentPids, startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
 import { auditWrites, benchPool, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, treeRssMiB, waitFor, writesByUser } from './env.js';
@@ -101,6 +101,8 @@ interface ScenarioResult {
   cpuSeconds: number;
   rssMiB: number;
   refillSeconds: number;
+  /** CPU seconds of each cluster component, the controller and the bench client from the first create to the last bind. */
+  claimWindowCpu: Record<string, number>;
 }
 
 function logFile(name: string): number {
@@ -116,6 +118,16 @@ async function stopProcess(p: ChildProcess): Promise<void> {
   const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
   await gone;
   clearTimeout(timer);
+}
+
+/** CPU seconds so far of each cluster component, the controller (pid) and this process. */
+function cpuByProcess(cluster: Cluster, controllerPid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [component, pid] of componentPids(cluster.dir)) out[component] = processCpuSeconds(pid);
+  out.controller = processCpuSeconds(controllerPid);
+  const self = process.cpuUsage();
+  out['bench client'] = (self.user + self.system) / 1e6;
+  return out;
 }
 
 async function podsLeft(api: Api, namespace: string, labelSelector?: string): Promise<number> {
@@ -309,6 +321,7 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
   const names = Array.from({ length: spec.total }, (_, i) => `${pool}-${i}`);
   const latencies: number[] = [];
   const bounds: Promise<number>[] = [];
+  const window0 = cpuByProcess(cluster, pid);
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -328,6 +341,8 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
   );
   const last = Math.max(...(await Promise.all(bounds)));
   const seconds = (last - t0) / 1000;
+  const window1 = cpuByProcess(cluster, pid);
+  const claimWindowCpu = Object.fromEntries(Object.entries(window1).map(([k, v]) => [k, Math.round((v - (window0[k] ?? 0)) * 100) / 100]));
   const boundAt = performance.now();
   if (s.refills) await waitFor(`${s.label} pool ${pool} refilled`, async () => (await s.readyCount(pool)) >= size, 600_000);
   const refillSeconds = (performance.now() - boundAt) / 1000;
@@ -350,11 +365,20 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
     cpuSeconds,
     rssMiB,
     refillSeconds,
+    claimWindowCpu,
   };
   console.log(
     `  ${s.label.padEnd(14)} ${spec.scenario.padEnd(6)} ${spec.total} claims: p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, ` +
       `${result.claimsPerSecond.toFixed(0)}/s; writes/claim path ${(split.claimPath / spec.total).toFixed(2)} refill ${(split.refill / spec.total).toFixed(2)} ` +
       `all ${(allIdentities / spec.total).toFixed(2)}; CPU ${((cpuSeconds * 1000) / spec.total).toFixed(1)} ms/claim; RSS ${rssMiB.toFixed(0)} MiB; refill ${refillSeconds.toFixed(1)} s`,
+  );
+  console.log(
+    `      CPU from the first create to the last bind (${seconds.toFixed(1)} s): ` +
+      Object.entries(claimWindowCpu)
+        .filter(([, v]) => v >= 0.05)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+        .join(', '),
   );
   await s.deletePool(pool);
   if (s.exactClaimPathWrites !== undefined && (split.claimPath !== s.exactClaimPathWrites * spec.total || split.refill !== 0)) {
