@@ -6,7 +6,7 @@
 //   20-at-once:  20 claimers, PEERS_C20_EACH claims each (default 5);
 //   burst:       PEERS_BURST claims (default 300) against as many ready members, created by 32 workers;
 //                claims per second from the first create to the last claim bound;
-//   refill A/B:  warmpool only (the others cannot pause their refill): PEERS_AB_ROUNDS rounds (default 4, 0 skips)
+//   refill A/B:  warmpool only (the others cannot pause their refill): PEERS_AB_ROUNDS rounds (default 8, 0 skips)
 //                of PEERS_AB_BLOCK serial claims (default 25) from a refilling pool and from a paused one, alternating,
 //                and the ratio of their p50 and p99 (the benchmark client's own create timed the same way).
 //   Latency: from the create request to the claim's bound point (PoolClaim phase Bound, SandboxClaim Ready=True)
@@ -58,7 +58,7 @@ const SIZES = {
   c20Each: envCount('PEERS_C20_EACH', 5, 100),
   burst: envCount('PEERS_BURST', 300, 2000),
   /** warmpool's refill A/B: rounds of serial claims on a refilling and a paused pool, block claims each side. */
-  refillAb: { rounds: envCount('PEERS_AB_ROUNDS', 4, 20, 0), block: envCount('PEERS_AB_BLOCK', 25, 200) },
+  refillAb: { rounds: envCount('PEERS_AB_ROUNDS', 8, 40, 0), block: envCount('PEERS_AB_BLOCK', 25, 200) },
 };
 
 interface Api {
