@@ -49,6 +49,12 @@ export async function benchEnv(name: string, nodes: number, podsPerNode: number,
     // The benchmark's clients keep their connections open, as kubectl and client-go do; client-node's own clients
     // would add a TLS handshake to every request (operator/kube/connections.ts).
     const { core, custom } = makeInstrumentedClients(kc, () => undefined, { userAgent: 'warmpool-bench' });
+    const stop = async (): Promise<void> => {
+      operator.kill('SIGTERM');
+      await new Promise((r) => (operator.exitCode !== null ? r(undefined) : operator.once('exit', r)));
+      await cluster.stop();
+    };
+    const forget = stopOnSignal(stop);
     return {
       cluster,
       kc,
@@ -57,9 +63,8 @@ export async function benchEnv(name: string, nodes: number, podsPerNode: number,
       operator,
       operatorRssMiB: () => treeRssMiB(operator.pid ?? 0),
       stop: async () => {
-        operator.kill('SIGTERM');
-        await new Promise((r) => (operator.exitCode !== null ? r(undefined) : operator.once('exit', r)));
-        await cluster.stop();
+        forget();
+        await stop();
       },
     };
   } catch (e) {
@@ -69,6 +74,25 @@ export async function benchEnv(name: string, nodes: number, podsPerNode: number,
 }
 
 /** RSS of a process and its children (bin/warmpool is a bash wrapper that execs node, so usually one process). */
+/**
+ * Ctrl-C or SIGTERM while a benchmark runs: stop what it started before exiting (kwokctl starts the cluster's
+ * components detached, so they outlive the benchmark otherwise). Returns the function that takes the handler back.
+ */
+export function stopOnSignal(stop: () => Promise<void>): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.error(`${signal}: stopping the benchmark's cluster`);
+    // Watches still open fail as the cluster goes (its certificates are deleted with it): nothing to report.
+    process.on('uncaughtException', () => undefined);
+    void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
 export function treeRssMiB(pid: number): number {
   const rss = (p: number): number => {
     try {

@@ -27,7 +27,7 @@ import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
 import { componentPids, startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
-import { auditWrites, benchPool, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, treeRssMiB, waitFor, writesByUser } from './env.js';
+import { auditWrites, benchPool, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, stopOnSignal, treeRssMiB, waitFor, writesByUser } from './env.js';
 import { NO_FIGURES, peerTable, ratio, splitClaimWrites, targetChecks, targetLines, type SystemFigures, type WriteSplit } from './peer-report.js';
 import {
   EXT,
@@ -481,6 +481,9 @@ interface SystemRun {
   error?: string;
 }
 
+/** The controller process of the subject whose turn it is, for a signal to stop. */
+let running: ChildProcess | undefined;
+
 async function runSubject(cluster: Cluster, api: Api, s: Subject): Promise<SystemRun> {
   const scenarios: ScenarioResult[] = [];
   let ctl: ChildProcess | undefined;
@@ -489,6 +492,7 @@ async function runSubject(cluster: Cluster, api: Api, s: Subject): Promise<Syste
     await api.core.createNamespace({ body: { metadata: { name: s.namespace } } });
     await watch.start(api);
     ctl = await s.start();
+    running = ctl;
     const specs: ScenarioSpec[] = [
       { scenario: 'serial', claimers: 1, total: SIZES.serial, waitEach: true, spare: 10 },
       { scenario: 'c20', claimers: 20, total: 20 * SIZES.c20Each, waitEach: true, spare: 20 },
@@ -504,6 +508,7 @@ async function runSubject(cluster: Cluster, api: Api, s: Subject): Promise<Syste
   } finally {
     watch.stop();
     if (ctl !== undefined) await stopProcess(ctl);
+    running = undefined;
   }
 }
 
@@ -526,6 +531,10 @@ async function main(): Promise<void> {
     console.log(`  ${peerBuildError}`);
   }
   const cluster = await startCluster({ name: `wp-bench-peers-${process.pid}`, nodes: 4, node: { pods: 400 }, audit: true });
+  const forget = stopOnSignal(async () => {
+    if (running !== undefined) await stopProcess(running);
+    await cluster.stop();
+  });
   const runs: Record<string, SystemRun> = {};
   try {
     await cluster.kubectl(['apply', '--server-side', '-f', join(repoRoot(), 'crds')]);
@@ -548,6 +557,7 @@ async function main(): Promise<void> {
     if (ONLY.includes('warmpool')) runs.warmpool = await runSubject(cluster, api, warmpoolSubject(cluster, api));
     if (ONLY.includes('light')) runs['speed of light'] = await runSubject(cluster, api, lightSubject(cluster, api));
   } finally {
+    forget();
     await cluster.stop();
   }
 
