@@ -30,7 +30,7 @@ import { OWNED_STATUS_FIELDS, ownedStatus, statusEqual, withAutoscaling, written
 import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 import type { PoolObserver } from './observer.js';
 import { pdbName, type PdbAction } from './pdb.js';
-import { DEFAULT_REFILL_YIELD_MS, refillYield } from './refill-yield.js';
+import { DEFAULT_REFILL_YIELD_MS, refillYield, refillYieldBoundMs } from './refill-yield.js';
 
 /** Status writes of one pool are at least this far apart; the queue's de-duplication folds the events between. */
 export const STATUS_MIN_INTERVAL_MS = 500;
@@ -316,7 +316,7 @@ export class PoolController {
       }
     }
 
-    const wait = this.yieldToClaims(create, members, mem, now);
+    const wait = this.yieldToClaims(pool, create, members, mem, now);
     if (wait !== undefined) {
       create = 0;
       requeueAfterMs = Math.min(requeueAfterMs ?? wait, wait);
@@ -357,7 +357,7 @@ export class PoolController {
   }
 
   /** Undefined: create the deficit now; else hold it back and plan again after this many ms (refill-yield.ts). */
-  private yieldToClaims(count: number, members: readonly MemberView[], mem: PoolMemory, now: number): number | undefined {
+  private yieldToClaims(pool: InstancePool, count: number, members: readonly MemberView[], mem: PoolMemory, now: number): number | undefined {
     if (count <= 0) {
       mem.refillWaitingSince = undefined;
       return undefined;
@@ -367,7 +367,7 @@ export class PoolController {
       lastClaimAt: mem.lastClaimAt,
       deferredSince: mem.refillWaitingSince,
       readyMembers: members.filter((m) => m.phase === 'ready').length,
-      maxMs: this.d.refillYieldMs ?? DEFAULT_REFILL_YIELD_MS,
+      maxMs: refillYieldBoundMs(pool.spec.autoscaling?.mode, this.d.refillYieldMs ?? DEFAULT_REFILL_YIELD_MS),
       quietMs: this.d.claimQuietMs,
     });
     if (decision.kind === 'create') {

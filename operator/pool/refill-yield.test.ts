@@ -1,4 +1,4 @@
-import { CLAIM_QUIET_MS, refillYield, type RefillYieldInput } from './refill-yield.js';
+import { CLAIM_QUIET_MS, refillYield, refillYieldBoundMs, type RefillYieldInput } from './refill-yield.js';
 
 const base: RefillYieldInput = { now: 100_000, lastClaimAt: undefined, deferredSince: undefined, readyMembers: 5, maxMs: 2_000 };
 
@@ -47,5 +47,15 @@ describe('refillYield', () => {
     }
     expect(now).toBeLessThanOrEqual(2_000);
     expect(now).toBeGreaterThanOrEqual(2_000 - CLAIM_QUIET_MS);
+  });
+});
+
+describe('refillYieldBoundMs', () => {
+  test.each([
+    { mode: undefined, want: 2_000 },
+    { mode: 'Proportional', want: 2_000 },
+    { mode: 'Objective', want: 0 },
+  ])('a pool with autoscaling mode $mode yields at most $want ms', ({ mode, want }) => {
+    expect(refillYieldBoundMs(mode, 2_000)).toBe(want);
   });
 });
