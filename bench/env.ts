@@ -212,10 +212,14 @@ export function processCpuSeconds(pid: number): number {
 
 /** CPU seconds (user + system) each process has used so far: the cluster's components by name, the operator, us. */
 export function cpuSnapshot(env: BenchEnv): Map<string, number> {
-  const ticks = processCpuSeconds;
+  return cpuByProcess(env.cluster, { operator: env.operator.pid ?? 0 });
+}
+
+/** CPU seconds so far of each cluster component, of the given controller processes, and of this process. */
+export function cpuByProcess(cluster: Cluster, controllers: Record<string, number>): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [component, pid] of componentPids(env.cluster.dir)) out.set(component, ticks(pid));
-  out.set('operator', ticks(env.operator.pid ?? 0));
+  for (const [component, pid] of componentPids(cluster.dir)) out.set(component, processCpuSeconds(pid));
+  for (const [name, pid] of Object.entries(controllers)) out.set(name, processCpuSeconds(pid));
   const self = process.cpuUsage();
   out.set('bench client', (self.user + self.system) / 1e6);
   return out;

@@ -24,10 +24,10 @@ import { performance } from 'node:perf_hooks';
 import { KubeConfig, type CoreV1Api, type CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
 import type { InstancePool } from '../operator/api/types.js';
 import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
-import { componentPids, startCluster, type Cluster } from '../e2e/cluster/cluster.js';
+import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
-import { auditWrites, benchPool, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, stopOnSignal, treeRssMiB, waitFor, writesByUser } from './env.js';
+import { auditWrites, benchPool, cpuByProcess, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, stopOnSignal, treeRssMiB, waitFor, writesByUser } from './env.js';
 import { NO_FIGURES, peerTable, ratio, splitClaimWrites, targetChecks, targetLines, type SystemFigures, type WriteSplit } from './peer-report.js';
 import {
   EXT,
@@ -118,16 +118,6 @@ async function stopProcess(p: ChildProcess): Promise<void> {
   const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
   await gone;
   clearTimeout(timer);
-}
-
-/** CPU seconds so far of each cluster component, the controller (pid) and this process. */
-function cpuByProcess(cluster: Cluster, controllerPid: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [component, pid] of componentPids(cluster.dir)) out[component] = processCpuSeconds(pid);
-  out.controller = processCpuSeconds(controllerPid);
-  const self = process.cpuUsage();
-  out['bench client'] = (self.user + self.system) / 1e6;
-  return out;
 }
 
 async function podsLeft(api: Api, namespace: string, labelSelector?: string): Promise<number> {
@@ -321,7 +311,7 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
   const names = Array.from({ length: spec.total }, (_, i) => `${pool}-${i}`);
   const latencies: number[] = [];
   const bounds: Promise<number>[] = [];
-  const window0 = cpuByProcess(cluster, pid);
+  const window0 = cpuByProcess(cluster, { controller: pid });
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -341,8 +331,8 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
   );
   const last = Math.max(...(await Promise.all(bounds)));
   const seconds = (last - t0) / 1000;
-  const window1 = cpuByProcess(cluster, pid);
-  const claimWindowCpu = Object.fromEntries(Object.entries(window1).map(([k, v]) => [k, Math.round((v - (window0[k] ?? 0)) * 100) / 100]));
+  const window1 = cpuByProcess(cluster, { controller: pid });
+  const claimWindowCpu = Object.fromEntries([...window1].map(([k, v]) => [k, Math.round((v - (window0.get(k) ?? 0)) * 100) / 100]));
   const boundAt = performance.now();
   if (s.refills) await waitFor(`${s.label} pool ${pool} refilled`, async () => (await s.readyCount(pool)) >= size, 600_000);
   const refillSeconds = (performance.now() - boundAt) / 1000;
