@@ -44,6 +44,12 @@ const BURST = envCount('SCALE_BURST', 1000, 10_000);
 const REST_SECONDS = envCount('SCALE_REST_SECONDS', 60, 600, 10);
 const QPS = process.env.SCALE_QPS;
 const QPS_BURST = process.env.SCALE_QPS_BURST;
+/** SCALE_EVICTION_PROTECTION=false: pools without their PDB, to see what the disruption controller costs at this size. */
+const PROTECT = process.env.SCALE_EVICTION_PROTECTION !== 'false';
+const pool = (namespace: string, name: string, size: number, maxSize: number): InstancePool => {
+  const p = benchPool(namespace, name, size, maxSize);
+  return PROTECT ? p : { ...p, spec: { ...p.spec, evictionProtection: false } };
+};
 
 const perPool = (claims: number): number => Math.ceil(claims / POOLS);
 if (perPool(SERIAL) > SIZE || perPool(BURST) > SIZE) {
@@ -235,7 +241,7 @@ async function main(): Promise<void> {
   const report: Record<string, unknown> = {
     startedAt: startedAt.toISOString(),
     machine,
-    sizes: { pools: POOLS, size: SIZE, members, serial: SERIAL, burst: BURST, restSeconds: REST_SECONDS, nodes, operatorArgs },
+    sizes: { pools: POOLS, size: SIZE, members, serial: SERIAL, burst: BURST, restSeconds: REST_SECONDS, nodes, operatorArgs, evictionProtection: PROTECT },
   };
   try {
     for (const ns of [NS_SMALL, NS]) await env.core.createNamespace({ body: { metadata: { name: ns } } });
@@ -246,7 +252,7 @@ async function main(): Promise<void> {
 
     // Small pool: the reference latency, on the same cluster and operator, before the big pools exist.
     const smallSize = SERIAL + 10;
-    await env.custom.createNamespacedCustomObject({ ...WP, namespace: NS_SMALL, plural: 'instancepools', body: benchPool(NS_SMALL, 'small', smallSize, smallSize * 3) });
+    await env.custom.createNamespacedCustomObject({ ...WP, namespace: NS_SMALL, plural: 'instancepools', body: pool(NS_SMALL, 'small', smallSize, smallSize * 3) });
     const readySmall = async (): Promise<number> =>
       ((await env.custom.getNamespacedCustomObject({ ...WP, namespace: NS_SMALL, plural: 'instancepools', name: 'small' })) as InstancePool).status?.readyCount ?? 0;
     await waitFor(`small pool: ${smallSize} ready`, async () => (await readySmall()) >= smallSize, 300_000);
@@ -272,7 +278,7 @@ async function main(): Promise<void> {
     await Promise.all(
       Array.from({ length: 16 }, async () => {
         for (let i = next++; i < POOLS; i = next++) {
-          await env.custom.createNamespacedCustomObject({ ...WP, namespace: NS, plural: 'instancepools', body: benchPool(NS, poolName(i), SIZE, maxSize) });
+          await env.custom.createNamespacedCustomObject({ ...WP, namespace: NS, plural: 'instancepools', body: pool(NS, poolName(i), SIZE, maxSize) });
         }
       }),
     );
