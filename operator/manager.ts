@@ -11,6 +11,8 @@ import { REQUEST_TIMEOUT_MS } from './kube/deadline.js';
 import { FencedError, ShardFences, WriteFence } from './kube/fence.js';
 import { ShardElector } from './kube/shard-elector.js';
 import { shardOf } from './kube/shards.js';
+import { NamespacePdbs } from './pool/pdb-controller.js';
+import { pdbKeyNamespace } from './pool/pdb.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from './kube/throttle.js';
 import { CacheIndex } from './kube/cache-index.js';
 import { describeError } from './kube/errors.js';
@@ -167,7 +169,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     ),
   );
 
-  // The pools' PodDisruptionBudgets (eviction protection), labelled with their pool like the members.
+  // The operator's PodDisruptionBudgets (eviction protection): one per namespace and, from older operators, one per
+  // pool; both carry the pool label (empty on the namespace's).
   const pdbs = new InformerSet(
     informersFor<V1PodDisruptionBudget>(
       kc,
@@ -214,9 +217,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     claimQuietMs: opts.claimQuietMs,
     utilization: (key, shown) => utilization.statusFor(key, shown),
     autoscaling: (key) => autoscaler.report(key),
-    policy,
-    pdbs,
   });
+  // Eviction protection, one PDB per namespace: on the pool queue under its own key, sharded like a pool.
+  const namespacePdbs = new NamespacePdbs({ policy, pools, pdbs, queue: poolQueue, events });
   const claimController = new ClaimController({
     core,
     custom,
@@ -236,6 +239,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     onBound: (key, atMs) => poolController.claimActivity(key, atMs),
   });
   poolController.register();
+  namespacePdbs.register();
   claimController.register();
   autoscaler.register();
 
@@ -290,6 +294,11 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   log.info('caches synced', { namespaces: namespaces.length === 0 ? 'all' : namespaces.join(',') });
 
   let workers: Promise<void> | undefined;
+  // The pool queue holds pools and, under pdbKey, namespaces' PDBs.
+  const poolPass = (key: string): Promise<ReconcileResult> => {
+    const namespace = pdbKeyNamespace(key);
+    return namespace === undefined ? poolController.reconcile(key) : namespacePdbs.reconcile(namespace);
+  };
   // A key taken while not leading (suspended during an outage) is dropped: leading again re-adds every key. With
   // shards, likewise a key of a shard this replica does not hold; the pass runs under its shard's fence.
   const whileLeading =
@@ -304,7 +313,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     for (const p of pools.list()) if (ownsPool(p)) scraper.sync(p);
     scraper.start();
     workers ??= Promise.all([
-      runWorkers(poolQueue, opts.poolWorkers ?? 4, whileLeading((key) => poolController.reconcile(key)), {
+      runWorkers(poolQueue, opts.poolWorkers ?? 4, whileLeading(poolPass), {
         onError: quietWhenFenced('pool'),
       }),
       runWorkers(claimQueue, opts.claimWorkers ?? 4, whileLeading((key) => claimController.reconcile(key)), {
@@ -321,6 +330,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       claimQueue.add(key);
     }
     for (const c of claims.list()) claimQueue.add(joinKey(c.metadata.namespace ?? '', c.spec.poolName));
+    for (const key of namespacePdbs.keys()) poolQueue.add(key);
     autoscaler.enqueueAll();
     log.info('operator started', { identity });
   };
@@ -415,6 +425,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           const key = joinKey(c.metadata.namespace ?? '', c.spec.poolName);
           if (shardOfKey(key) === shard) claimQueue.add(key);
         }
+        for (const key of namespacePdbs.keys()) if (shardOfKey(key) === shard) poolQueue.add(key);
         log.info('shard gained', { shard, held: [...heldShards].sort((a, b) => a - b) });
       },
       onLost: async (shard, reason) => {

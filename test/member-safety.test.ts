@@ -6,6 +6,7 @@ import { eventually, installCrds, kubeconfig, kubectl, useNamespace } from './su
 import { startOperatorInProcess, type RunningOperator } from './support/operator.js';
 import { claimManifest, claimWhere, getClaim, members, poolManifest, poolWhere, type PodJson } from './support/pools.js';
 
+const PDB = 'warmpool-claimed-members';
 let ns = '';
 let cleanup: () => Promise<void> = async () => undefined;
 let op: RunningOperator | undefined;
@@ -52,20 +53,25 @@ test('with 5 claimed and 5 ready members, the Eviction API refuses the claimed o
   for (let i = 0; i < 5; i++) await kubectl(['apply', '-f', '-'], claimManifest(ns, `g${i}`, 'guard'));
   await poolWhere(ns, 'guard', '5 claimed and 5 ready', (p) => p.status?.claimedCount === 5 && p.status.readyCount === 5, 60_000);
 
-  // The pool's PDB, processed by the disruption controller: minAvailable above any count, so it counts the 5 claimed
-  // members (no lookup of their controllers, which have no scale) and allows none to go: DisruptionAllowed False,
-  // reason InsufficientPods, not SyncFailed. Wait for it to have looked at this generation.
+  // The namespace's PDB, processed by the disruption controller: minAvailable above any count, so it counts the 5
+  // claimed members (no lookup of their controllers, which have no scale) and allows none to go: DisruptionAllowed
+  // False, reason InsufficientPods, not SyncFailed. Wait for it to have looked at this generation and these members.
   const pdb = await eventually('the PDB observed by the disruption controller', async () => {
-    const b = await policy.readNamespacedPodDisruptionBudget({ name: 'warmpool-guard', namespace: ns }).catch(() => undefined);
-    return b?.status?.observedGeneration === b?.metadata?.generation ? b : undefined;
+    const b = await policy.readNamespacedPodDisruptionBudget({ name: PDB, namespace: ns }).catch(() => undefined);
+    return b?.status?.observedGeneration === b?.metadata?.generation && b?.status?.expectedPods === 5 ? b : undefined;
   }, 60_000);
   expect(pdb.spec?.minAvailable).toBe(2_147_483_647);
   expect(pdb.spec?.maxUnavailable).toBeUndefined();
   expect(pdb.status?.expectedPods).toBe(5);
   expect(pdb.status?.conditions?.find((c) => c.type === 'DisruptionAllowed')).toMatchObject({ status: 'False', reason: 'InsufficientPods' });
-  expect(pdb.spec?.selector?.matchLabels).toEqual({ 'warmpool.dev/pool': 'guard', 'warmpool.dev/state': 'claimed' });
+  expect(pdb.spec?.selector).toEqual({
+    matchLabels: { 'warmpool.dev/state': 'claimed' },
+    matchExpressions: [{ key: 'warmpool.dev/pool', operator: 'Exists' }],
+  });
   expect(pdb.status?.disruptionsAllowed).toBe(0);
-  expect(pdb.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'InstancePool', name: 'guard', controller: true })]);
+  // No owner: it is the namespace's, and goes with its last protected pool.
+  expect(pdb.metadata?.ownerReferences).toBeUndefined();
+  expect(pdb.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'warmpool', 'warmpool.dev/pool': '' });
 
   const before = live(await members(ns, 'guard'));
   const claimed = claimedOf(before);
@@ -92,26 +98,50 @@ test('with 5 claimed and 5 ready members, the Eviction API refuses the claimed o
   for (let i = 0; i < 5; i++) expect((await getClaim(ns, `g${i}`)).status?.phase).toBe('Bound');
 }, 240_000);
 
-test('with evictionProtection false there is no PDB and a claimed member is evicted like any pod', async () => {
+test('with evictionProtection false the PDB leaves the pool out and a claimed member is evicted like any pod', async () => {
   await kubectl(['apply', '-f', '-'], poolManifest(ns, 'open', { targetSize: 1, spec: { evictionProtection: false } }));
   await poolWhere(ns, 'open', '1 ready', (p) => p.status?.readyCount === 1);
   await kubectl(['apply', '-f', '-'], claimManifest(ns, 'o1', 'open'));
   const bound = await claimWhere(ns, 'o1', 'Bound', (c) => c.status?.phase === 'Bound');
   const pod = live(await members(ns, 'open')).find((p) => p.metadata.name === bound.status?.member?.name);
   expect(pod?.metadata.annotations?.['cluster-autoscaler.kubernetes.io/safe-to-evict']).toBeUndefined();
-  const pdbs = await policy.listNamespacedPodDisruptionBudget({ namespace: ns });
-  expect(pdbs.items.map((b) => b.metadata?.name)).toEqual(['warmpool-guard']);
+  await eventually('the PDB leaves the pool out', async () => {
+    const pdbs = await policy.listNamespacedPodDisruptionBudget({ namespace: ns });
+    const [only] = pdbs.items;
+    const notIn = only?.spec?.selector?.matchExpressions?.find((e) => e.operator === 'NotIn');
+    return pdbs.items.length === 1 && only?.metadata?.name === PDB && notIn?.key === 'warmpool.dev/pool' && notIn.values?.join() === 'open' ? true : undefined;
+  });
   expect(await evict(bound.status?.member?.name ?? '')).toBe(201);
   await claimWhere(ns, 'o1', 'Lost', (c) => c.status?.phase === 'Lost');
 }, 120_000);
 
-test('turning protection off removes the PDB; on again brings it back', async () => {
+test('turning protection off in every pool removes the PDB; on again brings it back', async () => {
   await kubectl(['-n', ns, 'patch', 'instancepool', 'guard', '--type=merge', '-p', '{"spec":{"evictionProtection":false}}']);
   await eventually('the PDB gone', async () =>
-    policy.readNamespacedPodDisruptionBudget({ name: 'warmpool-guard', namespace: ns }).then(() => undefined, () => true));
+    policy.readNamespacedPodDisruptionBudget({ name: PDB, namespace: ns }).then(() => undefined, () => true));
   await kubectl(['-n', ns, 'patch', 'instancepool', 'guard', '--type=merge', '-p', '{"spec":{"evictionProtection":true}}']);
-  await eventually('the PDB back', async () =>
-    policy.readNamespacedPodDisruptionBudget({ name: 'warmpool-guard', namespace: ns }).catch(() => undefined));
+  const back = await eventually('the PDB back', async () =>
+    policy.readNamespacedPodDisruptionBudget({ name: PDB, namespace: ns }).catch(() => undefined));
+  expect(back.spec?.selector?.matchExpressions?.find((e) => e.operator === 'NotIn')?.values).toEqual(['open']);
+}, 60_000);
+
+test('a per-pool PDB an older operator made goes once the namespace PDB is in place', async () => {
+  const pool = await poolWhere(ns, 'guard', 'cached', () => true);
+  await policy.createNamespacedPodDisruptionBudget({
+    namespace: ns,
+    body: {
+      metadata: {
+        name: 'warmpool-guard',
+        labels: { 'warmpool.dev/pool': 'guard' },
+        ownerReferences: [{ apiVersion: 'warmpool.dev/v1alpha1', kind: 'InstancePool', name: 'guard', uid: pool.metadata.uid ?? '', controller: true }],
+      },
+      spec: { maxUnavailable: 0, selector: { matchLabels: { 'warmpool.dev/pool': 'guard', 'warmpool.dev/state': 'claimed' } } },
+    },
+  });
+  await eventually('the old PDB gone', async () =>
+    policy.readNamespacedPodDisruptionBudget({ name: 'warmpool-guard', namespace: ns }).then(() => undefined, () => true));
+  const left = await policy.listNamespacedPodDisruptionBudget({ namespace: ns });
+  expect(left.items.map((b) => b.metadata?.name)).toEqual([PDB]);
 }, 60_000);
 
 test('two claims bound in turn to the same member (Return in between) carry strictly increasing tokens', async () => {

@@ -8,6 +8,7 @@ import { attachCluster } from '../e2e/cluster/cluster.js';
 import { AUDIT_POD_CREATE_BODY_GROUP } from '../e2e/cluster/stages.js';
 import { LABEL_POOL } from '../operator/api/types.js';
 import { joinKey } from '../operator/kube/key.js';
+import { PDB_NAME, pdbKey } from '../operator/pool/pdb.js';
 import { LABEL_LEASE_ROLE, LABEL_SHARD_GROUP, shardOf, shardOfLeaseName } from '../operator/kube/shards.js';
 import { requestsBy, WRITE_VERBS, type AuditEvent } from './support/audit.js';
 import { eventually, installCrds, kubeconfig, kubectl, useNamespace } from './support/kube.js';
@@ -177,14 +178,15 @@ test('3 replicas, 6 shards: one writer per shard at a time; a killed replica los
   watch.stop();
   expect(watch.errors).toEqual([]);
 
-  // Which pool an audited object belongs to: the pool itself, its PDB, objects named after it (members, claims, and
-  // Events about either), and a member created with generateName (no name yet: its pool label, from the body).
-  const poolOf = (e: AuditEvent & { requestObject?: { metadata?: { labels?: Record<string, string> } } }): string | undefined => {
+  // Which shard an audited object belongs to: the namespace's PDB its own key's; else that of the pool it belongs to:
+  // the pool itself, objects named after it (members, claims, and Events about either), and a member created with
+  // generateName (no name yet: its pool label, from the body).
+  const shardOfWrite = (e: AuditEvent & { requestObject?: { metadata?: { labels?: Record<string, string> } } }): number | undefined => {
+    if (e.objectRef?.resource === 'poddisruptionbudgets' && e.objectRef.name === PDB_NAME) return shardOf(pdbKey(ns), SHARDS);
     const label = e.objectRef?.resource === 'pods' && e.verb === 'create' ? e.requestObject?.metadata?.labels?.[LABEL_POOL] : undefined;
-    if (label !== undefined) return pools.find((p) => p === label);
     const name = e.objectRef?.name ?? '';
-    const base = e.objectRef?.resource === 'poddisruptionbudgets' ? name.replace(/^warmpool-/, '') : name;
-    return pools.find((p) => base === p || base.startsWith(`${p}-`) || base.startsWith(`${p}.`));
+    const pool = label !== undefined ? pools.find((p) => p === label) : pools.find((p) => name === p || name.startsWith(`${p}-`) || name.startsWith(`${p}.`));
+    return pool === undefined ? undefined : shardOfPool(pool);
   };
   const history = tenures(watch.versions);
   const offences: string[] = [];
@@ -192,13 +194,12 @@ test('3 replicas, 6 shards: one writer per shard at a time; a killed replica los
   for (const id of ids) {
     const writes = requestsBy(userOf(id), t0).filter((e) => WRITE_VERBS.has(e.verb) && e.objectRef?.namespace === ns && e.objectRef.resource !== 'leases');
     for (const w of writes) {
-      const pool = poolOf(w);
+      const shard = shardOfWrite(w);
       const at = Date.parse(w.requestReceivedTimestamp ?? w.stageTimestamp);
-      if (pool === undefined) {
+      if (shard === undefined) {
         offences.push(`${id}: ${w.verb} ${w.objectRef?.resource ?? ''}/${w.objectRef?.name ?? ''} belongs to no pool`);
         continue;
       }
-      const shard = shardOfPool(pool);
       const tenure = history.get(shard)?.find((t) => t.fromMs <= at && at < t.toMs);
       if (tenure?.holder !== id) {
         offences.push(`${id}: ${w.verb} ${w.objectRef?.resource ?? ''}/${w.objectRef?.name ?? ''} at ${new Date(at).toISOString()} (shard ${shard} held by ${tenure?.holder || 'nobody'})`);

@@ -457,7 +457,7 @@ export const poolSpecSchema = interfaceSchema<InstancePoolSpec>(
     claimQueue,
     metrics,
     evictionProtection: boolean(
-      'Claimed members refuse eviction: the bind marks them cluster-autoscaler.kubernetes.io/safe-to-evict "false" and a PodDisruptionBudget owned by the pool (minAvailable above any count) selects them, so the Eviction API (kubectl drain, the autoscaler) answers 429. Warming and ready members stay evictable.',
+      'Claimed members refuse eviction: the bind marks them cluster-autoscaler.kubernetes.io/safe-to-evict "false" and the namespace\'s PodDisruptionBudget warmpool-claimed-members (minAvailable above any count) selects them, so the Eviction API (kubectl drain, the autoscaler) answers 429. Warming and ready members stay evictable.',
       { default: POOL_DEFAULTS.evictionProtection },
     ),
     drainPolicy,

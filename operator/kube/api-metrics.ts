@@ -26,7 +26,7 @@ export interface ApiClients {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   coordination: CoordinationV1Api;
-  /** PodDisruptionBudgets: the pool's eviction protection (pool/pdb.ts). */
+  /** PodDisruptionBudgets: the namespaces' eviction protection (pool/pdb.ts). */
   policy: PolicyV1Api;
   /**
    * A GET of an API server path through the same layers as the clients (token bucket, fence, counting, the shared

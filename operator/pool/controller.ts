@@ -1,10 +1,9 @@
 // The pool controller's shell: observe one pool and its members from the caches, let planPool decide, carry out
 // what it decided. Every decision is in plan.ts; this file only reads caches, writes to the API and remembers what
 // a level-triggered loop must remember between passes (expectations, recent failures, its own status writes).
-import type { CoreV1Api, CustomObjectsApi, PolicyV1Api, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
 import { templateHash } from '../api/hash.js';
 import {
-  LABEL_POOL,
   POOL_FINALIZER,
   POOL_RESOURCE,
   type InstancePool,
@@ -29,7 +28,6 @@ import { evictionFailure, planPool } from './plan.js';
 import { OWNED_STATUS_FIELDS, ownedStatus, statusEqual, withAutoscaling, writtenStatus, type AutoscalingReport } from './status.js';
 import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 import type { PoolObserver } from './observer.js';
-import { pdbName, type PdbAction } from './pdb.js';
 import { DEFAULT_REFILL_YIELD_MS, refillYield, refillYieldBoundMs } from './refill-yield.js';
 
 /** Status writes of one pool are at least this far apart; the queue's de-duplication folds the events between. */
@@ -68,12 +66,6 @@ export interface PoolControllerDeps {
    * pool without spec.autoscaling, whose status then carries neither.
    */
   autoscaling?: (poolKey: string) => AutoscalingReport | undefined;
-  /**
-   * Eviction protection: the PDB client and the cache of the operator's PDBs (labelled with their pool). Without
-   * them the controller leaves PDBs alone.
-   */
-  policy?: PolicyV1Api;
-  pdbs?: Cache<V1PodDisruptionBudget>;
   now?: () => number;
 }
 
@@ -149,14 +141,6 @@ export class PoolController {
       this.recordEviction(key, pod);
       queue.add(key);
     });
-    // A PDB of ours changed or went away (edited, deleted by hand): the pool's pass puts it back.
-    const enqueueOwner = (pdb: V1PodDisruptionBudget): void => {
-      const pool = pdb.metadata?.labels?.[LABEL_POOL];
-      if (pool && pdb.metadata?.namespace) queue.add(joinKey(pdb.metadata.namespace, pool));
-    };
-    this.d.pdbs?.onAdd(enqueueOwner);
-    this.d.pdbs?.onUpdate(enqueueOwner);
-    this.d.pdbs?.onDelete(enqueueOwner);
   }
 
   private ownerOf(key: string, pod: V1Pod): MemberOwner | undefined {
@@ -289,7 +273,6 @@ export class PoolController {
       validationErrors,
       createError: mem.createError,
       maxMembersPerPool: this.d.maxMembersPerPool,
-      ...(this.d.pdbs && { pdb: { observed: this.d.pdbs.get(pdbName(name), namespace) } }),
     });
 
     let requeueAfterMs: number | undefined;
@@ -300,7 +283,6 @@ export class PoolController {
       if (a.kind === 'delete') deletes.push(a);
       else if (a.kind === 'create') create = a.count;
       else if (a.kind === 'requeue') requeueAfterMs = a.afterMs;
-      else if (a.kind === 'create-pdb' || a.kind === 'update-pdb' || a.kind === 'delete-pdb') markReady.push(this.carryOutPdb(pool, a));
       else {
         markReady.push(
           this.podsApi.jsonPatch({ namespace, name: a.pod }, a.patch).then(
@@ -410,34 +392,6 @@ export class PoolController {
       errors.push(o.reason);
     });
     if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
-  }
-
-  /**
-   * The pool's PDB as planned. 409 (it exists already, or changed since the cache saw it) and 404 end quietly: the
-   * PDB informer's event plans the pool again. Anything else is a Warning Event DisruptionBudgetFailed.
-   */
-  private async carryOutPdb(pool: InstancePool, a: PdbAction): Promise<void> {
-    const policy = this.d.policy;
-    if (policy === undefined) return;
-    const namespace = pool.metadata.namespace ?? '';
-    try {
-      if (a.kind === 'create-pdb') {
-        await policy.createNamespacedPodDisruptionBudget({ namespace, body: a.pdb });
-      } else if (a.kind === 'update-pdb') {
-        await policy.replaceNamespacedPodDisruptionBudget({ namespace, name: a.pdb.metadata?.name ?? '', body: a.pdb });
-      } else {
-        const preconditions = { uid: a.uid, resourceVersion: a.resourceVersion };
-        await policy.deleteNamespacedPodDisruptionBudget({ namespace, name: a.name, body: { preconditions } });
-      }
-    } catch (err) {
-      const code = statusCode(err);
-      if (code === 409 || isNotFound(err)) return;
-      this.d.events.record(pool, 'Warning', 'DisruptionBudgetFailed', `${a.kind} ${pdbName(pool.metadata.name ?? '')}: ${errorMessage(err)}`);
-      // A refusal a retry will not fix (forbidden, invalid) is said in the Event, and the pool's own work goes on;
-      // the pool's next pass tries again. Anything else fails the pass, which backs off and plans again.
-      if (code !== undefined && code >= 400 && code < 500 && code !== 429) return;
-      throw err;
-    }
   }
 
   /** Creates in slow-start batches (1, 2, 4, ...): a template the apiserver refuses costs one failed call, not N. */

@@ -3,7 +3,6 @@
 import { ANN_READY_AT, LABEL_STATE, type LifecycleClass } from '../api/types.js';
 import { pointer, type JsonPatchOp } from '../kube/patch.js';
 import type { DeleteReason } from '../member/members.js';
-import type { PdbAction } from './pdb.js';
 
 /** Failures within this window decide back-off and the Degraded condition. */
 export const FAILURE_WINDOW_MS = 5 * 60_000;
@@ -118,7 +117,7 @@ export interface RequeueAction {
   why: RequeueWhy;
 }
 
-export type PoolAction = CreateAction | DeleteAction | MarkReadyAction | RequeueAction | PdbAction;
+export type PoolAction = CreateAction | DeleteAction | MarkReadyAction | RequeueAction;
 
 /** A member failure the shell remembers per pool (controller memory, lost on restart, which is fine). */
 export interface FailureRecord {

@@ -8,7 +8,6 @@
 //   4. paused, or expectations unsatisfied: stop here (a lagging cache must never make extra members);
 //   5. delete failed members, warming timeouts, TTL-expired ready members (capped), excess warm members, drifted ones;
 //   6. create the deficit, bounded by maxSize (claimed included) and by back-off after repeated failures.
-import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { InstancePool, InstancePoolStatus, LifecycleClass } from '../api/types.js';
 import type { MemberView } from '../member/members.js';
 import type {
@@ -39,7 +38,6 @@ import {
 import { clampDelayMs } from '../kube/timers.js';
 import type { PoolMode } from './status.js';
 import { computeStatus } from './status.js';
-import { planPdb } from './pdb.js';
 
 export interface PlanInput {
   pool: InstancePool;
@@ -67,15 +65,10 @@ export interface PlanInput {
   createError?: string;
   /** The operator-wide cap on one pool's members (`--max-members-per-pool`); DEFAULT_MAX_MEMBERS_PER_POOL unset. */
   maxMembersPerPool?: number;
-  /**
-   * The pool's PodDisruptionBudget (pdb.ts pdbName) as the shell's cache shows it: `observed` undefined when there is
-   * none. Absent when the shell watches no PDBs: then the planner leaves them alone.
-   */
-  pdb?: { observed: V1PodDisruptionBudget | undefined };
 }
 
 export interface PlanResult {
-  /** Deletes, then mark-ready patches, then the PDB action, then at most one create and at most one requeue. */
+  /** Deletes, then mark-ready patches, then at most one create and at most one requeue. */
   actions: PoolAction[];
   status: InstancePoolStatus;
   /** The pool is being deleted and nothing of it is left: the shell may remove the finalizer. */
@@ -499,11 +492,6 @@ export function planPool(input: PlanInput): PlanResult {
   });
 
   const actions: PoolAction[] = [...pass.deletes, ...pass.marks];
-  // Eviction protection: the PDB over the claimed members, kept also while paused or draining (claims still hold).
-  if (!invalid && input.pdb !== undefined) {
-    const pdb = planPdb({ pool, protect: spec.evictionProtection, observed: input.pdb.observed });
-    if (pdb !== undefined) actions.push(pdb);
-  }
   if (pass.created > 0) actions.push({ kind: 'create', count: pass.created });
   const earliest = [...pass.timers].sort((a, b) => a.at - b.at)[0];
   if (earliest !== undefined) {
