@@ -1,5 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
-import { eventSubject, NO_FIGURES, peerTable, ratio, splitClaimWrites, targetChecks, targetLines, type SystemFigures, type WriteRecord } from './peer-report.js';
+import {
+  eventSubject,
+  NO_FIGURES,
+  peerTable,
+  ratio,
+  roundOrder,
+  splitClaimWrites,
+  systemFigures,
+  targetChecks,
+  targetLines,
+  type ScenarioSample,
+  type SystemFigures,
+  type WriteRecord,
+} from './peer-report.js';
 
 describe('splitClaimWrites', () => {
   const scope = {
@@ -117,5 +130,52 @@ describe('targetChecks', () => {
     expect(byTarget(edge, 'serial p99 with the refill')?.met).toBe(true);
     expect(byTarget(edge, 'burst at least 0.70')?.met).toBeUndefined();
     expect(targetLines(edge)).toMatch(/burst at least 0\.70 of the speed of light +- +not measured/);
+  });
+});
+
+describe('systemFigures', () => {
+  const sample = (scenario: string, latencies: number[], over: Partial<ScenarioSample> = {}): ScenarioSample => ({
+    scenario,
+    claims: latencies.length,
+    latencies,
+    seconds: 1,
+    writes: { claimPath: 2 * latencies.length, refill: latencies.length, allIdentities: 5 * latencies.length },
+    cpuSeconds: 0.01 * latencies.length,
+    rssMiB: 100,
+    ...over,
+  });
+
+  it('pools the rounds: percentiles of every sample, the burst rate as all claims over all seconds, the highest RSS', () => {
+    const f = systemFigures([
+      sample('serial', [10, 20, 30, 40, 50]),
+      sample('serial', [60, 70, 80, 90, 100], { rssMiB: 140 }),
+      sample('burst', Array.from({ length: 100 }, () => 1), { seconds: 1 }),
+      sample('burst', Array.from({ length: 100 }, () => 1), { seconds: 3 }),
+    ]);
+    // p50 of the ten pooled samples (nearest rank), not the mean of each round's (30 and 80: 55).
+    expect(f.serialP50Ms).toBe(50);
+    expect(f.serialP99Ms).toBeGreaterThan(90);
+    // 200 claims in 4 s, not the mean of 100/s and 33/s.
+    expect(f.burstClaimsPerSecond).toBe(50);
+    expect(f.writesClaimPath).toBe(2);
+    expect(f.writesRefill).toBe(1);
+    expect(f.cpuMsPerClaim).toBeCloseTo(10, 5);
+    expect(f.rssMiB).toBe(140);
+    expect(f.c20P50Ms).toBeNaN();
+    expect(f.refillP99Ratio).toBeNaN();
+  });
+
+  it('the refill ratios from the A/B sides', () => {
+    const f = systemFigures([sample('serial', [1])], {
+      withRefill: { p50: 30, p99: 65, clientCreateP99: 12 },
+      without: { p50: 30, p99: 50, clientCreateP99: 10 },
+    });
+    expect([f.refillP50Ratio, f.refillP99Ratio, f.refillClientCreateP99Ratio]).toEqual([1, 1.3, 1.2]);
+  });
+});
+
+describe('roundOrder', () => {
+  it('turns around every round, so a drift falls on every system alike', () => {
+    expect([0, 1, 2].map((r) => roundOrder(['a', 'b', 'c'], r).join(''))).toEqual(['abc', 'cba', 'abc']);
   });
 });

@@ -1,5 +1,6 @@
 // The pure part of `make bench-peers`: which audited writes belong to a claim's path and which to the refill, the
 // figures each system gets, and the table that sets them side by side as ratios. No I/O here.
+import { summary } from './stats.js';
 
 /** An API write as the audit log records it (the fields the split needs). */
 export interface WriteRecord {
@@ -95,6 +96,68 @@ export const NO_FIGURES: SystemFigures = {
   refillP99Ratio: Number.NaN,
   refillClientCreateP99Ratio: Number.NaN,
 };
+
+/** What systemFigures reads of one scenario's run (bench/peers.ts ScenarioResult). */
+export interface ScenarioSample {
+  scenario: string;
+  claims: number;
+  /** Every claim's latency, ms. */
+  latencies: readonly number[];
+  /** First create to last bound. */
+  seconds: number;
+  writes: { claimPath: number; refill: number; allIdentities: number };
+  cpuSeconds: number;
+  rssMiB: number;
+}
+
+/** The refill A/B's two sides (bench/peers.ts RefillAb). */
+export interface RefillAbSides {
+  withRefill: { p50: number; p99: number; clientCreateP99: number };
+  without: { p50: number; p99: number; clientCreateP99: number };
+}
+
+/**
+ * One system's figures from its scenarios over every round: latency percentiles of all the round's samples pooled,
+ * the burst rate as all burst claims over all burst seconds, writes and CPU per claim over all claims, the highest
+ * RSS. Pooling rounds run in turn with the other systems (bench/peers.ts) spreads the machine's drift over all.
+ */
+export function systemFigures(results: readonly ScenarioSample[], ab?: RefillAbSides): SystemFigures {
+  const of = (name: string): ScenarioSample[] => results.filter((r) => r.scenario === name);
+  const pct = (name: string, q: 50 | 99): number => {
+    const all = of(name).flatMap((r) => r.latencies);
+    if (all.length === 0) return Number.NaN;
+    const s = summary(all);
+    return q === 50 ? s.p50 : s.p99;
+  };
+  const sum = (rs: readonly ScenarioSample[], f: (r: ScenarioSample) => number): number => rs.reduce((a, r) => a + f(r), 0);
+  const claims = sum(results, (r) => r.claims);
+  const burst = of('burst');
+  const burstSeconds = sum(burst, (r) => r.seconds);
+  const perClaim = (f: (r: ScenarioSample) => number): number => (claims === 0 ? Number.NaN : sum(results, f) / claims);
+  return {
+    serialP50Ms: pct('serial', 50),
+    serialP99Ms: pct('serial', 99),
+    c20P50Ms: pct('c20', 50),
+    c20P99Ms: pct('c20', 99),
+    burstClaimsPerSecond: burstSeconds > 0 ? sum(burst, (r) => r.claims) / burstSeconds : Number.NaN,
+    writesClaimPath: perClaim((r) => r.writes.claimPath),
+    writesRefill: perClaim((r) => r.writes.refill),
+    writesAllIdentities: perClaim((r) => r.writes.allIdentities),
+    cpuMsPerClaim: perClaim((r) => r.cpuSeconds * 1000),
+    rssMiB: results.length === 0 ? Number.NaN : Math.max(...results.map((r) => r.rssMiB)),
+    refillP50Ratio: ab === undefined ? Number.NaN : ratio(ab.withRefill.p50, ab.without.p50),
+    refillP99Ratio: ab === undefined ? Number.NaN : ratio(ab.withRefill.p99, ab.without.p99),
+    refillClientCreateP99Ratio: ab === undefined ? Number.NaN : ratio(ab.withRefill.clientCreateP99, ab.without.clientCreateP99),
+  };
+}
+
+/**
+ * The order systems take their turns in a round: as given in even rounds, reversed in odd ones, so a drift of the
+ * machine over the run falls on every system alike (A B C, C B A, ...).
+ */
+export function roundOrder<T>(systems: readonly T[], round: number): T[] {
+  return round % 2 === 0 ? [...systems] : [...systems].reverse();
+}
 
 /** ours / theirs; NaN when either is missing or theirs is 0 (a ratio to nothing says nothing). */
 export function ratio(ours: number, theirs: number): number {

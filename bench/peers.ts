@@ -1,12 +1,14 @@
 // make bench-peers: warmpool beside its peer (agent-sandbox v1.0.3) and beside the limit (a speed-of-light allocator),
 // in one run, on one local cluster, measured by the same client code, printed as ratios.
 //   The same scenarios run against each system, one system after the other, each controller a process of its own
-//   under its own client certificate (only one runs at a time, so CPU, memory and audited writes are its alone):
+//   under its own client certificate (only one runs at a time, so CPU, memory and audited writes are its alone), in
+//   PEERS_ROUNDS rounds (default 2) whose order turns around every round (A B C, C B A), each round in namespaces of
+//   its own; a system's figures pool its rounds, so the machine's drift over the run falls on every system alike:
 //   serial:      PEERS_SERIAL claims one at a time (default 50), from a pool with spare ready members;
 //   20-at-once:  20 claimers, PEERS_C20_EACH claims each (default 5);
 //   burst:       PEERS_BURST claims (default 300) against as many ready members, created by 32 workers;
 //                claims per second from the first create to the last claim bound;
-//   refill A/B:  warmpool only (the others cannot pause their refill): PEERS_AB_ROUNDS rounds (default 8, 0 skips)
+//   refill A/B:  warmpool only (the others cannot pause their refill), after the rounds: PEERS_AB_ROUNDS rounds (default 8, 0 skips)
 //                of PEERS_AB_BLOCK serial claims (default 25) from a refilling pool and from a paused one, alternating,
 //                and the ratio of their p50 and p99 (the benchmark client's own create timed the same way).
 //   Latency: from the create request to the claim's bound point (PoolClaim phase Bound, SandboxClaim Ready=True)
@@ -28,7 +30,7 @@ import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
 import { auditWrites, benchPool, cpuByProcess, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, stopOnSignal, treeRssMiB, waitFor, writesByUser } from './env.js';
-import { NO_FIGURES, peerTable, ratio, splitClaimWrites, targetChecks, targetLines, type SystemFigures, type WriteSplit } from './peer-report.js';
+import { NO_FIGURES, peerTable, roundOrder, splitClaimWrites, systemFigures, targetChecks, targetLines, type SystemFigures, type WriteSplit } from './peer-report.js';
 import {
   EXT,
   installPeerCrds,
@@ -54,6 +56,7 @@ const UNKNOWN = ONLY.filter((s) => !['agent-sandbox', 'warmpool', 'light'].inclu
 if (UNKNOWN.length > 0) throw new Error(`PEERS_ONLY: unknown ${UNKNOWN.join(', ')}; known: agent-sandbox, warmpool, light`);
 
 const SIZES = {
+  rounds: envCount('PEERS_ROUNDS', 2, 10),
   serial: envCount('PEERS_SERIAL', 50, 1000),
   c20Each: envCount('PEERS_C20_EACH', 5, 100),
   burst: envCount('PEERS_BURST', 300, 2000),
@@ -92,8 +95,11 @@ interface Subject {
 
 interface ScenarioResult {
   scenario: string;
+  round: number;
   claims: number;
   latency: { p50: number; p99: number; max: number };
+  /** Every claim's, ms: the system's figures pool them over the rounds. */
+  latencies: number[];
   /** First create to last bound. */
   seconds: number;
   claimsPerSecond: number;
@@ -120,6 +126,9 @@ async function stopProcess(p: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Each round's namespaces are its own: claims of a round before, still going, never meet the next one's names. */
+const roundSuffix = (round: number): string => (round === 0 ? '' : `-r${round + 1}`);
+
 async function podsLeft(api: Api, namespace: string, labelSelector?: string): Promise<number> {
   return (await api.core.listNamespacedPod({ namespace, ...(labelSelector && { labelSelector }) })).items.length;
 }
@@ -139,8 +148,8 @@ async function podNames(api: Api, namespace: string): Promise<Set<string>> {
   return new Set((await api.core.listNamespacedPod({ namespace })).items.map((p) => `pods/${p.metadata?.name ?? ''}`));
 }
 
-function warmpoolSubject(cluster: Cluster, api: Api): Subject {
-  const namespace = 'peer-warmpool';
+function warmpoolSubject(cluster: Cluster, api: Api, round = 0): Subject {
+  const namespace = `peer-warmpool${roundSuffix(round)}`;
   return {
     label: 'warmpool',
     namespace,
@@ -181,8 +190,8 @@ function warmpoolSubject(cluster: Cluster, api: Api): Subject {
   };
 }
 
-function peerSubject(cluster: Cluster, api: Api, bin: string): Subject {
-  const namespace = 'peer-agent-sandbox';
+function peerSubject(cluster: Cluster, api: Api, bin: string, round = 0): Subject {
+  const namespace = `peer-agent-sandbox${roundSuffix(round)}`;
   const template = 'bench';
   const sandboxes = async (): Promise<string[]> => {
     const list = (await api.custom.listNamespacedCustomObject({ group: 'agents.x-k8s.io', version: 'v1beta1', namespace, plural: 'sandboxes' })) as {
@@ -224,8 +233,8 @@ function peerSubject(cluster: Cluster, api: Api, bin: string): Subject {
   };
 }
 
-function lightSubject(cluster: Cluster, api: Api): Subject {
-  const namespace = 'peer-light';
+function lightSubject(cluster: Cluster, api: Api, round = 0): Subject {
+  const namespace = `peer-light${roundSuffix(round)}`;
   return {
     label: 'speed of light',
     namespace,
@@ -298,7 +307,7 @@ interface ScenarioSpec {
   spare: number;
 }
 
-async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watch: BoundWatch, spec: ScenarioSpec): Promise<ScenarioResult> {
+async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watch: BoundWatch, spec: ScenarioSpec, round: number): Promise<ScenarioResult> {
   const pool = `${spec.scenario}`;
   const size = spec.total + spec.spare;
   await s.createPool(pool, size);
@@ -347,8 +356,10 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
   const lat = summary(latencies);
   const result: ScenarioResult = {
     scenario: spec.scenario,
+    round: round + 1,
     claims: spec.total,
     latency: { p50: lat.p50, p99: lat.p99, max: lat.max },
+    latencies: latencies.map((l) => Math.round(l * 100) / 100),
     seconds,
     claimsPerSecond: spec.total / seconds,
     writes: { ...split, conflicts: mine.filter((w) => w.code === 409).length, allIdentities, byUser },
@@ -358,7 +369,7 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
     claimWindowCpu,
   };
   console.log(
-    `  ${s.label.padEnd(14)} ${spec.scenario.padEnd(6)} ${spec.total} claims: p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, ` +
+    `  ${s.label.padEnd(14)} r${round + 1} ${spec.scenario.padEnd(6)} ${spec.total} claims: p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, ` +
       `${result.claimsPerSecond.toFixed(0)}/s; writes/claim path ${(split.claimPath / spec.total).toFixed(2)} refill ${(split.refill / spec.total).toFixed(2)} ` +
       `all ${(allIdentities / spec.total).toFixed(2)}; CPU ${((cpuSeconds * 1000) / spec.total).toFixed(1)} ms/claim; RSS ${rssMiB.toFixed(0)} MiB; refill ${refillSeconds.toFixed(1)} s`,
   );
@@ -443,27 +454,6 @@ async function refillAb(s: Subject, watch: BoundWatch, pausePool: (pool: string)
   return result;
 }
 
-function figures(results: readonly ScenarioResult[], ab?: RefillAb): SystemFigures {
-  const by = (name: string): ScenarioResult | undefined => results.find((r) => r.scenario === name);
-  const claims = results.reduce((a, r) => a + r.claims, 0);
-  const sum = (f: (r: ScenarioResult) => number): number => results.reduce((a, r) => a + f(r), 0);
-  return {
-    serialP50Ms: by('serial')?.latency.p50 ?? Number.NaN,
-    serialP99Ms: by('serial')?.latency.p99 ?? Number.NaN,
-    c20P50Ms: by('c20')?.latency.p50 ?? Number.NaN,
-    c20P99Ms: by('c20')?.latency.p99 ?? Number.NaN,
-    burstClaimsPerSecond: by('burst')?.claimsPerSecond ?? Number.NaN,
-    writesClaimPath: claims === 0 ? Number.NaN : sum((r) => r.writes.claimPath) / claims,
-    writesRefill: claims === 0 ? Number.NaN : sum((r) => r.writes.refill) / claims,
-    writesAllIdentities: claims === 0 ? Number.NaN : sum((r) => r.writes.allIdentities) / claims,
-    cpuMsPerClaim: claims === 0 ? Number.NaN : (sum((r) => r.cpuSeconds) * 1000) / claims,
-    rssMiB: results.length === 0 ? Number.NaN : Math.max(...results.map((r) => r.rssMiB)),
-    refillP50Ratio: ab === undefined ? Number.NaN : ratio(ab.withRefill.p50, ab.without.p50),
-    refillP99Ratio: ab === undefined ? Number.NaN : ratio(ab.withRefill.p99, ab.without.p99),
-    refillClientCreateP99Ratio: ab === undefined ? Number.NaN : ratio(ab.withRefill.clientCreateP99, ab.without.clientCreateP99),
-  };
-}
-
 interface SystemRun {
   figures: SystemFigures;
   scenarios: ScenarioResult[];
@@ -474,7 +464,8 @@ interface SystemRun {
 /** The controller process of the subject whose turn it is, for a signal to stop. */
 let running: ChildProcess | undefined;
 
-async function runSubject(cluster: Cluster, api: Api, s: Subject): Promise<SystemRun> {
+/** One system's turn in a round (its scenarios), or after the rounds its refill A/B alone. */
+async function runSubject(cluster: Cluster, api: Api, s: Subject, turn: { round: number } | 'refill-ab'): Promise<SystemRun> {
   const scenarios: ScenarioResult[] = [];
   let ctl: ChildProcess | undefined;
   const watch = new BoundWatch(s.target);
@@ -483,18 +474,21 @@ async function runSubject(cluster: Cluster, api: Api, s: Subject): Promise<Syste
     await watch.start(api);
     ctl = await s.start();
     running = ctl;
+    if (turn === 'refill-ab') {
+      const ab = s.pausePool === undefined ? undefined : await refillAb(s, watch, (pool) => s.pausePool?.(pool) ?? Promise.resolve());
+      return { figures: NO_FIGURES, scenarios, ...(ab && { refillAb: ab }) };
+    }
     const specs: ScenarioSpec[] = [
       { scenario: 'serial', claimers: 1, total: SIZES.serial, waitEach: true, spare: 10 },
       { scenario: 'c20', claimers: 20, total: 20 * SIZES.c20Each, waitEach: true, spare: 20 },
       { scenario: 'burst', claimers: 32, total: SIZES.burst, waitEach: false, spare: 0 },
     ];
-    for (const spec of specs) scenarios.push(await runScenario(cluster, s, ctl, watch, spec));
-    const ab = s.pausePool === undefined || SIZES.refillAb.rounds === 0 ? undefined : await refillAb(s, watch, (pool) => s.pausePool?.(pool) ?? Promise.resolve());
-    return { figures: figures(scenarios, ab), scenarios, ...(ab && { refillAb: ab }) };
+    for (const spec of specs) scenarios.push(await runScenario(cluster, s, ctl, watch, spec, turn.round));
+    return { figures: systemFigures(scenarios), scenarios };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     console.log(`  ${s.label}: FAILED: ${error}`);
-    return { figures: scenarios.length > 0 ? figures(scenarios) : NO_FIGURES, scenarios, error };
+    return { figures: scenarios.length > 0 ? systemFigures(scenarios) : NO_FIGURES, scenarios, error };
   } finally {
     watch.stop();
     if (ctl !== undefined) await stopProcess(ctl);
@@ -534,18 +528,35 @@ async function main(): Promise<void> {
     const { core, custom } = makeInstrumentedClients(kc, () => undefined, { userAgent: 'warmpool-bench' });
     const api: Api = { kc, core, custom };
 
+    // Each system's turns, in the order of the round (roundOrder); a system that failed sits out the rest.
+    const turns: { name: string; subject: (round: number) => Subject }[] = [];
     if (peerBin !== undefined && peerCrds !== undefined) {
+      const bin = peerBin;
       try {
         await installPeerCrds(cluster, peerCrds);
-        runs['agent-sandbox'] = await runSubject(cluster, api, peerSubject(cluster, api, peerBin));
+        turns.push({ name: 'agent-sandbox', subject: (r) => peerSubject(cluster, api, bin, r) });
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
         console.log(`  agent-sandbox: FAILED: ${error}`);
         runs['agent-sandbox'] = { figures: NO_FIGURES, scenarios: [], error };
       }
     } else runs['agent-sandbox'] = { figures: NO_FIGURES, scenarios: [], error: peerBuildError ?? 'not built' };
-    if (ONLY.includes('warmpool')) runs.warmpool = await runSubject(cluster, api, warmpoolSubject(cluster, api));
-    if (ONLY.includes('light')) runs['speed of light'] = await runSubject(cluster, api, lightSubject(cluster, api));
+    if (ONLY.includes('warmpool')) turns.push({ name: 'warmpool', subject: (r) => warmpoolSubject(cluster, api, r) });
+    if (ONLY.includes('light')) turns.push({ name: 'speed of light', subject: (r) => lightSubject(cluster, api, r) });
+    for (let round = 0; round < SIZES.rounds; round++) {
+      for (const t of roundOrder(turns, round)) {
+        const before = runs[t.name];
+        if (before?.error !== undefined) continue;
+        const r = await runSubject(cluster, api, t.subject(round), { round });
+        const scenarios = [...(before?.scenarios ?? []), ...r.scenarios];
+        runs[t.name] = { figures: systemFigures(scenarios), scenarios, ...(r.error !== undefined && { error: r.error }) };
+      }
+    }
+    const wp = runs.warmpool;
+    if (wp !== undefined && wp.error === undefined && SIZES.refillAb.rounds > 0) {
+      const r = await runSubject(cluster, api, warmpoolSubject(cluster, api, SIZES.rounds), 'refill-ab');
+      runs.warmpool = { ...wp, figures: systemFigures(wp.scenarios, r.refillAb), ...(r.refillAb && { refillAb: r.refillAb }), ...(r.error !== undefined && { error: r.error }) };
+    }
   } finally {
     forget();
     await cluster.stop();
@@ -558,7 +569,10 @@ async function main(): Promise<void> {
   });
   console.log('');
   console.log(`bench-peers, ${startedAt.toISOString().slice(0, 10)}, ${machine.hostname} (${machine.cpus} cores, ${machine.cpuModel})`);
-  console.log(`serial ${SIZES.serial} claims; 20-at-once 20 x ${SIZES.c20Each}; burst ${SIZES.burst}. ours/theirs < 1 is better except for the burst rate.`);
+  console.log(
+    `${SIZES.rounds} round(s), each: serial ${SIZES.serial} claims; 20-at-once 20 x ${SIZES.c20Each}; burst ${SIZES.burst}. ` +
+      'ours/theirs < 1 is better except for the burst rate.',
+  );
   console.log(table);
   const targets = targetChecks({
     ours: runs.warmpool?.figures ?? NO_FIGURES,
