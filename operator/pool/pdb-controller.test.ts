@@ -95,8 +95,14 @@ describe('NamespacePdbs', () => {
     for (const f of poolCache.handlers.update) f({ ...web, spec: { ...web.spec, targetSize: 9 } }, web);
     for (const f of poolCache.handlers.update) f(inNs('web', false), web);
     for (const f of poolCache.handlers.del) f(web);
-    for (const f of pdbCache.handlers.update) f(desiredPdb('other', []), undefined);
-    expect(queued).toEqual([pdbKey('ns'), pdbKey('ns'), pdbKey('ns'), pdbKey('other')]);
+    const b = { ...desiredPdb('other', []), metadata: { ...desiredPdb('other', []).metadata, generation: 1 } };
+    for (const f of pdbCache.handlers.update) f(b, undefined);
+    // The disruption controller's status write: nothing to plan.
+    for (const f of pdbCache.handlers.update) f({ ...b, status: { currentHealthy: 3, desiredHealthy: 0, disruptionsAllowed: 0, expectedPods: 3 } }, b);
+    // The spec edited (generation 2) or a label of ours removed: plan again.
+    for (const f of pdbCache.handlers.update) f({ ...b, metadata: { ...b.metadata, generation: 2 } }, b);
+    for (const f of pdbCache.handlers.update) f({ ...b, metadata: { ...b.metadata, labels: {} } }, b);
+    expect(queued).toEqual([pdbKey('ns'), pdbKey('ns'), pdbKey('ns'), pdbKey('other'), pdbKey('other'), pdbKey('other')]);
   });
 
   it('keys: one per namespace with a pool', () => {

@@ -29,7 +29,7 @@ export class NamespacePdbs {
 
   constructor(private readonly d: NamespacePdbsDeps) {}
 
-  /** A pool added, deleted or with its protection switched, or a PDB of ours changed: plan its namespace. */
+  /** A pool added, deleted or with its protection switched, or a PDB of ours added, deleted or changed: plan its namespace. */
   register(): void {
     const { pools, pdbs, queue } = this.d;
     const enqueue = (o: { metadata?: { namespace?: string } }): void => {
@@ -41,7 +41,12 @@ export class NamespacePdbs {
       if (old === undefined || protects(p) !== protects(old)) enqueue(p);
     });
     pdbs.onAdd(enqueue);
-    pdbs.onUpdate(enqueue);
+    // Not the disruption controller's status writes (one per claimed member it counts): only what changes the plan.
+    pdbs.onUpdate((b, old) => {
+      const m = b.metadata;
+      const o = old?.metadata;
+      if (o === undefined || m?.generation !== o.generation || m?.uid !== o.uid || JSON.stringify(m?.labels) !== JSON.stringify(o.labels)) enqueue(b);
+    });
     pdbs.onDelete(enqueue);
   }
 
