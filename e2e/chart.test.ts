@@ -306,7 +306,7 @@ describe('lint and render', () => {
       '--namespaces=team-a,team-b',
       '--member-metrics',
       '--max-members-per-pool=1000',
-      '--refill-yield-seconds=2',
+      '--refill-yield-seconds=5',
       '--kube-api-qps=200',
       '--kube-api-burst=400',
       '--identity=x',

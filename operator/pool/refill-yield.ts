@@ -6,8 +6,13 @@
 
 /** A pool's claims have paused when none arrived or bound for this long. */
 export const CLAIM_QUIET_MS = 250;
-/** Default bound on how long one pool's replacement creates wait for its claims to pause (`--refill-yield-seconds`). */
-export const DEFAULT_REFILL_YIELD_MS = 2_000;
+/**
+ * Default bound on how long one pool's replacement creates wait for its claims to pause (`--refill-yield-seconds`):
+ * longer than a burst of a few hundred claims lasts. At 2 s a 300-claim burst (about 3 s) had its whole refill
+ * created in its last second, and bound 57 claims/s against 107 with the refill held to the end (make bench-peers,
+ * same machine, minutes apart; the speed-of-light allocator 113 and 144).
+ */
+export const DEFAULT_REFILL_YIELD_MS = 5_000;
 /** The flag's ceiling: past this a pool under steady claims would run down for no gain. */
 export const MAX_REFILL_YIELD_MS = 30_000;
 
