@@ -258,7 +258,8 @@ async function main(): Promise<void> {
     await waitFor(`small pool: ${smallSize} ready`, async () => (await readySmall()) >= smallSize, 300_000);
     await sleep(2000); // its last status writes land before the first claim
     const smallFrom = Date.now();
-    const smallLat = summary(await serialClaims(env, small, NS_SMALL, Array.from({ length: SERIAL }, (_, i) => `small-${i}`), () => 'small'));
+    const smallSamples = await serialClaims(env, small, NS_SMALL, Array.from({ length: SERIAL }, (_, i) => `small-${i}`), () => 'small');
+    const smallLat = summary(smallSamples);
     const smallWrites = operatorWrites(env, smallFrom, Date.now());
     console.log(
       `  small pool, ${SERIAL} serial claims: p50 ${smallLat.p50.toFixed(1)} ms, p99 ${smallLat.p99.toFixed(1)} ms, max ${smallLat.max.toFixed(1)} ms; ` +
@@ -319,7 +320,8 @@ async function main(): Promise<void> {
     // Serial claims at scale, each to another pool.
     const serialNames = Array.from({ length: SERIAL }, (_, i) => `serial-${i}`);
     const serialFrom = Date.now();
-    const serialLat = summary(await serialClaims(env, claims, NS, serialNames, (i) => poolName(Math.floor((i * POOLS) / SERIAL))));
+    const serialSamples = await serialClaims(env, claims, NS, serialNames, (i) => poolName(Math.floor((i * POOLS) / SERIAL)));
+    const serialLat = summary(serialSamples);
     const serialTo = Date.now();
     const serialWrites = operatorWrites(env, serialFrom, serialTo);
     const ratio = serialLat.p99 / smallLat.p99;
@@ -373,7 +375,12 @@ async function main(): Promise<void> {
 
     const cpuOf = (who: string): Record<string, number> => Object.fromEntries(phases.map((p) => [p.phase, p.cpuSeconds[who] ?? 0]));
     Object.assign(report, {
-      smallPoolSerial: { ...latencyRecord(smallLat), operatorWritesPerClaim: round(smallWrites.count / SERIAL), operatorWriteKinds: smallWrites.kinds },
+      smallPoolSerial: {
+        ...latencyRecord(smallLat),
+        operatorWritesPerClaim: round(smallWrites.count / SERIAL),
+        operatorWriteKinds: smallWrites.kinds,
+        samplesMs: smallSamples.map((v) => round(v, 1)),
+      },
       fill: { poolsCreatedSeconds: round(createdSeconds, 1), allReadySeconds: round(fillSeconds, 1), membersPerSecond: round(members / fillSeconds, 1), cpuSeconds: fill.cpuSeconds },
       rest: {
         seconds: REST_SECONDS,
@@ -385,7 +392,13 @@ async function main(): Promise<void> {
         operatorCpuCores: round(restCpu / REST_SECONDS, 4),
       },
       operator: { peakRssMiB: round(sampler.peakRssMiB, 0), peakCpuCores5s: round(sampler.peakCpuCores, 2) },
-      serialAtScale: { ...latencyRecord(serialLat), p99VersusSmallPool: round(ratio, 2), operatorWritesPerClaim: round(serialWrites.count / SERIAL), operatorWriteKinds: serialWrites.kinds },
+      serialAtScale: {
+        ...latencyRecord(serialLat),
+        p99VersusSmallPool: round(ratio, 2),
+        operatorWritesPerClaim: round(serialWrites.count / SERIAL),
+        operatorWriteKinds: serialWrites.kinds,
+        samplesMs: serialSamples.map((v) => round(v, 1)),
+      },
       burst: {
         claims: BURST,
         seconds: round(burstSeconds),
