@@ -708,10 +708,11 @@ describe('RBAC', () => {
           await kubectl(['-n', pools, 'delete', 'poolclaim', name, '--timeout=30s']);
           await poolWhere(pools, 'proof', 'refilled', (p) => p.status?.readyCount === 2 && (p.status.claimedCount ?? 0) === 0, 60_000);
         }
-        // Eviction protection: the pool's PDB, edited by hand, is put back (update); turned off, it is deleted.
-        const pdb = (): Promise<string> => kubectl(['-n', pools, 'get', 'pdb', 'warmpool-proof', '-o', 'jsonpath={.spec.minAvailable}']);
+        // Eviction protection: the namespace's PDB, edited by hand, is put back (update); turned off in its only pool, it
+        // is deleted.
+        const pdb = (): Promise<string> => kubectl(['-n', pools, 'get', 'pdb', 'warmpool-claimed-members', '-o', 'jsonpath={.spec.minAvailable}']);
         await eventually('the PDB', async () => ((await pdb().catch(() => '')) === '2147483647' ? true : undefined));
-        await kubectl(['-n', pools, 'patch', 'pdb', 'warmpool-proof', '--type=merge', '-p', '{"spec":{"minAvailable":3}}']);
+        await kubectl(['-n', pools, 'patch', 'pdb', 'warmpool-claimed-members', '--type=merge', '-p', '{"spec":{"minAvailable":3}}']);
         await eventually('the PDB put back', async () => ((await pdb()) === '2147483647' ? true : undefined));
         await kubectl(['-n', pools, 'patch', 'instancepool', 'proof', '--type=merge', '-p', '{"spec":{"evictionProtection":false}}']);
         await eventually('the PDB deleted', async () => ((await pdb().then(() => false, () => true)) ? true : undefined));

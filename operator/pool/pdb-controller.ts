@@ -6,8 +6,15 @@ import type { InstancePool } from '../api/types.js';
 import type { EventRecorder } from '../kube/events.js';
 import { errorMessage, isNotFound, statusCode } from '../kube/errors.js';
 import type { Cache } from '../kube/informer-set.js';
+import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
 import { PDB_NAME, pdbKey, planNamespacePdb, type PdbAction } from './pdb.js';
+
+/**
+ * After a 409 (a PDB changed since the cache saw it, or one that exists already), plan the namespace again this much
+ * later: the informer's event may not come, since status writes of the disruption controller do not plan (register).
+ */
+export const CONFLICT_REPLAN_MS = 500;
 
 /** The pools told of a failure, at most: each would otherwise get an Event of its own for one namespace's problem. */
 export const EVENT_POOLS_MAX = 10;
@@ -55,7 +62,7 @@ export class NamespacePdbs {
     return [...new Set(this.d.pools.list().map((p) => p.metadata.namespace ?? ''))].filter((ns) => ns !== '').map(pdbKey);
   }
 
-  async reconcile(namespace: string): Promise<void> {
+  async reconcile(namespace: string): Promise<ReconcileResult> {
     const pools = this.d.pools.list(namespace);
     const plan = planNamespacePdb({
       namespace,
@@ -69,13 +76,14 @@ export class NamespacePdbs {
       for (const p of told) this.d.events.record(p, 'Warning', 'DisruptionBudgetConflict', `${plan.conflict}: claimed members are not protected from eviction until it is removed`);
     }
     const failures: unknown[] = [];
+    let conflict = false;
     for (const a of plan.actions) {
       try {
         await this.carryOut(namespace, a);
       } catch (err) {
         const code = statusCode(err);
-        // 409 (it exists already, or changed since the cache saw it) and 404 end quietly: the PDB informer's event
-        // plans the namespace again.
+        // 409 (it exists already, or changed since the cache saw it): plan again shortly. 404: gone already.
+        if (code === 409) conflict = true;
         if (code === 409 || isNotFound(err)) continue;
         const name = a.kind === 'delete-pdb' ? a.name : (a.pdb.metadata?.name ?? PDB_NAME);
         for (const p of told) this.d.events.record(p, 'Warning', 'DisruptionBudgetFailed', `${a.kind} ${name}: ${errorMessage(err)}`);
@@ -85,6 +93,7 @@ export class NamespacePdbs {
       }
     }
     if (failures.length > 0) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));
+    return conflict ? { requeueAfterMs: CONFLICT_REPLAN_MS } : undefined;
   }
 
   private async carryOut(namespace: string, a: PdbAction): Promise<void> {
