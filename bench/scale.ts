@@ -3,6 +3,9 @@
 //   Phases, in this order, each with the CPU seconds of every cluster component and of the operator (from /proc):
 //   small:   SCALE_SERIAL claims (default 100) one at a time against a single pool of SCALE_SERIAL + 10 members, in a
 //            namespace of its own, before the big pools exist: the small-pool latency the scale figure is held to;
+//   spread:  SCALE_SERIAL claims one at a time, each to another of SCALE_SERIAL pools of 2, in a namespace of their
+//            own, before the big pools exist: the serial-at-scale scenario's access pattern at a small size (each
+//            claim's pool is quiet at once and refills among the next claims, which the small pool's does not);
 //   fill:    the pools created (16 at a time) until every pool reports readyCount = SCALE_SIZE: time to fill all;
 //   rest:    SCALE_REST_SECONDS (default 60) with nothing to do: operator writes (audit log by identity), CPU, RSS;
 //   serial:  SCALE_SERIAL claims one at a time, each to another pool, at that size (then their refill);
@@ -57,6 +60,7 @@ if (perPool(SERIAL) > SIZE || perPool(BURST) > SIZE) {
 }
 
 const NS_SMALL = 'scale-small';
+const NS_SPREAD = 'scale-spread';
 const NS = 'scale';
 const WP = { group: 'warmpool.dev', version: 'v1alpha1' } as const;
 /** kwok gives each node a /24 of pod IPs. */
@@ -215,6 +219,7 @@ async function main(): Promise<void> {
   const sampler = new OperatorSampler(env);
   const pools = new PoolWatch();
   const small = new BoundWatch(poolClaimsIn(NS_SMALL));
+  const spread = new BoundWatch(poolClaimsIn(NS_SPREAD));
   const claims = new BoundWatch(poolClaimsIn(NS));
   const phases: PhaseRecord[] = [];
   let phaseStart = { t: performance.now(), cpu: cpuSnapshot(env) };
@@ -244,9 +249,10 @@ async function main(): Promise<void> {
     sizes: { pools: POOLS, size: SIZE, members, serial: SERIAL, burst: BURST, restSeconds: REST_SECONDS, nodes, operatorArgs, evictionProtection: PROTECT },
   };
   try {
-    for (const ns of [NS_SMALL, NS]) await env.core.createNamespace({ body: { metadata: { name: ns } } });
+    for (const ns of [NS_SMALL, NS_SPREAD, NS]) await env.core.createNamespace({ body: { metadata: { name: ns } } });
     await pools.start(env, NS);
     await small.start(env);
+    await spread.start(env);
     await claims.start(env);
     endPhase('setup');
 
@@ -271,6 +277,32 @@ async function main(): Promise<void> {
     await waitFor('small pool pods gone', async () => (await env.core.listNamespacedPod({ namespace: NS_SMALL, limit: 1 })).items.length === 0, 300_000);
     small.stop();
     endPhase('small pool serial');
+
+    // Spread: the same claims, each to another of SERIAL pools of 2 (200 members): the at-scale pattern, small.
+    const spreadName = (i: number): string => `s-${String(i).padStart(4, '0')}`;
+    for (let i = 0; i < SERIAL; i++) {
+      await env.custom.createNamespacedCustomObject({ ...WP, namespace: NS_SPREAD, plural: 'instancepools', body: pool(NS_SPREAD, spreadName(i), 2, 4) });
+    }
+    const spreadFull = async (): Promise<boolean> => {
+      const list = (await env.custom.listNamespacedCustomObject({ ...WP, namespace: NS_SPREAD, plural: 'instancepools' })) as KubernetesListObject<InstancePool>;
+      return list.items.length === SERIAL && list.items.every((p) => (p.status?.readyCount ?? 0) >= 2);
+    };
+    await waitFor(`${SERIAL} pools of 2 ready`, spreadFull, 300_000);
+    await sleep(2000);
+    const spreadFrom = Date.now();
+    const spreadSamples = await serialClaims(env, spread, NS_SPREAD, Array.from({ length: SERIAL }, (_, i) => `spread-${i}`), spreadName);
+    const spreadLat = summary(spreadSamples);
+    const spreadWrites = operatorWrites(env, spreadFrom, Date.now());
+    console.log(
+      `  ${SERIAL} pools of 2, ${SERIAL} serial claims each to another pool: p50 ${spreadLat.p50.toFixed(1)} ms, p99 ${spreadLat.p99.toFixed(1)} ms, ` +
+        `max ${spreadLat.max.toFixed(1)} ms; operator writes while claiming ${(spreadWrites.count / SERIAL).toFixed(2)}/claim ${JSON.stringify(spreadWrites.kinds)}`,
+    );
+    await waitFor('the pools of 2 refilled', spreadFull, 300_000);
+    await env.cluster.kubectl(['-n', NS_SPREAD, 'delete', 'poolclaims', '--all', '--wait=false']);
+    await env.cluster.kubectl(['-n', NS_SPREAD, 'delete', 'instancepools', '--all', '--timeout=300s']);
+    await waitFor('the pools of 2 gone', async () => (await env.core.listNamespacedPod({ namespace: NS_SPREAD, limit: 1 })).items.length === 0, 300_000);
+    spread.stop();
+    endPhase('spread serial');
 
     // Fill: every pool created, then all members Ready as the pools report them.
     const t0 = performance.now();
@@ -325,9 +357,10 @@ async function main(): Promise<void> {
     const serialTo = Date.now();
     const serialWrites = operatorWrites(env, serialFrom, serialTo);
     const ratio = serialLat.p99 / smallLat.p99;
+    const spreadRatio = serialLat.p99 / spreadLat.p99;
     console.log(
       `  at scale, ${SERIAL} serial claims: p50 ${serialLat.p50.toFixed(1)} ms, p99 ${serialLat.p99.toFixed(1)} ms, max ${serialLat.max.toFixed(1)} ms; ` +
-        `p99 ${ratio.toFixed(2)}x the small pool's; operator writes while claiming ${(serialWrites.count / SERIAL).toFixed(2)}/claim ${JSON.stringify(serialWrites.kinds)}`,
+        `p99 ${ratio.toFixed(2)}x the small pool's, ${spreadRatio.toFixed(2)}x the pools of 2's; operator writes while claiming ${(serialWrites.count / SERIAL).toFixed(2)}/claim ${JSON.stringify(serialWrites.kinds)}`,
     );
     endPhase('serial at scale');
     await waitFor('refill after the serial claims', async () => pools.count(SIZE).full === POOLS, 600_000);
@@ -375,6 +408,14 @@ async function main(): Promise<void> {
 
     const cpuOf = (who: string): Record<string, number> => Object.fromEntries(phases.map((p) => [p.phase, p.cpuSeconds[who] ?? 0]));
     Object.assign(report, {
+      spreadSerial: {
+        ...latencyRecord(spreadLat),
+        pools: SERIAL,
+        size: 2,
+        operatorWritesPerClaim: round(spreadWrites.count / SERIAL),
+        operatorWriteKinds: spreadWrites.kinds,
+        samplesMs: spreadSamples.map((v) => round(v, 1)),
+      },
       smallPoolSerial: {
         ...latencyRecord(smallLat),
         operatorWritesPerClaim: round(smallWrites.count / SERIAL),
@@ -395,6 +436,7 @@ async function main(): Promise<void> {
       serialAtScale: {
         ...latencyRecord(serialLat),
         p99VersusSmallPool: round(ratio, 2),
+        p99VersusSpread: round(spreadRatio, 2),
         operatorWritesPerClaim: round(serialWrites.count / SERIAL),
         operatorWriteKinds: serialWrites.kinds,
         samplesMs: serialSamples.map((v) => round(v, 1)),
