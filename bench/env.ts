@@ -73,7 +73,6 @@ export async function benchEnv(name: string, nodes: number, podsPerNode: number,
   }
 }
 
-/** RSS of a process and its children (bin/warmpool is a bash wrapper that execs node, so usually one process). */
 /**
  * Ctrl-C or SIGTERM while a benchmark runs: stop what it started before exiting (kwokctl starts the cluster's
  * components detached, so they outlive the benchmark otherwise). Returns the function that takes the handler back.
@@ -93,6 +92,7 @@ export function stopOnSignal(stop: () => Promise<void>): () => void {
   };
 }
 
+/** RSS of a process and its children (bin/warmpool is a bash wrapper that execs node, so usually one process). */
 export function treeRssMiB(pid: number): number {
   const rss = (p: number): number => {
     try {

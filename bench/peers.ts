@@ -30,7 +30,7 @@ import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
 import { auditWrites, benchPool, cpuByProcess, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, stopOnSignal, treeRssMiB, waitFor, writesByUser } from './env.js';
-import { NO_FIGURES, peerTable, roundOrder, splitClaimWrites, systemFigures, targetChecks, targetLines, type SystemFigures, type WriteSplit } from './peer-report.js';
+import { NO_FIGURES, peerTable, roundOrder, splitClaimWrites, systemFigures, targetChecks, targetLines, type ScenarioSample, type SystemFigures, type WriteSplit } from './peer-report.js';
 import {
   EXT,
   installPeerCrds,
@@ -93,19 +93,12 @@ interface Subject {
   pausePool?: (pool: string) => Promise<void>;
 }
 
-interface ScenarioResult {
-  scenario: string;
+/** One scenario's run: what systemFigures pools over the rounds (ScenarioSample), and the rest of its detail. */
+interface ScenarioResult extends ScenarioSample {
   round: number;
-  claims: number;
   latency: { p50: number; p99: number; max: number };
-  /** Every claim's, ms: the system's figures pool them over the rounds. */
-  latencies: number[];
-  /** First create to last bound. */
-  seconds: number;
   claimsPerSecond: number;
   writes: WriteSplit & { conflicts: number; allIdentities: number; byUser: Record<string, number> };
-  cpuSeconds: number;
-  rssMiB: number;
   refillSeconds: number;
   /** CPU seconds of each cluster component, the controller and the bench client from the first create to the last bind. */
   claimWindowCpu: Record<string, number>;
