@@ -32,10 +32,10 @@ const USAGE = `usage: warmpool operator [flags]
   --identity NAME                    this replica's name in the Lease (default: $POD_NAME, else host-pid)
   --max-members-per-pool N           most members one pool may have, claimed ones included (default 1000);
                                      a pool asking for more is Stalled (reason MemberLimitExceeded)
-  --refill-yield-seconds S           while a pool's claims keep arriving and binding, its replacement creates wait
-                                     for a pause of ${CLAIM_QUIET_MS} ms, at most S seconds (default ${DEFAULT_REFILL_YIELD_MS / 1000}; 0: never
-                                     wait; at most ${MAX_REFILL_YIELD_MS / 1000}); never once no ready member is left, nor in an
-                                     Objective-autoscaled pool
+  --refill-yield-seconds S           while claims in a pool's namespace keep arriving and binding, the replacement
+                                     creates of the pool (claimed within S) wait for a pause of ${CLAIM_QUIET_MS} ms, at most S
+                                     seconds (default ${DEFAULT_REFILL_YIELD_MS / 1000}; 0: never wait; at most ${MAX_REFILL_YIELD_MS / 1000}); never once no ready
+                                     member is left, nor in an Objective-autoscaled pool
   --kube-api-qps N                   client-side limit on API requests per second, sustained (default ${DEFAULT_KUBE_API_QPS})
   --kube-api-burst N                 requests allowed at once above that rate (default ${DEFAULT_KUBE_API_BURST}); a 429 with
                                      Retry-After is retried after the delay it asks for

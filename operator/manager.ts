@@ -65,7 +65,7 @@ export interface OperatorOptions {
   watchTimeoutSeconds?: number;
   /** Most members one pool may have, claimed ones included (`--max-members-per-pool`). */
   maxMembersPerPool?: number;
-  /** How long a pool's replacement creates may wait for its claims to pause (`--refill-yield-seconds`); 0 never. */
+  /** How long a pool's replacement creates may wait for its namespace's claims to pause (`--refill-yield-seconds`); 0 never. */
   refillYieldMs?: number;
   /** What counts as a pause in a pool's claims (pool/refill-yield.ts); tests lengthen it. */
   claimQuietMs?: number;

@@ -1,6 +1,7 @@
-// The refill yields to claims (operator/pool/refill-yield.ts): while a pool's claims keep arriving and binding, its
-// replacement creates wait for them to pause; they never wait once no ready member is left. The pause is lengthened
-// to QUIET_MS here so that what the test asserts is order, not speed: a claim a second is well inside it.
+// The refill yields to claims (operator/pool/refill-yield.ts): while the claims of a pool's namespace keep arriving
+// and binding, its replacement creates wait for them to pause; they never wait once no ready member is left. The pause
+// is lengthened to QUIET_MS here so that what the test asserts is order, not speed: a claim a second is well inside it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually, installCrds, kubectl, useNamespace } from './support/kube.js';
 import { startOperatorInProcess, type RunningOperator } from './support/operator.js';
 import { claimManifest, claimWhere, members, poolManifest, poolWhere } from './support/pools.js';
@@ -51,3 +52,22 @@ test('the last ready member claimed: the replacements go at once, without waitin
   await eventually('2 replacements created', async () => ((await members(ns, 'last')).length === 4 ? true : undefined), QUIET_MS);
   expect(Date.now() - emptyAt).toBeLessThan(QUIET_MS * 0.6);
 }, 180_000);
+
+test("claims to the namespace's other pools hold the replacement too, until they pause", async () => {
+  await kubectl(['apply', '-f', '-'], poolManifest(ns, 'quiet', { targetSize: 2, annotations: fast }));
+  await kubectl(['apply', '-f', '-'], poolManifest(ns, 'busy', { targetSize: 10, annotations: fast }));
+  await poolWhere(ns, 'quiet', '2 ready', (p) => p.status?.readyCount === 2, 60_000);
+  await poolWhere(ns, 'busy', '10 ready', (p) => p.status?.readyCount === 10, 60_000);
+  await kubectl(['apply', '-f', '-'], claimManifest(ns, 'q-0', 'quiet'));
+  await claimWhere(ns, 'q-0', 'Bound', (c) => c.status?.phase === 'Bound');
+  const quietSince = Date.now();
+  // The other pool's claims, one every 2 s (well inside the pause), for longer than the pause after q-0.
+  for (let i = 0; Date.now() - quietSince < QUIET_MS * 1.5; i++) {
+    await kubectl(['apply', '-f', '-'], claimManifest(ns, `b-${i}`, 'busy'));
+    await claimWhere(ns, `b-${i}`, 'Bound', (c) => c.status?.phase === 'Bound');
+    await sleep(2_000);
+  }
+  // q-0's own claims paused long ago; its namespace's did not: no replacement yet.
+  expect(await members(ns, 'quiet')).toHaveLength(2);
+  await poolWhere(ns, 'quiet', 'refilled once the namespace paused', (p) => p.status?.readyCount === 2 && p.status.claimedCount === 1, 90_000);
+}, 240_000);

@@ -28,7 +28,7 @@ import { evictionFailure, planPool } from './plan.js';
 import { OWNED_STATUS_FIELDS, ownedStatus, statusEqual, withAutoscaling, writtenStatus, type AutoscalingReport } from './status.js';
 import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 import type { PoolObserver } from './observer.js';
-import { DEFAULT_REFILL_YIELD_MS, refillYield, refillYieldBoundMs } from './refill-yield.js';
+import { DEFAULT_REFILL_YIELD_MS, NamespaceClaims, refillYield, refillYieldBoundMs } from './refill-yield.js';
 
 /** Status writes of one pool are at least this far apart; the queue's de-duplication folds the events between. */
 export const STATUS_MIN_INTERVAL_MS = 500;
@@ -85,6 +85,8 @@ interface PoolMemory {
 
 export class PoolController {
   private readonly memory = new Map<string, PoolMemory>();
+  /** When a claim of any pool of a namespace last arrived or bound: the refill yields to those too. */
+  private readonly namespaceClaims: NamespaceClaims;
   private readonly now: () => number;
   /** Our status writes the pool cache may not show yet, by pool key (see own-status.ts). */
   private readonly ownStatus: OwnWrites<InstancePool>;
@@ -96,6 +98,7 @@ export class PoolController {
 
   constructor(private readonly d: PoolControllerDeps) {
     this.now = d.now ?? Date.now;
+    this.namespaceClaims = new NamespaceClaims(d.claimQuietMs);
     this.ownStatus = new OwnWrites<InstancePool>({ ttlMs: OWN_STATUS_TTL_MS, now: () => this.now() });
     this.podsApi = podClient(d.core);
     this.poolsApi = customClient<InstancePool>(d.custom, POOL_RESOURCE);
@@ -183,10 +186,12 @@ export class PoolController {
   }
 
   /**
-   * A claim of the pool with this key arrived or bound (the claim controller's call): its replacement creates wait
-   * for the claims to pause (refill-yield.ts). A pool this process has not planned yet has no refill to hold back.
+   * A claim of the pool with this key arrived or bound (the claim controller's call): replacement creates of the pool
+   * and of its namespace's other recently claimed pools wait for the claims to pause (refill-yield.ts). A pool this
+   * process has not planned yet has no refill to hold back.
    */
   claimActivity(key: string, atMs: number): void {
+    this.namespaceClaims.record(splitKey(key).namespace, atMs);
     const mem = this.memory.get(key);
     if (mem) mem.lastClaimAt = Math.max(mem.lastClaimAt ?? 0, atMs);
   }
@@ -347,6 +352,7 @@ export class PoolController {
     const decision = refillYield({
       now,
       lastClaimAt: mem.lastClaimAt,
+      namespaceClaimAt: this.namespaceClaims.lastAt(pool.metadata.namespace ?? ''),
       deferredSince: mem.refillWaitingSince,
       readyMembers: members.filter((m) => m.phase === 'ready').length,
       maxMs: refillYieldBoundMs(pool.spec.autoscaling?.mode, this.d.refillYieldMs ?? DEFAULT_REFILL_YIELD_MS),

@@ -1,4 +1,4 @@
-import { CLAIM_QUIET_MS, refillYield, refillYieldBoundMs, type RefillYieldInput } from './refill-yield.js';
+import { CLAIM_QUIET_MS, NAMESPACE_CLAIMS_PRUNE_AT, NamespaceClaims, refillYield, refillYieldBoundMs, type RefillYieldInput } from './refill-yield.js';
 
 const base: RefillYieldInput = { now: 100_000, lastClaimAt: undefined, deferredSince: undefined, readyMembers: 5, maxMs: 2_000 };
 
@@ -26,6 +26,36 @@ describe('refillYield', () => {
       expected: { kind: 'wait', afterMs: CLAIM_QUIET_MS },
     },
     {
+      name: "the pool's claims paused but its namespace's go on: wait for them too",
+      input: { lastClaimAt: 99_000, namespaceClaimAt: 99_950 },
+      expected: { kind: 'wait', afterMs: CLAIM_QUIET_MS - 50 },
+    },
+    {
+      name: 'the namespace keeps the pool waiting only to the bound',
+      input: { lastClaimAt: 98_000, namespaceClaimAt: 100_000, deferredSince: 98_000 },
+      expected: { kind: 'create' },
+    },
+    {
+      name: "a pool with no claim of its own within the bound does not wait for its namespace's",
+      input: { lastClaimAt: 98_000, namespaceClaimAt: 100_000 },
+      expected: { kind: 'create' },
+    },
+    {
+      name: 'a pool never claimed does not wait for its namespace',
+      input: { namespaceClaimAt: 100_000 },
+      expected: { kind: 'create' },
+    },
+    {
+      name: 'the namespace quiet too: create',
+      input: { lastClaimAt: 99_000, namespaceClaimAt: 100_000 - CLAIM_QUIET_MS },
+      expected: { kind: 'create' },
+    },
+    {
+      name: 'no ready member left: create, whatever the namespace does',
+      input: { lastClaimAt: 100_000, namespaceClaimAt: 100_000, readyMembers: 0 },
+      expected: { kind: 'create' },
+    },
+    {
       name: 'clock stepped back past the start of the wait: the wait ends',
       input: { lastClaimAt: 100_000, deferredSince: 900_000 },
       expected: { kind: 'create' },
@@ -47,6 +77,27 @@ describe('refillYield', () => {
     }
     expect(now).toBeLessThanOrEqual(2_000);
     expect(now).toBeGreaterThanOrEqual(2_000 - CLAIM_QUIET_MS);
+  });
+});
+
+describe('NamespaceClaims', () => {
+  test("one namespace's claims are not another's", () => {
+    const c = new NamespaceClaims();
+    c.record('team-a', 1_000);
+    c.record('team-a', 900);
+    expect(c.lastAt('team-a')).toBe(1_000);
+    expect(c.lastAt('team-b')).toBeUndefined();
+  });
+
+  test('past the bound on namespaces, those whose claims have paused are forgotten, the others kept', () => {
+    const c = new NamespaceClaims();
+    for (let i = 0; i < NAMESPACE_CLAIMS_PRUNE_AT - 1; i++) c.record(`old-${i}`, 0);
+    c.record('recent', 10_000);
+    expect(c.size).toBe(NAMESPACE_CLAIMS_PRUNE_AT);
+    c.record('new', 10_000 + CLAIM_QUIET_MS - 1);
+    expect(c.size).toBe(2);
+    expect(c.lastAt('recent')).toBe(10_000);
+    expect(c.lastAt('old-0')).toBeUndefined();
   });
 });
 

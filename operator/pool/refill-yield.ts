@@ -1,7 +1,12 @@
 // The refill yields to claims. A claim is three writes in a row (the client's create, the member patch, the claim
 // status); a replacement is a create that sets off the scheduler's bind and the kubelet's status writes, all on the
 // same API server and etcd. On a busy control plane those land inside the next claim's window and set its tail, so
-// while a pool's claims are arriving and binding its replacement creates wait until they pause, for a bounded time.
+// while claims are arriving and binding, a pool's replacement creates wait until they pause, for a bounded time.
+// The claims that count are those of the pool's namespace, not only the pool's own: the control plane is shared, and
+// a stream spread over a team's pools (each pool quiet again at once) met its own refills among its next claims (make
+// bench-scale, 100 claims each to another of 100 pools of 2: p99 135 ms; 50-69 ms once the namespace's counted).
+// Not wider than the namespace, so one team's claims never hold another team's refill; and only a pool with a claim
+// of its own within the bound yields at all, so a scale-up or a failed member's replacement is never held.
 // They never wait once the pool has no ready member left: from there a claim queues for the refill.
 
 /** A pool's claims have paused when none arrived or bound for this long. */
@@ -30,6 +35,8 @@ export interface RefillYieldInput {
   now: number;
   /** When a claim of the pool last arrived or bound (epoch ms); undefined if none has since the operator started. */
   lastClaimAt: number | undefined;
+  /** When a claim of any pool of its namespace last arrived or bound; undefined: only the pool's own count. */
+  namespaceClaimAt?: number | undefined;
   /** When the creates now wanted were first held back; undefined if they were not. */
   deferredSince: number | undefined;
   /** Members ready and unclaimed, as the pass sees them. */
@@ -43,14 +50,50 @@ export interface RefillYieldInput {
 export type RefillYield = { kind: 'create' } | { kind: 'wait'; afterMs: number };
 
 /** Pure: create the deficit now, or plan the pool again after afterMs (when the claims will have paused, or the bound). */
-export function refillYield({ now, lastClaimAt, deferredSince, readyMembers, maxMs, quietMs = CLAIM_QUIET_MS }: RefillYieldInput): RefillYield {
+export function refillYield({
+  now,
+  lastClaimAt,
+  namespaceClaimAt,
+  deferredSince,
+  readyMembers,
+  maxMs,
+  quietMs = CLAIM_QUIET_MS,
+}: RefillYieldInput): RefillYield {
   if (maxMs <= 0 || lastClaimAt === undefined || readyMembers <= 0) return { kind: 'create' };
   // A clock that stepped back behind the start of the wait ends it: otherwise the wait could outlast its bound.
   if (deferredSince !== undefined && deferredSince > now) return { kind: 'create' };
+  // A pool whose own last claim is older than the bound has a deficit its claims did not make: nothing to yield to.
+  if (deferredSince === undefined && now - lastClaimAt >= maxMs) return { kind: 'create' };
   // Behind the last claim, it reads as a claim just now: the window, never more.
-  const sinceClaim = Math.max(0, now - lastClaimAt);
+  const latest = namespaceClaimAt === undefined ? lastClaimAt : Math.max(lastClaimAt, namespaceClaimAt);
+  const sinceClaim = Math.max(0, now - latest);
   if (sinceClaim >= quietMs) return { kind: 'create' };
   const left = maxMs - (deferredSince === undefined ? 0 : now - deferredSince);
   if (left <= 0) return { kind: 'create' };
   return { kind: 'wait', afterMs: Math.max(1, Math.min(quietMs - sinceClaim, left)) };
+}
+
+/** Namespaces remembered before those whose claims have paused are dropped (a CI run's namespaces, say). */
+export const NAMESPACE_CLAIMS_PRUNE_AT = 256;
+
+/** When a claim of any pool of each namespace last arrived or bound. Only the last quiet window matters. */
+export class NamespaceClaims {
+  private readonly at = new Map<string, number>();
+
+  constructor(private readonly quietMs: number = CLAIM_QUIET_MS) {}
+
+  record(namespace: string, atMs: number): void {
+    if (this.at.size >= NAMESPACE_CLAIMS_PRUNE_AT && !this.at.has(namespace)) {
+      for (const [ns, last] of this.at) if (atMs - last >= this.quietMs) this.at.delete(ns);
+    }
+    this.at.set(namespace, Math.max(this.at.get(namespace) ?? atMs, atMs));
+  }
+
+  lastAt(namespace: string): number | undefined {
+    return this.at.get(namespace);
+  }
+
+  get size(): number {
+    return this.at.size;
+  }
 }
