@@ -43,6 +43,12 @@ export function statusReason(err: unknown): string | undefined {
   return nonEmptyString(statusBody(err)?.reason);
 }
 
+/**
+ * After a 409 whose winner's event may never plan the object again (a change the update filter drops, say), the pass
+ * that lost plans again this much later.
+ */
+export const CONFLICT_REPLAN_MS = 500;
+
 /** A write lost an optimistic-concurrency race (409 Conflict). A 409 with an unreadable body counts too. */
 export function isConflict(err: unknown): boolean {
   return statusCode(err) === 409 && statusReason(err) !== 'AlreadyExists';

@@ -1,7 +1,7 @@
 import { makeInstrumentedClients } from './api-metrics.js';
 import { isConflict } from './errors.js';
 import { fakeHttp, fakeKubeConfig } from './fake-http.js';
-import { customClient, mergePatchPod, withResourceVersion } from './patch.js';
+import { customClient, mergePatchPod, removeFinalizerOps, withResourceVersion } from './patch.js';
 
 const POOLCLAIMS = { group: 'warmpool.dev', version: 'v1alpha1', plural: 'poolclaims' };
 
@@ -64,6 +64,20 @@ describe('merge patch helpers', () => {
     expect(req?.url.pathname).toBe('/apis/warmpool.dev/v1alpha1/namespaces/ns/instancepools/web/scale');
     expect(req?.headers['Content-Type']).toBe('application/merge-patch+json');
     expect(JSON.parse(req?.body ?? '')).toEqual({ spec: { replicas: 26 }, metadata: { resourceVersion: '7' } });
+  });
+
+  test('customClient.jsonPatch sends a JSON Patch of the object itself', async () => {
+    const c = clients();
+    const ops = removeFinalizerOps(['a', 'warmpool.dev/f', 'b'], 'warmpool.dev/f');
+    await customClient(c.custom, { ...POOLCLAIMS, plural: 'instancepools' }).jsonPatch({ namespace: 'ns', name: 'web' }, ops);
+    const req = c.http.requests[0];
+    expect(req?.method).toBe('PATCH');
+    expect(req?.url.pathname).toBe('/apis/warmpool.dev/v1alpha1/namespaces/ns/instancepools/web');
+    expect(req?.headers['Content-Type']).toBe('application/json-patch+json');
+    expect(JSON.parse(req?.body ?? '')).toEqual([
+      { op: 'test', path: '/metadata/finalizers', value: ['a', 'warmpool.dev/f', 'b'] },
+      { op: 'replace', path: '/metadata/finalizers', value: ['a', 'b'] },
+    ]);
   });
 
   test('customClient.mergePatch patches the object itself, optionally with a precondition', async () => {

@@ -51,6 +51,8 @@ export interface CustomClient<T> {
    * patch fails with 409 if the object changed since.
    */
   mergePatchScale(key: ObjectKey, replicas: number, resourceVersion?: string): Promise<unknown>;
+  /** JSON-patches the object itself: its `test` operations guard exactly the fields they name (422 otherwise). */
+  jsonPatch(key: ObjectKey, ops: readonly JsonPatchOp[]): Promise<T>;
 }
 
 export function customClient<T>(custom: CustomObjectsApi, type: ResourceType): CustomClient<T> {
@@ -68,6 +70,7 @@ export function customClient<T>(custom: CustomObjectsApi, type: ResourceType): C
       )) as T,
     mergePatchScale: (key, replicas, resourceVersion) =>
       custom.patchNamespacedCustomObjectScale({ ...type, ...key, body: withResourceVersion({ spec: { replicas } }, resourceVersion) }, mergePatch),
+    jsonPatch: async (key, ops) => (await custom.patchNamespacedCustomObject({ ...type, ...key, body: ops }, jsonPatch)) as T,
   };
 }
 
@@ -91,6 +94,17 @@ export function jsonPatchPod(core: CoreV1Api, namespace: string, name: string, o
 }
 
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+/**
+ * Removes one finalizer, guarded by the whole list as it was read: a finalizer someone added or removed since fails
+ * the test (422) instead of being overwritten, and a status write in between does not matter.
+ */
+export function removeFinalizerOps(finalizers: readonly string[], finalizer: string): JsonPatchOp[] {
+  return [
+    { op: 'test', path: '/metadata/finalizers', value: finalizers },
+    { op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== finalizer) },
+  ];
+}
 
 /** A typed client of member pods: read, merge- or JSON-patch, delete with preconditions. */
 export interface PodClient {

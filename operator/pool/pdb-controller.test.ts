@@ -1,7 +1,8 @@
 import type { KubernetesObject, PolicyV1Api, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { InstancePool } from '../api/types.js';
 import type { Cache } from '../kube/informer-set.js';
-import { CONFLICT_REPLAN_MS, EVENT_POOLS_MAX, NamespacePdbs } from './pdb-controller.js';
+import { CONFLICT_REPLAN_MS } from '../kube/errors.js';
+import { EVENT_POOLS_MAX, NamespacePdbs } from './pdb-controller.js';
 import { desiredPdb, pdbKey } from './pdb.js';
 import { pool } from './test-fixtures.js';
 

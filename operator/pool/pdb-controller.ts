@@ -4,17 +4,12 @@
 import type { PolicyV1Api, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { InstancePool } from '../api/types.js';
 import type { EventRecorder } from '../kube/events.js';
-import { errorMessage, isNotFound, statusCode } from '../kube/errors.js';
+import { CONFLICT_REPLAN_MS, errorMessage, isNotFound, statusCode } from '../kube/errors.js';
 import type { Cache } from '../kube/informer-set.js';
 import type { ReconcileResult } from '../kube/workers.js';
 import type { WorkQueue } from '../kube/workqueue.js';
 import { PDB_NAME, pdbKey, planNamespacePdb, type PdbAction } from './pdb.js';
 
-/**
- * After a 409 (a PDB changed since the cache saw it, or one that exists already), plan the namespace again this much
- * later: the informer's event may not come, since status writes of the disruption controller do not plan (register).
- */
-export const CONFLICT_REPLAN_MS = 500;
 
 /** The pools told of a failure, at most: each would otherwise get an Event of its own for one namespace's problem. */
 export const EVENT_POOLS_MAX = 10;
@@ -93,6 +88,7 @@ export class NamespacePdbs {
       }
     }
     if (failures.length > 0) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));
+    // The informer's event may not come: status writes of the disruption controller do not plan (register).
     return conflict ? { requeueAfterMs: CONFLICT_REPLAN_MS } : undefined;
   }
 
