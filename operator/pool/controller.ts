@@ -98,7 +98,13 @@ export class PoolController {
 
   constructor(private readonly d: PoolControllerDeps) {
     this.now = d.now ?? Date.now;
-    this.namespaceClaims = new NamespaceClaims(d.claimQuietMs);
+    this.namespaceClaims = new NamespaceClaims(
+      d.claimQuietMs,
+      (keys) => {
+        for (const key of keys) d.queue.add(key);
+      },
+      () => this.now(),
+    );
     this.ownStatus = new OwnWrites<InstancePool>({ ttlMs: OWN_STATUS_TTL_MS, now: () => this.now() });
     this.podsApi = podClient(d.core);
     this.poolsApi = customClient<InstancePool>(d.custom, POOL_RESOURCE);
@@ -368,7 +374,9 @@ export class PoolController {
       return undefined;
     }
     mem.refillWaitingSince ??= now;
-    return decision.afterMs;
+    // Woken when the namespace's claims pause (they include the pool's own); the bound needs no wake.
+    this.namespaceClaims.waitFor(pool.metadata.namespace ?? '', joinKey(pool.metadata.namespace ?? '', pool.metadata.name ?? ''));
+    return decision.boundMs;
   }
 
   private async deleteMembers(key: string, pool: InstancePool, deletes: DeleteAction[], mem: PoolMemory, now: number): Promise<void> {

@@ -8,6 +8,7 @@
 // Not wider than the namespace, so one team's claims never hold another team's refill; and only a pool with a claim
 // of its own within the bound yields at all, so a scale-up or a failed member's replacement is never held.
 // They never wait once the pool has no ready member left: from there a claim queues for the refill.
+import { clampDelayMs } from '../kube/timers.js';
 
 /** A pool's claims have paused when none arrived or bound for this long. */
 export const CLAIM_QUIET_MS = 250;
@@ -47,7 +48,11 @@ export interface RefillYieldInput {
   quietMs?: number;
 }
 
-export type RefillYield = { kind: 'create' } | { kind: 'wait'; afterMs: number };
+/**
+ * wait: plan again after afterMs (the pause, if no claim comes meanwhile, or the bound); boundMs is how long until the
+ * bound ends the wait whatever the claims do (a caller woken at the pause needs no earlier pass).
+ */
+export type RefillYield = { kind: 'create' } | { kind: 'wait'; afterMs: number; boundMs: number };
 
 /** Pure: create the deficit now, or plan the pool again after afterMs (when the claims will have paused, or the bound). */
 export function refillYield({
@@ -70,21 +75,32 @@ export function refillYield({
   if (sinceClaim >= quietMs) return { kind: 'create' };
   const left = maxMs - (deferredSince === undefined ? 0 : now - deferredSince);
   if (left <= 0) return { kind: 'create' };
-  return { kind: 'wait', afterMs: Math.max(1, Math.min(quietMs - sinceClaim, left)) };
+  return { kind: 'wait', afterMs: Math.max(1, Math.min(quietMs - sinceClaim, left)), boundMs: Math.max(1, left) };
 }
 
 /** Namespaces remembered before those whose claims have paused are dropped (a CI run's namespaces, say). */
 export const NAMESPACE_CLAIMS_PRUNE_AT = 256;
 
-/** When a claim of any pool of each namespace last arrived or bound. Only the last quiet window matters. */
+/**
+ * When a claim of any pool of each namespace last arrived or bound (only the last quiet window matters), and the
+ * pools whose refill waits for the namespace's claims to pause: those are woken (`wake`) once the pause comes, so a
+ * waiting pool is planned again then, or at its bound, not every quiet window while a stream lasts (a burst across
+ * 1,000 pools had each of them planned four times a second).
+ */
 export class NamespaceClaims {
   private readonly at = new Map<string, number>();
+  private readonly waiting = new Map<string, Set<string>>();
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
 
-  constructor(private readonly quietMs: number = CLAIM_QUIET_MS) {}
+  constructor(
+    private readonly quietMs: number = CLAIM_QUIET_MS,
+    private readonly wake: (keys: readonly string[]) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   record(namespace: string, atMs: number): void {
     if (this.at.size >= NAMESPACE_CLAIMS_PRUNE_AT && !this.at.has(namespace)) {
-      for (const [ns, last] of this.at) if (atMs - last >= this.quietMs) this.at.delete(ns);
+      for (const [ns, last] of this.at) if (atMs - last >= this.quietMs && !this.waiting.has(ns)) this.at.delete(ns);
     }
     this.at.set(namespace, Math.max(this.at.get(namespace) ?? atMs, atMs));
   }
@@ -93,7 +109,40 @@ export class NamespaceClaims {
     return this.at.get(namespace);
   }
 
+  /** The pool with this key waits for the namespace's claims to pause: wake it when they do. */
+  waitFor(namespace: string, key: string): void {
+    let keys = this.waiting.get(namespace);
+    if (!keys) this.waiting.set(namespace, (keys = new Set()));
+    keys.add(key);
+    if (!this.timers.has(namespace)) this.arm(namespace);
+  }
+
+  /** Drops every timer; nothing is woken afterwards. */
+  stop(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.waiting.clear();
+  }
+
   get size(): number {
     return this.at.size;
+  }
+
+  // One timer per namespace with waiting pools, due when its claims will have paused if none comes meanwhile; a claim
+  // that came re-arms it then, so a stream costs a timer per quiet window, not one per claim.
+  private arm(namespace: string): void {
+    const due = (this.at.get(namespace) ?? this.now()) + this.quietMs;
+    const timer = setTimeout(() => {
+      this.timers.delete(namespace);
+      if (this.now() < (this.at.get(namespace) ?? 0) + this.quietMs) {
+        this.arm(namespace);
+        return;
+      }
+      const keys = this.waiting.get(namespace);
+      this.waiting.delete(namespace);
+      if (keys && keys.size > 0) this.wake([...keys]);
+    }, clampDelayMs(Math.max(1, due - this.now())));
+    timer.unref?.();
+    this.timers.set(namespace, timer);
   }
 }
