@@ -45,9 +45,9 @@ import {
   startPeer,
 } from './peer-sandbox.js';
 import { LABEL_LIGHT_POOL } from './speed-of-light.js';
+import { LIGHT_USER, lightPods, startSpeedOfLight } from './light.js';
 import { summary } from './stats.js';
 
-const LIGHT_USER = 'speed-of-light';
 const WP = { group: 'warmpool.dev', version: 'v1alpha1' } as const;
 
 /** PEERS_ONLY=warmpool,light (any of agent-sandbox, warmpool, light) runs only those: for debugging a run. */
@@ -236,46 +236,10 @@ function lightSubject(cluster: Cluster, api: Api, round = 0): Subject {
     target: poolClaimsIn(namespace),
     refills: false,
     exactClaimPathWrites: 2,
-    start: async () => {
-      const kubeconfig = await cluster.kubeconfigFor(LIGHT_USER, ['system:masters']);
-      const log = logFile('speed-of-light');
-      // The V8 flags bin/warmpool gives the operator, so the two heaps are kept alike.
-      const v8 = ['--max-semi-space-size=4', '--optimize-for-size'];
-      const p = spawn(process.execPath, [...v8, join(repoRoot(), 'dist', 'bench', 'speed-of-light.js'), namespace], {
-        env: { ...process.env, KUBECONFIG: kubeconfig },
-        stdio: ['ignore', log, 'pipe'],
-      });
-      closeSync(log);
-      // It says "watching" on stderr once both of its informers have listed.
-      await new Promise<void>((resolve, reject) => {
-        let said = '';
-        p.stderr?.on('data', (b: Buffer) => {
-          said += b.toString();
-          if (said.includes('watching')) resolve();
-        });
-        p.once('exit', (code) => reject(new Error(`speed-of-light exited ${code}: ${said.slice(0, 2000)}`)));
-      });
-      p.stderr?.resume();
-      return p;
-    },
-    // The members are plain pods the benchmark makes itself (Ready 1 s after creation, as the others').
+    start: async () => startSpeedOfLight(await cluster.kubeconfigFor(LIGHT_USER, ['system:masters']), namespace, logFile('speed-of-light')),
+    // The members are plain pods the benchmark makes itself.
     createPool: async (pool, size) => {
-      const body = {
-        apiVersion: 'v1',
-        kind: 'List',
-        items: Array.from({ length: size }, (_, i) => ({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: {
-            name: `${pool}-${i}`,
-            namespace,
-            labels: { [LABEL_LIGHT_POOL]: pool },
-            annotations: { 'sim.warmpool.dev/ready-after': '1s' },
-          },
-          spec: { containers: [{ name: 'main', image: 'example.invalid/runner:1' }] },
-        })),
-      };
-      await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(body));
+      await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(lightPods(namespace, Array.from({ length: size }, (_, i) => ({ name: `${pool}-${i}`, pool })))));
     },
     readyCount: async (pool) =>
       (await api.core.listNamespacedPod({ namespace, labelSelector: `${LABEL_LIGHT_POOL}=${pool}` })).items.filter(

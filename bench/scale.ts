@@ -6,16 +6,21 @@
 //   spread:  SCALE_SERIAL claims one at a time, each to another of SCALE_SERIAL pools of 2, in a namespace of their
 //            own, before the big pools exist: the serial-at-scale scenario's access pattern at a small size (each
 //            claim's pool is quiet at once and refills among the next claims, which the small pool's does not);
+//   light:   the limit, small: the same claims bound by the speed-of-light allocator (bench/speed-of-light.ts: two
+//            writes a claim, nothing else), each to another of SCALE_SERIAL plain pods, in a namespace the operator
+//            does not watch (it runs with --namespaces for this), before the big pools exist;
 //   fill:    the pools created (16 at a time) until every pool reports readyCount = SCALE_SIZE: time to fill all;
 //   rest:    SCALE_REST_SECONDS (default 60) with nothing to do: operator writes (audit log by identity), CPU, RSS;
 //   serial:  SCALE_SERIAL claims one at a time, each to another pool, at that size (then their refill);
+//   light at scale: the light phase again beside the 10,000 members: what the cluster itself gives at that size;
 //   burst:   SCALE_BURST claims (default 1,000) spread across the pools, created by 32 workers: claims per second
 //            from the first create to the last Bound, latency p50/p99 (then their refill).
 //   Latency: create request to Bound seen on a watch opened before (bench/claims.ts BoundWatch), monotonic clock.
 //   Operator RSS is sampled every second (peak, per phase and at rest); its CPU peak is the busiest 5 s window.
 // SCALE_QPS / SCALE_QPS_BURST, when set, pass --kube-api-qps / --kube-api-burst (default: the operator's defaults).
 // Prints the figures and writes them as JSON under .cache/bench/.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,7 +42,9 @@ import {
   writesByUser,
   type BenchEnv,
 } from './env.js';
+import { LIGHT_USER, lightPods, startSpeedOfLight } from './light.js';
 import { splitClaimWrites } from './peer-report.js';
+import { LABEL_LIGHT_POOL } from './speed-of-light.js';
 import { summary } from './stats.js';
 
 const POOLS = envCount('SCALE_POOLS', 1000, 5000);
@@ -62,6 +69,8 @@ if (perPool(SERIAL) > SIZE || perPool(BURST) > SIZE) {
 const NS_SMALL = 'scale-small';
 const NS_SPREAD = 'scale-spread';
 const NS = 'scale';
+/** The speed-of-light allocator's: outside the operator's --namespaces. */
+const NS_LIGHT = 'scale-light';
 const WP = { group: 'warmpool.dev', version: 'v1alpha1' } as const;
 /** kwok gives each node a /24 of pod IPs. */
 const PODS_PER_NODE = 250;
@@ -206,7 +215,12 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const members = POOLS * SIZE;
   const nodes = Math.max(2, Math.ceil(((members + SERIAL + BURST) * 1.1) / PODS_PER_NODE) + 1);
-  const operatorArgs = [...(QPS ? ['--kube-api-qps', QPS] : []), ...(QPS_BURST ? ['--kube-api-burst', QPS_BURST] : [])];
+  const operatorArgs = [
+    '--namespaces',
+    [NS_SMALL, NS_SPREAD, NS].join(','),
+    ...(QPS ? ['--kube-api-qps', QPS] : []),
+    ...(QPS_BURST ? ['--kube-api-burst', QPS_BURST] : []),
+  ];
   console.log(
     `bench-scale: ${POOLS} pools of ${SIZE} (${members} members) on ${nodes} fake nodes; serial ${SERIAL}, burst ${BURST}; ` +
       `${machine.cpus} cores, load ${machine.loadAverageAtStart.map((l) => l.toFixed(1)).join(' ')}` +
@@ -221,6 +235,8 @@ async function main(): Promise<void> {
   const small = new BoundWatch(poolClaimsIn(NS_SMALL));
   const spread = new BoundWatch(poolClaimsIn(NS_SPREAD));
   const claims = new BoundWatch(poolClaimsIn(NS));
+  const lightClaims = new BoundWatch(poolClaimsIn(NS_LIGHT));
+  let light: ChildProcess | undefined;
   const phases: PhaseRecord[] = [];
   let phaseStart = { t: performance.now(), cpu: cpuSnapshot(env) };
   const endPhase = (phase: string): PhaseRecord => {
@@ -249,12 +265,36 @@ async function main(): Promise<void> {
     sizes: { pools: POOLS, size: SIZE, members, serial: SERIAL, burst: BURST, restSeconds: REST_SECONDS, nodes, operatorArgs, evictionProtection: PROTECT },
   };
   try {
-    for (const ns of [NS_SMALL, NS_SPREAD, NS]) await env.core.createNamespace({ body: { metadata: { name: ns } } });
+    for (const ns of [NS_SMALL, NS_SPREAD, NS, NS_LIGHT]) await env.core.createNamespace({ body: { metadata: { name: ns } } });
     await pools.start(env, NS);
     await small.start(env);
     await spread.start(env);
     await claims.start(env);
+    await lightClaims.start(env);
+    mkdirSync(join(repoRoot(), '.cache', 'bench'), { recursive: true });
+    light = await startSpeedOfLight(
+      await env.cluster.kubeconfigFor(LIGHT_USER, ['system:masters']),
+      NS_LIGHT,
+      openSync(join(repoRoot(), '.cache', 'bench', 'scale-speed-of-light.log'), 'w'),
+    );
     endPhase('setup');
+
+    // The limit: SERIAL claims one at a time, each to another plain pod, bound by the speed-of-light allocator.
+    const lightPool = (i: number): string => `l-${String(i).padStart(4, '0')}`;
+    const lightSerial = async (tag: string): Promise<number[]> => {
+      await env.cluster.kubectl(['apply', '-f', '-'], JSON.stringify(lightPods(NS_LIGHT, Array.from({ length: SERIAL }, (_, i) => ({ name: `${lightPool(i)}-${tag}`, pool: lightPool(i) })))));
+      const ready = async (): Promise<boolean> =>
+        (await env.core.listNamespacedPod({ namespace: NS_LIGHT, labelSelector: LABEL_LIGHT_POOL })).items.filter((p) =>
+          (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+        ).length >= SERIAL;
+      await waitFor(`${SERIAL} speed-of-light pods ready`, ready, 300_000);
+      await sleep(2000);
+      const samples = await serialClaims(env, lightClaims, NS_LIGHT, Array.from({ length: SERIAL }, (_, i) => `light-${tag}-${i}`), lightPool);
+      await env.cluster.kubectl(['-n', NS_LIGHT, 'delete', 'poolclaims', '--all', '--wait=false']);
+      await env.cluster.kubectl(['-n', NS_LIGHT, 'delete', 'pods', '--all', '--wait=false']);
+      await waitFor('speed-of-light pods gone', async () => (await env.core.listNamespacedPod({ namespace: NS_LIGHT, limit: 1 })).items.length === 0, 300_000);
+      return samples;
+    };
 
     // Small pool: the reference latency, on the same cluster and operator, before the big pools exist.
     const smallSize = SERIAL + 10;
@@ -303,6 +343,14 @@ async function main(): Promise<void> {
     await waitFor('the pools of 2 gone', async () => (await env.core.listNamespacedPod({ namespace: NS_SPREAD, limit: 1 })).items.length === 0, 300_000);
     spread.stop();
     endPhase('spread serial');
+
+    const lightSmallSamples = await lightSerial('small');
+    const lightSmallLat = summary(lightSmallSamples);
+    console.log(
+      `  the limit, small: ${SERIAL} serial claims bound by the speed-of-light allocator: p50 ${lightSmallLat.p50.toFixed(1)} ms, ` +
+        `p99 ${lightSmallLat.p99.toFixed(1)} ms, max ${lightSmallLat.max.toFixed(1)} ms`,
+    );
+    endPhase('light small');
 
     // Fill: every pool created, then all members Ready as the pools report them.
     const t0 = performance.now();
@@ -366,6 +414,16 @@ async function main(): Promise<void> {
     await waitFor('refill after the serial claims', async () => pools.count(SIZE).full === POOLS, 600_000);
     endPhase('serial refill');
 
+    const lightScaleSamples = await lightSerial('scale');
+    const lightScaleLat = summary(lightScaleSamples);
+    const clusterRatio = lightScaleLat.p99 / lightSmallLat.p99;
+    console.log(
+      `  the limit at scale: the same, beside the ${members} members: p50 ${lightScaleLat.p50.toFixed(1)} ms, p99 ${lightScaleLat.p99.toFixed(1)} ms, ` +
+        `max ${lightScaleLat.max.toFixed(1)} ms; p99 ${clusterRatio.toFixed(2)}x its small figure (the cluster's own); ` +
+        `warmpool's at scale ${(serialLat.p99 / lightScaleLat.p99).toFixed(2)}x it (small: ${(smallLat.p99 / lightSmallLat.p99).toFixed(2)}x)`,
+    );
+    endPhase('light at scale');
+
     // Burst spread across the pools.
     await sleep(2000);
     const preexisting = await podKeys(env, NS);
@@ -422,6 +480,12 @@ async function main(): Promise<void> {
         operatorWriteKinds: smallWrites.kinds,
         samplesMs: smallSamples.map((v) => round(v, 1)),
       },
+      lightSmallSerial: { ...latencyRecord(lightSmallLat), samplesMs: lightSmallSamples.map((v) => round(v, 1)) },
+      lightAtScaleSerial: {
+        ...latencyRecord(lightScaleLat),
+        p99VersusLightSmall: round(clusterRatio, 2),
+        samplesMs: lightScaleSamples.map((v) => round(v, 1)),
+      },
       fill: { poolsCreatedSeconds: round(createdSeconds, 1), allReadySeconds: round(fillSeconds, 1), membersPerSecond: round(members / fillSeconds, 1), cpuSeconds: fill.cpuSeconds },
       rest: {
         seconds: REST_SECONDS,
@@ -437,6 +501,7 @@ async function main(): Promise<void> {
         ...latencyRecord(serialLat),
         p99VersusSmallPool: round(ratio, 2),
         p99VersusSpread: round(spreadRatio, 2),
+        p99VersusLightAtScale: round(serialLat.p99 / lightScaleLat.p99, 2),
         operatorWritesPerClaim: round(serialWrites.count / SERIAL),
         operatorWriteKinds: serialWrites.kinds,
         samplesMs: serialSamples.map((v) => round(v, 1)),
@@ -464,6 +529,8 @@ async function main(): Promise<void> {
     pools.stop();
     small.stop();
     claims.stop();
+    lightClaims.stop();
+    light?.kill('SIGTERM');
     await env.stop();
   }
   report.finishedAt = new Date().toISOString();
