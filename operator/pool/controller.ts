@@ -25,7 +25,7 @@ import { joinKey, splitKey } from '../kube/key.js';
 import { memberPod } from '../member/member-pod.js';
 import { isBackoffFailure, TTL_RECYCLE_WINDOW_MS, type DeleteAction, type FailureRecord } from './model.js';
 import { evictionFailure, planPool } from './plan.js';
-import { OWNED_STATUS_FIELDS, ownedStatus, statusEqual, statusMayWait, withAutoscaling, writtenStatus, type AutoscalingReport } from './status.js';
+import { OWNED_STATUS_FIELDS, ownedStatus, statusEqual, withAutoscaling, writtenStatus, type AutoscalingReport } from './status.js';
 import { OWN_STATUS_TTL_MS, statusWritten } from './own-status.js';
 import type { PoolObserver } from './observer.js';
 import { DEFAULT_REFILL_YIELD_MS, NamespaceClaims, refillYield, refillYieldBoundMs } from './refill-yield.js';
@@ -328,10 +328,7 @@ export class PoolController {
     const utilization = this.d.utilization ? this.d.utilization(key, pool.status?.utilization) : pool.status?.utilization;
     const measured = utilization === undefined ? plan.status : { ...plan.status, utilization };
     const status = this.d.autoscaling ? withAutoscaling(measured, this.d.autoscaling(key), cached.metadata.generation, now) : measured;
-    // While the refill yields, so does a status write that would only say members were claimed (statusMayWait): it
-    // goes with the creates, at the pause or the bound. The pool's metrics (observer) stay current meanwhile.
-    const hold = wait !== undefined && statusMayWait(writtenStatus(pool.status), status);
-    const delay = await this.writeStatus(key, pool, verdict.pool.status, status, mem, now, hold);
+    const delay = await this.writeStatus(key, pool, verdict.pool.status, status, mem, now);
     if (delay !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? delay, delay);
 
     if (plan.finalizerRemovable && finalizers.includes(POOL_FINALIZER)) {
@@ -466,7 +463,6 @@ export class PoolController {
   /**
    * Writes the controller's own status fields (and utilization) when they differ from the cache's, at most every
    * STATUS_MIN_INTERVAL_MS. `pool` is the pool as our last write leaves it (ownStatus), `cachedStatus` the cache's.
-   * `hold`: the write waits with the yielding refill (the pass that creates writes it).
    */
   private async writeStatus(
     key: string,
@@ -475,11 +471,9 @@ export class PoolController {
     status: InstancePoolStatus,
     mem: PoolMemory,
     now: number,
-    hold = false,
   ): Promise<number | undefined> {
     this.d.observer.status(pool, status);
     if (statusEqual(status, writtenStatus(cachedStatus))) return undefined;
-    if (hold) return undefined;
     this.phaseEvents(pool, pool.status, status);
     // Our last write may not be in the cache yet: do not write the same status again while it catches up.
     if (statusEqual(status, writtenStatus(pool.status)) && now - mem.lastStatusWriteAt < 5_000) return undefined;

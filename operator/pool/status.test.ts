@@ -3,7 +3,7 @@ import type { MemberPhase, MemberView } from '../member/members.js';
 import type { FailureRecord } from './model.js';
 import { assessFailures } from './plan.js';
 import type { AutoscalingReport, StatusFacts } from './status.js';
-import { AUTOSCALING_CONDITION, computeStatus, computeWarmup, ownedStatus, statusEqual, statusMayWait, withAutoscaling, writtenStatus } from './status.js';
+import { AUTOSCALING_CONDITION, computeStatus, computeWarmup, ownedStatus, statusEqual, withAutoscaling, writtenStatus } from './status.js';
 import { NOW, S, asWritten, member as fixtureMember, pool as fixturePool } from './test-fixtures.js';
 
 /** Members here warmed up in 2 s: started 60 s ago, ready 58 s ago. */
@@ -220,18 +220,6 @@ describe('computeWarmup', () => {
 
   test('none without a ready member', () => {
     expect(computeWarmup([member('w', 'warming')])).toBeUndefined();
-  });
-});
-
-describe('statusMayWait', () => {
-  const written: InstancePoolStatus = { phase: 'Active', observedGeneration: 3, targetSize: 10, readyCount: 10, claimedCount: 0 };
-  test.each<{ name: string; next: InstancePoolStatus; want: boolean }>([
-    { name: 'only counts and the conditions they make: waits', next: { ...written, readyCount: 9, claimedCount: 1, conditions: [] }, want: true },
-    { name: 'a new generation observed: written now', next: { ...written, observedGeneration: 4 }, want: false },
-    { name: 'a new targetSize: written now', next: { ...written, targetSize: 12 }, want: false },
-    { name: 'a new phase: written now', next: { ...written, phase: 'Paused' }, want: false },
-  ])('$name', ({ next, want }) => {
-    expect(statusMayWait(written, next)).toBe(want);
   });
 });
 

@@ -82,15 +82,6 @@ export function writtenStatus(status: InstancePoolStatus | undefined): InstanceP
   return out;
 }
 
-/**
- * Whether a status write may wait while the pool's refill yields to claims (controller.ts): only one that says nothing
- * new of the spec or the phase, so kstatus readers never see a spec change unacknowledged. It would only say that a
- * member was claimed; the write that follows says so with its replacement warming, one write instead of two.
- */
-export function statusMayWait(written: InstancePoolStatus, next: InstancePoolStatus): boolean {
-  return written.phase === next.phase && written.observedGeneration === next.observedGeneration && written.targetSize === next.targetSize;
-}
-
 /** The condition the autoscaler reports on its pools (status.ts keeps condition types it does not compute). */
 export const AUTOSCALING_CONDITION = 'AutoscalingActive';
 
