@@ -309,7 +309,7 @@ export class PoolController {
       }
     }
 
-    const wait = this.yieldToClaims(pool, create, members, mem, now);
+    const wait = this.yieldToClaims(key, pool, create, members, mem, now);
     if (wait !== undefined) {
       create = 0;
       requeueAfterMs = Math.min(requeueAfterMs ?? wait, wait);
@@ -355,15 +355,16 @@ export class PoolController {
   }
 
   /** Undefined: create the deficit now; else hold it back and plan again after this many ms (refill-yield.ts). */
-  private yieldToClaims(pool: InstancePool, count: number, members: readonly MemberView[], mem: PoolMemory, now: number): number | undefined {
+  private yieldToClaims(key: string, pool: InstancePool, count: number, members: readonly MemberView[], mem: PoolMemory, now: number): number | undefined {
     if (count <= 0) {
       mem.refillWaitingSince = undefined;
       return undefined;
     }
+    const { namespace } = splitKey(key);
     const decision = refillYield({
       now,
       lastClaimAt: mem.lastClaimAt,
-      namespaceClaimAt: this.namespaceClaims.lastAt(pool.metadata.namespace ?? ''),
+      namespaceClaimAt: this.namespaceClaims.lastAt(namespace),
       deferredSince: mem.refillWaitingSince,
       readyMembers: members.filter((m) => m.phase === 'ready').length,
       maxMs: refillYieldBoundMs(pool.spec.autoscaling?.mode, this.d.refillYieldMs ?? DEFAULT_REFILL_YIELD_MS),
@@ -375,7 +376,7 @@ export class PoolController {
     }
     mem.refillWaitingSince ??= now;
     // Woken when the namespace's claims pause (they include the pool's own); the bound needs no wake.
-    this.namespaceClaims.waitFor(pool.metadata.namespace ?? '', joinKey(pool.metadata.namespace ?? '', pool.metadata.name ?? ''));
+    this.namespaceClaims.waitFor(namespace, key);
     return decision.boundMs;
   }
 
