@@ -121,6 +121,8 @@ export interface AuditWrite {
   name: string | undefined;
   code: number | undefined;
   at: number;
+  /** The program that sent it: the user agent up to its first "/" (several components share one identity here). */
+  agent: string;
 }
 
 /**
@@ -138,6 +140,7 @@ export function auditWrites(cluster: Cluster, user: string | undefined, from: nu
       objectRef?: { resource?: string; subresource?: string; name?: string };
       responseStatus?: { code?: number };
       requestReceivedTimestamp: string;
+      userAgent?: string;
     };
     const at = Date.parse(e.requestReceivedTimestamp);
     if ((user !== undefined && e.user.username !== user) || at < from || at > to) continue;
@@ -149,6 +152,7 @@ export function auditWrites(cluster: Cluster, user: string | undefined, from: nu
       name: e.objectRef?.name,
       code: e.responseStatus?.code,
       at,
+      agent: (e.userAgent ?? '').split('/')[0] ?? '',
     });
   }
   return out;

@@ -12,7 +12,44 @@ import {
   type ScenarioSample,
   type SystemFigures,
   type WriteRecord,
+  writesByKind,
+  readsBetween,
+  requestCounts,
 } from './peer-report.js';
+
+describe('requestCounts and readsBetween', () => {
+  const text = (getPods: number, listClaims: number): string =>
+    [
+      '# HELP apiserver_request_total [STABLE] Counter of apiserver requests',
+      '# TYPE apiserver_request_total counter',
+      `apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="GET",version="v1"} ${getPods}`,
+      `apiserver_request_total{code="404",component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="GET",version="v1"} 2`,
+      `apiserver_request_total{code="200",component="apiserver",dry_run="",group="warmpool.dev",resource="poolclaims",scope="namespace",subresource="",verb="LIST",version="v1alpha1"} ${listClaims}`,
+      'apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="status",verb="PATCH",version="v1"} 9',
+      'apiserver_request_duration_seconds_count{verb="GET"} 1000',
+    ].join('\n');
+  it('sums over codes and keeps subresources apart', () => {
+    expect(Object.fromEntries(requestCounts(text(5, 1)))).toEqual({ 'GET pods': 7, 'LIST poolclaims': 1, 'PATCH pods/status': 9 });
+  });
+  it('gives the reads that grew, most first, and no writes', () => {
+    expect(readsBetween(requestCounts(text(5, 1)), requestCounts(text(6, 4)))).toEqual({ 'LIST poolclaims': 3, 'GET pods': 1 });
+  });
+});
+
+describe('writesByKind', () => {
+  it('counts by program, verb and resource, most first', () => {
+    const w = (agent: string, verb: string, resource: string, subresource?: string): WriteRecord & { agent: string } => ({ agent, verb, resource, subresource });
+    expect(
+      writesByKind([
+        w('kube-scheduler', 'create', 'pods', 'binding'),
+        w('kube-controller-manager', 'update', 'poddisruptionbudgets', 'status'),
+        w('kube-controller-manager', 'update', 'poddisruptionbudgets', 'status'),
+        w('', 'create', 'pods'),
+      ]),
+    ).toEqual({ 'kube-controller-manager update poddisruptionbudgets/status': 2, '? create pods': 1, 'kube-scheduler create pods/binding': 1 });
+    expect(Object.keys(writesByKind([w('b', 'patch', 'pods'), w('a', 'patch', 'pods'), w('a', 'patch', 'pods')]))).toEqual(['a patch pods', 'b patch pods']);
+  });
+});
 
 describe('splitClaimWrites', () => {
   const scope = {

@@ -33,6 +33,51 @@ export function eventSubject(eventName: string): string {
 }
 
 /**
+ * Writes by program, verb and resource ("kube-controller-manager update poddisruptionbudgets/status" -> count), most
+ * first: what the API server served in a window beside the claims themselves.
+ */
+export function writesByKind(writes: readonly (WriteRecord & { agent: string })[]): Record<string, number> {
+  const out = new Map<string, number>();
+  for (const w of writes) {
+    const kind = `${w.agent || '?'} ${w.verb} ${w.resource}${w.subresource ? `/${w.subresource}` : ''}`;
+    out.set(kind, (out.get(kind) ?? 0) + 1);
+  }
+  return Object.fromEntries([...out].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+}
+
+/**
+ * The API server's request counts by verb and resource ("LIST pods" -> n) from its Prometheus text
+ * (apiserver_request_total, summed over codes, scopes and components): reads are not in the audit log, so a window's
+ * reads come from two of these.
+ */
+export function requestCounts(metricsText: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const close = line.lastIndexOf('}');
+    const labels = new Map<string, string>();
+    for (const m of line.slice('apiserver_request_total{'.length, close).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels.set(m[1] ?? '', m[2] ?? '');
+    const value = Number(line.slice(close + 1).trim());
+    if (!Number.isFinite(value)) continue;
+    const sub = labels.get('subresource') ?? '';
+    const key = `${labels.get('verb') ?? '?'} ${labels.get('resource') ?? '?'}${sub ? `/${sub}` : ''}`;
+    out.set(key, (out.get(key) ?? 0) + value);
+  }
+  return out;
+}
+
+/** Read requests (GET, LIST, WATCH) between two requestCounts, most first. */
+export function readsBetween(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Record<string, number> {
+  const out: [string, number][] = [];
+  for (const [key, n] of after) {
+    if (!/^(GET|LIST|WATCH) /.test(key)) continue;
+    const d = n - (before.get(key) ?? 0);
+    if (d > 0) out.push([key, d]);
+  }
+  return Object.fromEntries(out.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+}
+
+/**
  * Sorts one controller's writes into the claim path (the claims themselves, the members that were ready before the
  * claims came and their Events) and the refill (everything else: replacement creates, the new objects' status,
  * the pool's status and Events). The same rule for every system, so their figures compare.

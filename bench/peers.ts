@@ -30,7 +30,7 @@ import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
 import { auditWrites, benchPool, cpuByProcess, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, stopOnSignal, treeRssMiB, waitFor, writesByUser } from './env.js';
-import { NO_FIGURES, peerTable, roundOrder, splitClaimWrites, systemFigures, targetChecks, targetLines, type ScenarioSample, type SystemFigures, type WriteSplit } from './peer-report.js';
+import { NO_FIGURES, peerTable, roundOrder, splitClaimWrites, systemFigures, targetChecks, targetLines, readsBetween, requestCounts, writesByKind, type ScenarioSample, type SystemFigures, type WriteSplit } from './peer-report.js';
 import {
   EXT,
   installPeerCrds,
@@ -102,6 +102,10 @@ interface ScenarioResult extends ScenarioSample {
   refillSeconds: number;
   /** CPU seconds of each cluster component, the controller and the bench client from the first create to the last bind. */
   claimWindowCpu: Record<string, number>;
+  /** Every identity's writes in the same window, by program, verb and resource: what the API server served besides the claims. */
+  claimWindowWrites: Record<string, number>;
+  /** The API server's read requests (GET, LIST, WATCH) in the same window, by verb and resource, from its metrics. */
+  claimWindowReads: Record<string, number>;
 }
 
 function logFile(name: string): number {
@@ -121,6 +125,22 @@ async function stopProcess(p: ChildProcess): Promise<void> {
 
 /** Each round's namespaces are its own: claims of a round before, still going, never meet the next one's names. */
 const roundSuffix = (round: number): string => (round === 0 ? '' : `-r${round + 1}`);
+
+/**
+ * PEERS_PPROF_SECONDS=N: the API server's CPU profile over the first N seconds of each burst, saved as
+ * .cache/bench/apiserver-<system>-r<round>.pprof (read with `go tool pprof -top`): where its share of a claim goes.
+ */
+const PPROF_SECONDS = envCount('PEERS_PPROF_SECONDS', 0, 60, 0);
+
+async function apiServerProfile(cluster: Cluster, name: string): Promise<void> {
+  if (PPROF_SECONDS === 0) return;
+  const out = openSync(join(repoRoot(), '.cache', 'bench', `apiserver-${name}.pprof`), 'w');
+  const p = spawn(cluster.tools.bin('kubectl'), ['--kubeconfig', cluster.kubeconfig, 'get', '--raw', `/debug/pprof/profile?seconds=${PPROF_SECONDS}`], {
+    stdio: ['ignore', out, 'inherit'],
+  });
+  closeSync(out);
+  await new Promise<void>((resolve) => p.once('exit', () => resolve()));
+}
 
 async function podsLeft(api: Api, namespace: string, labelSelector?: string): Promise<number> {
   return (await api.core.listNamespacedPod({ namespace, ...(labelSelector && { labelSelector }) })).items.length;
@@ -277,7 +297,9 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
   const names = Array.from({ length: spec.total }, (_, i) => `${pool}-${i}`);
   const latencies: number[] = [];
   const bounds: Promise<number>[] = [];
+  const requests0 = requestCounts(await cluster.kubectl(['get', '--raw', '/metrics']));
   const window0 = cpuByProcess(cluster, { controller: pid });
+  const profiled = spec.scenario === 'burst' ? apiServerProfile(cluster, `${s.label.replace(/ /g, '-')}-r${round + 1}`) : undefined;
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -299,6 +321,9 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
   const seconds = (last - t0) / 1000;
   const window1 = cpuByProcess(cluster, { controller: pid });
   const claimWindowCpu = Object.fromEntries([...window1].map(([k, v]) => [k, Math.round((v - (window0.get(k) ?? 0)) * 100) / 100]));
+  const windowTo = Date.now();
+  const claimWindowReads = readsBetween(requests0, requestCounts(await cluster.kubectl(['get', '--raw', '/metrics'])));
+  await profiled;
   const boundAt = performance.now();
   if (s.refills) await waitFor(`${s.label} pool ${pool} refilled`, async () => (await s.readyCount(pool)) >= size, 600_000);
   const refillSeconds = (performance.now() - boundAt) / 1000;
@@ -310,6 +335,7 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
   const split = splitClaimWrites(mine, { claimResource: s.claimResource, claimNames: new Set(names), preexisting });
   const byUser = Object.fromEntries([...writesByUser(cluster, from, to)].sort((a, b) => b[1] - a[1]));
   const allIdentities = Object.values(byUser).reduce((a, b) => a + b, 0);
+  const claimWindowWrites = writesByKind(auditWrites(cluster, undefined, from, windowTo));
   const lat = summary(latencies);
   const result: ScenarioResult = {
     scenario: spec.scenario,
@@ -324,6 +350,8 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
     rssMiB,
     refillSeconds,
     claimWindowCpu,
+    claimWindowWrites,
+    claimWindowReads,
   };
   console.log(
     `  ${s.label.padEnd(14)} r${round + 1} ${spec.scenario.padEnd(6)} ${spec.total} claims: p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, ` +
@@ -336,6 +364,18 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
         .filter(([, v]) => v >= 0.05)
         .sort((a, b) => b[1] - a[1])
         .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+        .join(', '),
+  );
+  console.log(
+    '      writes from the first create to the last bind: ' +
+      Object.entries(claimWindowWrites)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+  );
+  console.log(
+    '      reads in the same window: ' +
+      Object.entries(claimWindowReads)
+        .map(([k, v]) => `${k} ${v}`)
         .join(', '),
   );
   await s.deletePool(pool);
