@@ -214,12 +214,23 @@ describe('kstatus conditions of a claim', () => {
     Ready: st.conditions?.find((c) => c.type === 'Ready')?.status,
   });
   it.each<{ name: string; build: () => PoolClaimStatus; want: Record<string, string | undefined> }>([
-    { name: 'Pending is in progress', build: () => pendingStatus(claim(), 'Queued', 'waiting', 1, NOW), want: { Reconciling: 'True', Stalled: 'False', Ready: 'False' } },
-    { name: 'Bound is current', build: () => boundStatus(claim(), member, true, NOW, NOW), want: { Reconciling: 'False', Stalled: 'False', Ready: 'True' } },
-    { name: 'Failed has failed', build: () => failedStatus(claim(), 'NoReadyMembers', 'none', NOW), want: { Reconciling: 'False', Stalled: 'True', Ready: 'False' } },
-    { name: 'Lost has failed', build: () => lostStatus(claim(), member, 'gone', NOW), want: { Reconciling: 'False', Stalled: 'True', Ready: 'False' } },
-    { name: 'Released is current and has no Ready condition', build: () => releasedStatus(claim(), 'held', NOW), want: { Reconciling: 'False', Stalled: 'False', Ready: undefined } },
+    { name: 'Pending is in progress', build: () => pendingStatus(claim(), 'Queued', 'waiting', 1, NOW), want: { Reconciling: 'True', Stalled: undefined, Ready: 'False' } },
+    { name: 'Bound is current', build: () => boundStatus(claim(), member, true, NOW, NOW), want: { Reconciling: undefined, Stalled: undefined, Ready: 'True' } },
+    { name: 'Failed has failed', build: () => failedStatus(claim(), 'NoReadyMembers', 'none', NOW), want: { Reconciling: undefined, Stalled: 'True', Ready: 'False' } },
+    { name: 'Lost has failed', build: () => lostStatus(claim(), member, 'gone', NOW), want: { Reconciling: undefined, Stalled: 'True', Ready: 'False' } },
+    { name: 'Released is current and has no Ready condition', build: () => releasedStatus(claim(), 'held', NOW), want: { Reconciling: undefined, Stalled: undefined, Ready: undefined } },
   ])('$name', ({ build, want }) => {
     expect(kstatus(build())).toEqual(want);
+  });
+
+  it('keeps Reconciling and Stalled only while True: binding a waiting claim removes its Reconciling', () => {
+    const waiting = claim();
+    waiting.status = pendingStatus(waiting, 'Queued', 'waiting', 1, NOW);
+    expect(waiting.status.conditions?.map((c) => c.type).sort()).toEqual(['Bound', 'Ready', 'Reconciling']);
+    const bound = boundStatus(waiting, member, true, NOW + 1000, NOW + 1000);
+    expect(bound.conditions?.map((c) => `${c.type}=${c.status}`).sort()).toEqual(['Bound=True', 'Ready=True']);
+    const gone = claim();
+    gone.status = bound;
+    expect(lostStatus(gone, member, 'gone', NOW + 2000).conditions?.map((c) => `${c.type}=${c.status}`).sort()).toEqual(['Bound=False', 'Ready=False', 'Stalled=True']);
   });
 });

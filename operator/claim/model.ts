@@ -262,12 +262,23 @@ interface ConditionSpec {
   message: string;
 }
 
-/** The status with these conditions set (lastTransitionTime moves only on a status change) and observedGeneration. */
+/**
+ * kstatus' abnormal-true conditions: present only while True. kstatus, Flux and the API conventions read an absent one
+ * as False, and each condition a claim carries costs the API server schema work on every status write (make
+ * bench-peers, API server CPU per claim status write: 4.3 ms with four conditions, 3.4 ms with two).
+ */
+const ABNORMAL_TRUE: ReadonlySet<string> = new Set([CONDITION_RECONCILING, CONDITION_STALLED]);
+
+/**
+ * The status with these conditions set (lastTransitionTime moves only on a status change) and observedGeneration;
+ * an abnormal-true condition that is False is removed instead.
+ */
 function stamp(claim: PoolClaim, status: PoolClaimStatus, conditions: ConditionSpec[], now: number): PoolClaimStatus {
   const generation = claim.metadata.generation;
   let list = claim.status?.conditions;
   for (const c of conditions) {
-    list = setCondition(list, generation === undefined ? c : { ...c, observedGeneration: generation }, new Date(now));
+    if (ABNORMAL_TRUE.has(c.type) && c.status === 'False') list = list?.filter((x) => x.type !== c.type);
+    else list = setCondition(list, generation === undefined ? c : { ...c, observedGeneration: generation }, new Date(now));
   }
   const out: PoolClaimStatus = { ...status };
   if (list !== undefined) out.conditions = list;
