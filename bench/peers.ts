@@ -59,7 +59,10 @@ const SIZES = {
   rounds: envCount('PEERS_ROUNDS', 2, 10),
   serial: envCount('PEERS_SERIAL', 50, 1000),
   c20Each: envCount('PEERS_C20_EACH', 5, 100),
-  burst: envCount('PEERS_BURST', 300, 2000),
+  // At most 500: the burst's claimed members and their refill must fit the operator's default per-pool limit of
+  // 1,000 members (--max-members-per-pool), or the pool stalls at MemberLimitExceeded and the run waits for a refill
+  // that never comes.
+  burst: envCount('PEERS_BURST', 300, 500),
   /** warmpool's refill A/B: rounds of serial claims on a refilling and a paused pool, block claims each side. */
   refillAb: { rounds: envCount('PEERS_AB_ROUNDS', 8, 40, 0), block: envCount('PEERS_AB_BLOCK', 25, 200) },
 };
