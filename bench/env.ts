@@ -160,8 +160,13 @@ export function auditWrites(cluster: Cluster, user: string | undefined, from: nu
 
 /** API writes in a window by every identity: user -> count. */
 export function writesByUser(cluster: Cluster, from: number, to = Number.POSITIVE_INFINITY): Map<string, number> {
+  return countByUser(auditWrites(cluster, undefined, from, to));
+}
+
+/** Writes already read from the audit log, by identity: user -> count. */
+export function countByUser(writes: readonly AuditWrite[]): Map<string, number> {
   const out = new Map<string, number>();
-  for (const w of auditWrites(cluster, undefined, from, to)) out.set(w.user, (out.get(w.user) ?? 0) + 1);
+  for (const w of writes) out.set(w.user, (out.get(w.user) ?? 0) + 1);
   return out;
 }
 

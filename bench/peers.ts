@@ -29,7 +29,7 @@ import { makeInstrumentedClients } from '../operator/kube/api-metrics.js';
 import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
-import { auditWrites, benchPool, cpuByProcess, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, stopOnSignal, treeRssMiB, waitFor, writesByUser } from './env.js';
+import { auditWrites, benchPool, cpuByProcess, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, stopOnSignal, treeRssMiB, waitFor, countByUser } from './env.js';
 import { NO_FIGURES, peerTable, roundOrder, splitClaimWrites, systemFigures, targetChecks, targetLines, readsBetween, requestCounts, writesByKind, type ScenarioSample, type SystemFigures, type WriteSplit } from './peer-report.js';
 import {
   EXT,
@@ -142,8 +142,18 @@ async function apiServerProfile(cluster: Cluster, name: string): Promise<void> {
     stdio: ['ignore', out, 'inherit'],
   });
   closeSync(out);
-  await new Promise<void>((resolve) => p.once('exit', () => resolve()));
+  // A profile is a diagnosis: a kubectl that fails to start must not hold the run.
+  await new Promise<void>((resolve) => {
+    p.once('exit', () => resolve());
+    p.once('error', () => resolve());
+  });
 }
+
+/** "kind n, kind n" in the record's order (most first, as writesByKind and readsBetween give it). */
+const countsLine = (counts: Record<string, number>): string =>
+  Object.entries(counts)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 
 async function podsLeft(api: Api, namespace: string, labelSelector?: string): Promise<number> {
   return (await api.core.listNamespacedPod({ namespace, ...(labelSelector && { labelSelector }) })).items.length;
@@ -334,11 +344,13 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
   const to = Date.now();
   const cpuSeconds = processCpuSeconds(pid) - cpu0;
   const rssMiB = treeRssMiB(pid);
-  const mine = auditWrites(cluster, s.user, from, to);
+  // One read of the audit log (it holds every run's writes so far) for the scenario's three views of it.
+  const all = auditWrites(cluster, undefined, from, to);
+  const mine = all.filter((w) => w.user === s.user);
   const split = splitClaimWrites(mine, { claimResource: s.claimResource, claimNames: new Set(names), preexisting });
-  const byUser = Object.fromEntries([...writesByUser(cluster, from, to)].sort((a, b) => b[1] - a[1]));
+  const byUser = Object.fromEntries([...countByUser(all)].sort((a, b) => b[1] - a[1]));
   const allIdentities = Object.values(byUser).reduce((a, b) => a + b, 0);
-  const claimWindowWrites = writesByKind(auditWrites(cluster, undefined, from, windowTo));
+  const claimWindowWrites = writesByKind(all.filter((w) => w.at <= windowTo));
   const lat = summary(latencies);
   const result: ScenarioResult = {
     scenario: spec.scenario,
@@ -369,18 +381,8 @@ async function runScenario(cluster: Cluster, s: Subject, ctl: ChildProcess, watc
         .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
         .join(', '),
   );
-  console.log(
-    '      writes from the first create to the last bind: ' +
-      Object.entries(claimWindowWrites)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', '),
-  );
-  console.log(
-    '      reads in the same window: ' +
-      Object.entries(claimWindowReads)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', '),
-  );
+  console.log(`      writes from the first create to the last bind: ${countsLine(claimWindowWrites)}`);
+  console.log(`      reads in the same window: ${countsLine(claimWindowReads)}`);
   await s.deletePool(pool);
   if (s.exactClaimPathWrites !== undefined && (split.claimPath !== s.exactClaimPathWrites * spec.total || split.refill !== 0)) {
     throw new Error(

@@ -264,8 +264,8 @@ interface ConditionSpec {
 
 /**
  * kstatus' abnormal-true conditions: present only while True. kstatus, Flux and the API conventions read an absent one
- * as False, and each condition a claim carries costs the API server schema work on every status write (make
- * bench-peers, API server CPU per claim status write: 4.3 ms with four conditions, 3.4 ms with two).
+ * as False, and each condition a claim carries costs the API server schema work on every status write (measured on
+ * the local cluster, 600 claim status writes a round: 4.3 ms of API server CPU each with four conditions, 3.4 with two).
  */
 const ABNORMAL_TRUE: ReadonlySet<string> = new Set([CONDITION_RECONCILING, CONDITION_STALLED]);
 
