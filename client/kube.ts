@@ -10,7 +10,7 @@ import {
   createConfiguration,
   setHeaderMiddleware,
 } from '@kubernetes/client-node';
-import { reuseConnections } from '../operator/kube/connections.js';
+import { sharedAuthentication } from '../operator/kube/connections.js';
 
 export interface KubeOptions {
   /** A loaded KubeConfig; default: KUBECONFIG or ~/.kube/config (or the in-cluster service account). */
@@ -68,8 +68,8 @@ export function kubeFor(opts: KubeOptions = {}): Kube {
   if (cluster === null) throw new Error('kubeconfig: no current cluster (set a context, or KUBECONFIG)');
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kc },
-    httpApi: reuseConnections(new IsomorphicFetchHttpLibrary(), kc),
+    authMethods: { default: sharedAuthentication(kc) },
+    httpApi: new IsomorphicFetchHttpLibrary(),
     middleware: [setHeaderMiddleware('User-Agent', 'warmpool-client')],
   });
   const context = kc.getContextObject(kc.getCurrentContext());

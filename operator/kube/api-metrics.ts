@@ -16,7 +16,7 @@ import {
   wrapHttpLibrary,
 } from '@kubernetes/client-node';
 import type { HttpLibrary, KubeConfig, ResponseContext } from '@kubernetes/client-node';
-import { reuseConnections } from './connections.js';
+import { sharedAuthentication } from './connections.js';
 import { deadlineHttpLibrary } from './deadline.js';
 import { bufferedHttpLibrary } from './http-library.js';
 import { PinnedFences, fenceAtSocket, fenceHttpLibrary, type FenceSource } from './fence.js';
@@ -120,14 +120,14 @@ export interface ClientOptions {
 }
 
 // Outermost first: wait for a token, then (after the wait, which may have outlived the leadership) the fence, then the
-// request's deadline, then count what is actually sent (each retry of a 429 included), over one shared connection.
-function layered(kc: KubeConfig, onRequest: OnApiRequest, opts: ClientOptions): HttpLibrary {
+// request's deadline, then count what is actually sent (each retry of a 429 included). The shared connection is the
+// authentication's (connections.ts sharedAuthentication).
+function layered(onRequest: OnApiRequest, opts: ClientOptions): HttpLibrary {
   let network = opts.httpApi ?? bufferedHttpLibrary();
   const fences = opts.fence === undefined ? undefined : new PinnedFences(opts.fence);
   const fenceOf = fences === undefined ? undefined : (r: RequestContext) => fences.of(r);
   if (fenceOf !== undefined) network = fenceAtSocket(network, fenceOf);
-  // HTTP/1.1 when writes are fenced (see connections.ts http1Agent); tools and tests keep the client's agent.
-  let lib = instrumentHttpLibrary(reuseConnections(network, kc, { http1: opts.fence !== undefined }), onRequest);
+  let lib = instrumentHttpLibrary(network, onRequest);
   // Inside the token bucket: the deadline counts from when the request is sent, not from when it waited for a token.
   if (opts.requestTimeoutMs !== undefined) lib = deadlineHttpLibrary(lib, opts.requestTimeoutMs);
   if (fenceOf !== undefined) lib = fenceHttpLibrary(lib, fenceOf);
@@ -141,11 +141,13 @@ function layered(kc: KubeConfig, onRequest: OnApiRequest, opts: ClientOptions): 
 export function makeInstrumentedClients(kc: KubeConfig, onRequest: OnApiRequest, opts: ClientOptions = {}): ApiClients {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('kubeconfig has no current cluster');
-  const httpApi = layered(kc, onRequest, opts);
+  const httpApi = layered(onRequest, opts);
+  // HTTP/1.1 when writes are fenced (see connections.ts http1Agent); tools and tests keep the client's agent.
+  const auth = sharedAuthentication(kc, { http1: opts.fence !== undefined });
   const userAgent = opts.userAgent ?? 'warmpool';
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kc },
+    authMethods: { default: auth },
     httpApi,
     middleware: [setHeaderMiddleware('User-Agent', userAgent)],
   });
@@ -160,8 +162,8 @@ export function makeInstrumentedClients(kc: KubeConfig, onRequest: OnApiRequest,
       request.setHeaderParam('User-Agent', userAgent);
       for (const [name, value] of Object.entries(headers)) request.setHeaderParam(name, value);
       if (signal !== undefined) request.setSignal(signal);
-      // As the generated clients authenticate: credentials, and the per-request agent the connection layer swaps.
-      await kc.applySecurityAuthentication(request);
+      // As the generated clients authenticate: the shared credentials and connection.
+      await auth.applySecurityAuthentication(request);
       return httpApi.send(request).toPromise();
     },
   };

@@ -1,6 +1,6 @@
-import { KubeConfig, RequestContext, ResponseContext, wrapHttpLibrary } from '@kubernetes/client-node';
-import type { HttpLibrary } from '@kubernetes/client-node';
-import { reuseConnections, tlsIdentity } from './connections.js';
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import type { SecurityAuthentication } from '@kubernetes/client-node';
+import { sharedAuthentication, tlsIdentity } from './connections.js';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
@@ -12,25 +12,6 @@ class FakeAgent {
     return Promise.resolve();
   }
 }
-const Agent = FakeAgent;
-
-function recording(): { lib: HttpLibrary; seen: unknown[] } {
-  const seen: unknown[] = [];
-  const lib = wrapHttpLibrary({
-    send(ctx: RequestContext): Promise<ResponseContext> {
-      seen.push(ctx.getDispatcher());
-      return Promise.resolve(new ResponseContext(200, {}, { text: async () => '', binary: async () => Buffer.from(''), stream: () => null }));
-    },
-  });
-  return { lib, seen };
-}
-
-function request(agent?: FakeAgent): RequestContext {
-  const dispatcher = agent as unknown as Dispatcher | undefined;
-  const ctx = new RequestContext('https://127.0.0.1:9/api/v1/pods', 'GET');
-  if (dispatcher !== undefined) ctx.setDispatcher(dispatcher);
-  return ctx;
-}
 
 function kubeConfig(certFile: string): KubeConfig {
   const kc = new KubeConfig();
@@ -38,50 +19,101 @@ function kubeConfig(certFile: string): KubeConfig {
   return kc;
 }
 
-describe('reuseConnections', () => {
-  test('requests share the first agent of their TLS identity; their own agents go unused', async () => {
-    const { lib, seen } = recording();
-    const wrapped = reuseConnections(lib, kubeConfig('/c'), { identity: () => 'id' });
-    const first = new Agent();
-    await wrapped.send(request(first)).toPromise();
-    await wrapped.send(request(new Agent())).toPromise();
-    await wrapped.send(request(new Agent())).toPromise();
-    expect(seen).toEqual([first, first, first]);
+/** A stand-in for the KubeConfig's authentication: a new agent and the current token on every call, as client-node does. */
+function fakeAuth(): { authenticate: (ctx: RequestContext) => Promise<void>; agents: FakeAgent[]; calls: () => number; token: { value: string } } {
+  const agents: FakeAgent[] = [];
+  const token = { value: 't1' };
+  const authenticate = (ctx: RequestContext): Promise<void> => {
+    const agent = new FakeAgent();
+    agents.push(agent);
+    ctx.setHeaderParam('Authorization', `Bearer ${token.value}`);
+    ctx.setDispatcher(agent as unknown as Dispatcher);
+    return Promise.resolve();
+  };
+  return { authenticate, agents, calls: () => agents.length, token };
+}
+
+async function send(auth: SecurityAuthentication): Promise<RequestContext> {
+  const ctx = new RequestContext('https://127.0.0.1:9/api/v1/pods', HttpMethod.GET);
+  await auth.applySecurityAuthentication(ctx);
+  return ctx;
+}
+
+describe('sharedAuthentication', () => {
+  test('requests share the first agent of their TLS identity, and authenticate once per recheckMs', async () => {
+    const fake = fakeAuth();
+    let t = 0;
+    const auth = sharedAuthentication(kubeConfig('/c'), { identity: () => 'id', authenticate: fake.authenticate, now: () => t });
+    const seen = [await send(auth), await send(auth), await send(auth)].map((c) => c.getDispatcher());
+    expect(seen).toEqual([fake.agents[0], fake.agents[0], fake.agents[0]]);
+    expect(fake.calls()).toBe(1);
+    t = 999;
+    await send(auth);
+    expect(fake.calls()).toBe(1);
+    t = 1000;
+    expect((await send(auth)).getDispatcher()).toBe(fake.agents[0]);
+    expect(fake.calls()).toBe(2);
+  });
+
+  test("every request carries the last check's headers: a rotated token is sent from the next check on", async () => {
+    const fake = fakeAuth();
+    let t = 0;
+    const auth = sharedAuthentication(kubeConfig('/c'), { identity: () => 'id', authenticate: fake.authenticate, now: () => t });
+    expect((await send(auth)).getHeaders().Authorization).toBe('Bearer t1');
+    fake.token.value = 't2';
+    expect((await send(auth)).getHeaders().Authorization).toBe('Bearer t1');
+    t = 1000;
+    expect((await send(auth)).getHeaders().Authorization).toBe('Bearer t2');
   });
 
   test('a new identity (a rotated certificate) switches to a new agent and closes the old one', async () => {
-    const { lib, seen } = recording();
+    const fake = fakeAuth();
     let id = 'a';
-    const wrapped = reuseConnections(lib, kubeConfig('/c'), { identity: () => id, recheckMs: 0 });
-    const a = new Agent();
-    const b = new Agent();
-    await wrapped.send(request(a)).toPromise();
+    const auth = sharedAuthentication(kubeConfig('/c'), { identity: () => id, authenticate: fake.authenticate, recheckMs: 0 });
+    const first = (await send(auth)).getDispatcher();
     id = 'b';
-    await wrapped.send(request(b)).toPromise();
-    await wrapped.send(request(new Agent())).toPromise();
-    expect(seen).toEqual([a, b, b]);
-    expect(a.closed).toBe(true);
-    expect(b.closed).toBe(false);
+    const second = (await send(auth)).getDispatcher();
+    const third = (await send(auth)).getDispatcher();
+    expect(first).toBe(fake.agents[0]);
+    expect(second).toBe(fake.agents[1]);
+    expect(third).toBe(second);
+    expect(fake.agents[0]?.closed).toBe(true);
+    expect(fake.agents[1]?.closed).toBe(false);
   });
 
-  test('the identity is worked out again at most every recheckMs', async () => {
-    const { lib } = recording();
+  test('requests that arrive while the credentials are worked out wait for that one check', async () => {
+    const releases: Array<() => void> = [];
     let calls = 0;
-    let t = 0;
-    const wrapped = reuseConnections(lib, kubeConfig('/c'), { identity: () => String(++calls), recheckMs: 1000, now: () => t });
-    await wrapped.send(request(new Agent())).toPromise();
-    t = 999;
-    await wrapped.send(request(new Agent())).toPromise();
+    const authenticate = async (ctx: RequestContext): Promise<void> => {
+      calls++;
+      await new Promise<void>((r) => releases.push(r));
+      ctx.setHeaderParam('Authorization', 'Bearer x');
+    };
+    const auth = sharedAuthentication(kubeConfig('/c'), { identity: () => 'id', authenticate });
+    const pending = [send(auth), send(auth), send(auth)];
+    await new Promise((r) => setImmediate(r));
+    for (const release of releases) release();
+    const done = await Promise.all(pending);
     expect(calls).toBe(1);
-    t = 1000;
-    await wrapped.send(request(new Agent())).toPromise();
-    expect(calls).toBe(2);
+    expect(done.map((c) => c.getHeaders().Authorization)).toEqual(['Bearer x', 'Bearer x', 'Bearer x']);
   });
 
-  test('a request without an agent (plain http, no TLS material) is passed through untouched', async () => {
-    const { lib, seen } = recording();
-    await reuseConnections(lib, kubeConfig('/c'), { identity: () => 'id' }).send(request()).toPromise();
-    expect(seen).toEqual([undefined]);
+  test('a failed check fails the requests that waited for it, and the next request checks again', async () => {
+    let fail = true;
+    const authenticate = (ctx: RequestContext): Promise<void> => {
+      if (fail) return Promise.reject(new Error('exec plugin failed'));
+      ctx.setHeaderParam('Authorization', 'Bearer ok');
+      return Promise.resolve();
+    };
+    const auth = sharedAuthentication(kubeConfig('/c'), { identity: () => 'id', authenticate });
+    await expect(send(auth)).rejects.toThrow('exec plugin failed');
+    fail = false;
+    expect((await send(auth)).getHeaders().Authorization).toBe('Bearer ok');
+  });
+
+  test('without an agent (plain http, no TLS material) requests get none', async () => {
+    const auth = sharedAuthentication(kubeConfig('/c'), { identity: () => 'id', authenticate: () => Promise.resolve() });
+    expect((await send(auth)).getDispatcher()).toBeUndefined();
   });
 });
 

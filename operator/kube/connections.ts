@@ -7,8 +7,8 @@
 import { statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { AgentOptions, RequestOptions } from 'node:https';
-import { wrapHttpLibrary } from '@kubernetes/client-node';
-import type { HttpLibrary, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import { HttpMethod, RequestContext } from '@kubernetes/client-node';
+import type { KubeConfig, SecurityAuthentication } from '@kubernetes/client-node';
 import { Agent } from 'undici';
 
 /** What the per-request agent's TLS setup depends on; the agent is rebuilt when this changes (a rotated cert file). */
@@ -39,10 +39,7 @@ function fileMtime(path: string): number {
   }
 }
 
-interface Shared {
-  key: string;
-  dispatcher: NonNullable<ReturnType<RequestContext['getDispatcher']>>;
-}
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
 /**
  * An HTTP/1.1-only agent with the kubeconfig's TLS identity (undefined for a proxy or SOCKS setup: the client's own
@@ -87,46 +84,67 @@ export async function http1Agent(kc: KubeConfig): Promise<Agent | undefined> {
   });
 }
 
-export interface ReuseOptions {
+export interface SharedAuthOptions {
   /** Build the shared agent as HTTP/1.1 only (http1Agent) instead of keeping the client's. Default false. */
   http1?: boolean;
   /** The TLS identity of the next request; default tlsIdentity(kc). */
   identity?: () => string;
-  /** How often the identity is worked out again (a JSON string and a stat of each certificate file). Default 1 s. */
+  /** How long credentials and the identity are kept before they are worked out again. Default 1 s. */
   recheckMs?: number;
+  /** Authenticates a request the way the generated clients do; default the KubeConfig's own. Tests pass a fake. */
+  authenticate?: (ctx: RequestContext) => Promise<void>;
   now?: () => number;
 }
 
+interface Credentials {
+  key: string;
+  headers: Record<string, string>;
+  dispatcher: Dispatcher | undefined;
+  at: number;
+}
+
 /**
- * Wraps an HttpLibrary so requests share one dispatcher: the first request with a given TLS identity keeps the agent
- * the client built for it, and later requests use that agent instead of their own (which is dropped unused, so no
- * socket is opened for it). When the identity changes (checked at most every recheckMs, not on every request of the
- * hot path), the old agent is closed after its requests finish.
+ * The generated clients' authentication, worked out at most every recheckMs instead of on every request: client-node
+ * reads the CA, certificate and key files and builds a new undici Agent for each request (KubeConfig
+ * applySecurityAuthentication): about 130 ms of the operator's 1.5 s of CPU in 100 serial claims at 10,000 members
+ * (make bench-scale, --cpu-prof). Every request gets the headers the last check produced (a bearer token, impersonation) and
+ * one shared agent per TLS identity, as client-go shares a transport; when the identity changes (a rotated
+ * certificate file), the old agent is closed after its requests finish. A token that rotates is picked up within
+ * recheckMs.
  */
-export function reuseConnections(inner: HttpLibrary, kc: KubeConfig, opts: ReuseOptions = {}): HttpLibrary {
+export function sharedAuthentication(kc: KubeConfig, opts: SharedAuthOptions = {}): SecurityAuthentication {
   const identity = opts.identity ?? (() => tlsIdentity(kc));
   const recheckMs = opts.recheckMs ?? 1_000;
   const now = opts.now ?? Date.now;
-  let shared: Shared | undefined;
-  let checkedAt = Number.NEGATIVE_INFINITY;
-  return wrapHttpLibrary({
-    async send(request: RequestContext): Promise<ResponseContext> {
-      const own = request.getDispatcher();
-      if (own !== undefined) {
-        const t = now();
-        if (shared === undefined || t - checkedAt >= recheckMs) {
-          checkedAt = t;
-          const key = identity();
-          if (shared === undefined || shared.key !== key) {
-            const old = shared;
-            const dispatcher = opts.http1 === true ? ((await http1Agent(kc)) ?? own) : own;
-            shared = { key, dispatcher };
-            if (old !== undefined) void old.dispatcher.close().catch(() => undefined);
-          }
-        }
-        request.setDispatcher(shared.dispatcher);
+  const authenticate = opts.authenticate ?? ((ctx: RequestContext) => kc.applySecurityAuthentication(ctx));
+  const server = kc.getCurrentCluster()?.server ?? 'https://localhost';
+  let current: Credentials | undefined;
+  let refreshing: Promise<Credentials> | undefined;
+  const refresh = async (): Promise<Credentials> => {
+    const scratch = new RequestContext(server, HttpMethod.GET);
+    await authenticate(scratch);
+    const headers = { ...scratch.getHeaders() };
+    const key = identity();
+    const previous = current;
+    if (previous !== undefined && previous.key === key) return { key, headers, dispatcher: previous.dispatcher, at: now() };
+    const own = scratch.getDispatcher();
+    const dispatcher = own !== undefined && opts.http1 === true ? ((await http1Agent(kc)) ?? own) : own;
+    if (previous?.dispatcher !== undefined && previous.dispatcher !== dispatcher) void previous.dispatcher.close().catch(() => undefined);
+    return { key, headers, dispatcher, at: now() };
+  };
+  return {
+    getName: () => 'kubeconfig authentication, shared',
+    async applySecurityAuthentication(ctx: RequestContext): Promise<void> {
+      let c = current;
+      if (c === undefined || now() - c.at >= recheckMs) {
+        refreshing ??= refresh().finally(() => {
+          refreshing = undefined;
+        });
+        c = await refreshing;
+        current = c;
       }
-      return inner.send(request).toPromise();
+      for (const [name, value] of Object.entries(c.headers)) ctx.setHeaderParam(name, value);
+      if (c.dispatcher !== undefined) ctx.setDispatcher(c.dispatcher);
     },
-  });
+  };
 }

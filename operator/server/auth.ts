@@ -17,7 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { instrumentHttpLibrary, type OnApiRequest } from '../kube/api-metrics.js';
-import { reuseConnections } from '../kube/connections.js';
+import { sharedAuthentication } from '../kube/connections.js';
 import { errorMessage } from '../kube/errors.js';
 import { timeoutOptions } from '../kube/request-options.js';
 import type { RouteHandler } from './http.js';
@@ -215,8 +215,8 @@ export function reviewClients(kc: KubeConfig, onRequest: OnApiRequest, timeoutMs
   if (cluster === null) throw new Error('kubeconfig has no current cluster');
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kc },
-    httpApi: instrumentHttpLibrary(reuseConnections(new IsomorphicFetchHttpLibrary(), kc), onRequest),
+    authMethods: { default: sharedAuthentication(kc) },
+    httpApi: instrumentHttpLibrary(new IsomorphicFetchHttpLibrary(), onRequest),
     middleware: [setHeaderMiddleware('User-Agent', 'warmpool')],
   });
   const authn = new AuthenticationV1Api(configuration);
