@@ -43,7 +43,7 @@ import {
   type BenchEnv,
 } from './env.js';
 import { LIGHT_USER, lightPods, startSpeedOfLight } from './light.js';
-import { splitClaimWrites } from './peer-report.js';
+import { readsBetween, requestCounts, splitClaimWrites, writesByKind } from './peer-report.js';
 import { LABEL_LIGHT_POOL } from './speed-of-light.js';
 import { summary } from './stats.js';
 
@@ -175,16 +175,58 @@ async function createClaim(env: BenchEnv, namespace: string, name: string, pool:
   });
 }
 
-/** Claims one at a time (each waits for the previous to be Bound): latency of each, create request to Bound. */
-async function serialClaims(env: BenchEnv, watch: BoundWatch, namespace: string, names: readonly string[], poolOf: (i: number) => string): Promise<number[]> {
+/** What the cluster spent on a window of claims: each process's CPU, every identity's writes by program, verb and
+ * resource (audit log), and the API server's reads (its request counters): where a scenario's time went. */
+interface WindowLoad {
+  seconds: number;
+  cpuSeconds: Record<string, number>;
+  writes: Record<string, number>;
+  reads: Record<string, number>;
+}
+
+/** Claims one at a time (each waits for the previous to be Bound): latency of each, create request to Bound, and the
+ * window's load. */
+async function serialClaims(
+  env: BenchEnv,
+  watch: BoundWatch,
+  namespace: string,
+  names: readonly string[],
+  poolOf: (i: number) => string,
+): Promise<{ samples: number[]; load: WindowLoad }> {
   const latencies: number[] = [];
+  const requests0 = requestCounts(await env.cluster.kubectl(['get', '--raw', '/metrics']));
+  const cpu0 = cpuSnapshot(env);
+  const from = Date.now();
   for (const [i, name] of names.entries()) {
     const start = performance.now();
     const bound = watch.bound(name);
     await createClaim(env, namespace, name, poolOf(i));
     latencies.push((await bound) - start);
   }
-  return latencies;
+  const to = Date.now();
+  const cpu1 = cpuSnapshot(env);
+  const reads = readsBetween(requests0, requestCounts(await env.cluster.kubectl(['get', '--raw', '/metrics'])));
+  const cpuSeconds: Record<string, number> = {};
+  for (const [k, v] of cpu1) {
+    const spent = round(v - (cpu0.get(k) ?? 0), 2);
+    if (spent > 0) cpuSeconds[k] = spent;
+  }
+  const load = { seconds: round((to - from) / 1000, 2), cpuSeconds, writes: writesByKind(auditWrites(env.cluster, undefined, from, to)), reads };
+  return { samples: latencies, load };
+}
+
+/** "  window 4.5 s; CPU s: ...; writes: ...; reads: ..." for a scenario's WindowLoad, per claim where it says so. */
+function loadLine(load: WindowLoad, claims: number): string {
+  const top = (r: Record<string, number>, n: number): string =>
+    Object.entries(r)
+      .slice(0, n)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+  const cpu = Object.entries(load.cpuSeconds)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${((v * 1000) / claims).toFixed(1)}`)
+    .join(', ');
+  return `    window ${load.seconds} s; CPU ms/claim: ${cpu}\n    writes: ${top(load.writes, 8)}\n    reads: ${top(load.reads, 6)}`;
 }
 
 /** The operator's writes in a window (audit log by identity): how many, and how many of each verb and resource. */
@@ -281,7 +323,7 @@ async function main(): Promise<void> {
 
     // The limit: SERIAL claims one at a time, each to another plain pod, bound by the speed-of-light allocator.
     const lightPool = (i: number): string => `l-${String(i).padStart(4, '0')}`;
-    const lightSerial = async (tag: string): Promise<number[]> => {
+    const lightSerial = async (tag: string): Promise<{ samples: number[]; load: WindowLoad }> => {
       await env.cluster.kubectl(['apply', '-f', '-'], JSON.stringify(lightPods(NS_LIGHT, Array.from({ length: SERIAL }, (_, i) => ({ name: `${lightPool(i)}-${tag}`, pool: lightPool(i) })))));
       const ready = async (): Promise<boolean> =>
         (await env.core.listNamespacedPod({ namespace: NS_LIGHT, labelSelector: LABEL_LIGHT_POOL })).items.filter((p) =>
@@ -289,11 +331,11 @@ async function main(): Promise<void> {
         ).length >= SERIAL;
       await waitFor(`${SERIAL} speed-of-light pods ready`, ready, 300_000);
       await sleep(2000);
-      const samples = await serialClaims(env, lightClaims, NS_LIGHT, Array.from({ length: SERIAL }, (_, i) => `light-${tag}-${i}`), lightPool);
+      const run = await serialClaims(env, lightClaims, NS_LIGHT, Array.from({ length: SERIAL }, (_, i) => `light-${tag}-${i}`), lightPool);
       await env.cluster.kubectl(['-n', NS_LIGHT, 'delete', 'poolclaims', '--all', '--wait=false']);
       await env.cluster.kubectl(['-n', NS_LIGHT, 'delete', 'pods', '--all', '--wait=false']);
       await waitFor('speed-of-light pods gone', async () => (await env.core.listNamespacedPod({ namespace: NS_LIGHT, limit: 1 })).items.length === 0, 300_000);
-      return samples;
+      return run;
     };
 
     // Small pool: the reference latency, on the same cluster and operator, before the big pools exist.
@@ -304,13 +346,14 @@ async function main(): Promise<void> {
     await waitFor(`small pool: ${smallSize} ready`, async () => (await readySmall()) >= smallSize, 300_000);
     await sleep(2000); // its last status writes land before the first claim
     const smallFrom = Date.now();
-    const smallSamples = await serialClaims(env, small, NS_SMALL, Array.from({ length: SERIAL }, (_, i) => `small-${i}`), () => 'small');
+    const { samples: smallSamples, load: smallLoad } = await serialClaims(env, small, NS_SMALL, Array.from({ length: SERIAL }, (_, i) => `small-${i}`), () => 'small');
     const smallLat = summary(smallSamples);
     const smallWrites = operatorWrites(env, smallFrom, Date.now());
     console.log(
       `  small pool, ${SERIAL} serial claims: p50 ${smallLat.p50.toFixed(1)} ms, p99 ${smallLat.p99.toFixed(1)} ms, max ${smallLat.max.toFixed(1)} ms; ` +
         `operator writes while claiming ${(smallWrites.count / SERIAL).toFixed(2)}/claim ${JSON.stringify(smallWrites.kinds)}`,
     );
+    console.log(loadLine(smallLoad, SERIAL));
     await waitFor('small pool refilled', async () => (await readySmall()) >= smallSize, 300_000);
     await env.cluster.kubectl(['-n', NS_SMALL, 'delete', 'poolclaims', '--all', '--wait=false']);
     await env.cluster.kubectl(['-n', NS_SMALL, 'delete', 'instancepool', 'small', '--timeout=300s']);
@@ -330,13 +373,14 @@ async function main(): Promise<void> {
     await waitFor(`${SERIAL} pools of 2 ready`, spreadFull, 300_000);
     await sleep(2000);
     const spreadFrom = Date.now();
-    const spreadSamples = await serialClaims(env, spread, NS_SPREAD, Array.from({ length: SERIAL }, (_, i) => `spread-${i}`), spreadName);
+    const { samples: spreadSamples, load: spreadLoad } = await serialClaims(env, spread, NS_SPREAD, Array.from({ length: SERIAL }, (_, i) => `spread-${i}`), spreadName);
     const spreadLat = summary(spreadSamples);
     const spreadWrites = operatorWrites(env, spreadFrom, Date.now());
     console.log(
       `  ${SERIAL} pools of 2, ${SERIAL} serial claims each to another pool: p50 ${spreadLat.p50.toFixed(1)} ms, p99 ${spreadLat.p99.toFixed(1)} ms, ` +
         `max ${spreadLat.max.toFixed(1)} ms; operator writes while claiming ${(spreadWrites.count / SERIAL).toFixed(2)}/claim ${JSON.stringify(spreadWrites.kinds)}`,
     );
+    console.log(loadLine(spreadLoad, SERIAL));
     await waitFor('the pools of 2 refilled', spreadFull, 300_000);
     await env.cluster.kubectl(['-n', NS_SPREAD, 'delete', 'poolclaims', '--all', '--wait=false']);
     await env.cluster.kubectl(['-n', NS_SPREAD, 'delete', 'instancepools', '--all', '--timeout=300s']);
@@ -344,12 +388,13 @@ async function main(): Promise<void> {
     spread.stop();
     endPhase('spread serial');
 
-    const lightSmallSamples = await lightSerial('small');
+    const { samples: lightSmallSamples, load: lightSmallLoad } = await lightSerial('small');
     const lightSmallLat = summary(lightSmallSamples);
     console.log(
       `  the limit, small: ${SERIAL} serial claims bound by the speed-of-light allocator: p50 ${lightSmallLat.p50.toFixed(1)} ms, ` +
         `p99 ${lightSmallLat.p99.toFixed(1)} ms, max ${lightSmallLat.max.toFixed(1)} ms`,
     );
+    console.log(loadLine(lightSmallLoad, SERIAL));
     endPhase('light small');
 
     // Fill: every pool created, then all members Ready as the pools report them.
@@ -400,7 +445,7 @@ async function main(): Promise<void> {
     // Serial claims at scale, each to another pool.
     const serialNames = Array.from({ length: SERIAL }, (_, i) => `serial-${i}`);
     const serialFrom = Date.now();
-    const serialSamples = await serialClaims(env, claims, NS, serialNames, (i) => poolName(Math.floor((i * POOLS) / SERIAL)));
+    const { samples: serialSamples, load: serialLoad } = await serialClaims(env, claims, NS, serialNames, (i) => poolName(Math.floor((i * POOLS) / SERIAL)));
     const serialLat = summary(serialSamples);
     const serialTo = Date.now();
     const serialWrites = operatorWrites(env, serialFrom, serialTo);
@@ -410,11 +455,12 @@ async function main(): Promise<void> {
       `  at scale, ${SERIAL} serial claims: p50 ${serialLat.p50.toFixed(1)} ms, p99 ${serialLat.p99.toFixed(1)} ms, max ${serialLat.max.toFixed(1)} ms; ` +
         `p99 ${ratio.toFixed(2)}x the small pool's, ${spreadRatio.toFixed(2)}x the pools of 2's; operator writes while claiming ${(serialWrites.count / SERIAL).toFixed(2)}/claim ${JSON.stringify(serialWrites.kinds)}`,
     );
+    console.log(loadLine(serialLoad, SERIAL));
     endPhase('serial at scale');
     await waitFor('refill after the serial claims', async () => pools.count(SIZE).full === POOLS, 600_000);
     endPhase('serial refill');
 
-    const lightScaleSamples = await lightSerial('scale');
+    const { samples: lightScaleSamples, load: lightScaleLoad } = await lightSerial('scale');
     const lightScaleLat = summary(lightScaleSamples);
     const clusterRatio = lightScaleLat.p99 / lightSmallLat.p99;
     console.log(
@@ -422,6 +468,7 @@ async function main(): Promise<void> {
         `max ${lightScaleLat.max.toFixed(1)} ms; p99 ${clusterRatio.toFixed(2)}x its small figure (the cluster's own); ` +
         `warmpool's at scale ${(serialLat.p99 / lightScaleLat.p99).toFixed(2)}x it (small: ${(smallLat.p99 / lightSmallLat.p99).toFixed(2)}x)`,
     );
+    console.log(loadLine(lightScaleLoad, SERIAL));
     endPhase('light at scale');
 
     // Burst spread across the pools.
@@ -468,6 +515,7 @@ async function main(): Promise<void> {
     Object.assign(report, {
       spreadSerial: {
         ...latencyRecord(spreadLat),
+        window: spreadLoad,
         pools: SERIAL,
         size: 2,
         operatorWritesPerClaim: round(spreadWrites.count / SERIAL),
@@ -476,14 +524,16 @@ async function main(): Promise<void> {
       },
       smallPoolSerial: {
         ...latencyRecord(smallLat),
+        window: smallLoad,
         operatorWritesPerClaim: round(smallWrites.count / SERIAL),
         operatorWriteKinds: smallWrites.kinds,
         samplesMs: smallSamples.map((v) => round(v, 1)),
       },
-      lightSmallSerial: { ...latencyRecord(lightSmallLat), samplesMs: lightSmallSamples.map((v) => round(v, 1)) },
+      lightSmallSerial: { ...latencyRecord(lightSmallLat), window: lightSmallLoad, samplesMs: lightSmallSamples.map((v) => round(v, 1)) },
       lightAtScaleSerial: {
         ...latencyRecord(lightScaleLat),
         p99VersusLightSmall: round(clusterRatio, 2),
+        window: lightScaleLoad,
         samplesMs: lightScaleSamples.map((v) => round(v, 1)),
       },
       fill: { poolsCreatedSeconds: round(createdSeconds, 1), allReadySeconds: round(fillSeconds, 1), membersPerSecond: round(members / fillSeconds, 1), cpuSeconds: fill.cpuSeconds },
@@ -499,6 +549,7 @@ async function main(): Promise<void> {
       operator: { peakRssMiB: round(sampler.peakRssMiB, 0), peakCpuCores5s: round(sampler.peakCpuCores, 2) },
       serialAtScale: {
         ...latencyRecord(serialLat),
+        window: serialLoad,
         p99VersusSmallPool: round(ratio, 2),
         p99VersusSpread: round(spreadRatio, 2),
         p99VersusLightAtScale: round(serialLat.p99 / lightScaleLat.p99, 2),
