@@ -179,6 +179,9 @@ async function createClaim(env: BenchEnv, namespace: string, name: string, pool:
  * resource (audit log), and the API server's reads (its request counters): where a scenario's time went. */
 interface WindowLoad {
   seconds: number;
+  /** The window on the monotonic clock, in microseconds: the clock of a V8 CPU profile's startTime and endTime, so
+   * an operator run with NODE_OPTIONS=--cpu-prof can be cut to the window. */
+  monotonicUs: [number, number];
   cpuSeconds: Record<string, number>;
   writes: Record<string, number>;
   reads: Record<string, number>;
@@ -197,6 +200,7 @@ async function serialClaims(
   const requests0 = requestCounts(await env.cluster.kubectl(['get', '--raw', '/metrics']));
   const cpu0 = cpuSnapshot(env);
   const from = Date.now();
+  const monoFrom = Number(process.hrtime.bigint() / 1000n);
   for (const [i, name] of names.entries()) {
     const start = performance.now();
     const bound = watch.bound(name);
@@ -204,6 +208,7 @@ async function serialClaims(
     latencies.push((await bound) - start);
   }
   const to = Date.now();
+  const monoTo = Number(process.hrtime.bigint() / 1000n);
   const cpu1 = cpuSnapshot(env);
   const reads = readsBetween(requests0, requestCounts(await env.cluster.kubectl(['get', '--raw', '/metrics'])));
   const cpuSeconds: Record<string, number> = {};
@@ -211,7 +216,7 @@ async function serialClaims(
     const spent = round(v - (cpu0.get(k) ?? 0), 2);
     if (spent > 0) cpuSeconds[k] = spent;
   }
-  const load = { seconds: round((to - from) / 1000, 2), cpuSeconds, writes: writesByKind(auditWrites(env.cluster, undefined, from, to)), reads };
+  const load: WindowLoad = { seconds: round((to - from) / 1000, 2), monotonicUs: [monoFrom, monoTo], cpuSeconds, writes: writesByKind(auditWrites(env.cluster, undefined, from, to)), reads };
   return { samples: latencies, load };
 }
 
