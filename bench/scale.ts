@@ -195,7 +195,7 @@ async function serialClaims(
   namespace: string,
   names: readonly string[],
   poolOf: (i: number) => string,
-): Promise<{ samples: number[]; load: WindowLoad }> {
+): Promise<{ samples: number[]; load: WindowLoad; from: number; to: number }> {
   const latencies: number[] = [];
   const requests0 = requestCounts(await env.cluster.kubectl(['get', '--raw', '/metrics']));
   const cpu0 = cpuSnapshot(env);
@@ -217,7 +217,7 @@ async function serialClaims(
     if (spent > 0) cpuSeconds[k] = spent;
   }
   const load: WindowLoad = { seconds: round((to - from) / 1000, 2), monotonicUs: [monoFrom, monoTo], cpuSeconds, writes: writesByKind(auditWrites(env.cluster, undefined, from, to)), reads };
-  return { samples: latencies, load };
+  return { samples: latencies, load, from, to };
 }
 
 /** "  window 4.5 s; CPU s: ...; writes: ...; reads: ..." for a scenario's WindowLoad, per claim where it says so. */
@@ -350,10 +350,9 @@ async function main(): Promise<void> {
       ((await env.custom.getNamespacedCustomObject({ ...WP, namespace: NS_SMALL, plural: 'instancepools', name: 'small' })) as InstancePool).status?.readyCount ?? 0;
     await waitFor(`small pool: ${smallSize} ready`, async () => (await readySmall()) >= smallSize, 300_000);
     await sleep(2000); // its last status writes land before the first claim
-    const smallFrom = Date.now();
-    const { samples: smallSamples, load: smallLoad } = await serialClaims(env, small, NS_SMALL, Array.from({ length: SERIAL }, (_, i) => `small-${i}`), () => 'small');
+    const { samples: smallSamples, load: smallLoad, from: smallFrom, to: smallTo } = await serialClaims(env, small, NS_SMALL, Array.from({ length: SERIAL }, (_, i) => `small-${i}`), () => 'small');
     const smallLat = summary(smallSamples);
-    const smallWrites = operatorWrites(env, smallFrom, Date.now());
+    const smallWrites = operatorWrites(env, smallFrom, smallTo);
     console.log(
       `  small pool, ${SERIAL} serial claims: p50 ${smallLat.p50.toFixed(1)} ms, p99 ${smallLat.p99.toFixed(1)} ms, max ${smallLat.max.toFixed(1)} ms; ` +
         `operator writes while claiming ${(smallWrites.count / SERIAL).toFixed(2)}/claim ${JSON.stringify(smallWrites.kinds)}`,
@@ -377,10 +376,9 @@ async function main(): Promise<void> {
     };
     await waitFor(`${SERIAL} pools of 2 ready`, spreadFull, 300_000);
     await sleep(2000);
-    const spreadFrom = Date.now();
-    const { samples: spreadSamples, load: spreadLoad } = await serialClaims(env, spread, NS_SPREAD, Array.from({ length: SERIAL }, (_, i) => `spread-${i}`), spreadName);
+    const { samples: spreadSamples, load: spreadLoad, from: spreadFrom, to: spreadTo } = await serialClaims(env, spread, NS_SPREAD, Array.from({ length: SERIAL }, (_, i) => `spread-${i}`), spreadName);
     const spreadLat = summary(spreadSamples);
-    const spreadWrites = operatorWrites(env, spreadFrom, Date.now());
+    const spreadWrites = operatorWrites(env, spreadFrom, spreadTo);
     console.log(
       `  ${SERIAL} pools of 2, ${SERIAL} serial claims each to another pool: p50 ${spreadLat.p50.toFixed(1)} ms, p99 ${spreadLat.p99.toFixed(1)} ms, ` +
         `max ${spreadLat.max.toFixed(1)} ms; operator writes while claiming ${(spreadWrites.count / SERIAL).toFixed(2)}/claim ${JSON.stringify(spreadWrites.kinds)}`,
@@ -449,10 +447,8 @@ async function main(): Promise<void> {
 
     // Serial claims at scale, each to another pool.
     const serialNames = Array.from({ length: SERIAL }, (_, i) => `serial-${i}`);
-    const serialFrom = Date.now();
-    const { samples: serialSamples, load: serialLoad } = await serialClaims(env, claims, NS, serialNames, (i) => poolName(Math.floor((i * POOLS) / SERIAL)));
+    const { samples: serialSamples, load: serialLoad, from: serialFrom, to: serialTo } = await serialClaims(env, claims, NS, serialNames, (i) => poolName(Math.floor((i * POOLS) / SERIAL)));
     const serialLat = summary(serialSamples);
-    const serialTo = Date.now();
     const serialWrites = operatorWrites(env, serialFrom, serialTo);
     const ratio = serialLat.p99 / smallLat.p99;
     const spreadRatio = serialLat.p99 / spreadLat.p99;
