@@ -107,9 +107,9 @@ interface Credentials {
  * The generated clients' authentication, worked out at most every recheckMs instead of on every request: client-node
  * reads the CA, certificate and key files and builds a new undici Agent for each request (KubeConfig
  * applySecurityAuthentication): about 130 ms of the operator's 1.5 s of CPU in 100 serial claims at 10,000 members
- * (make bench-scale, --cpu-prof). Every request gets the headers the last check produced (a bearer token, impersonation) and
- * one shared agent per TLS identity, as client-go shares a transport; when the identity changes (a rotated
- * certificate file), the old agent is closed after its requests finish. A token that rotates is picked up within
+ * (make bench-scale, --cpu-prof). Every request gets the headers the last check produced (a bearer token,
+ * impersonation) and one shared agent per TLS identity, as client-go shares a transport; when the identity changes (a
+ * rotated certificate file), the old agent is closed after its requests finish. A rotated token is picked up within
  * recheckMs.
  */
 export function sharedAuthentication(kc: KubeConfig, opts: SharedAuthOptions = {}): SecurityAuthentication {
