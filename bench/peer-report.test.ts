@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  countsLine,
   eventSubject,
   NO_FIGURES,
   peerTable,
@@ -16,6 +17,13 @@ import {
   readsBetween,
   requestCounts,
 } from './peer-report.js';
+
+describe('countsLine', () => {
+  it('keeps the order it is given, most first as the counters give it', () => {
+    expect(countsLine({ 'patch pods': 300, 'GET instancepools': 14 })).toBe('patch pods 300, GET instancepools 14');
+    expect(countsLine({})).toBe('');
+  });
+});
 
 describe('requestCounts and readsBetween', () => {
   const text = (getPods: number, listClaims: number, patches = 9): string =>

@@ -45,6 +45,13 @@ export function writesByKind(writes: readonly (WriteRecord & { agent: string })[
   return Object.fromEntries([...out].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
 }
 
+/** "kind n, kind n" in the record's order (most first, as writesByKind and readsBetween give it). */
+export function countsLine(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
 /**
  * The API server's request counts by verb and resource ("LIST pods" -> n) from its Prometheus text
  * (apiserver_request_total, summed over codes, scopes and components): reads are not in the audit log, so a window's

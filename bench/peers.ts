@@ -30,7 +30,7 @@ import { startCluster, type Cluster } from '../e2e/cluster/cluster.js';
 import { repoRoot } from '../e2e/cluster/paths.js';
 import { BoundWatch, poolClaimsIn, type ClaimWatchTarget } from './claims.js';
 import { auditWrites, benchPool, cpuByProcess, envCount, machineInfo, OPERATOR_USER, processCpuSeconds, sleep, stopOnSignal, treeRssMiB, waitFor, countByUser } from './env.js';
-import { NO_FIGURES, peerTable, roundOrder, splitClaimWrites, systemFigures, targetChecks, targetLines, readsBetween, requestCounts, writesByKind, type ScenarioSample, type SystemFigures, type WriteSplit } from './peer-report.js';
+import { NO_FIGURES, countsLine, peerTable, roundOrder, splitClaimWrites, systemFigures, targetChecks, targetLines, readsBetween, requestCounts, writesByKind, type ScenarioSample, type SystemFigures, type WriteSplit } from './peer-report.js';
 import {
   EXT,
   installPeerCrds,
@@ -148,12 +148,6 @@ async function apiServerProfile(cluster: Cluster, name: string): Promise<void> {
     p.once('error', () => resolve());
   });
 }
-
-/** "kind n, kind n" in the record's order (most first, as writesByKind and readsBetween give it). */
-const countsLine = (counts: Record<string, number>): string =>
-  Object.entries(counts)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
 
 async function podsLeft(api: Api, namespace: string, labelSelector?: string): Promise<number> {
   return (await api.core.listNamespacedPod({ namespace, ...(labelSelector && { labelSelector }) })).items.length;

@@ -39,11 +39,12 @@ import {
   processCpuSeconds,
   sleep,
   waitFor,
-  writesByUser,
+  countByUser,
+  type AuditWrite,
   type BenchEnv,
 } from './env.js';
 import { LIGHT_USER, lightPods, startSpeedOfLight } from './light.js';
-import { readsBetween, requestCounts, splitClaimWrites, writesByKind } from './peer-report.js';
+import { countsLine, readsBetween, requestCounts, splitClaimWrites, writesByKind } from './peer-report.js';
 import { LABEL_LIGHT_POOL } from './speed-of-light.js';
 import { summary } from './stats.js';
 
@@ -195,7 +196,7 @@ async function serialClaims(
   namespace: string,
   names: readonly string[],
   poolOf: (i: number) => string,
-): Promise<{ samples: number[]; load: WindowLoad; from: number; to: number }> {
+): Promise<{ samples: number[]; load: WindowLoad; writes: AuditWrite[] }> {
   const latencies: number[] = [];
   const requests0 = requestCounts(await env.cluster.kubectl(['get', '--raw', '/metrics']));
   const cpu0 = cpuSnapshot(env);
@@ -216,17 +217,15 @@ async function serialClaims(
     const spent = round(v - (cpu0.get(k) ?? 0), 2);
     if (spent > 0) cpuSeconds[k] = spent;
   }
-  const load: WindowLoad = { seconds: round((to - from) / 1000, 2), monotonicUs: [monoFrom, monoTo], cpuSeconds, writes: writesByKind(auditWrites(env.cluster, undefined, from, to)), reads };
-  return { samples: latencies, load, from, to };
+  // One read of the audit log for both views of the window: every identity's writes and the operator's own.
+  const writes = auditWrites(env.cluster, undefined, from, to);
+  const load: WindowLoad = { seconds: round((to - from) / 1000, 2), monotonicUs: [monoFrom, monoTo], cpuSeconds, writes: writesByKind(writes), reads };
+  return { samples: latencies, load, writes };
 }
 
-/** "  window 4.5 s; CPU s: ...; writes: ...; reads: ..." for a scenario's WindowLoad, per claim where it says so. */
+/** The window's lines: its length and CPU per claim by process, then its most frequent writes and reads. */
 function loadLine(load: WindowLoad, claims: number): string {
-  const top = (r: Record<string, number>, n: number): string =>
-    Object.entries(r)
-      .slice(0, n)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
+  const top = (r: Record<string, number>, n: number): string => countsLine(Object.fromEntries(Object.entries(r).slice(0, n)));
   const cpu = Object.entries(load.cpuSeconds)
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${((v * 1000) / claims).toFixed(1)}`)
@@ -234,9 +233,9 @@ function loadLine(load: WindowLoad, claims: number): string {
   return `    window ${load.seconds} s; CPU ms/claim: ${cpu}\n    writes: ${top(load.writes, 8)}\n    reads: ${top(load.reads, 6)}`;
 }
 
-/** The operator's writes in a window (audit log by identity): how many, and how many of each verb and resource. */
-function operatorWrites(env: BenchEnv, from: number, to: number): { count: number; kinds: Record<string, number> } {
-  const writes = auditWrites(env.cluster, OPERATOR_USER, from, to);
+/** The operator's writes among a window's (audit log by identity): how many, and how many of each verb and resource. */
+function operatorWrites(all: readonly AuditWrite[]): { count: number; kinds: Record<string, number> } {
+  const writes = all.filter((w) => w.user === OPERATOR_USER);
   const kinds: Record<string, number> = {};
   for (const w of writes) {
     const k = `${w.verb} ${w.resource}${w.subresource ? `/${w.subresource}` : ''}${w.code !== undefined && w.code >= 300 ? ` ${w.code}` : ''}`;
@@ -350,9 +349,9 @@ async function main(): Promise<void> {
       ((await env.custom.getNamespacedCustomObject({ ...WP, namespace: NS_SMALL, plural: 'instancepools', name: 'small' })) as InstancePool).status?.readyCount ?? 0;
     await waitFor(`small pool: ${smallSize} ready`, async () => (await readySmall()) >= smallSize, 300_000);
     await sleep(2000); // its last status writes land before the first claim
-    const { samples: smallSamples, load: smallLoad, from: smallFrom, to: smallTo } = await serialClaims(env, small, NS_SMALL, Array.from({ length: SERIAL }, (_, i) => `small-${i}`), () => 'small');
+    const { samples: smallSamples, load: smallLoad, writes: smallAll } = await serialClaims(env, small, NS_SMALL, Array.from({ length: SERIAL }, (_, i) => `small-${i}`), () => 'small');
     const smallLat = summary(smallSamples);
-    const smallWrites = operatorWrites(env, smallFrom, smallTo);
+    const smallWrites = operatorWrites(smallAll);
     console.log(
       `  small pool, ${SERIAL} serial claims: p50 ${smallLat.p50.toFixed(1)} ms, p99 ${smallLat.p99.toFixed(1)} ms, max ${smallLat.max.toFixed(1)} ms; ` +
         `operator writes while claiming ${(smallWrites.count / SERIAL).toFixed(2)}/claim ${JSON.stringify(smallWrites.kinds)}`,
@@ -376,9 +375,9 @@ async function main(): Promise<void> {
     };
     await waitFor(`${SERIAL} pools of 2 ready`, spreadFull, 300_000);
     await sleep(2000);
-    const { samples: spreadSamples, load: spreadLoad, from: spreadFrom, to: spreadTo } = await serialClaims(env, spread, NS_SPREAD, Array.from({ length: SERIAL }, (_, i) => `spread-${i}`), spreadName);
+    const { samples: spreadSamples, load: spreadLoad, writes: spreadAll } = await serialClaims(env, spread, NS_SPREAD, Array.from({ length: SERIAL }, (_, i) => `spread-${i}`), spreadName);
     const spreadLat = summary(spreadSamples);
-    const spreadWrites = operatorWrites(env, spreadFrom, spreadTo);
+    const spreadWrites = operatorWrites(spreadAll);
     console.log(
       `  ${SERIAL} pools of 2, ${SERIAL} serial claims each to another pool: p50 ${spreadLat.p50.toFixed(1)} ms, p99 ${spreadLat.p99.toFixed(1)} ms, ` +
         `max ${spreadLat.max.toFixed(1)} ms; operator writes while claiming ${(spreadWrites.count / SERIAL).toFixed(2)}/claim ${JSON.stringify(spreadWrites.kinds)}`,
@@ -435,8 +434,9 @@ async function main(): Promise<void> {
     const restFrom = Date.now();
     await sleep(REST_SECONDS * 1000);
     const restTo = Date.now();
-    const { count: restWriteCount, kinds: restKinds } = operatorWrites(env, restFrom, restTo);
-    const restAll = Object.fromEntries(writesByUser(env.cluster, restFrom, restTo));
+    const restWrites = auditWrites(env.cluster, undefined, restFrom, restTo);
+    const { count: restWriteCount, kinds: restKinds } = operatorWrites(restWrites);
+    const restAll = Object.fromEntries(countByUser(restWrites));
     const rssAtRest = env.operatorRssMiB();
     const rest = endPhase('rest');
     const restCpu = rest.cpuSeconds.operator ?? 0;
@@ -447,9 +447,9 @@ async function main(): Promise<void> {
 
     // Serial claims at scale, each to another pool.
     const serialNames = Array.from({ length: SERIAL }, (_, i) => `serial-${i}`);
-    const { samples: serialSamples, load: serialLoad, from: serialFrom, to: serialTo } = await serialClaims(env, claims, NS, serialNames, (i) => poolName(Math.floor((i * POOLS) / SERIAL)));
+    const { samples: serialSamples, load: serialLoad, writes: serialAll } = await serialClaims(env, claims, NS, serialNames, (i) => poolName(Math.floor((i * POOLS) / SERIAL)));
     const serialLat = summary(serialSamples);
-    const serialWrites = operatorWrites(env, serialFrom, serialTo);
+    const serialWrites = operatorWrites(serialAll);
     const ratio = serialLat.p99 / smallLat.p99;
     const spreadRatio = serialLat.p99 / spreadLat.p99;
     console.log(
