@@ -201,8 +201,11 @@ test('live pools and claims read Healthy, Progressing and Degraded to Argo CD', 
   const queued = await claimWhere(ns, 'queued', 'Pending', (c) => c.status?.phase === 'Pending');
   const gaveUp = await claimWhere(ns, 'gave-up', 'Failed', (c) => c.status?.phase === 'Failed');
   const stuck = await poolWhere(ns, 'stuck', 'Stalled', (p) => condition(p, 'Stalled')?.status === 'True');
+  // The claim took one of live's two members: its replacement must be ready before the pool reads Healthy again
+  // (reading it at once raced the refill, which waits for the claims to pause and then warms up).
+  const live = await poolWhere(ns, 'live', 'Ready again beside its claimed member', (p) => p.status?.claimedCount === 1 && condition(p, 'Ready')?.status === 'True');
   const { code, lines } = await healthChecks([
-    { kind: 'InstancePool', name: 'live', obj: await getPool(ns, 'live'), want: 'Healthy' },
+    { kind: 'InstancePool', name: 'live', obj: live, want: 'Healthy' },
     { kind: 'InstancePool', name: 'empty', obj: await getPool(ns, 'empty'), want: 'Healthy' },
     { kind: 'InstancePool', name: 'stuck', obj: stuck, want: 'Degraded' },
     { kind: 'PoolClaim', name: 'held', obj: held, want: 'Healthy' },
