@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { GROUP, LABEL_POOL, VERSION, CLAIM_PLURAL, POOL_PLURAL, type InstancePool, type PoolClaim } from './api/types.js';
+import { poolResolver } from './api/resolve.js';
 import { ClaimController } from './claim/controller.js';
 import { claimObserver } from './claim/observer.js';
 import { makeInstrumentedClients } from './kube/api-metrics.js';
@@ -201,8 +202,11 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   // The scraper measures into it; the pool controller's status builder reads it.
   const utilization = new UtilizationStore();
   const autoscaleQueue = new WorkQueue({ name: 'autoscale', hooks: queueHooks(metrics) });
-  const autoscaler = new Autoscaler({ custom, pools, queue: autoscaleQueue, poolQueue, events, metrics });
+  // One door for every controller that reads pools: each cached version of a pool is validated once, not once each.
+  const resolvePool = poolResolver();
+  const autoscaler = new Autoscaler({ custom, pools, queue: autoscaleQueue, poolQueue, events, metrics, resolvePool });
   const poolController = new PoolController({
+    resolvePool,
     core,
     custom,
     pools: pools,
@@ -221,6 +225,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   // Eviction protection, one PDB per namespace: on the pool queue under its own key, sharded like a pool.
   const namespacePdbs = new NamespacePdbs({ policy, pools, pdbs, queue: poolQueue, events });
   const claimController = new ClaimController({
+    resolvePool,
     core,
     custom,
     pools: pools,

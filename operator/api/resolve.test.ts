@@ -153,6 +153,95 @@ describe('the remembering doors', () => {
   });
 });
 
+describe('the remembering doors: one validation of a spec per generation', () => {
+  const versioned = (p: InstancePool, rv: string, generation: number | undefined, status?: InstancePool['status']): InstancePool => ({
+    ...p,
+    metadata: { ...p.metadata, resourceVersion: rv, ...(generation !== undefined && { generation }) },
+    ...(status && { status }),
+  });
+
+  it('a status write (same uid and generation): the spec verdict kept, metadata and status from the new version', () => {
+    const door = poolResolver();
+    const first = door(versioned(pool({ targetSize: 3 }), '1', 1));
+    const next = door(versioned(pool({ targetSize: 3 }), '2', 1, { readyCount: 2 }));
+    expect(next.ok && first.ok).toBe(true);
+    expect(next.pool.spec).toBe(first.pool.spec);
+    expect(next.resolved.spec).toBe(first.resolved.spec);
+    expect(next.spec).toBe(first.spec);
+    expect(next.pool.metadata.resourceVersion).toBe('2');
+    expect(next.pool.status).toEqual({ readyCount: 2 });
+    expect(next.resolved.metadata.resourceVersion).toBe('2');
+    expect(next.resolved.status).toEqual({ readyCount: 2 });
+  });
+
+  it('a new generation is validated whole: a spec made invalid is refused', () => {
+    const door = poolResolver();
+    expect(door(versioned(pool({ targetSize: 3 }), '1', 1)).ok).toBe(true);
+    const next = door(versioned(pool({ targetSize: -1 }), '2', 2));
+    expect(next.ok).toBe(false);
+    expect(next.spec.target).toBe(0);
+  });
+
+  it('without a generation (not from the API server) every version is validated whole', () => {
+    const door = poolResolver();
+    expect(door(versioned(pool({ targetSize: 3 }), '1', undefined)).ok).toBe(true);
+    expect(door(versioned(pool({ targetSize: -1 }), '2', undefined)).ok).toBe(false);
+  });
+
+  it('another pool of the same name (another uid) is validated whole', () => {
+    const door = poolResolver();
+    expect(door(versioned(pool({ targetSize: 3 }), '1', 1)).ok).toBe(true);
+    const other = versioned(pool({ targetSize: -1 }), '2', 1);
+    expect(door({ ...other, metadata: { ...other.metadata, uid: 'u2' } }).ok).toBe(false);
+  });
+
+  it('a malformed status is dropped again, as validatePool drops it', () => {
+    const door = poolResolver();
+    door(versioned(pool({}), '1', 1));
+    const next = door(versioned(pool({}), '2', 1, { readyCount: -4 }));
+    expect(next.ok).toBe(true);
+    expect(next.pool.status).toBeUndefined();
+  });
+
+  it('metadata the schema refuses is refused on a later version too', () => {
+    const door = poolResolver();
+    door(versioned(pool({}), '1', 1));
+    const bad = versioned(pool({}), '2', 1);
+    expect(door({ ...bad, metadata: { ...bad.metadata, name: 'x'.repeat(300) } }).ok).toBe(false);
+  });
+
+  it('claims: the resolved spec kept across a status write, the rest from the new version', () => {
+    const door = claimResolver();
+    const first = claimOf({ poolName: 'web' });
+    const at = (rv: string, generation: number, phase?: PoolClaimStatus['phase']): PoolClaim => ({
+      ...first,
+      metadata: { ...first.metadata, uid: 'c1', resourceVersion: rv, generation },
+      ...(phase && { status: { phase } }),
+    });
+    const a = door(at('1', 1));
+    const b = door(at('2', 1, 'Bound'));
+    expect(b.claim.spec).toBe(a.claim.spec);
+    expect(b.claim.status?.phase).toBe('Bound');
+    expect(b.claim.metadata.resourceVersion).toBe('2');
+    const changed = door({ ...at('3', 2), spec: { poolName: 'web', waitTimeoutSeconds: -5 } });
+    expect(changed.ok).toBe(false);
+  });
+
+  it('remembers at most max specs: the least recently seen is validated whole again', () => {
+    const door = poolResolver(2);
+    const named = (uid: string, rv: string, targetSize: number): InstancePool => {
+      const p = versioned(pool({ targetSize }), rv, 1);
+      return { ...p, metadata: { ...p.metadata, uid } };
+    };
+    door(named('a', '1', 3));
+    door(named('b', '1', 3));
+    door(named('c', '1', 3));
+    // 'a' was forgotten: its (impossible) changed spec at the same generation is seen; 'c' was not.
+    expect(door(named('a', '2', -1)).ok).toBe(false);
+    expect(door(named('c', '2', -1)).ok).toBe(true);
+  });
+});
+
 describe('memberMetadataConflicts (issue 21): what the CRD cannot see', () => {
   const templated = pool({
     template: { metadata: { labels: { app: 'web' }, annotations: { note: 'pool' } }, spec: { containers: [{ name: 'main', image: 'img' }] } },

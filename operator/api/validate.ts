@@ -57,6 +57,23 @@ export function validateClaim(input: unknown, old?: PoolClaim): ClaimValidation 
 }
 
 /**
+ * validatePool for a later version of the valid pool `valid`, with the same spec (the same uid and generation, see
+ * api/resolve.ts): only what a version can change besides its spec is checked again, its metadata and status.
+ */
+export function revalidatePool(input: InstancePool, valid: InstancePool): PoolValidation {
+  if (input.apiVersion !== API_VERSION || input.kind !== POOL_KIND) return validatePool(input);
+  const metadata = conform(input.metadata, objectMeta, 'metadata');
+  if (!metadata.ok) return metadata;
+  const status = statusOf(input, poolStatusSchema);
+  return { ok: true, pool: { apiVersion: API_VERSION, kind: POOL_KIND, metadata: metadata.value, spec: valid.spec, ...(status && { status }) } };
+}
+
+/** Whether a later version of a valid claim, with the same spec, is valid still: its kind and metadata checked again. */
+export function revalidateClaim(input: PoolClaim): boolean {
+  return input.apiVersion === API_VERSION && input.kind === CLAIM_KIND && conform(input.metadata, objectMeta, 'metadata').ok;
+}
+
+/**
  * The operator's own keys in the template's labels and annotations, one message per key. The schema refuses them
  * (validatePool too), so only a pool that never went through it (an older CRD) has any; member-pod.ts never copies
  * them onto a member either way.

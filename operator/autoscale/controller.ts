@@ -4,7 +4,7 @@
 // again). Its decision and condition reach the pool's status through the pool controller's one status write
 // (report()). At rest nothing is written: the target changes only with the plan, and the report only with it.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { poolResolver } from '../api/resolve.js';
+import { poolResolver, type PoolDoor } from '../api/resolve.js';
 import { POOL_RESOURCE, type AutoscalingStatus, type InstancePool } from '../api/types.js';
 import type { ResolvedAutoscaling } from '../api/defaults.js';
 import { isConflict, isNotFound } from '../kube/errors.js';
@@ -41,6 +41,8 @@ export interface AutoscaleMetrics {
 }
 
 export interface AutoscalerDeps {
+  /** The door pools go through (api/resolve.ts), shared with the other controllers that read pools; else its own. */
+  resolvePool?: PoolDoor;
   custom: CustomObjectsApi;
   pools: Cache<InstancePool>;
   /** The autoscaler's own queue, keyed by pool. */
@@ -72,11 +74,12 @@ const significant = (n: number): number => (n === 0 ? 0 : Number(n.toPrecision(3
 export class Autoscaler {
   private readonly now: () => number;
   private readonly state = new Map<string, PoolState>();
-  private readonly resolve = poolResolver();
+  private readonly resolve: PoolDoor;
   private readonly poolsApi: CustomClient<InstancePool>;
 
   constructor(private readonly d: AutoscalerDeps) {
     this.now = d.now ?? Date.now;
+    this.resolve = d.resolvePool ?? poolResolver();
     this.poolsApi = customClient<InstancePool>(d.custom, POOL_RESOURCE);
   }
 

@@ -4,7 +4,7 @@
 // by one claim status write. A 409 means another writer won: the pool is planned again from fresh caches.
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
 import { templateHash } from '../api/hash.js';
-import { claimResolver, poolResolver } from '../api/resolve.js';
+import { claimResolver, poolResolver, type PoolDoor } from '../api/resolve.js';
 import {
   ANN_CLAIM_UID,
   API_VERSION,
@@ -43,6 +43,8 @@ const CONFLICT_REQUEUE_MS = 50;
 const BIND_MEMORY_MS = 30_000;
 
 export interface ClaimControllerDeps {
+  /** The door pools go through (api/resolve.ts), shared with the other controllers that read pools; else its own. */
+  resolvePool?: PoolDoor;
   core: CoreV1Api;
   custom: CustomObjectsApi;
   pools: Cache<InstancePool>;
@@ -102,13 +104,14 @@ export class ClaimController {
 
   /** The doors, remembering each cached version's verdict: a pass resolves its pool and every claim of it. */
   private readonly resolveClaim = claimResolver();
-  private readonly resolvePool = poolResolver();
+  private readonly resolvePool: PoolDoor;
 
   private readonly podsApi: PodClient;
   private readonly claimsApi: CustomClient<PoolClaim>;
   private readonly poolsApi: CustomClient<InstancePool>;
 
   constructor(private readonly d: ClaimControllerDeps) {
+    this.resolvePool = d.resolvePool ?? poolResolver();
     this.now = d.now ?? Date.now;
     this.podsApi = podClient(d.core);
     this.claimsApi = customClient<PoolClaim>(d.custom, CLAIM_RESOURCE);
@@ -174,11 +177,14 @@ export class ClaimController {
     // Plan, from the pool and claims as resolved at the door: validated and defaulted. An invalid one is planned
     // from its stored spec with the same defaults, as it always was (see api/resolve.ts).
     const now = this.now();
+    const resolved = pool && this.resolvePool(pool).resolved;
     const actions = planClaims({
-      pool: pool && this.resolvePool(pool).resolved,
+      pool: resolved,
       claims: claims.map((c) => this.resolveClaim(c).claim),
       members,
-      templateHash: pool ? templateHash(pool.spec.template) : undefined,
+      // The resolved template, as the pool controller hashes it: the same object from one status write to the next
+      // (api/resolve.ts), so its hash is worked out once per generation, not on every pass.
+      templateHash: resolved ? templateHash(resolved.spec.template) : undefined,
       now,
       bindFailures: this.bindFailures,
     });

@@ -1100,9 +1100,9 @@ describe('planClaims: properties over random pools, claims and members', () => {
 
 // ---- a multi-pass simulation: plan, apply (with resourceVersion preconditions), let the world move, repeat ------
 
-const simDoor = claimResolver();
-
 interface World {
+  /** Its own door: a world is a cluster of its own, where a uid at a generation has one spec (api/resolve.ts). */
+  door: ReturnType<typeof claimResolver>;
   pool: InstancePool;
   claims: Map<string, PoolClaim>;
   pods: Map<string, V1Pod>;
@@ -1204,7 +1204,7 @@ interface Faults {
 
 function pass(w: World, bindHistory: Map<string, number>, faults?: Faults): ClaimAction[] {
   const members = faults?.stalePods ?? [...w.pods.values()];
-  const input = resolved({ pool: w.pool, claims: [...w.claims.values()], members, templateHash: HASH, now: w.now }, simDoor);
+  const input = resolved({ pool: w.pool, claims: [...w.claims.values()], members, templateHash: HASH, now: w.now }, w.door);
   const actions = planClaims(input);
   checkPlan(input, actions);
   const broken = new Set<string>();
@@ -1288,7 +1288,7 @@ function checkWorld(w: World, bindHistory: Map<string, number>, phases: Map<stri
 describe('planClaims: multi-pass simulation', () => {
   it.each(Array.from({ length: 60 }, (_, i) => i + 1))('seed %i', (seed) => {
     const r = rng(seed);
-    const w: World = { pool: randomPool(r) ?? pool(), claims: new Map(), pods: new Map(), now: NOW, rv: 100 };
+    const w: World = { door: claimResolver(), pool: randomPool(r) ?? pool(), claims: new Map(), pods: new Map(), now: NOW, rv: 100 };
     w.pool = { ...w.pool, metadata: { ...w.pool.metadata, deletionTimestamp: undefined } };
     const bindHistory = new Map<string, number>();
     const phases = new Map<string, string>();
@@ -1664,7 +1664,7 @@ describe('planClaims: multi-pass simulation with claims of several members (issu
 
   it.each(Array.from({ length: 40 }, (_, i) => i + 1))('seed %i', (seed) => {
     const r = rng(1000 + seed);
-    const w: World = { pool: pool({ targetSize: 6, maxSize: 100 }), claims: new Map(), pods: new Map(), now: NOW, rv: 100 };
+    const w: World = { door: claimResolver(), pool: pool({ targetSize: 6, maxSize: 100 }), claims: new Map(), pods: new Map(), now: NOW, rv: 100 };
     const bindHistory = new Map<string, number>();
     const phases = new Map<string, string>();
     let previousPods: V1Pod[] = [];

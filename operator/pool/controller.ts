@@ -10,7 +10,7 @@ import {
   type InstancePoolStatus,
   type PoolUtilization,
 } from '../api/types.js';
-import { poolResolver, resolveSpec } from '../api/resolve.js';
+import { poolResolver, resolveSpec, type PoolDoor } from '../api/resolve.js';
 import type { EventRecorder } from '../kube/events.js';
 import { CONFLICT_REPLAN_MS, errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import type { Expectations } from '../kube/expectations.js';
@@ -39,6 +39,8 @@ export const STATUS_MIN_INTERVAL_MS = 500;
 export const HOLD_WHILE_YIELDING_MS = 100;
 
 export interface PoolControllerDeps {
+  /** The door pools go through (api/resolve.ts), shared with the other controllers that read pools; else its own. */
+  resolvePool?: PoolDoor;
   core: CoreV1Api;
   custom: CustomObjectsApi;
   pools: Cache<InstancePool>;
@@ -94,10 +96,11 @@ export class PoolController {
   private readonly podsApi: PodClient;
   private readonly poolsApi: CustomClient<InstancePool>;
   /** The door, once per cached version of a pool: a burst's passes see the same object many times. */
-  private readonly resolvePool = poolResolver();
+  private readonly resolvePool: PoolDoor;
 
   constructor(private readonly d: PoolControllerDeps) {
     this.now = d.now ?? Date.now;
+    this.resolvePool = d.resolvePool ?? poolResolver();
     this.namespaceClaims = new NamespaceClaims(
       d.claimQuietMs,
       (keys) => {
