@@ -256,6 +256,70 @@ describe('statusEqual and ownedStatus', () => {
     expect(statusEqual(a, b)).toBe(equal);
   });
 
+  // The comparison it replaced, which serialized both statuses: the oracle for every pair of some awkward statuses.
+  const canonical = (value: unknown): unknown => {
+    if (value instanceof Date) return value.toISOString();
+    if (Array.isArray(value)) return value.map(canonical);
+    if (value !== null && typeof value === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(value).sort()) {
+        const v = (value as Record<string, unknown>)[key];
+        if (v !== undefined) out[key] = canonical(v);
+      }
+      return out;
+    }
+    return value;
+  };
+  const asText = (s: InstancePoolStatus | undefined): string => {
+    if (s === undefined) return JSON.stringify(canonical({}));
+    const conditions = s.conditions && [...s.conditions].sort((x, y) => x.type.localeCompare(y.type));
+    return JSON.stringify(canonical({ ...s, conditions }));
+  };
+  const at = '2026-11-24T12:00:00.000Z';
+  const odd = (v: unknown): InstancePoolStatus => v as InstancePoolStatus;
+  const variants: (InstancePoolStatus | undefined)[] = [
+    undefined,
+    {},
+    { readyCount: 1 },
+    { readyCount: 1, warmup: undefined },
+    { readyCount: 2 },
+    odd({ readyCount: Number.NaN }),
+    odd({ readyCount: null }),
+    odd({ readyCount: Number.POSITIVE_INFINITY }),
+    { readyCount: 1, claimedCount: 0 },
+    { claimedCount: 0, readyCount: 1 },
+    { conditions: [] },
+    odd({ conditions: null }),
+    { conditions: [c('A', 'True', at)] },
+    odd({ conditions: [{ ...c('A', 'True'), lastTransitionTime: new Date(at) }] }),
+    { conditions: [c('A', 'True', at), c('B', 'False', at)] },
+    { conditions: [c('B', 'False', at), c('A', 'True', at)] },
+    { conditions: [c('B', 'False', at), c('A', 'False', at)] },
+    { conditions: [c('A', 'True', at), c('A', 'False', at)] },
+    { conditions: [c('A', 'False', at), c('A', 'True', at)] },
+    { warmup: { lastSeconds: 1 } },
+    odd({ warmup: { lastSeconds: 1, p50Seconds: undefined } }),
+    { warmup: { lastSeconds: 2 } },
+    odd({ list: [1, undefined, 3] }),
+    odd({ list: [1, null, 3] }),
+    odd({ list: [1, 3] }),
+    odd({ list: { 0: 1, 1: null, 2: 3 } }),
+    odd({ stamp: new Date(at) }),
+    odd({ stamp: at }),
+    odd({ stamp: '2026-11-24T12:00:00Z' }),
+    odd({ nested: { a: { b: [{ c: 1 }] } } }),
+    odd({ nested: { a: { b: [{ c: 2 }] } } }),
+  ];
+  test('equal exactly when their serialized forms were, for every pair of awkward statuses', () => {
+    const disagreements: string[] = [];
+    variants.forEach((a, i) =>
+      variants.forEach((b, j) => {
+        if (statusEqual(a, b) !== (asText(a) === asText(b))) disagreements.push(`${i} ${j}`);
+      }),
+    );
+    expect(disagreements).toEqual([]);
+  });
+
   test('ownedStatus leaves out what other controllers write', () => {
     const full: InstancePoolStatus = {
       readyCount: 3,
