@@ -699,8 +699,11 @@ describe('the PodMetrics round: one list per interval feeds every pool, with or 
     expect(wakes).toEqual(['a/p0', 'a/p1']);
     // Warming members are not measured: with none measured the store forgets the pool (its status keeps what it shows).
     pods.set('a/p1', [member('a', 'p1', 'p1-a', 'warming')]);
+    expect(await metrics.registry.metrics()).toContain('warmpool_pool_cpu_utilization_ratio{namespace="a",pool="p1"} 0.5');
     await scraper.refreshUsage();
     expect(store.get('a/p1')).toBeUndefined();
+    // ...and its pool series go with it, once.
+    expect(await metrics.registry.metrics()).not.toContain('warmpool_pool_cpu_utilization_ratio{namespace="a",pool="p1"}');
     scraper.remove('a', 'p0');
     expect(store.get('a/p0')).toBeUndefined();
     expect(await metrics.registry.metrics()).not.toContain('pool="p0"');
