@@ -7,6 +7,7 @@ import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import { statusCode } from './errors.js';
 import { clampDelayMs } from './timers.js';
+import { StringTable } from './intern.js';
 
 export const RESTART_BASE_DELAY_MS = 1000;
 export const RESTART_MAX_DELAY_MS = 30_000;
@@ -139,6 +140,8 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private readonly deleteHandlers: DeleteHandler<T>[] = [];
   // The last object each handler saw per namespace/name; references only, so the old object costs nothing.
   private readonly known = new Map<string, T>();
+  /** The cached objects' repeated strings, shared (intern.ts). */
+  private readonly strings = new StringTable();
   private started: Promise<void> | undefined;
   private resolveSynced: () => void = () => undefined;
   private rejectSynced: (err: Error) => void = () => undefined;
@@ -312,6 +315,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private dispatchAdd(obj: T): void {
     this.objectEvent();
     forgetManagedFields(obj);
+    this.strings.share(obj);
     this.known.set(cacheKey(obj), obj);
     for (const fn of this.addHandlers) this.safely(() => fn(obj));
   }
@@ -319,6 +323,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private dispatchUpdate(obj: T): void {
     this.objectEvent();
     forgetManagedFields(obj);
+    this.strings.share(obj);
     const key = cacheKey(obj);
     const old = this.known.get(key);
     this.known.set(key, obj);
