@@ -79,6 +79,7 @@ async function main(): Promise<void> {
       clients: scrapeClients(makeInstrumentedClients(kc, () => {})),
       members: () => pods,
       store: {
+        get: () => undefined,
         set: (_key, utilization) => {
           rounds++;
           last = utilization;

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       },
       members: (_ns, name) => podsByPool.get(name) ?? [],
       podMetricsIntervalMs: INTERVAL_SECONDS * 1000,
-      store: { set: () => void stored++, delete: () => {} },
+      store: { get: () => undefined, set: () => void stored++, delete: () => {} },
       wake: () => void wakes++,
     });
     for (let p = 0; p < POOLS; p++) scraper.sync(pool(p));

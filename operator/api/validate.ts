@@ -57,20 +57,26 @@ export function validateClaim(input: unknown, old?: PoolClaim): ClaimValidation 
 }
 
 /**
- * validatePool for a later version of the valid pool `valid`, with the same spec (the same uid and generation, see
- * api/resolve.ts): only what a version can change besides its spec is checked again, its metadata and status.
+ * What a later version of a valid object can change besides its spec, checked again: its kind and its metadata (the
+ * same uid and generation mean the same spec, see api/resolve.ts). Undefined when they do not hold.
  */
-export function revalidatePool(input: InstancePool, valid: InstancePool): PoolValidation {
-  if (input.apiVersion !== API_VERSION || input.kind !== POOL_KIND) return validatePool(input);
+function metadataAgain(input: { apiVersion?: unknown; kind?: unknown; metadata?: unknown }, kind: string): V1ObjectMeta | undefined {
+  if (input.apiVersion !== API_VERSION || input.kind !== kind) return undefined;
   const metadata = conform(input.metadata, objectMeta, 'metadata');
-  if (!metadata.ok) return metadata;
-  const status = statusOf(input, poolStatusSchema);
-  return { ok: true, pool: { apiVersion: API_VERSION, kind: POOL_KIND, metadata: metadata.value, spec: valid.spec, ...(status && { status }) } };
+  return metadata.ok ? metadata.value : undefined;
 }
 
-/** Whether a later version of a valid claim, with the same spec, is valid still: its kind and metadata checked again. */
+/** validatePool for a later version of the valid pool `valid`, with the same spec: metadata and status checked again. */
+export function revalidatePool(input: InstancePool, valid: InstancePool): PoolValidation {
+  const metadata = metadataAgain(input, POOL_KIND);
+  if (metadata === undefined) return validatePool(input);
+  const status = statusOf(input, poolStatusSchema);
+  return { ok: true, pool: { apiVersion: API_VERSION, kind: POOL_KIND, metadata, spec: valid.spec, ...(status && { status }) } };
+}
+
+/** Whether a later version of a valid claim, with the same spec, is valid still. */
 export function revalidateClaim(input: PoolClaim): boolean {
-  return input.apiVersion === API_VERSION && input.kind === CLAIM_KIND && conform(input.metadata, objectMeta, 'metadata').ok;
+  return metadataAgain(input, CLAIM_KIND) !== undefined;
 }
 
 /**

@@ -235,6 +235,7 @@ describe('UtilizationScraper', () => {
       clients,
       members: (namespace, pool) => (namespace === 'ns' && pool === 'web' ? options.pods : []),
       store: {
+        get: (key) => store.get(key),
         set: (key, utilization) => {
           expect(key).toBe('ns/web');
           reports.push(utilization);

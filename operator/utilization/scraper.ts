@@ -158,7 +158,7 @@ export interface ScraperOptions {
   /** How often PodMetrics are listed (default 15 s); a pool's shorter spec.metrics interval shortens it. */
   podMetricsIntervalMs?: number;
   /** Where each round that measured something leaves the pool's figures, by pool key (namespace/name). */
-  store: Pick<UtilizationStore, 'set' | 'delete'>;
+  store: Pick<UtilizationStore, 'get' | 'set' | 'delete'>;
   /** Wakes the pool's work queue: its figures moved meaningfully from what its status shows. */
   wake(poolKey: string): void;
   /** Most scrapes in flight across all pools (default 32). */
@@ -216,9 +216,6 @@ interface UsagePoolState {
   shown: PoolUtilization | undefined;
   /** Members whose series the last round set, to drop the series of those that left. */
   members: Set<string>;
-  /** Whether its pool series are set: a round with nothing measured drops them once, not every round (1,000 pools
-   * without metrics-server removed 7,000 series that did not exist every round). */
-  published: boolean;
 }
 
 export class UtilizationScraper {
@@ -271,7 +268,7 @@ export class UtilizationScraper {
       }
       const usagePool = this.usagePools.get(key);
       if (usagePool) usagePool.shown = pool.status?.utilization;
-      else this.usagePools.set(key, { namespace, name, key, shown: pool.status?.utilization, members: new Set(), published: false });
+      else this.usagePools.set(key, { namespace, name, key, shown: pool.status?.utilization, members: new Set() });
       return;
     }
     const usagePool = this.usagePools.get(key);
@@ -409,13 +406,13 @@ export class UtilizationScraper {
     const utilization = aggregateUtilization(figures, now, { requests: false });
     if (!utilization) {
       // Nothing measured (no PodMetrics yet, no requests to be a percent of): the status keeps what it shows.
+      // Its series exist only while the store holds figures for it: dropped once, not every round (1,000 pools
+      // without metrics-server removed 7,000 series that did not exist every round).
+      if (this.options.store.get(key) !== undefined) dropPoolUtilization(this.options.metrics, { namespace, pool: name });
       this.options.store.delete(key);
-      if (state.published) dropPoolUtilization(this.options.metrics, { namespace, pool: name });
-      state.published = false;
       return;
     }
     this.publish(key, { namespace, pool: name }, state.shown, utilization);
-    state.published = true;
   }
 
   /**
