@@ -2,7 +2,7 @@
 // election, the HTTP endpoints, the utilization scraper and an orderly shutdown. Controllers hold only their own
 // domain logic; nothing here decides anything about pools or claims.
 import { hostname } from 'node:os';
-import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { GROUP, LABEL_POOL, VERSION, CLAIM_PLURAL, POOL_PLURAL, type InstancePool, type PoolClaim } from './api/types.js';
 import { poolResolver } from './api/resolve.js';
 import { ClaimController } from './claim/controller.js';
@@ -30,6 +30,7 @@ import { NamespacePdbs } from './pool/pdb-controller.js';
 import { pdbKeyNamespace } from './pool/pdb.js';
 import { Autoscaler } from './autoscale/controller.js';
 import { ownedMembers } from './member/members.js';
+import { trimPod, type CachedPod } from './member/cached-pod.js';
 import { joinKey } from './kube/key.js';
 import { poolObserver } from './pool/observer.js';
 import { MetricsAuthorizer, reviewClients, withAuthorization } from './server/auth.js';
@@ -102,6 +103,7 @@ function informersFor<T extends KubernetesObject>(
   list: (ns: string | undefined, limit: number | undefined) => Promise<KubernetesListObject<T>>,
   labelSelector?: string,
   watchTimeoutSeconds?: number,
+  trim?: (obj: T) => void,
 ): SupervisedInformer<T>[] {
   const scopes = namespaces.length === 0 ? [undefined] : namespaces;
   return scopes.map(
@@ -112,6 +114,7 @@ function informersFor<T extends KubernetesObject>(
         list: (options) => list(ns, options?.limit),
         labelSelector,
         watchTimeoutSeconds,
+        trim,
         onWatchError: (err, restartInMs, relist) =>
           log.warn('watch stopped; restarting', { path: pathFor(ns), restartInMs, relist, err: describeError(err) }),
         onHandlerError: (err) => log.error('event handler failed', { err: describeError(err) }),
@@ -156,8 +159,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const wt = opts.watchTimeoutSeconds;
   const pools = new InformerSet(informersFor<InstancePool>(kc, namespaces, customPath(POOL_PLURAL), listCustom<InstancePool>(POOL_PLURAL), undefined, wt));
   const claims = new InformerSet(informersFor<PoolClaim>(kc, namespaces, customPath(CLAIM_PLURAL), listCustom<PoolClaim>(CLAIM_PLURAL), undefined, wt));
+  // Members are cached trimmed to what the operator reads of them (member/cached-pod.ts).
   const pods = new InformerSet(
-    informersFor<V1Pod>(
+    informersFor<CachedPod>(
       kc,
       namespaces,
       (ns) => (ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods'),
@@ -167,6 +171,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           : core.listPodForAllNamespaces({ labelSelector: LABEL_POOL, limit }),
       LABEL_POOL,
       wt,
+      trimPod,
     ),
   );
 
@@ -187,7 +192,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   );
 
   // Both controllers read one pool's members and claims per pass.
-  const podsByPool = new CacheIndex<V1Pod>(pods, (p) => p.metadata?.labels?.[LABEL_POOL]);
+  const podsByPool = new CacheIndex<CachedPod>(pods, (p) => p.metadata?.labels?.[LABEL_POOL]);
   const claimsByPool = new CacheIndex<PoolClaim>(claims, (c) => c.spec?.poolName);
 
   const events = new EventRecorder({

@@ -2,7 +2,8 @@
 // so claims never race each other for a member. It reads the caches, lets planClaims decide, and carries out the
 // actions: binds of one pass go out in parallel, each a member patch guarded by the pod's resourceVersion followed
 // by one claim status write. A 409 means another writer won: the pool is planned again from fresh caches.
-import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { CachedPod } from '../member/cached-pod.js';
 import { templateHash } from '../api/hash.js';
 import { claimResolver, poolResolver, type PoolDoor } from '../api/resolve.js';
 import {
@@ -49,9 +50,9 @@ export interface ClaimControllerDeps {
   custom: CustomObjectsApi;
   pools: Cache<InstancePool>;
   claims: Cache<PoolClaim>;
-  pods: Cache<V1Pod>;
+  pods: Cache<CachedPod>;
   /** Member pods by pool label, and claims by spec.poolName: what one pass reads. */
-  podsByPool: CacheIndex<V1Pod>;
+  podsByPool: CacheIndex<CachedPod>;
   claimsByPool: CacheIndex<PoolClaim>;
   queue: WorkQueue;
   /**
@@ -77,7 +78,7 @@ export class ClaimController {
    * with a second member. The member side is safe anyway (resourceVersion precondition); this guards the claim side.
    * The context is the pass's claim uids: a member is shown bound only to a claim the pass still lists.
    */
-  private readonly ownBinds = new OwnWrites<V1Pod, ReadonlySet<string>>({ ttlMs: BIND_MEMORY_MS, now: () => this.now() });
+  private readonly ownBinds = new OwnWrites<CachedPod, ReadonlySet<string>>({ ttlMs: BIND_MEMORY_MS, now: () => this.now() });
   /** What this process last wrote to each pool's status.pendingClaims, which paces the next write. */
   private readonly poolPending = new PoolPendingWrites();
   /** Binds under way, by claim uid: later passes leave their claims alone until they finish. */
@@ -148,7 +149,7 @@ export class ClaimController {
       this.bindFailures.delete(c.metadata.uid ?? '');
       byClaim(c);
     });
-    const byPod = (p: V1Pod): void => {
+    const byPod = (p: CachedPod): void => {
       const key = memberPoolKey(p);
       if (key) queue.add(key);
     };
@@ -479,7 +480,7 @@ function claimWritten(staleRv: string, written: PoolClaim): OwnWrite<PoolClaim> 
  * Our bind of a member, as the pass sees it until the pod cache records the claim: claimed by the claim, so the
  * planner neither offers it again nor pairs its claim with another member.
  */
-function memberBound(claim: { name: string; uid: string }): OwnWrite<V1Pod, ReadonlySet<string>> {
+function memberBound(claim: { name: string; uid: string }): OwnWrite<CachedPod, ReadonlySet<string>> {
   return {
     apply: (p, claimUids) =>
       claimUids.has(claim.uid)
@@ -541,11 +542,11 @@ export function claimChangeMatters(c: PoolClaim, old: PoolClaim | undefined): bo
  * changed (Lost, the Ready mirror), or it went away. A bind of ours shows up as ready -> claimed with the claim we
  * already know about: nothing to plan.
  */
-export function podChangeMatters(p: V1Pod, old: V1Pod | undefined): boolean {
+export function podChangeMatters(p: CachedPod, old: CachedPod | undefined): boolean {
   if (!old) return true;
-  const ready = (x: V1Pod): boolean => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  const claimUid = (x: V1Pod): string | undefined => x.metadata?.annotations?.[ANN_CLAIM_UID];
-  const state = (x: V1Pod): string | undefined => x.metadata?.labels?.[LABEL_STATE];
+  const ready = (x: CachedPod): boolean => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const claimUid = (x: CachedPod): string | undefined => x.metadata?.annotations?.[ANN_CLAIM_UID];
+  const state = (x: CachedPod): string | undefined => x.metadata?.labels?.[LABEL_STATE];
   const bound = state(old) === 'ready' && state(p) === 'claimed' && claimUid(old) === undefined && claimUid(p) !== undefined;
   return (
     ready(p) !== ready(old) ||

@@ -2,6 +2,7 @@
 // writes, and the merge patches of member pods and claim metadata, so the shell writes what the planner decided and
 // nothing else. Pure; times are epoch milliseconds (the shell passes Date.now()).
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import type { CachedPod } from '../member/cached-pod.js';
 import { getCondition, setCondition } from '../api/conditions.js';
 import { isRecord } from '../api/conform.js';
 import type { ClaimMember, InstancePool, MemberMetadata, PoolClaim, PoolClaimStatus, ReclaimPolicy } from '../api/types.js';
@@ -241,13 +242,13 @@ export function claimRef(claim: PoolClaim): ClaimRef {
   return { name: claim.metadata.name ?? '', uid: claim.metadata.uid ?? '' };
 }
 
-export function memberRef(pod: V1Pod): MemberRef {
+export function memberRef(pod: CachedPod): MemberRef {
   const meta = pod.metadata ?? {};
   return { name: meta.name ?? '', uid: meta.uid ?? '', resourceVersion: meta.resourceVersion ?? '' };
 }
 
 /** The member as status.member shows it. */
-export function claimMember(pod: V1Pod): ClaimMember {
+export function claimMember(pod: CachedPod): ClaimMember {
   const member: ClaimMember = { name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
   if (pod.status?.podIP) member.podIP = pod.status.podIP;
   if (pod.spec?.nodeName) member.nodeName = pod.spec.nodeName;
@@ -506,7 +507,7 @@ function isClaimReference(ref: V1OwnerReference): boolean {
  * warmpool.dev/pool label, which is how the pool still counts it as claimed. Stamps the claim leaves unset are
  * cleared.
  */
-export function memberClaimPatch(claim: PoolClaim, pod: V1Pod, now: number): PodMergePatch {
+export function memberClaimPatch(claim: PoolClaim, pod: CachedPod, now: number): PodMergePatch {
   const meta = pod.metadata ?? {};
   const ownerReferences = (meta.ownerReferences ?? []).filter((ref) => !isClaimReference(ref) && !isPoolReference(ref));
   ownerReferences.push(claimOwnerReference(claim));
@@ -530,7 +531,7 @@ export function memberClaimPatch(claim: PoolClaim, pod: V1Pod, now: number): Pod
  * controller. Its ready-at annotation stays, so under OldestReady a returned member is handed out again before
  * members that became ready after it.
  */
-export function memberReturnPatch(pod: V1Pod, pool: InstancePool): PodMergePatch {
+export function memberReturnPatch(pod: CachedPod, pool: InstancePool): PodMergePatch {
   const meta = pod.metadata ?? {};
   return {
     metadata: {
@@ -581,7 +582,7 @@ export function withoutMemberMetadata(patch: PodMergePatch, metadata: MemberMeta
 }
 
 /** A member created cold for its claim (fallback Cold). */
-export function isCold(pod: V1Pod): boolean {
+export function isCold(pod: CachedPod): boolean {
   return pod.metadata?.annotations?.[ANN_COLD] === 'true';
 }
 
@@ -619,7 +620,7 @@ export function coldMemberPod(claim: PoolClaim, member: V1Pod, name: string, now
 }
 
 /** The return patch of a cold member also drops the cold mark: back in the pool it is an ordinary member. */
-export function withoutColdMark(patch: PodMergePatch, pod: V1Pod): PodMergePatch {
+export function withoutColdMark(patch: PodMergePatch, pod: CachedPod): PodMergePatch {
   if (!isCold(pod)) return patch;
   return { metadata: { ...patch.metadata, annotations: { ...patch.metadata.annotations, [ANN_COLD]: null } } };
 }

@@ -18,7 +18,7 @@
 // the controller's own writes (the shell overlays the objects its writes returned on the informer caches until the
 // caches catch up); a stale member is still never bound twice, since every pod write carries its resourceVersion.
 // The pool and the claims come resolved at the door (api/resolve.ts): every default is applied already.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { CachedPod } from '../member/cached-pod.js';
 import { getCondition } from '../api/conditions.js';
 import type { ResolvedClaim, ResolvedPool } from '../api/resolve.js';
 import { memberMetadataConflicts } from '../api/resolve.js';
@@ -79,7 +79,7 @@ export interface ClaimPlanInput {
    * Every pod carrying the pool's label (warmpool.dev/pool), claimed and terminating ones included. Only the pool's
    * own members among them (memberOwner) are ever bound, counted or deleted; anything else is an impostor, ignored.
    */
-  members: readonly V1Pod[];
+  members: readonly CachedPod[];
   /** The bind failures of claims, by claim uid, as the shell recorded them (none when absent). */
   bindFailures?: ReadonlyMap<string, BindFailure>;
   /** The pool's current template hash; a member returns to the pool only when it carries this one. */
@@ -89,7 +89,7 @@ export interface ClaimPlanInput {
 }
 
 interface Member {
-  pod: V1Pod;
+  pod: CachedPod;
   view: MemberView;
 }
 
@@ -614,7 +614,7 @@ function planQueue(
   }
   const served = new Set<ResolvedClaim>();
   // A claim of count n comes with n pairs, one after the other: one bind action carries all of its members.
-  const sets = new Map<ResolvedClaim, { pod: V1Pod; view: MemberView }[]>();
+  const sets = new Map<ResolvedClaim, { pod: CachedPod; view: MemberView }[]>();
   for (const { claim, member } of pairs) {
     const pod = pass.byName.get(member.name)?.pod;
     if (pod === undefined) continue;
@@ -632,7 +632,7 @@ function planQueue(
     if (claim.spec.reclaimPolicy === 'Return' && !hasFinalizer(claim)) {
       pass.actions.push({ kind: 'add-finalizer', claim: ref, patch: addFinalizerPatch(claim) });
     }
-    const bindOf = (m: { pod: V1Pod; view: MemberView }): MemberBind => ({
+    const bindOf = (m: { pod: CachedPod; view: MemberView }): MemberBind => ({
       member: { ...memberRef(m.pod), nodeName: m.view.nodeName },
       patch: bindSafetyPatch(withMemberMetadata(memberClaimPatch(claim, m.pod, pass.now), claim.spec.memberMetadata), m.view, pool.spec.evictionProtection),
     });

@@ -115,7 +115,7 @@ class FakeListWatch {
   }
 }
 
-function setup(lists: Array<KubernetesListObject<Obj> | Error>) {
+function setup(lists: Array<KubernetesListObject<Obj> | Error>, trim?: (obj: Obj) => void) {
   let fake: FakeListWatch | undefined;
   const errors: Array<{ err: unknown; delay: number; relist: boolean }> = [];
   const handlerErrors: unknown[] = [];
@@ -133,6 +133,7 @@ function setup(lists: Array<KubernetesListObject<Obj> | Error>) {
     onHandlerError: (err) => handlerErrors.push(err),
     makeInformer: (list, onHeard) => (fake = new FakeListWatch(list, onHeard)),
     random: () => 0.5,
+    ...(trim ? { trim } : {}),
   });
   if (fake === undefined) throw new Error('makeInformer was not called');
   return { informer, fake, errors, handlerErrors };
@@ -219,6 +220,35 @@ describe('SupervisedInformer', () => {
     fake.event('delete', pod('a', '3'));
     fake.event('update', pod('z', '1')); // never seen before: no old object
     expect(seen).toEqual(['update 2 from 1', 'update 3 from 2', 'delete 3', 'update 1 from undefined']);
+    await informer.stop();
+  });
+
+  test('trim: listed and watched objects are trimmed in place before handlers see them and the cache keeps them', async () => {
+    const trimmed = (name: string, rv: string): Obj => ({ ...pod(name, rv), kind: 'Pod', apiVersion: 'v1' });
+    const fat = (name: string, rv: string): Obj => ({ ...pod(name, rv), spec: { volumes: [{ name: 'v' }] } } as Obj);
+    const { informer, fake } = setup([podList(fat('a', '1'))], (o) => delete (o as { spec?: unknown }).spec);
+    const seen: unknown[] = [];
+    informer.onAdd((o) => seen.push(o));
+    informer.onUpdate((o) => seen.push(o));
+    await informer.start();
+    fake.event('update', { ...fat('a', '2'), kind: 'Pod', apiVersion: 'v1' });
+    expect(seen).toEqual([trimmed('a', '1'), trimmed('a', '2')]);
+    // The inner cache holds the very object the handlers saw: trimmed, not a trimmed copy beside the fat one.
+    expect(fake.get('a')).toBe(seen[1]);
+    expect(informer.get('a', 'ns')).toEqual(trimmed('a', '2'));
+    await informer.stop();
+  });
+
+  test('a throwing trim is contained: the object is cached untrimmed and the handlers still run', async () => {
+    const { informer, handlerErrors } = setup([podList(pod('a', '1'))], () => {
+      throw new Error('trim failed');
+    });
+    const added: string[] = [];
+    informer.onAdd((o) => added.push(o.metadata?.name ?? ''));
+    await informer.start();
+    expect(added).toEqual(['a']);
+    expect(informer.get('a', 'ns')?.metadata?.resourceVersion).toBe('1');
+    expect(handlerErrors).toEqual([new Error('trim failed')]);
     await informer.stop();
   });
 

@@ -113,6 +113,11 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
    */
   watchTimeoutSeconds?: number;
   /**
+   * Trims an object before it is cached, in place: drops what no reader needs (the pod cache keeps only what the
+   * operator reads of a member). Runs before the repeated strings are shared.
+   */
+  trim?(obj: T): void;
+  /**
    * Builds the underlying informer; tests pass a fake. Defaults to a ListWatch over a bookmark-asking Watch. It calls
    * onHeard for each event and bookmark of a watch.
    */
@@ -315,6 +320,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private dispatchAdd(obj: T): void {
     this.objectEvent();
     forgetManagedFields(obj);
+    if (this.opts.trim) this.safely(() => this.opts.trim?.(obj));
     this.strings.share(obj);
     this.known.set(cacheKey(obj), obj);
     for (const fn of this.addHandlers) this.safely(() => fn(obj));
@@ -323,6 +329,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private dispatchUpdate(obj: T): void {
     this.objectEvent();
     forgetManagedFields(obj);
+    if (this.opts.trim) this.safely(() => this.opts.trim?.(obj));
     this.strings.share(obj);
     const key = cacheKey(obj);
     const old = this.known.get(key);

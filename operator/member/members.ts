@@ -1,6 +1,7 @@
 // A plain, decided view of one member pod: which lifecycle phase it is in and the few facts the planner, the status
 // and the claim allocator read. Pure: no clock, no I/O.
-import type { V1Pod, V1PodCondition } from '@kubernetes/client-node';
+import type { V1PodCondition } from '@kubernetes/client-node';
+import type { CachedPod } from './cached-pod.js';
 import {
   ANN_CLAIM_UID,
   ANN_COLD,
@@ -81,11 +82,11 @@ export function toMillis(value: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-function condition(pod: V1Pod, type: string): V1PodCondition | undefined {
+function condition(pod: CachedPod, type: string): V1PodCondition | undefined {
   return pod.status?.conditions?.find((c) => c.type === type);
 }
 
-function failureOf(pod: V1Pod, ready: boolean, evicted: boolean): MemberFailure | undefined {
+function failureOf(pod: CachedPod, ready: boolean, evicted: boolean): MemberFailure | undefined {
   if (evicted) return 'Evicted';
   if (pod.status?.phase === 'Failed') return 'PodFailed';
   if (pod.status?.phase === 'Succeeded') return 'PodSucceeded';
@@ -100,10 +101,10 @@ function failureOf(pod: V1Pod, ready: boolean, evicted: boolean): MemberFailure 
 // view stays true for as long as its object is the cached one. Both controllers classify every member of a pool on
 // every pass: without this, a burst of 1,000 claims spent most of the operator's CPU re-reading the same pods
 // (Date parsing above all).
-const views = new WeakMap<V1Pod, Readonly<MemberView>>();
+const views = new WeakMap<CachedPod, Readonly<MemberView>>();
 
 /** The member's view; pure over the pod, and computed once per pod object. */
-export function classifyMember(pod: V1Pod): Readonly<MemberView> {
+export function classifyMember(pod: CachedPod): Readonly<MemberView> {
   let view = views.get(pod);
   if (view === undefined) {
     view = Object.freeze(classify(pod));
@@ -112,7 +113,7 @@ export function classifyMember(pod: V1Pod): Readonly<MemberView> {
   return view;
 }
 
-function classify(pod: V1Pod): MemberView {
+function classify(pod: CachedPod): MemberView {
   const meta = pod.metadata ?? {};
   const labels = meta.labels ?? {};
   const annotations = meta.annotations ?? {};
@@ -199,7 +200,7 @@ export type DeleteReason =
  */
 export type MemberOwner = 'pool' | 'claim';
 
-export function memberOwner(pod: V1Pod, poolUid: string | undefined): MemberOwner | undefined {
+export function memberOwner(pod: CachedPod, poolUid: string | undefined): MemberOwner | undefined {
   // Every pass of both controllers asks this of every pod of the pool; a cached pod is never changed in place.
   const known = owners.get(pod);
   if (known !== undefined && known.poolUid === poolUid) return known.owner;
@@ -208,9 +209,9 @@ export function memberOwner(pod: V1Pod, poolUid: string | undefined): MemberOwne
   return owner;
 }
 
-const owners = new WeakMap<V1Pod, { poolUid: string | undefined; owner: MemberOwner | undefined }>();
+const owners = new WeakMap<CachedPod, { poolUid: string | undefined; owner: MemberOwner | undefined }>();
 
-function findOwner(pod: V1Pod, poolUid: string | undefined): MemberOwner | undefined {
+function findOwner(pod: CachedPod, poolUid: string | undefined): MemberOwner | undefined {
   const controller = pod.metadata?.ownerReferences?.find((o) => o.controller === true);
   if (!controller?.uid) return undefined;
   if (controller.kind === POOL_KIND && poolUid !== undefined && poolUid !== '' && controller.uid === poolUid) return 'pool';
@@ -223,12 +224,12 @@ function findOwner(pod: V1Pod, poolUid: string | undefined): MemberOwner | undef
  * but not one the claim controller created cold for a claim (fallback Cold, annotation warmpool.dev/cold), which
  * would otherwise stand in for a create of the pool's still on its way and let the pool create one too many.
  */
-export function poolCreated(pod: V1Pod, poolUid: string | undefined): boolean {
+export function poolCreated(pod: CachedPod, poolUid: string | undefined): boolean {
   return memberOwner(pod, poolUid) !== undefined && pod.metadata?.annotations?.[ANN_COLD] !== 'true';
 }
 
 /** The pool's members among pods carrying its label; see memberOwner. */
-export function ownedMembers(pods: readonly V1Pod[], poolUid: string | undefined): V1Pod[] {
+export function ownedMembers(pods: readonly CachedPod[], poolUid: string | undefined): CachedPod[] {
   return pods.filter((p) => memberOwner(p, poolUid) !== undefined);
 }
 
@@ -236,7 +237,7 @@ export function ownedMembers(pods: readonly V1Pod[], poolUid: string | undefined
  * The key of the pool a pod names in its pool label, for waking that pool's controllers; membership itself is the
  * controller reference (memberOwner), checked in the pass.
  */
-export function memberPoolKey(pod: V1Pod): string | undefined {
+export function memberPoolKey(pod: CachedPod): string | undefined {
   const pool = pod.metadata?.labels?.[LABEL_POOL];
   return pool && pod.metadata?.namespace ? joinKey(pod.metadata.namespace, pool) : undefined;
 }

@@ -1,7 +1,8 @@
 // The pool controller's shell: observe one pool and its members from the caches, let planPool decide, carry out
 // what it decided. Every decision is in plan.ts; this file only reads caches, writes to the API and remembers what
 // a level-triggered loop must remember between passes (expectations, recent failures, its own status writes).
-import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { CachedPod } from '../member/cached-pod.js';
 import { templateHash } from '../api/hash.js';
 import {
   POOL_FINALIZER,
@@ -44,9 +45,9 @@ export interface PoolControllerDeps {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   pools: Cache<InstancePool>;
-  pods: Cache<V1Pod>;
+  pods: Cache<CachedPod>;
   /** Member pods by their pool label: what one pass reads. */
-  podsByPool: CacheIndex<V1Pod>;
+  podsByPool: CacheIndex<CachedPod>;
   queue: WorkQueue;
   expectations: Expectations;
   events: Pick<EventRecorder, 'record'>;
@@ -155,7 +156,7 @@ export class PoolController {
     });
   }
 
-  private ownerOf(key: string, pod: V1Pod): MemberOwner | undefined {
+  private ownerOf(key: string, pod: CachedPod): MemberOwner | undefined {
     const { namespace, name } = splitKey(key);
     return memberOwner(pod, this.d.pools.get(name, namespace)?.metadata.uid);
   }
@@ -164,7 +165,7 @@ export class PoolController {
    * A member the API server evicted and removed (Eviction API, preemption, taint) never passes through our deletes,
    * and may be gone before the next pass: record its failure when its deletion is seen (once per uid).
    */
-  private recordEviction(key: string, pod: V1Pod): void {
+  private recordEviction(key: string, pod: CachedPod): void {
     const { namespace, name } = splitKey(key);
     const pool = this.d.pools.get(name, namespace);
     const uid = pod.metadata?.uid;
@@ -176,7 +177,7 @@ export class PoolController {
   }
 
   /** A Warning Event once per pod that carries the pool's label without being its member; it is left alone. */
-  private reportImpostors(pool: InstancePool, impostors: readonly V1Pod[], mem: PoolMemory): void {
+  private reportImpostors(pool: InstancePool, impostors: readonly CachedPod[], mem: PoolMemory): void {
     const seen = new Set<string>();
     for (const pod of impostors) {
       const uid = pod.metadata?.uid ?? '';

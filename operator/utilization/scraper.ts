@@ -13,7 +13,7 @@
 // Cost: scrapes share one concurrency limit across pools, each member keeps one sample, and lines of an
 // exposition that are not asked for are skipped without allocating (see exposition.ts).
 import { isIP } from 'node:net';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { CachedPod } from '../member/cached-pod.js';
 import { METRICS_DEFAULTS, withPoolDefaults, type ResolvedMetrics } from '../api/defaults.js';
 import type { InstancePool, PoolUtilization } from '../api/types.js';
 import { LABEL_POOL, LABEL_STATE } from '../api/types.js';
@@ -152,7 +152,7 @@ export interface ScraperOptions {
   metrics: Metrics;
   clients: ScrapeClients;
   /** The pool's member pods, from the informer cache. */
-  members(namespace: string, pool: string): readonly V1Pod[];
+  members(namespace: string, pool: string): readonly CachedPod[];
   /** The namespaces the operator watches; empty (the default) means all, listed with one cluster-wide request. */
   namespaces?: readonly string[];
   /** How often PodMetrics are listed (default 15 s); a pool's shorter spec.metrics interval shortens it. */
@@ -231,7 +231,7 @@ export class UtilizationScraper {
   private usageInFlight: Promise<void> | undefined;
   private stopped = false;
   /** Each pod object's denominators: the informer replaces the object when the pod changes. */
-  private readonly capacities = new WeakMap<V1Pod, ContainerCapacity[]>();
+  private readonly capacities = new WeakMap<CachedPod, ContainerCapacity[]>();
   private readonly limiter: Limiter;
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
@@ -570,7 +570,7 @@ export class UtilizationScraper {
     if (!state.removed) this.schedule(state, started + state.intervalMs);
   }
 
-  private member(state: PoolState, pod: V1Pod, round: number): MemberState {
+  private member(state: PoolState, pod: CachedPod, round: number): MemberState {
     const uid = pod.metadata?.uid ?? pod.metadata?.name ?? '';
     let member = state.members.get(uid);
     if (!member) {
@@ -589,7 +589,7 @@ export class UtilizationScraper {
     return member;
   }
 
-  private async scrapeMember(state: PoolState, pod: V1Pod, member: MemberState): Promise<void> {
+  private async scrapeMember(state: PoolState, pod: CachedPod, member: MemberState): Promise<void> {
     const { namespace, name: pool, spec, queries, slots } = state;
     const at = this.now();
     try {
@@ -616,7 +616,7 @@ export class UtilizationScraper {
     }
   }
 
-  private async fetchEndpoint(state: PoolState, pod: V1Pod): Promise<string> {
+  private async fetchEndpoint(state: PoolState, pod: CachedPod): Promise<string> {
     const { spec } = state;
     const signal = AbortSignal.timeout(this.timeoutMs);
     if (spec.via === 'APIServerProxy') {
@@ -644,7 +644,7 @@ export class UtilizationScraper {
   }
 
   /** cpu and memory percent of one member, from its PodMetrics; none without them. */
-  private usageFigures(pod: V1Pod, usage: PodUsage | undefined): MemberUtilization {
+  private usageFigures(pod: CachedPod, usage: PodUsage | undefined): MemberUtilization {
     if (!usage) return {};
     let capacity = this.capacities.get(pod);
     if (!capacity) this.capacities.set(pod, (capacity = podCapacity(pod)));
@@ -672,7 +672,7 @@ function unsafeEndpoint(spec: ResolvedMetrics): string | undefined {
 }
 
 /** Members that serve: labelled ready or claimed, with an IP, not terminating. */
-function isScrapable(pod: V1Pod): boolean {
+function isScrapable(pod: CachedPod): boolean {
   const state = pod.metadata?.labels?.[LABEL_STATE];
   return (state === 'ready' || state === 'claimed') && !!pod.status?.podIP && !pod.metadata?.deletionTimestamp;
 }

@@ -8,7 +8,8 @@
 // that were not defaulted. Usage of a container the pod spec does not list (or of a container with no usage
 // reported) is left out the same way. Init containers count only when they are sidecars (restartPolicy Always),
 // since only those run next to the main containers.
-import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { V1Container } from '@kubernetes/client-node';
+import type { CachedPod } from '../member/cached-pod.js';
 import type { PoolUtilization } from '../api/types.js';
 import { joinKey } from '../kube/key.js';
 import { parseQuantity } from './quantity.js';
@@ -67,7 +68,7 @@ export interface ContainerCapacity {
 
 export type Resource = 'cpu' | 'memory';
 
-export function podCapacity(pod: V1Pod): ContainerCapacity[] {
+export function podCapacity(pod: CachedPod): ContainerCapacity[] {
   const sidecars = (pod.spec?.initContainers ?? []).filter((container) => container.restartPolicy === 'Always');
   return [...(pod.spec?.containers ?? []), ...sidecars].map((container) => ({
     name: container.name,
