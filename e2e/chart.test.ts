@@ -148,12 +148,6 @@ const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: stri
     podProxyOnly: true,
   },
   {
-    what: 'members own their pool with blockOwnerDeletion, which OwnerReferencesPermissionEnforcement checks',
-    file: 'operator/member/member-pod.ts',
-    evidence: /blockOwnerDeletion: true/,
-    grants: ['warmpool.dev/instancepools/finalizers:update'],
-  },
-  {
     what: 'secure metrics (--metrics-secure): the token of each scrape is reviewed, then its user',
     file: 'operator/server/auth.ts',
     evidence: /\.createTokenReview\([\s\S]*\.createSubjectAccessReview\(/,
@@ -750,8 +744,7 @@ describe('RBAC', () => {
           const refused = [...writes].filter(([, codes]) => codes.has(403)).map(([k]) => k);
           expect(refused).toEqual([]);
           const grantedWrites = usedPermissions(true).filter((p) => /:(create|update|patch|delete)$/.test(p));
-          // Only clusters with OwnerReferencesPermissionEnforcement check the finalizers permission; none is written.
-          const notMade = grantedWrites.filter((p) => !writes.has(p) && p !== 'warmpool.dev/instancepools/finalizers:update');
+          const notMade = grantedWrites.filter((p) => !writes.has(p));
           expect(notMade).toEqual([]);
         }
 

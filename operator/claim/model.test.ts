@@ -19,7 +19,7 @@ import {
 
 const T0 = Date.parse('2026-11-24T12:00:00Z');
 const NOW = T0 + 5_250;
-const poolRef = { apiVersion: API_VERSION, kind: 'InstancePool', name: 'web', uid: 'pool-uid', controller: true, blockOwnerDeletion: true };
+const poolRef = { apiVersion: API_VERSION, kind: 'InstancePool', name: 'web', uid: 'pool-uid', controller: true, blockOwnerDeletion: false };
 const returnPool: InstancePool = {
   apiVersion: API_VERSION,
   kind: 'InstancePool',

@@ -23,7 +23,7 @@ describe('memberPod', () => {
       'warmpool.dev/warming-started-at': now.toISOString(),
     });
     expect(pod.metadata?.ownerReferences).toEqual([
-      { apiVersion: 'warmpool.dev/v1alpha1', kind: 'InstancePool', name: 'runners', uid: 'pool-uid', controller: true, blockOwnerDeletion: true },
+      { apiVersion: 'warmpool.dev/v1alpha1', kind: 'InstancePool', name: 'runners', uid: 'pool-uid', controller: true, blockOwnerDeletion: false },
     ]);
   });
 

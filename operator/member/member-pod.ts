@@ -46,11 +46,13 @@ function controllerReference(kind: string, owner: InstancePool | PoolClaim): V1O
 }
 
 /**
- * The controller reference of an unclaimed member to its pool (a claimed member's controller is its claim). It
- * blocks the pool's deletion, so the chart grants update on instancepools/finalizers.
+ * The controller reference of an unclaimed member to its pool (a claimed member's controller is its claim). It does
+ * not block the pool's deletion: the pool's finalizer already holds the pool until no member is left. A blocking
+ * reference cost a read on every claim: the bind removes it, and the garbage collector answers each removed blocking
+ * reference with a GET of the owner (make bench-scale: 100 GETs of instancepools in 100 claims to 100 pools).
  */
 export function poolOwnerReference(pool: InstancePool): V1OwnerReference {
-  return { ...controllerReference(POOL_KIND, pool), blockOwnerDeletion: true };
+  return { ...controllerReference(POOL_KIND, pool), blockOwnerDeletion: false };
 }
 
 /** The controller reference of a claimed member to its claim; it does not block the claim's deletion. */

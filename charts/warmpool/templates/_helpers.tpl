@@ -67,11 +67,6 @@ the same rules back the ClusterRole (all namespaces) and each namespaced Role (w
 - apiGroups: ["warmpool.dev"]
   resources: ["instancepools/scale"]
   verbs: ["patch"]
-# Members carry an ownerReference to their pool with blockOwnerDeletion, which clusters running the
-# OwnerReferencesPermissionEnforcement admission plugin (OpenShift) allow only with update on the owner's finalizers.
-- apiGroups: ["warmpool.dev"]
-  resources: ["instancepools/finalizers"]
-  verbs: ["update"]
 # Members: created, labelled on claim and release (patch), deleted on recycle; read by name when the claim
 # controller checks a member its cache does not show.
 - apiGroups: [""]
