@@ -15,7 +15,7 @@ export const LIGHT_USER = 'speed-of-light';
  */
 export async function startSpeedOfLight(kubeconfig: string, namespace: string, log: number): Promise<ChildProcess> {
   // The V8 flags bin/warmpool gives the operator, so the two heaps are kept alike.
-  const v8 = ['--max-semi-space-size=4', '--optimize-for-size'];
+  const v8 = ['--max-semi-space-size=4', '--optimize-for-size', '--no-flush-bytecode'];
   const p = spawn(process.execPath, [...v8, join(repoRoot(), 'dist', 'bench', 'speed-of-light.js'), namespace], {
     env: { ...process.env, KUBECONFIG: kubeconfig },
     stdio: ['ignore', log, 'pipe'],
