@@ -131,7 +131,7 @@ const OTHER_GRANTS: { what: string; file: string; evidence: RegExp; grants: stri
   {
     what: 'informers watch pools, claims and members after listing them',
     file: 'operator/manager.ts',
-    evidence: /informersFor<InstancePool>[\s\S]*informersFor<PoolClaim>[\s\S]*informersFor<V1Pod>/,
+    evidence: /informersFor<InstancePool>[\s\S]*informersFor<PoolClaim>[\s\S]*informersFor<CachedPod>/,
     grants: ['warmpool.dev/instancepools:watch', 'warmpool.dev/poolclaims:watch', 'core/pods:watch'],
   },
   {
