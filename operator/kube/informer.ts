@@ -317,20 +317,23 @@ export class SupervisedInformer<T extends KubernetesObject> {
     this.attempt = 0;
   }
 
-  private dispatchAdd(obj: T): void {
-    this.objectEvent();
+  /** What the cache keeps of an object, made in place before any handler sees it: less, and sharing its strings. */
+  private prepare(obj: T): void {
     forgetManagedFields(obj);
     if (this.opts.trim) this.safely(() => this.opts.trim?.(obj));
     this.strings.share(obj);
+  }
+
+  private dispatchAdd(obj: T): void {
+    this.objectEvent();
+    this.prepare(obj);
     this.known.set(cacheKey(obj), obj);
     for (const fn of this.addHandlers) this.safely(() => fn(obj));
   }
 
   private dispatchUpdate(obj: T): void {
     this.objectEvent();
-    forgetManagedFields(obj);
-    if (this.opts.trim) this.safely(() => this.opts.trim?.(obj));
-    this.strings.share(obj);
+    this.prepare(obj);
     const key = cacheKey(obj);
     const old = this.known.get(key);
     this.known.set(key, obj);

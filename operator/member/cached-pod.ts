@@ -4,6 +4,7 @@
 // full garbage collection marked all of it, and every change of a pod promoted a new copy of it.
 // The type is the contract: code handed a cached pod can read only these fields, so the compiler finds a reader of
 // anything the trim drops. Any V1Pod is also a CachedPod, so a pod built or returned by the API fits as well.
+import { isRecord } from '../api/conform.js';
 import type { V1Container, V1ContainerStateWaiting, V1ContainerStatus, V1ObjectMeta, V1PodCondition } from '@kubernetes/client-node';
 
 /** A container as the utilization figures read it: its name and its requests and limits (the denominators). */
@@ -34,7 +35,7 @@ export interface CachedPod {
 }
 
 // The API server validated the pod; the guards only keep one malformed entry from throwing inside the informer.
-const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null;
+const records = <T>(list: T[]): T[] => list.filter((item) => isRecord(item));
 
 const containerOf = (c: CachedContainer): CachedContainer => {
   const out: CachedContainer = { name: c.name };
@@ -56,22 +57,22 @@ const statusOf = (c: CachedContainerStatus): CachedContainerStatus => {
  */
 export function trimPod(pod: CachedPod): void {
   const spec = pod.spec;
-  if (isObject(spec) && spec !== undefined) {
+  if (isRecord(spec)) {
     const out: NonNullable<CachedPod['spec']> = {};
     if (spec.nodeName !== undefined) out.nodeName = spec.nodeName;
-    if (Array.isArray(spec.containers)) out.containers = spec.containers.filter(isObject).map(containerOf);
-    if (Array.isArray(spec.initContainers)) out.initContainers = spec.initContainers.filter(isObject).map(containerOf);
+    if (Array.isArray(spec.containers)) out.containers = records(spec.containers).map(containerOf);
+    if (Array.isArray(spec.initContainers)) out.initContainers = records(spec.initContainers).map(containerOf);
     pod.spec = out;
   }
   const status = pod.status;
-  if (isObject(status) && status !== undefined) {
+  if (isRecord(status)) {
     const out: NonNullable<CachedPod['status']> = {};
     if (status.phase !== undefined) out.phase = status.phase;
     if (status.reason !== undefined) out.reason = status.reason;
     if (status.podIP !== undefined) out.podIP = status.podIP;
     if (Array.isArray(status.conditions)) out.conditions = status.conditions;
-    if (Array.isArray(status.containerStatuses)) out.containerStatuses = status.containerStatuses.filter(isObject).map(statusOf);
-    if (Array.isArray(status.initContainerStatuses)) out.initContainerStatuses = status.initContainerStatuses.filter(isObject).map(statusOf);
+    if (Array.isArray(status.containerStatuses)) out.containerStatuses = records(status.containerStatuses).map(statusOf);
+    if (Array.isArray(status.initContainerStatuses)) out.initContainerStatuses = records(status.initContainerStatuses).map(statusOf);
     pod.status = out;
   }
 }
